@@ -1,0 +1,26 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyRequest } from "fastify";
+import { ApiError } from "../errors/catalogue.ts";
+
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/**
+ * Builds the admin check. Both sides are hashed first so the comparison takes
+ * the same time whatever the length or content of the token presented.
+ */
+export type Guard = (request: FastifyRequest) => Promise<void>;
+
+export function adminGuard(adminToken: string): Guard {
+  const expected = digest(adminToken);
+  return async (request) => {
+    const token = bearer(request);
+    if (token === undefined || !timingSafeEqual(digest(token), expected)) throw new ApiError("unauthorized");
+  };
+}
+
+export function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== "string") return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,34 @@
+import type { AdmissionStore } from "../admission/types.ts";
+import type { Ledger } from "../ledger/types.ts";
+import type { Notifier } from "../notify/types.ts";
+
+/** One dependency's answer to a readiness check. */
+export interface DependencyStatus {
+  name: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** Decides whether a user may try again now; undefined = go on, a number = retry after that many seconds. */
+export interface RateLimiter {
+  check(campaignId: string, userId: string, clientIp: string): Promise<number | undefined>;
+}
+
+/** What the HTTP API needs from the process it runs in, whatever the mode. */
+export interface ApiDeps {
+  admission: AdmissionStore;
+  ledger: Ledger;
+  notifier: Notifier;
+  adminToken: string;
+  /** Checks the dependencies this process's role needs. */
+  readiness: () => Promise<DependencyStatus[]>;
+  /** True from the moment a graceful shutdown begins. */
+  isShuttingDown?: () => boolean;
+  rateLimiter?: RateLimiter;
+  /** How long a claim may wait on a dependency before it is answered 503. */
+  requestTimeoutMs?: number;
+  corsOrigins?: string[];
+  now?: () => number;
+  /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
+  sseHeartbeatMs?: number;
+}

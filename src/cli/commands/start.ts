@@ -1,0 +1,33 @@
+import { loadConfig } from "../../config/config.ts";
+import { buildApp } from "../../api/app.ts";
+import { embeddedAdminToken } from "../../runtime/admin-token.ts";
+import { openEmbedded } from "../../runtime/embedded.ts";
+import { createLogger } from "../logger.ts";
+import { serve } from "../serve.ts";
+
+/** `stampede start`: the embedded default, API and worker in one process. */
+export async function start(argv: string[]): Promise<number> {
+  const config = loadConfig(process.env, argv);
+  const logger = createLogger(config.LOG_LEVEL);
+  let adminToken = config.ADMIN_TOKEN;
+  if (adminToken === undefined) {
+    const stored = await embeddedAdminToken(config.DATA_DIR);
+    adminToken = stored.token;
+    if (stored.created)
+      process.stdout.write(
+        `stampede: generated an admin token (stored in ${config.DATA_DIR}/admin-token, shown once):\n  ${adminToken}\n`,
+      );
+  }
+  const runtime = await openEmbedded({
+    dataDir: config.DATA_DIR,
+    adminToken,
+    logger,
+    batchSize: config.BATCH_SIZE,
+    flushIntervalMs: config.FLUSH_INTERVAL_MS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    fsync: config.FSYNC,
+  });
+  if (config.FSYNC === "off") logger.warn("FSYNC=off: a 202 does not survive a power loss; for tests only");
+  const app = await buildApp(runtime.deps, { logger });
+  return serve({ app, config, logger, mode: "embedded", close: () => runtime.close() });
+}

@@ -1,0 +1,22 @@
+import { flagName, SETTINGS } from "../config/config.ts";
+import type { Setting } from "../config/settings.ts";
+
+const COMMANDS = [
+  ["start", "API and workers in one process, embedded ledger and queue (the default)"],
+  ["api", "an API process of distributed mode (Redis, a queue, PostgreSQL)"],
+  ["worker", "a worker process of distributed mode"],
+  ["migrate", "apply the ledger's schema migrations (also done at start)"],
+  ["bench", "fire a claim spike at a server and check the invariants"],
+  ["doctor", "check every configured dependency and what a 202 survives"],
+] as const;
+
+export function helpText(command?: string): string {
+  const lines = ["Usage: stampede <command> [--setting value ...]", "", "Commands:"];
+  for (const [name, doc] of COMMANDS) if (!command || command === name) lines.push(`  ${name.padEnd(9)}${doc}`);
+  lines.push("", "Settings (environment variable, or the same name as a --flag):");
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const shown = setting.defaultText ?? JSON.stringify(setting.default) ?? "(unset)";
+    lines.push(`  ${name.padEnd(20)} --${flagName(name).padEnd(20)} ${setting.doc} [default: ${shown}]`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,106 @@
+import { parseArgs } from "node:util";
+import {
+  ConfigError,
+  hostPorts,
+  int,
+  list,
+  oneOf,
+  optionalStr,
+  type Setting,
+  secret,
+  str,
+  url,
+} from "./settings.ts";
+
+export { ConfigError };
+
+/** The settings table. Add a setting here and it is parsed, validated and documented everywhere. */
+export const SETTINGS = {
+  PORT: { doc: "HTTP port", default: 8080, parse: int(0, 65535) },
+  HOST: { doc: "HTTP listen address", default: "127.0.0.1", parse: str },
+  ADMIN_TOKEN: {
+    doc: "bearer token for admin routes (embedded mode generates one under DATA_DIR when unset)",
+    default: undefined,
+    defaultText: "(generated in embedded mode)",
+    parse: secret(16),
+  },
+  REDIS_URL: { doc: "Redis for admission and status (distributed mode)", default: undefined, parse: url("redis:", "rediss:") },
+  KAFKA_BROKERS: { doc: "Kafka bootstrap brokers, host:port[,...] (QUEUE=kafka)", default: [], parse: hostPorts },
+  QUEUE: { doc: "queue: memory | redis | kafka", default: "memory", parse: oneOf("memory", "redis", "kafka") },
+  DATABASE_URL: { doc: "PostgreSQL ledger (distributed mode)", default: undefined, parse: url("postgres:", "postgresql:") },
+  DATA_DIR: { doc: "embedded mode's files (ledger, admission journal, admin token)", default: "./data", parse: str },
+  USER_TOKEN_SECRET: {
+    doc: "HMAC secret for user tokens; when set, claims need the user's JWT",
+    default: undefined,
+    defaultText: "(off)",
+    parse: secret(32),
+  },
+  CORS_ORIGINS: { doc: "origins allowed by CORS, comma-separated (none by default)", default: [], parse: list },
+  LOG_LEVEL: {
+    doc: "log level",
+    default: "info",
+    parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"),
+  },
+  LISTEN_BACKLOG: {
+    doc: "TCP listen backlog (capped by net.core.somaxconn); a spike of new connections overflows a small one",
+    default: 16384,
+    parse: int(1, 1_000_000),
+  },
+  BATCH_SIZE: { doc: "claims a worker writes to the ledger per transaction, at most", default: 1000, parse: int(1, 100_000) },
+  FLUSH_INTERVAL_MS: {
+    doc: "how long a worker waits to fill a batch once it has one claim",
+    default: 2,
+    parse: int(0, 10_000),
+  },
+  REQUEST_TIMEOUT_MS: {
+    doc: "how long a claim may wait on a dependency before the answer is 503",
+    default: 5000,
+    parse: int(100, 60_000),
+  },
+  SHUTDOWN_TIMEOUT_MS: { doc: "graceful shutdown deadline", default: 10_000, parse: int(100, 600_000) },
+  FSYNC: {
+    doc: "embedded journal durability: always (fsync before each 202) | off (tests and benchmarks only)",
+    default: "always",
+    parse: oneOf("always", "off"),
+  },
+  REDIS_PREFIX: { doc: "prefix of every Redis key stampede writes", default: "stampede", parse: str },
+  DATABASE_SCHEMA: { doc: "PostgreSQL schema of the ledger", default: "stampede", parse: str },
+  KAFKA_TOPIC: { doc: "Kafka topic for claims", default: "stampede.claims", parse: str },
+  KAFKA_PARTITIONS: { doc: "partitions of the claims topic when stampede creates it", default: 12, parse: int(1, 10_000) },
+  INSTANCE_ID: { doc: "name of this process in logs and consumer groups (default: host-pid)", default: undefined, parse: optionalStr },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: ReturnType<Settings[K]["parse"]> };
+export type SettingName = keyof Settings;
+
+/** `PORT` <-> `--port`, `LISTEN_BACKLOG` <-> `--listen-backlog`. */
+export const flagName = (name: string): string => name.toLowerCase().replaceAll("_", "-");
+
+/**
+ * Reads every setting from CLI flags (first) and the environment, validates
+ * them, and throws a ConfigError naming the first bad one. Unknown flags are
+ * refused too: a typo must not silently fall back to a default.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config {
+  const options: Record<string, { type: "string" }> = {};
+  for (const name of Object.keys(SETTINGS)) options[flagName(name)] = { type: "string" };
+  let flags: Record<string, string | undefined>;
+  try {
+    flags = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | undefined
+    >;
+  } catch (error) {
+    throw new ConfigError("(flags)", (error as Error).message);
+  }
+  const config: Record<string, unknown> = {};
+  for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = flags[flagName(name)] ?? env[name];
+    config[name] = raw === undefined ? setting.default : setting.parse(raw, name);
+  }
+  const result = config as Config;
+  if (result.QUEUE === "kafka" && result.KAFKA_BROKERS.length === 0)
+    throw new ConfigError("KAFKA_BROKERS", "required when QUEUE=kafka");
+  return result;
+}

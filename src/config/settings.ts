@@ -1,0 +1,82 @@
+/**
+ * Every setting stampede reads, in one table: its name (environment variable,
+ * and `--kebab-case` CLI flag), default, parser and what it is for. `stampede
+ * --help` prints this table; loadConfig() validates it at start.
+ */
+export class ConfigError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(`invalid setting ${setting}: ${message}`);
+    this.name = "ConfigError";
+    this.setting = setting;
+  }
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+export interface Setting<T> {
+  doc: string;
+  default: T;
+  parse: Parser<T>;
+  /** Shown in --help instead of the default value (e.g. for secrets). */
+  defaultText?: string;
+}
+
+export const int =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `expected an integer, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new ConfigError(name, `expected ${min} to ${max}, got ${n}`);
+    return n;
+  };
+
+export const str: Parser<string> = (raw) => raw;
+
+export const optionalStr: Parser<string | undefined> = (raw) => (raw === "" ? undefined : raw);
+
+export const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw, name) => {
+    if (!(values as string[]).includes(raw))
+      throw new ConfigError(name, `expected one of ${values.join(" | ")}, got "${raw}"`);
+    return raw as T;
+  };
+
+export const url =
+  (...protocols: string[]): Parser<string | undefined> =>
+  (raw, name) => {
+    if (raw === "") return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new ConfigError(name, `expected a URL (${protocols.join(" or ")}), got "${raw}"`);
+    }
+    if (!protocols.includes(parsed.protocol))
+      throw new ConfigError(name, `expected a ${protocols.join(" or ")} URL, got "${parsed.protocol}"`);
+    return raw;
+  };
+
+export const list: Parser<string[]> = (raw) =>
+  raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+
+export const hostPorts: Parser<string[]> = (raw, name) => {
+  const items = list(raw, name);
+  for (const item of items) {
+    if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(item))
+      throw new ConfigError(name, `expected host:port[,host:port...], got "${item}"`);
+  }
+  return items;
+};
+
+export const secret =
+  (minLength: number): Parser<string | undefined> =>
+  (raw, name) => {
+    if (raw === "") return undefined;
+    if (raw.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters`);
+    return raw;
+  };

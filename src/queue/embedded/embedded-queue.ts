@@ -1,0 +1,110 @@
+import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../types.ts";
+import { Journal, type JournalOptions } from "./journal.ts";
+
+/**
+ * The embedded mode's queue: in memory, backed by a Journal. publish()
+ * resolves once the values are fsync'ed, then hands them to the consumer; a
+ * batch is acknowledged in the journal when its handler resolves. After a
+ * crash, open() returns what was published and not acknowledged, already
+ * queued again for the consumer.
+ */
+interface Entry<T> {
+  seq: number;
+  value: T;
+}
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5000;
+
+export class EmbeddedQueue<T> implements Queue<T> {
+  readonly #journal: Journal;
+  readonly #name: string;
+  #buffer: Entry<T>[] = [];
+  #inFlight = 0;
+  #wake: (() => void) | undefined;
+  #closed = false;
+
+  private constructor(journal: Journal, name: string) {
+    this.#journal = journal;
+    this.#name = name;
+  }
+
+  static async open<T>(
+    dir: string,
+    name: string,
+    options: JournalOptions = {},
+  ): Promise<{ queue: EmbeddedQueue<T>; recovered: T[] }> {
+    const { journal, records } = await Journal.open(dir, options);
+    const queue = new EmbeddedQueue<T>(journal, name);
+    for (const record of records) queue.#buffer.push({ seq: record.seq, value: record.value as T });
+    return { queue, recovered: records.map((r) => r.value as T) };
+  }
+
+  get journal(): Journal {
+    return this.#journal;
+  }
+
+  async publish(values: readonly T[]): Promise<void> {
+    if (this.#closed) throw new Error(`queue ${this.#name} is closed`);
+    const seqs = await this.#journal.append(values);
+    for (let i = 0; i < values.length; i++) this.#buffer.push({ seq: seqs[i]!, value: values[i]! });
+    this.#wake?.();
+  }
+
+  consume(handler: BatchHandler<T>, options: ConsumeOptions): Consumer {
+    let running = true;
+    const loop = async () => {
+      let failures = 0;
+      while (running) {
+        if (this.#buffer.length === 0) {
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+          this.#wake = undefined;
+          continue;
+        }
+        if (this.#buffer.length < options.batchSize && options.flushIntervalMs > 0) {
+          await sleep(options.flushIntervalMs);
+        }
+        const batch = this.#buffer.splice(0, options.batchSize);
+        this.#inFlight = batch.length;
+        try {
+          await handler(batch.map((e) => e.value));
+          await this.#journal.ack(batch.map((e) => e.seq));
+          failures = 0;
+        } catch {
+          // The handler failed (e.g. the ledger is unavailable): put the batch
+          // back in front, unacknowledged, and retry with backoff.
+          this.#buffer.unshift(...batch);
+          failures++;
+          await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures));
+        } finally {
+          this.#inFlight = 0;
+        }
+      }
+    };
+    const done = loop();
+    return {
+      stop: async () => {
+        running = false;
+        this.#wake?.();
+        await done;
+      },
+    };
+  }
+
+  async lag(): Promise<QueueLag[]> {
+    return [{ source: this.#name, lag: this.#buffer.length + this.#inFlight }];
+  }
+
+  async ping(): Promise<void> {
+    if (this.#journal.failure) throw this.#journal.failure;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#journal.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

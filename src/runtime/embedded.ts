@@ -1,0 +1,111 @@
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { MemoryAdmission } from "../admission/memory/memory-admission.ts";
+import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
+import type { Claim } from "../domain/types.ts";
+import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
+import { MemoryNotifier } from "../notify/memory-notifier.ts";
+import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
+import type { JournalOptions } from "../queue/embedded/journal.ts";
+import { ClaimWorker } from "../worker/claim-worker.ts";
+
+/**
+ * The embedded mode in one object: ledger, journal-backed queue, in-process
+ * admission and notifier, and the worker, wired and recovered from DATA_DIR.
+ */
+export interface EmbeddedOptions {
+  dataDir: string;
+  adminToken: string;
+  logger: Logger;
+  batchSize: number;
+  flushIntervalMs: number;
+  requestTimeoutMs?: number;
+  /** "off" skips fsync (tests and benchmarks that measure something else). */
+  fsync?: "always" | "off";
+  journal?: JournalOptions;
+}
+
+export interface EmbeddedRuntime {
+  deps: ApiDeps;
+  queue: EmbeddedQueue<Claim>;
+  worker: ClaimWorker;
+  /** Claims found admitted-but-not-issued at start and queued again. */
+  recoveredPending: number;
+  /** Stops the worker (after its batch in hand) and closes the files. */
+  close(): Promise<void>;
+}
+
+export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRuntime> {
+  const { dataDir, logger } = options;
+  const ledger = new SqliteLedger(dataDir);
+  await ledger.migrate();
+
+  const journalOptions: JournalOptions = { ...options.journal };
+  if (options.fsync === "off") journalOptions.sync ??= async () => undefined;
+  const { queue, recovered } = await EmbeddedQueue.open<Claim>(join(dataDir, "journal"), "claims", journalOptions);
+
+  const admission = new MemoryAdmission(queue);
+  const campaigns = await ledger.listCampaigns();
+  for (const campaign of campaigns) await admission.putCampaign(campaign);
+  // Rebuild: the ledger's claims are issued; the journal's that the ledger
+  // lacks are admitted and pending (they are already queued again).
+  for (const campaign of campaigns) {
+    const issued: Claim[] = [];
+    for await (const claim of ledger.campaignClaims(campaign.id)) issued.push(claim);
+    admission.restore(issued);
+  }
+  admission.restore(recovered);
+  const recoveredPending = recovered.length;
+  if (recoveredPending > 0) logger.info({ claims: recoveredPending }, "journal replayed; re-issuing admitted claims");
+
+  const notifier = new MemoryNotifier();
+  const worker = new ClaimWorker({
+    queue,
+    ledger,
+    admission,
+    notifier,
+    logger,
+    batchSize: options.batchSize,
+    flushIntervalMs: options.flushIntervalMs,
+  });
+  worker.start();
+
+  let shuttingDown = false;
+  const readiness = async (): Promise<DependencyStatus[]> => [
+    await check("journal", () => queue.ping()),
+    await check("ledger", () => ledger.ping()),
+  ];
+
+  const deps: ApiDeps = {
+    admission,
+    ledger,
+    notifier,
+    adminToken: options.adminToken,
+    readiness,
+    isShuttingDown: () => shuttingDown,
+    requestTimeoutMs: options.requestTimeoutMs,
+  };
+
+  return {
+    deps,
+    queue,
+    worker,
+    recoveredPending,
+    async close() {
+      shuttingDown = true;
+      await worker.stop();
+      await notifier.close();
+      await queue.close();
+      await ledger.close();
+    },
+  };
+}
+
+async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {
+  try {
+    await probe();
+    return { name, ok: true };
+  } catch (error) {
+    return { name, ok: false, error: (error as Error).message };
+  }
+}
