@@ -69,7 +69,10 @@ export function collectRoutes(app: FastifyInstance): () => void {
         schema: { hide: true },
         handler: (request, reply) => {
           reply.header("allow", allow);
-          return sendError(reply, new ApiError("method_not_allowed", `${request.method} is not allowed here.`));
+          return sendError(
+            reply,
+            new ApiError("method_not_allowed", `${request.method} is not allowed here.`),
+          );
         },
       });
     }

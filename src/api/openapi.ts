@@ -25,11 +25,17 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       components: {
         securitySchemes: {
           admin: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN" },
-          user: { type: "http", scheme: "bearer", description: "the user's JWT (when USER_TOKEN_SECRET is set)" },
+          user: {
+            type: "http",
+            scheme: "bearer",
+            description: "the user's JWT (when USER_TOKEN_SECRET is set)",
+          },
         },
       },
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}` },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (json.$id as string) ?? `def-${i}`,
+    },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
 }

@@ -106,7 +106,10 @@ export const claimParams = {
 export const userClaimsParams = {
   type: "object",
   required: ["id", "userId"],
-  properties: { id: { type: "string", pattern: ID_PATTERN }, userId: { type: "string", pattern: USER_ID_PATTERN } },
+  properties: {
+    id: { type: "string", pattern: ID_PATTERN },
+    userId: { type: "string", pattern: USER_ID_PATTERN },
+  },
 } as const;
 
 export const idempotencyHeaders = {

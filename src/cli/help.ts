@@ -12,7 +12,8 @@ const COMMANDS = [
 
 export function helpText(command?: string): string {
   const lines = ["Usage: stampede <command> [--setting value ...]", "", "Commands:"];
-  for (const [name, doc] of COMMANDS) if (!command || command === name) lines.push(`  ${name.padEnd(9)}${doc}`);
+  for (const [name, doc] of COMMANDS)
+    if (!command || command === name) lines.push(`  ${name.padEnd(9)}${doc}`);
   lines.push("", "Settings (environment variable, or the same name as a --flag):");
   for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
     const shown = setting.defaultText ?? JSON.stringify(setting.default) ?? "(unset)";

@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 /** One JSON line per event on stdout; the admin token is never among the fields. */
 export function createLogger(level: string, name = "stampede"): Logger {

@@ -1,5 +1,6 @@
 import { ConfigError } from "../config/config.ts";
 import { helpText } from "./help.ts";
+import { StartupError } from "./startup-error.ts";
 
 /**
  * Entry point of `stampede <command>`. Every command returns its exit status;
@@ -41,6 +42,3 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
 }
-
-/** A failure at start that a person can act on: printed as one line. */
-export class StartupError extends Error {}

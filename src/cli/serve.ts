@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
-import { StartupError } from "./main.ts";
+import { StartupError } from "./startup-error.ts";
 
 /**
  * Listens, then waits for SIGTERM/SIGINT and shuts down in order: stop
@@ -28,7 +28,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     throw new StartupError(`cannot listen on ${config.HOST}:${config.PORT}: ${(error as Error).message}`);
   }
   const address = app.server.address();
-  const where = typeof address === "object" && address ? `http://${address.address}:${address.port}` : String(address);
+  const where =
+    typeof address === "object" && address ? `http://${address.address}:${address.port}` : String(address);
   logger.info({ mode: options.mode, address: where }, "stampede listening");
   process.stdout.write(`stampede ${options.mode} listening on ${where} (API docs: ${where}/docs)\n`);
 

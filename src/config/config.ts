@@ -24,18 +24,42 @@ export const SETTINGS = {
     defaultText: "(generated in embedded mode)",
     parse: secret(16),
   },
-  REDIS_URL: { doc: "Redis for admission and status (distributed mode)", default: undefined, parse: url("redis:", "rediss:") },
-  KAFKA_BROKERS: { doc: "Kafka bootstrap brokers, host:port[,...] (QUEUE=kafka)", default: [], parse: hostPorts },
-  QUEUE: { doc: "queue: memory | redis | kafka", default: "memory", parse: oneOf("memory", "redis", "kafka") },
-  DATABASE_URL: { doc: "PostgreSQL ledger (distributed mode)", default: undefined, parse: url("postgres:", "postgresql:") },
-  DATA_DIR: { doc: "embedded mode's files (ledger, admission journal, admin token)", default: "./data", parse: str },
+  REDIS_URL: {
+    doc: "Redis for admission and status (distributed mode)",
+    default: undefined,
+    parse: url("redis:", "rediss:"),
+  },
+  KAFKA_BROKERS: {
+    doc: "Kafka bootstrap brokers, host:port[,...] (QUEUE=kafka)",
+    default: [],
+    parse: hostPorts,
+  },
+  QUEUE: {
+    doc: "queue: memory | redis | kafka",
+    default: "memory",
+    parse: oneOf("memory", "redis", "kafka"),
+  },
+  DATABASE_URL: {
+    doc: "PostgreSQL ledger (distributed mode)",
+    default: undefined,
+    parse: url("postgres:", "postgresql:"),
+  },
+  DATA_DIR: {
+    doc: "embedded mode's files (ledger, admission journal, admin token)",
+    default: "./data",
+    parse: str,
+  },
   USER_TOKEN_SECRET: {
     doc: "HMAC secret for user tokens; when set, claims need the user's JWT",
     default: undefined,
     defaultText: "(off)",
     parse: secret(32),
   },
-  CORS_ORIGINS: { doc: "origins allowed by CORS, comma-separated (none by default)", default: [], parse: list },
+  CORS_ORIGINS: {
+    doc: "origins allowed by CORS, comma-separated (none by default)",
+    default: [],
+    parse: list,
+  },
   LOG_LEVEL: {
     doc: "log level",
     default: "info",
@@ -46,7 +70,11 @@ export const SETTINGS = {
     default: 16384,
     parse: int(1, 1_000_000),
   },
-  BATCH_SIZE: { doc: "claims a worker writes to the ledger per transaction, at most", default: 1000, parse: int(1, 100_000) },
+  BATCH_SIZE: {
+    doc: "claims a worker writes to the ledger per transaction, at most",
+    default: 1000,
+    parse: int(1, 100_000),
+  },
   FLUSH_INTERVAL_MS: {
     doc: "how long a worker waits to fill a batch once it has one claim",
     default: 2,
@@ -66,8 +94,16 @@ export const SETTINGS = {
   REDIS_PREFIX: { doc: "prefix of every Redis key stampede writes", default: "stampede", parse: str },
   DATABASE_SCHEMA: { doc: "PostgreSQL schema of the ledger", default: "stampede", parse: str },
   KAFKA_TOPIC: { doc: "Kafka topic for claims", default: "stampede.claims", parse: str },
-  KAFKA_PARTITIONS: { doc: "partitions of the claims topic when stampede creates it", default: 12, parse: int(1, 10_000) },
-  INSTANCE_ID: { doc: "name of this process in logs and consumer groups (default: host-pid)", default: undefined, parse: optionalStr },
+  KAFKA_PARTITIONS: {
+    doc: "partitions of the claims topic when stampede creates it",
+    default: 12,
+    parse: int(1, 10_000),
+  },
+  INSTANCE_ID: {
+    doc: "name of this process in logs and consumer groups (default: host-pid)",
+    default: undefined,
+    parse: optionalStr,
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

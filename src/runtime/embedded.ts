@@ -42,7 +42,11 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
 
   const journalOptions: JournalOptions = { ...options.journal };
   if (options.fsync === "off") journalOptions.sync ??= async () => undefined;
-  const { queue, recovered } = await EmbeddedQueue.open<Claim>(join(dataDir, "journal"), "claims", journalOptions);
+  const { queue, recovered } = await EmbeddedQueue.open<Claim>(
+    join(dataDir, "journal"),
+    "claims",
+    journalOptions,
+  );
 
   const admission = new MemoryAdmission(queue);
   const campaigns = await ledger.listCampaigns();
@@ -56,7 +60,8 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
   }
   admission.restore(recovered);
   const recoveredPending = recovered.length;
-  if (recoveredPending > 0) logger.info({ claims: recoveredPending }, "journal replayed; re-issuing admitted claims");
+  if (recoveredPending > 0)
+    logger.info({ claims: recoveredPending }, "journal replayed; re-issuing admitted claims");
 
   const notifier = new MemoryNotifier();
   const worker = new ClaimWorker({

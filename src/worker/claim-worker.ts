@@ -62,7 +62,13 @@ export class ClaimWorker {
       // state was wrong (e.g. a bad rebuild). The ledger refused them, which
       // is what it is for; say so loudly.
       logger.error(
-        { claims: result.conflicts.map((c) => ({ claimId: c.claimId, campaignId: c.campaignId, unit: c.unit })) },
+        {
+          claims: result.conflicts.map((c) => ({
+            claimId: c.claimId,
+            campaignId: c.campaignId,
+            unit: c.unit,
+          })),
+        },
         "ledger refused claims whose unit or user slot is held by another claim",
       );
     }

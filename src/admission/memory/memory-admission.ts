@@ -2,8 +2,8 @@ import { newClaimId, newCouponCode } from "../../domain/ids.ts";
 import type { Campaign, CampaignCounters, Claim } from "../../domain/types.ts";
 import type { Queue } from "../../queue/types.ts";
 import type { AdmissionStore, AdmitOutcome, AdmitRequest } from "../types.ts";
-import { IdempotencyCache } from "./idempotency-cache.ts";
 import { windowState } from "../window.ts";
+import { IdempotencyCache } from "./idempotency-cache.ts";
 
 /**
  * Admission in one process (embedded mode). Node runs JavaScript on one
@@ -100,7 +100,11 @@ export class MemoryAdmission implements AdmissionStore {
     return outcome;
   }
 
-  async #decide(campaignId: string, userId: string, idempotencyKey: string | undefined): Promise<AdmitOutcome> {
+  async #decide(
+    campaignId: string,
+    userId: string,
+    idempotencyKey: string | undefined,
+  ): Promise<AdmitOutcome> {
     const state = this.#campaigns.get(campaignId);
     if (!state) return { kind: "campaign_not_found" };
     const { campaign } = state;
@@ -184,7 +188,8 @@ export class MemoryAdmission implements AdmissionStore {
   async close(): Promise<void> {}
 }
 
-const idemKey = (campaignId: string, userId: string, key: string) => `${campaignId}\u0000${userId}\u0000${key}`;
+const idemKey = (campaignId: string, userId: string, key: string) =>
+  `${campaignId}\u0000${userId}\u0000${key}`;
 
 const replay = (outcome: AdmitOutcome): AdmitOutcome =>
   outcome.kind === "campaign_not_found" ? outcome : { ...outcome, replayed: true };

@@ -17,11 +17,7 @@ interface CreateCampaign {
   endsAt?: string;
 }
 
-export function registerCampaignRoutes(
-  app: FastifyInstance,
-  deps: ApiDeps,
-  admin: Guard,
-): void {
+export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps, admin: Guard): void {
   const now = deps.now ?? Date.now;
 
   const present = async (campaign: Campaign) => {

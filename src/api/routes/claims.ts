@@ -153,7 +153,10 @@ function registerClaimEvents(
         params: claimParams,
         produces: ["text/event-stream"],
         response: {
-          200: { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+          200: {
+            description: "an event stream",
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
           ...errorResponses(...COMMON_ERRORS, "claim_not_found"),
         },
       },

@@ -1,5 +1,5 @@
-import { loadConfig } from "../../config/config.ts";
 import { buildApp } from "../../api/app.ts";
+import { loadConfig } from "../../config/config.ts";
 import { embeddedAdminToken } from "../../runtime/admin-token.ts";
 import { openEmbedded } from "../../runtime/embedded.ts";
 import { createLogger } from "../logger.ts";

@@ -75,9 +75,13 @@ export class SqliteLedger implements Ledger {
 
   async migrate(): Promise<void> {
     const db = this.#db;
-    db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    );
     const applied = new Set(
-      (db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version),
+      (db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
     );
     const files = readdirSync(MIGRATIONS_DIR)
       .filter((f) => /^\d{4}_.*\.sql$/.test(f))
@@ -90,7 +94,10 @@ export class SqliteLedger implements Ledger {
       db.exec("BEGIN IMMEDIATE");
       try {
         db.exec(readFileSync(new URL(file, MIGRATIONS_DIR), "utf8"));
-        db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, Date.now());
+        db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(
+          version,
+          Date.now(),
+        );
         db.exec("COMMIT");
       } catch (error) {
         db.exec("ROLLBACK");
@@ -100,7 +107,15 @@ export class SqliteLedger implements Ledger {
   }
 
   async createCampaign(c: Campaign): Promise<boolean> {
-    const result = this.#sql.insertCampaign.run(c.id, c.name, c.stock, c.perUserLimit, c.startsAt, c.endsAt, c.createdAt);
+    const result = this.#sql.insertCampaign.run(
+      c.id,
+      c.name,
+      c.stock,
+      c.perUserLimit,
+      c.startsAt,
+      c.endsAt,
+      c.createdAt,
+    );
     return result.changes === 1;
   }
 

@@ -1,5 +1,5 @@
-import { mkdir, open, readdir, readFile, unlink } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
@@ -73,7 +73,10 @@ export class Journal {
   }
 
   /** Opens the journal in `dir` and returns the records that survived from earlier runs. */
-  static async open(dir: string, options: JournalOptions = {}): Promise<{ journal: Journal; records: JournalRecord[] }> {
+  static async open(
+    dir: string,
+    options: JournalOptions = {},
+  ): Promise<{ journal: Journal; records: JournalRecord[] }> {
     await mkdir(dir, { recursive: true });
     const names = (await readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
     const records: JournalRecord[] = [];
@@ -84,7 +87,14 @@ export class Journal {
       const index = Number(SEGMENT_NAME.exec(name)![1]);
       lastIndex = index;
       const text = await readFile(join(dir, name), "utf8");
-      const segment: Segment = { index, path: join(dir, name), firstSeq: nextSeq, outstanding: 0, bytes: 0, sealed: true };
+      const segment: Segment = {
+        index,
+        path: join(dir, name),
+        firstSeq: nextSeq,
+        outstanding: 0,
+        bytes: 0,
+        sealed: true,
+      };
       for (const line of text.split("\n")) {
         if (line === "") continue;
         let parsed: { v: unknown };
@@ -121,7 +131,13 @@ export class Journal {
       lines += `${JSON.stringify({ v: value })}\n`;
     }
     return new Promise<number[]>((resolve, reject) => {
-      this.#pending.push({ line: lines, count: values.length, lastSeq: this.#nextSeq - 1, resolve: () => resolve(seqs), reject });
+      this.#pending.push({
+        line: lines,
+        count: values.length,
+        lastSeq: this.#nextSeq - 1,
+        resolve: () => resolve(seqs),
+        reject,
+      });
       if (!this.#flushing) {
         this.#flushing = true;
         // Let the requests that arrived in this turn of the event loop join
@@ -193,7 +209,14 @@ export class Journal {
     } finally {
       await dir.close();
     }
-    this.#segments.push({ index, path, firstSeq: this.#writtenSeq + 1, outstanding: 0, bytes: 0, sealed: false });
+    this.#segments.push({
+      index,
+      path,
+      firstSeq: this.#writtenSeq + 1,
+      outstanding: 0,
+      bytes: 0,
+      sealed: false,
+    });
   }
 
   async #rotate(): Promise<void> {

@@ -1,0 +1,54 @@
+import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
+import { buildApp } from "../../src/api/app.ts";
+import type { ApiDeps } from "../../src/api/deps.ts";
+import { type EmbeddedOptions, type EmbeddedRuntime, openEmbedded } from "../../src/runtime/embedded.ts";
+import { tempDir } from "./tmp.ts";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+export const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+export interface TestApp {
+  app: FastifyInstance;
+  runtime: EmbeddedRuntime;
+  dataDir: string;
+}
+
+/** An embedded stampede in this process, for inject() tests. Closed when the test ends. */
+export async function embeddedApp(
+  t: { after: (fn: () => Promise<void> | void) => void },
+  options: Partial<EmbeddedOptions> & { deps?: Partial<ApiDeps> } = {},
+): Promise<TestApp> {
+  const dataDir = options.dataDir ?? tempDir(t);
+  const runtime = await openEmbedded({
+    dataDir,
+    adminToken: ADMIN_TOKEN,
+    logger: pino({ level: "silent" }),
+    batchSize: 100,
+    flushIntervalMs: 1,
+    fsync: "off",
+    ...options,
+  });
+  const app = await buildApp({ ...runtime.deps, ...options.deps });
+  t.after(async () => {
+    await app.close();
+    await runtime.close();
+  });
+  return { app, runtime, dataDir };
+}
+
+/** Creates a campaign through the API and returns its body. */
+export async function createCampaign(app: FastifyInstance, body: Record<string, unknown>) {
+  const res = await app.inject({ method: "POST", url: "/v1/campaigns", headers: admin, payload: body });
+  if (res.statusCode !== 201) throw new Error(`create campaign: ${res.statusCode} ${res.body}`);
+  return res.json() as { id: string };
+}
+
+/** Polls until `check` returns true or the deadline passes. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

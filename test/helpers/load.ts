@@ -1,0 +1,100 @@
+import http from "node:http";
+
+/**
+ * A small load generator for tests: fires requests over real sockets with a
+ * concurrency cap (Infinity = all at once) and records every answer. The
+ * benchmark tool (stampede bench) is the full-featured one; tests only need
+ * status codes, bodies and the absence of connection errors.
+ */
+export interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  headers: http.IncomingHttpHeaders;
+  error?: string;
+  ms: number;
+}
+
+export interface RequestSpec {
+  method: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export function createClient(baseUrl: string, maxSockets = Infinity) {
+  const url = new URL(baseUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  const request = (spec: RequestSpec, timeoutMs = 30_000): Promise<Answer> =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: spec.method,
+          path: spec.path,
+          agent,
+          headers: {
+            ...(payload === undefined
+              ? {}
+              : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }),
+            ...spec.headers,
+          },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => (text += d));
+          res.on("end", () => {
+            let body: Record<string, unknown> = {};
+            try {
+              body = text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
+            } catch {
+              body = { raw: text };
+            }
+            resolve({
+              status: res.statusCode ?? 0,
+              body,
+              headers: res.headers,
+              ms: performance.now() - started,
+            });
+          });
+          res.on("error", (e) => resolve({ status: 0, body: {}, headers: {}, error: e.message, ms: 0 }));
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timeout")));
+      req.on("error", (e) =>
+        resolve({ status: 0, body: {}, headers: {}, error: e.message, ms: performance.now() - started }),
+      );
+      req.end(payload);
+    });
+
+  /** Runs all specs with at most `concurrency` in flight; answers in spec order. */
+  const fire = async (specs: RequestSpec[], concurrency = Infinity): Promise<Answer[]> => {
+    const answers: Answer[] = new Array(specs.length);
+    let next = 0;
+    const lanes = Math.min(specs.length, concurrency);
+    await Promise.all(
+      Array.from({ length: lanes }, async () => {
+        while (next < specs.length) {
+          const i = next++;
+          answers[i] = await request(specs[i]!);
+        }
+      }),
+    );
+    return answers;
+  };
+
+  return { request, fire, close: () => agent.destroy() };
+}
+
+export function countBy<T>(items: T[], key: (item: T) => string | number): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) {
+    const k = String(key(item));
+    counts[k] = (counts[k] ?? 0) + 1;
+  }
+  return counts;
+}
