@@ -138,7 +138,11 @@ describe("claims", () => {
     assert.match(issued.couponCode!, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
     assert.ok(Date.parse(issued.issuedAt!) >= Date.parse(issued.admittedAt!));
 
-    const mine = await app.inject({ method: "GET", url: "/v1/campaigns/c/users/alice/claims", headers: admin });
+    const mine = await app.inject({
+      method: "GET",
+      url: "/v1/campaigns/c/users/alice/claims",
+      headers: admin,
+    });
     assert.equal(mine.statusCode, 200);
     assert.deepEqual(mine.json().claims, [issued]);
 
@@ -161,7 +165,12 @@ describe("claims", () => {
   test("403 campaign_not_active before startsAt and after endsAt; 409 still wins for holders", async (t) => {
     const { app } = await embeddedApp(t);
     const hour = 3600_000;
-    await createCampaign(app, { id: "future", name: "F", stock: 1, startsAt: new Date(Date.now() + hour).toISOString() });
+    await createCampaign(app, {
+      id: "future",
+      name: "F",
+      stock: 1,
+      startsAt: new Date(Date.now() + hour).toISOString(),
+    });
     const early = await app.inject(claim("future", "u"));
     assertError(early, 403, "campaign_not_active");
     assert.equal(early.json().reason, "not_started");
@@ -301,9 +310,17 @@ describe("operations and routing", () => {
     assertError(wrong, 405, "method_not_allowed");
     assert.match(String(wrong.headers.allow), /GET/);
     assert.match(String(wrong.headers.allow), /POST/);
-    const echoed = await app.inject({ method: "GET", url: "/healthz", headers: { "x-request-id": "abc-123" } });
+    const echoed = await app.inject({
+      method: "GET",
+      url: "/healthz",
+      headers: { "x-request-id": "abc-123" },
+    });
     assert.equal(echoed.headers["x-request-id"], "abc-123");
-    const unsafe = await app.inject({ method: "GET", url: "/healthz", headers: { "x-request-id": "a b\u0001" } });
+    const unsafe = await app.inject({
+      method: "GET",
+      url: "/healthz",
+      headers: { "x-request-id": "a b\u0001" },
+    });
     assert.notEqual(unsafe.headers["x-request-id"], "a b\u0001");
   });
 

@@ -18,7 +18,9 @@ test("append resolves after fsync, and concurrent appends share fsyncs (group co
       events.push("fsync-end");
     },
   });
-  const appends = Array.from({ length: 500 }, (_, i) => journal.append([{ n: i }]).then(() => events.push(`ok-${i}`)));
+  const appends = Array.from({ length: 500 }, (_, i) =>
+    journal.append([{ n: i }]).then(() => events.push(`ok-${i}`)),
+  );
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(events, ["fsync-start"], "nothing resolves while the fsync is held");
   release();
