@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { InjectOptions } from "fastify";
 import { admin, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
 
-type Inject = Parameters<Awaited<ReturnType<typeof embeddedApp>>["app"]["inject"]>[0];
+type Inject = InjectOptions;
 
 const claimUrl = "/v1/campaigns/c/claims";
 
