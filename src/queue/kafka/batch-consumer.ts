@@ -1,0 +1,206 @@
+import { Consumer as KafkaConsumer, type Message, type MessagesStream } from "@platformatic/kafka";
+import type { BatchHandler, ConsumeOptions, Consumer } from "../types.ts";
+import { closeClient } from "./close.ts";
+import type { ResolvedKafkaQueueOptions } from "./options.ts";
+import { StreamBatcher } from "./stream-batcher.ts";
+
+/**
+ * The consuming half of a KafkaQueue: one member of the consumer group,
+ * handing the messages of its partitions to the handler in batches and
+ * committing a batch's offsets only after the handler resolved (so only after
+ * the batch is in the ledger). Everything else is redelivery, which the
+ * ledger makes harmless:
+ *
+ * - a failing batch is retried in place, with backoff, never skipped;
+ * - a worker that dies (kill -9) stops heartbeating; after the session
+ *   timeout the group gives its partitions to the others, which start from
+ *   the last committed offsets;
+ * - a rebalance while a batch is in hand: the batch finishes and is committed
+ *   (possibly by a member that no longer owns the partition; the new owner
+ *   may redo part of it);
+ * - a group that never committed starts from the EARLIEST offset, never the
+ *   latest: claims published before the first worker joined are not skipped
+ *   (and a client bug that falls back where it should not, like
+ *   platformatic/kafka#267, costs redelivery, not loss);
+ * - when the message stream fails, this member leaves the group and joins
+ *   again from the committed offsets, after a backoff.
+ */
+type Raw = Message<Buffer, Buffer, Buffer, Buffer>;
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function destroyStream(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
+  if (stream.closed) return;
+  const closed = new Promise<void>((resolve) => stream.once("close", () => resolve()));
+  stream.destroy();
+  await Promise.race([closed, sleep(5000)]);
+}
+
+export class BatchConsumer<T> implements Consumer {
+  readonly #o: ResolvedKafkaQueueOptions<T>;
+  readonly #handler: BatchHandler<T>;
+  readonly #options: ConsumeOptions;
+  #running = true;
+  #batcher: StreamBatcher<Raw> | undefined;
+  readonly #done: Promise<void>;
+  /** Offsets that failed to decode, logged once each. */
+  readonly #undecodable = new Set<string>();
+
+  constructor(options: ResolvedKafkaQueueOptions<T>, handler: BatchHandler<T>, consume: ConsumeOptions) {
+    this.#o = options;
+    this.#handler = handler;
+    this.#options = consume;
+    this.#done = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    while (this.#running) {
+      const consumer = this.#newConsumer();
+      let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+      try {
+        stream = await consumer.consume({
+          topics: [this.#o.topic],
+          mode: "committed",
+          fallbackMode: "earliest",
+          autocommit: false,
+          maxWaitTime: this.#o.fetchMaxWaitMs,
+          highWaterMark: Math.max(1024, this.#options.batchSize * 2),
+          sessionTimeout: this.#o.sessionTimeoutMs,
+          heartbeatInterval: this.#o.heartbeatIntervalMs,
+          rebalanceTimeout: this.#o.sessionTimeoutMs + 5000,
+        });
+        failures = 0;
+        await this.#drain(consumer, stream);
+      } catch (error) {
+        if (this.#running) {
+          failures++;
+          this.#o.logger.warn(
+            { err: error, attempt: failures },
+            "Kafka consumer failed; joining the group again",
+          );
+        }
+      } finally {
+        this.#batcher = undefined;
+        // The stream first, by destroying it: its graceful close() waits for
+        // the stream to end, which sometimes never happened here, and then
+        // the consumer never left the group (it kept heartbeating, holding
+        // its partitions). Unread messages are simply read again by someone.
+        if (stream) await destroyStream(stream);
+        // Leaves the group at once, so the others take over without waiting
+        // for the session timeout. leaveGroup() first: it marks the member
+        // inactive at once, so a rejoin still in flight cannot re-arm the
+        // heartbeat after close() (seen here: a closed consumer heartbeating
+        // forever, kept alive by a JoinGroup answer that came in late).
+        const left = new Promise<void>((resolve) => consumer.leaveGroup(true, () => resolve()));
+        await Promise.race([left, sleep(5000)]);
+        await closeClient(consumer, true);
+      }
+      if (this.#running && failures > 0) await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures));
+    }
+  }
+
+  #newConsumer(): KafkaConsumer<Buffer, Buffer, Buffer, Buffer> {
+    const o = this.#o;
+    return new KafkaConsumer({
+      clientId: `${o.clientId}-consumer`,
+      groupId: o.group,
+      bootstrapBrokers: [...o.brokers],
+      autocommit: false,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: o.heartbeatIntervalMs,
+      rebalanceTimeout: o.sessionTimeoutMs + 5000,
+      timeout: o.requestTimeoutMs,
+      connectTimeout: o.connectTimeoutMs,
+      retryDelay: o.retryDelayMs,
+      maxWaitTime: o.fetchMaxWaitMs,
+    });
+  }
+
+  /** Batches until stopped; throws when the stream fails (the caller joins again). */
+  async #drain(
+    consumer: KafkaConsumer<Buffer, Buffer, Buffer, Buffer>,
+    stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>,
+  ): Promise<void> {
+    const batcher = new StreamBatcher<Raw>(stream);
+    this.#batcher = batcher;
+    while (this.#running) {
+      const messages = await batcher.next(this.#options.batchSize, this.#options.flushIntervalMs);
+      if (messages.length === 0) {
+        if (batcher.failure) throw batcher.failure;
+        continue;
+      }
+      if (!(await this.#handle(messages))) return; // stopped with the batch unfinished: not committed
+      await this.#commit(consumer, messages);
+    }
+  }
+
+  /** Runs the handler until it succeeds; false when the consumer stopped first. */
+  async #handle(messages: Raw[]): Promise<boolean> {
+    let failures = 0;
+    for (;;) {
+      try {
+        await this.#handler(this.#decode(messages));
+        return true;
+      } catch (error) {
+        failures++;
+        this.#o.logger.warn(
+          { err: error, size: messages.length, attempt: failures },
+          "batch failed; it is retried, and its offsets stay uncommitted",
+        );
+        if (!this.#running) return false;
+        await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures));
+        if (!this.#running) return false;
+      }
+    }
+  }
+
+  #decode(messages: Raw[]): T[] {
+    return messages.map((m) => {
+      try {
+        return this.#o.codec.decode(m.value);
+      } catch (error) {
+        // A layout this version does not know (a newer process wrote it):
+        // never commit past it; the batch fails until a process that knows
+        // the layout owns this partition.
+        const where = `${m.topic}/${m.partition}@${m.offset}`;
+        if (!this.#undecodable.has(where)) {
+          this.#undecodable.add(where);
+          this.#o.logger.error(
+            { err: error, message: where },
+            "cannot decode a queue message; not committing past it",
+          );
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** Commits the next offset of every partition in the batch. A failure only means redelivery. */
+  async #commit(consumer: KafkaConsumer<Buffer, Buffer, Buffer, Buffer>, messages: Raw[]): Promise<void> {
+    const last = new Map<number, Raw>();
+    for (const m of messages) {
+      const seen = last.get(m.partition);
+      if (!seen || seen.offset < m.offset) last.set(m.partition, m);
+    }
+    const offsets = [...last.values()].map((m) => ({
+      topic: m.topic,
+      partition: m.partition,
+      offset: m.offset + 1n,
+      leaderEpoch: m.leaderEpoch,
+    }));
+    try {
+      await consumer.commit({ offsets });
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, "offset commit failed; these messages may be delivered again");
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#batcher?.wake();
+    await this.#done;
+  }
+}

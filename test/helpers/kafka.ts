@@ -1,0 +1,127 @@
+import { execFile, execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { after } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Admin } from "@platformatic/kafka";
+import { closeClient } from "../../src/queue/kafka/close.ts";
+
+/**
+ * The Kafka broker the tests use: KAFKA_BROKERS when set (scripts/test.sh
+ * starts one broker for the whole run and exports it), else the project's
+ * own single-node broker (scripts/kafka.sh), started here when it is not
+ * running and stopped when this test process exits. Without Java/Maven the
+ * Kafka tests are skipped with the reason, except when CI=true: then they fail.
+ */
+const run = promisify(execFile);
+export const KAFKA_SCRIPT = fileURLToPath(new URL("../../scripts/kafka.sh", import.meta.url));
+
+type After = { after: (fn: () => Promise<void> | void) => void };
+
+let brokers: Promise<{ brokers: string[] } | { missing: string }> | undefined;
+
+function resolveBrokers(): Promise<{ brokers: string[] } | { missing: string }> {
+  brokers ??= (async () => {
+    const fromEnv = process.env.KAFKA_BROKERS?.split(",").filter(Boolean);
+    if (fromEnv?.length) return { brokers: fromEnv };
+    try {
+      const { stdout } = await run(KAFKA_SCRIPT, ["status"]);
+      return { brokers: [stdout.trim()] };
+    } catch {
+      // not running: start it below
+    }
+    try {
+      const { stdout } = await run(KAFKA_SCRIPT, ["start"], { timeout: 300_000 });
+      process.once("exit", () => {
+        // The broker started for this test process alone; the exit hook must be synchronous.
+        try {
+          execFileSync(KAFKA_SCRIPT, ["stop"], { stdio: "ignore" });
+        } catch {
+          // best effort
+        }
+      });
+      return { brokers: [stdout.trim().split("\n").at(-1)!] };
+    } catch (error) {
+      return {
+        missing: `cannot start Kafka with scripts/kafka.sh: ${(error as Error).message.split("\n")[0]}`,
+      };
+    }
+  })();
+  return brokers;
+}
+
+/** The `skip` option for Kafka tests (never skips when CI=true: it throws). */
+export async function skipWithoutKafka(): Promise<string | false> {
+  const found = await resolveBrokers();
+  if ("brokers" in found) return false;
+  if (process.env.CI === "true") throw new Error(`CI=true and Kafka is missing: ${found.missing}`);
+  process.stderr.write(`skipping Kafka tests: ${found.missing}\n`);
+  return found.missing;
+}
+
+export async function kafkaBrokers(): Promise<string[]> {
+  const found = await resolveBrokers();
+  if (!("brokers" in found)) throw new Error(found.missing);
+  return found.brokers;
+}
+
+export const uniqueKafkaName = (label: string) => `t-${label}-${randomBytes(5).toString("hex")}`;
+
+/**
+ * Topics and groups the tests of this file created, deleted once all of them
+ * ended (after every test's own cleanup closed its clients: a group with
+ * members cannot be deleted).
+ */
+const createdTopics = new Set<string>();
+const createdGroups = new Set<string>();
+// Registered when this module loads (at the top level of a test file), so it
+// is a root hook: it runs after every test of the file.
+after(async () => {
+  if (createdTopics.size === 0 && createdGroups.size === 0) return;
+  const admin = new Admin({ clientId: "stampede-test-cleanup", bootstrapBrokers: await kafkaBrokers() });
+  try {
+    if (createdGroups.size > 0)
+      await admin.deleteGroups({ groups: [...createdGroups] }).catch(() => undefined);
+    const existing = new Set(await admin.listTopics());
+    const doomed = [...createdTopics].filter((t) => existing.has(t));
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
+  } catch {
+    // best effort: the broker may be down after a fault test
+  } finally {
+    await closeClient(admin);
+  }
+});
+
+/** A fresh topic name; the topic (if created) is deleted when the file's tests end. */
+export function testTopic(_t: After, label = "topic"): string {
+  const topic = uniqueKafkaName(label);
+  createdTopics.add(topic);
+  return topic;
+}
+
+/** A fresh consumer group name; the group is deleted when the file's tests end. */
+export function testGroup(_t: After, label = "group"): string {
+  const group = uniqueKafkaName(label);
+  createdGroups.add(group);
+  return group;
+}
+
+export async function deleteTopics(topics: string[]): Promise<void> {
+  const admin = new Admin({ clientId: "stampede-test-cleanup", bootstrapBrokers: await kafkaBrokers() });
+  try {
+    const existing = new Set(await admin.listTopics());
+    const doomed = topics.filter((t) => existing.has(t));
+    if (doomed.length > 0) await admin.deleteTopics({ topics: doomed });
+  } catch {
+    // best effort: the broker may be down in a fault test
+  } finally {
+    await closeClient(admin);
+  }
+}
+
+/** An Admin client closed when the test ends. */
+export async function testAdmin(t: After): Promise<Admin> {
+  const admin = new Admin({ clientId: "stampede-test", bootstrapBrokers: await kafkaBrokers() });
+  t.after(() => closeClient(admin));
+  return admin;
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { test } from "node:test";
+import { Producer, stringSerializers } from "@platformatic/kafka";
+import { pino } from "pino";
+import { deliveryBoundMs, resolveOptions } from "../../src/queue/kafka/options.ts";
+import { Publisher } from "../../src/queue/kafka/publisher.ts";
+
+/**
+ * @platformatic/kafka's idempotent producer retries forever unless told
+ * otherwise (retries defaults to Number.MAX_SAFE_INTEGER when idempotent).
+ * stampede's API must answer within its request timeout and a rebuild after
+ * a Redis loss must know how long a produce can stay in flight, so the
+ * producer's retries are bounded: with no broker answering, publish fails
+ * within the delivery bound. (No broker is needed: a port nobody listens on.)
+ */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test("with no broker, stampede's publisher fails within its delivery bound; the client's default would not", async (t) => {
+  const brokers = [`127.0.0.1:${await freePort()}`];
+  const options = resolveOptions<string>({
+    brokers,
+    topic: "nowhere",
+    partitions: 1,
+    group: "nobody",
+    clientId: "issue-retries",
+    codec: { encode: (v) => v, decode: (b) => b.toString() },
+    keyOf: (v) => v,
+    logger: pino({ level: "silent" }),
+    requestTimeoutMs: 500,
+    connectTimeoutMs: 500,
+    retries: 2,
+    retryDelayMs: 100,
+  });
+  const bound = deliveryBoundMs(options);
+  const publisher = new Publisher(options as never);
+  t.after(() => publisher.close());
+  const started = performance.now();
+  await assert.rejects(publisher.send([{ key: "k", value: "v" }]), /did not acknowledge/);
+  const took = performance.now() - started;
+  assert.ok(took <= bound + 1000, `took ${Math.round(took)} ms, bound ${bound} ms`);
+
+  // The client's defaults for an idempotent producer: still trying long after that.
+  const raw = new Producer({
+    clientId: "issue-retries-raw",
+    bootstrapBrokers: brokers,
+    idempotent: true,
+    retryDelay: 100,
+    serializers: stringSerializers,
+  });
+  let settled = false;
+  const sending = raw.send({ messages: [{ topic: "nowhere", key: "k", value: "v" }] }).then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await new Promise((r) => setTimeout(r, bound + 1500));
+  assert.equal(settled, false, "the default idempotent producer gave up (retries no longer unbounded?)");
+  await raw.close(true).catch(() => undefined);
+  await sending;
+});
