@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import type { HubOptions } from "../dashboard/hub.ts";
+import { registerDashboardRoutes } from "../dashboard/routes.ts";
+import { trackInFlight } from "../lifecycle/in-flight.ts";
+import { instrumentDeps } from "../metrics/instrument.ts";
+import { Metrics } from "../metrics/metrics.ts";
+import { observeRequests, registerMetricsRoutes } from "../metrics/routes.ts";
+import { registerStatsRoutes } from "../stats/routes.ts";
 import { adminGuard } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { collectRoutes, installErrorHandling } from "./errors.ts";
@@ -10,6 +17,8 @@ import { registerHealthRoutes } from "./routes/health.ts";
 
 export interface AppOptions {
   logger?: FastifyServerOptions["loggerInstance"];
+  /** Dashboard stream timing (tests shorten it). */
+  dashboard?: HubOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -18,7 +27,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * Builds the HTTP API for any mode: everything mode-specific arrives in
  * `deps`. Tests call this and use inject(); the CLI calls it and listens.
  */
-export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const metrics = given.metrics ?? new Metrics();
+  const deps = instrumentDeps(given, metrics);
+  metrics.setQueueLagSource(deps.queueLag);
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // One info line per request would cost more than the admission itself.
@@ -44,6 +56,8 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   });
 
   installErrorHandling(app);
+  trackInFlight(app);
+  observeRequests(app, metrics);
   await registerOpenApi(app);
 
   const addMissingMethods = collectRoutes(app);
@@ -51,6 +65,9 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   registerHealthRoutes(app, deps);
   registerCampaignRoutes(app, deps, admin);
   registerClaimRoutes(app, deps, admin);
+  registerMetricsRoutes(app, metrics);
+  registerStatsRoutes(app, deps, admin);
+  registerDashboardRoutes(app, deps, metrics, admin, options.dashboard);
   addMissingMethods();
   return app;
 }

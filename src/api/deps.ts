@@ -1,6 +1,9 @@
 import type { AdmissionStore } from "../admission/types.ts";
 import type { Ledger } from "../ledger/types.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { Notifier } from "../notify/types.ts";
+import type { QueueLag } from "../queue/types.ts";
+import type { StatsSource } from "../stats/types.ts";
 
 /** One dependency's answer to a readiness check. */
 export interface DependencyStatus {
@@ -31,4 +34,12 @@ export interface ApiDeps {
   now?: () => number;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs?: number;
+  /** This process's metrics registry (the worker reports into it too); buildApp makes one when absent. */
+  metrics?: Metrics;
+  /** "embedded", "api", ...: shown by /v1/admin/stats. */
+  mode?: string;
+  /** Queue lag per partition or stream, for /metrics, /v1/admin/stats and the dashboard. */
+  queueLag?: () => Promise<QueueLag[]>;
+  /** Mode- and adapter-specific sections of /v1/admin/stats (ledger counts, Redis memory, ...). */
+  stats?: StatsSource[];
 }

@@ -11,6 +11,7 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   start: async () => (await import("./commands/start.ts")).start,
   migrate: async () => (await import("./commands/migrate.ts")).migrate,
+  doctor: async () => (await import("./commands/doctor.ts")).doctor,
 };
 
 export async function main(argv: string[]): Promise<number> {

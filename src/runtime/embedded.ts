@@ -4,10 +4,14 @@ import { MemoryAdmission } from "../admission/memory/memory-admission.ts";
 import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
 import type { Claim } from "../domain/types.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
+import { countFailures } from "../metrics/instrument.ts";
+import { Metrics } from "../metrics/metrics.ts";
 import { MemoryNotifier } from "../notify/memory-notifier.ts";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
+import { ledgerCountsSource } from "../stats/ledger-counts.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
+import { drainQueue } from "./drain.ts";
 
 /**
  * The embedded mode in one object: ledger, journal-backed queue, in-process
@@ -23,6 +27,8 @@ export interface EmbeddedOptions {
   /** "off" skips fsync (tests and benchmarks that measure something else). */
   fsync?: "always" | "off";
   journal?: JournalOptions;
+  /** The process's metrics registry (one is made when absent). */
+  metrics?: Metrics;
 }
 
 export interface EmbeddedRuntime {
@@ -31,6 +37,14 @@ export interface EmbeddedRuntime {
   worker: ClaimWorker;
   /** Claims found admitted-but-not-issued at start and queued again. */
   recoveredPending: number;
+  /** Graceful shutdown has begun: readiness answers 503 from now on. */
+  beginShutdown(): void;
+  /**
+   * Lets the worker issue what is queued, until the queue is empty or
+   * `untilMs` (epoch ms); resolves with what is left, which stays in the
+   * journal and is issued after the next start.
+   */
+  drain(untilMs: number): Promise<number>;
   /** Stops the worker (after its batch in hand) and closes the files. */
   close(): Promise<void>;
 }
@@ -64,14 +78,16 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     logger.info({ claims: recoveredPending }, "journal replayed; re-issuing admitted claims");
 
   const notifier = new MemoryNotifier();
+  const metrics = options.metrics ?? new Metrics();
   const worker = new ClaimWorker({
     queue,
-    ledger,
+    ledger: countFailures(ledger, "ledger", metrics),
     admission,
     notifier,
     logger,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
+    onBatch: metrics.observeBatch,
   });
   worker.start();
 
@@ -89,6 +105,16 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     readiness,
     isShuttingDown: () => shuttingDown,
     requestTimeoutMs: options.requestTimeoutMs,
+    metrics,
+    mode: "embedded",
+    queueLag: () => queue.lag(),
+    stats: [
+      ledgerCountsSource(ledger),
+      {
+        name: "journal",
+        collect: async () => ({ fsyncs: queue.journal.fsyncCount, failure: queue.journal.failure?.message }),
+      },
+    ],
   };
 
   return {
@@ -96,6 +122,10 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     queue,
     worker,
     recoveredPending,
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    drain: (untilMs) => drainQueue(queue, untilMs),
     async close() {
       shuttingDown = true;
       await worker.stop();

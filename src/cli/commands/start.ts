@@ -29,5 +29,13 @@ export async function start(argv: string[]): Promise<number> {
   });
   if (config.FSYNC === "off") logger.warn("FSYNC=off: a 202 does not survive a power loss; for tests only");
   const app = await buildApp(runtime.deps, { logger });
-  return serve({ app, config, logger, mode: "embedded", close: () => runtime.close() });
+  return serve({
+    app,
+    config,
+    logger,
+    mode: "embedded",
+    close: () => runtime.close(),
+    onShutdown: () => runtime.beginShutdown(),
+    drain: (untilMs) => runtime.drain(untilMs),
+  });
 }

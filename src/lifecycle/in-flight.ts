@@ -1,0 +1,65 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { isEventStream } from "../metrics/routes.ts";
+
+/**
+ * Counts the requests being answered, so a graceful shutdown can wait for
+ * them before draining the worker. Event streams are left out: they last until
+ * their claim is issued (or forever, for the dashboard), and shutdown ends
+ * them itself once the worker has drained.
+ */
+export class InFlight {
+  #count = 0;
+  #waiters: (() => void)[] = [];
+
+  get count(): number {
+    return this.#count;
+  }
+
+  enter(): void {
+    this.#count++;
+  }
+
+  leave(): void {
+    this.#count--;
+    if (this.#count === 0) for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  /** Resolves true once nothing is in flight, false if `untilMs` (epoch ms) comes first. */
+  async waitIdle(untilMs: number): Promise<boolean> {
+    if (this.#count === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = await Promise.race([
+      new Promise<boolean>((resolve) => this.#waiters.push(() => resolve(true))),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), Math.max(0, untilMs - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+    return idle;
+  }
+}
+
+const trackers = new WeakMap<FastifyInstance, InFlight>();
+
+export function trackInFlight(app: FastifyInstance): InFlight {
+  const tracker = new InFlight();
+  const counted = new WeakSet<FastifyRequest>();
+  const leave = async (request: FastifyRequest) => {
+    if (!counted.delete(request)) return;
+    tracker.leave();
+  };
+  app.addHook("onRequest", async (request) => {
+    if (isEventStream(request)) return;
+    counted.add(request);
+    tracker.enter();
+  });
+  app.addHook("onResponse", leave);
+  app.addHook("onRequestAbort", leave);
+  trackers.set(app, tracker);
+  return tracker;
+}
+
+/** The tracker buildApp installed on this app, if any. */
+export function inFlightOf(app: FastifyInstance): InFlight | undefined {
+  return trackers.get(app);
+}
