@@ -56,8 +56,11 @@ export async function serve(options: ServeOptions): Promise<number> {
       options.onShutdown?.();
       logger.info({ signal }, "shutting down");
       const deadline = setTimeout(() => {
+        // Whatever is still open (a stuck connection, a hung dependency) would
+        // keep the process alive: exit. The journal / queue keeps every 202.
         logger.error("shutdown deadline passed; exiting");
         resolve(1);
+        process.exit(1);
       }, config.SHUTDOWN_TIMEOUT_MS);
       deadline.unref();
       try {

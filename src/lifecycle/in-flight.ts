@@ -44,17 +44,20 @@ const trackers = new WeakMap<FastifyInstance, InFlight>();
 export function trackInFlight(app: FastifyInstance): InFlight {
   const tracker = new InFlight();
   const counted = new WeakSet<FastifyRequest>();
-  const leave = async (request: FastifyRequest) => {
-    if (!counted.delete(request)) return;
-    tracker.leave();
+  // Callback-style hooks: no promise per request.
+  const leave = (request: FastifyRequest, done: () => void) => {
+    if (counted.delete(request)) tracker.leave();
+    done();
   };
-  app.addHook("onRequest", async (request) => {
-    if (isEventStream(request)) return;
-    counted.add(request);
-    tracker.enter();
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (!isEventStream(request.routeOptions)) {
+      counted.add(request);
+      tracker.enter();
+    }
+    done();
   });
-  app.addHook("onResponse", leave);
-  app.addHook("onRequestAbort", leave);
+  app.addHook("onResponse", (request, _reply, done) => leave(request, done));
+  app.addHook("onRequestAbort", (request, done) => leave(request, done));
   trackers.set(app, tracker);
   return tracker;
 }

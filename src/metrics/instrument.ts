@@ -17,8 +17,9 @@ export function countFailures<T extends object>(target: T, dependency: string, m
       if (typeof value !== "function") return value;
       let fn = wrapped.get(prop);
       if (!fn) {
-        const method = value as (...args: unknown[]) => unknown;
         fn = (...args: unknown[]) => {
+          // Looked up per call, so a method replaced later (tests do) is the one called.
+          const method = Reflect.get(obj, prop, obj) as (...a: unknown[]) => unknown;
           let result: unknown;
           try {
             result = method.apply(obj, args);

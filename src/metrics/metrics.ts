@@ -1,12 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { QueueLag } from "../queue/types.ts";
+import { FastCounter, FastHistogram } from "./fast.ts";
 
 /**
  * One prom-client registry per process (never the global one, so tests can
  * build several apps in one process). Labels are bounded on purpose: `route`
  * is the route PATTERN (`/v1/campaigns/:id/claims`), never the URL, and
- * nothing is labelled by campaign, user or claim. Every label combination is
- * cached, so the hot path is a Map lookup and two additions.
+ * nothing is labelled by campaign, user or claim. The per-request metrics
+ * are FastCounter/FastHistogram (./fast.ts) and every label combination is
+ * cached, so the hot path is a Map lookup and a few additions.
  */
 export type AdmissionOutcome =
   | "admitted"
@@ -32,16 +34,16 @@ const BATCH_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 export const CLAIM_ROUTE = "/v1/campaigns/:id/claims";
 
 interface HttpChild {
-  count: () => void;
   observe: (seconds: number) => void;
+  byStatus: Map<number, () => void>;
 }
 
 export class Metrics {
   readonly registry = new Registry();
   readonly contentType: string = this.registry.contentType;
-  readonly httpRequests: Counter<"route" | "method" | "status">;
-  readonly httpDuration: Histogram<"route" | "method">;
-  readonly admissions: Counter<"outcome">;
+  readonly httpRequests: FastCounter<"route" | "method" | "status">;
+  readonly httpDuration: FastHistogram<"route" | "method">;
+  readonly admissions: FastCounter<"outcome">;
   readonly issued: Counter;
   readonly ledgerConflicts: Counter;
   readonly batchSize: Histogram;
@@ -49,25 +51,25 @@ export class Metrics {
   readonly dependencyErrors: Counter<"dependency">;
   readonly queueLag: Gauge<"source">;
   #lagSource: (() => Promise<QueueLag[]>) | undefined;
-  readonly #http = new Map<string, HttpChild>();
+  readonly #http = new Map<string, Map<string, HttpChild>>();
   readonly #admission = new Map<string, { inc: () => void }>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.httpRequests = new Counter({
+    this.httpRequests = new FastCounter({
       name: "stampede_http_requests_total",
       help: "HTTP requests answered, by route pattern, method and status",
       labelNames: ["route", "method", "status"],
       registers,
     });
-    this.httpDuration = new Histogram({
+    this.httpDuration = new FastHistogram({
       name: "stampede_http_request_duration_seconds",
       help: "HTTP request latency by route pattern and method (event streams excluded)",
       labelNames: ["route", "method"],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.admissions = new Counter({
+    this.admissions = new FastCounter({
       name: "stampede_admissions_total",
       help: "admission decisions by outcome: admitted, or the reason for the rejection",
       labelNames: ["outcome"],
@@ -132,22 +134,32 @@ export class Metrics {
 
   /** Counts one answered request; `seconds` is undefined for event streams (their duration is not latency). */
   observeHttp(route: string, method: string, status: number, seconds: number | undefined): void {
-    const key = `${method} ${status} ${route}`;
-    let child = this.#http.get(key);
-    if (!child) {
-      const counter = this.httpRequests.labels(route, method, String(status));
-      const histogram = this.httpDuration.labels(route, method);
-      child = { count: () => counter.inc(), observe: (s) => histogram.observe(s) };
-      this.#http.set(key, child);
+    // Nested maps keyed by the (interned) route pattern, method and numeric
+    // status: no string is built per request.
+    let byMethod = this.#http.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.#http.set(route, byMethod);
     }
-    child.count();
+    let child = byMethod.get(method);
+    if (!child) {
+      const histogram = this.httpDuration.labels({ route, method });
+      child = { observe: histogram.observe, byStatus: new Map() };
+      byMethod.set(method, child);
+    }
+    let count = child.byStatus.get(status);
+    if (!count) {
+      count = this.httpRequests.labels({ route, method, status: String(status) }).inc;
+      child.byStatus.set(status, count);
+    }
+    count();
     if (seconds !== undefined) child.observe(seconds);
   }
 
   admission(outcome: AdmissionOutcome): void {
     let child = this.#admission.get(outcome);
     if (!child) {
-      child = this.admissions.labels(outcome);
+      child = this.admissions.labels({ outcome });
       this.#admission.set(outcome, child);
     }
     child.inc();

@@ -5,21 +5,23 @@ import type { Metrics } from "./metrics.ts";
 export const UNMATCHED = "(unmatched)";
 
 /** Event-stream routes declare `produces: ["text/event-stream"]`; their duration is not a latency. */
-export function isEventStream(request: FastifyRequest): boolean {
-  const produces = (request.routeOptions.schema as { produces?: readonly string[] } | undefined)?.produces;
+export function isEventStream(routeOptions: FastifyRequest["routeOptions"]): boolean {
+  const produces = (routeOptions.schema as { produces?: readonly string[] } | undefined)?.produces;
   return produces?.includes("text/event-stream") ?? false;
 }
 
 /** Records every answered request (install before the routes). */
 export function observeRequests(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook("onResponse", async (request, reply) => {
-    const route = request.routeOptions.url ?? UNMATCHED;
+  // Callback-style hook: no promise per request. routeOptions is built on each read: read it once.
+  app.addHook("onResponse", (request, reply, done) => {
+    const options = request.routeOptions;
     metrics.observeHttp(
-      route,
+      options.url ?? UNMATCHED,
       request.method,
       reply.statusCode,
-      isEventStream(request) ? undefined : reply.elapsedTime / 1000,
+      isEventStream(options) ? undefined : reply.elapsedTime / 1000,
     );
+    done();
   });
 }
 
