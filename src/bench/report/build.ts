@@ -85,6 +85,7 @@ export function buildReport(f: RunFacts): BenchReport {
     const toIssued: number[] = [];
     let lastAdmitted = 0;
     let lastIssued = 0;
+    let firstIssued = Number.POSITIVE_INFINITY;
     const admittedIds = new Set<string>();
     for (let i = 0; i < count; i++)
       if (fired.status[i] === 202 && fired.claimId[i]) admittedIds.add(fired.claimId[i]!);
@@ -94,6 +95,7 @@ export function buildReport(f: RunFacts): BenchReport {
       toIssued.push(read.issuedAt - read.admittedAt);
       lastAdmitted = Math.max(lastAdmitted, read.admittedAt);
       lastIssued = Math.max(lastIssued, read.issuedAt);
+      firstIssued = Math.min(firstIssued, read.issuedAt);
     }
     if (toIssued.length) report.latency.admissionToIssued = summarize(toIssued);
     const last202Epoch = fired.startedAtEpoch + last202;
@@ -102,7 +104,12 @@ export function buildReport(f: RunFacts): BenchReport {
       ...(f.quietAt !== undefined && last202 > 0
         ? { pendingZeroAfterMs: Math.max(0, f.quietAt - last202Epoch) }
         : {}),
-      ...(toIssued.length ? { lastIssuedAfterLastAdmittedMs: lastIssued - lastAdmitted } : {}),
+      ...(toIssued.length
+        ? {
+            lastIssuedAfterLastAdmittedMs: lastIssued - lastAdmitted,
+            issuedPerSecond: toIssued.length / (Math.max(1, lastIssued - firstIssued) / 1000),
+          }
+        : {}),
     };
     const step = Math.max(1, Math.ceil(f.samples.length / MAX_SERIES_POINTS));
     report.counters = {

@@ -48,6 +48,8 @@ export interface BenchReport {
     pendingZeroAfterMs?: number;
     /** Server clock: newest issuedAt minus newest admittedAt. */
     lastIssuedAfterLastAdmittedMs?: number;
+    /** Ledger rows per second: claims issued / (newest issuedAt - oldest issuedAt). */
+    issuedPerSecond?: number;
   };
   counters?: {
     final?: { issued: number; pending: number; remaining: number };

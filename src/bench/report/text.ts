@@ -51,6 +51,9 @@ export function textReport(r: BenchReport): string {
       "Settle",
       `  ${r.settle.quiet ? "quiet" : "NOT quiet"}: pending reached 0 ${ms(r.settle.pendingZeroAfterMs)} after the last 202` +
         ` (server clock: last issued ${ms(r.settle.lastIssuedAfterLastAdmittedMs)} after the last admission)`,
+      ...(r.settle.issuedPerSecond !== undefined
+        ? [`  ledger: ${n(Math.round(r.settle.issuedPerSecond))} claims issued per second while draining`]
+        : []),
     );
   }
   if (r.invariants.length) {
