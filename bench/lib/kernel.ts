@@ -10,17 +10,40 @@ import { readFileSync } from "node:fs";
 export interface ListenCounters {
   overflows: number;
   drops: number;
+  /** SYNs sent again (a dropped SYN costs the client a second or more). */
+  synRetrans: number;
+  /** Segments sent again after a timeout: on loopback, packets dropped by a full per-CPU backlog. */
+  retransSegs: number;
+  /** Packets dropped by the per-CPU input backlog (net.core.netdev_max_backlog), /proc/net/softnet_stat. */
+  softnetDropped: number;
 }
+
+const COUNTERS = ["TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPSynRetrans", "TcpRetransSegs"];
 
 export function listenCounters(): ListenCounters | undefined {
   try {
-    const out = execFileSync("nstat", ["-az", "TcpExtListenOverflows", "TcpExtListenDrops"], {
-      encoding: "utf8",
-    });
+    const out = execFileSync("nstat", ["-az", ...COUNTERS], { encoding: "utf8" });
     const value = (name: string) => Number(new RegExp(`${name}\\s+(\\d+)`).exec(out)?.[1] ?? Number.NaN);
-    return { overflows: value("TcpExtListenOverflows"), drops: value("TcpExtListenDrops") };
+    return {
+      overflows: value("TcpExtListenOverflows"),
+      drops: value("TcpExtListenDrops"),
+      synRetrans: value("TcpExtTCPSynRetrans"),
+      retransSegs: value("TcpRetransSegs"),
+      softnetDropped: softnetDropped(),
+    };
   } catch {
     return undefined;
+  }
+}
+
+function softnetDropped(): number {
+  try {
+    return readFileSync("/proc/net/softnet_stat", "utf8")
+      .trim()
+      .split("\n")
+      .reduce((n, line) => n + Number.parseInt(line.split(/\s+/)[1] ?? "0", 16), 0);
+  } catch {
+    return Number.NaN;
   }
 }
 
@@ -29,7 +52,13 @@ export function diffCounters(
   after: ListenCounters | undefined,
 ): ListenCounters | undefined {
   if (!before || !after) return undefined;
-  return { overflows: after.overflows - before.overflows, drops: after.drops - before.drops };
+  return {
+    overflows: after.overflows - before.overflows,
+    drops: after.drops - before.drops,
+    synRetrans: after.synRetrans - before.synRetrans,
+    retransSegs: after.retransSegs - before.retransSegs,
+    softnetDropped: after.softnetDropped - before.softnetDropped,
+  };
 }
 
 const readNumber = (path: string): number | undefined => {
@@ -41,10 +70,11 @@ const readNumber = (path: string): number | undefined => {
 };
 
 /** The settings that bound a listen backlog: the kernel caps listen(backlog) at somaxconn. */
-export function backlogLimits(): { somaxconn?: number; maxSynBacklog?: number } {
+export function backlogLimits(): { somaxconn?: number; maxSynBacklog?: number; netdevMaxBacklog?: number } {
   return {
     somaxconn: readNumber("/proc/sys/net/core/somaxconn"),
     maxSynBacklog: readNumber("/proc/sys/net/ipv4/tcp_max_syn_backlog"),
+    netdevMaxBacklog: readNumber("/proc/sys/net/core/netdev_max_backlog"),
   };
 }
 

@@ -276,7 +276,9 @@ export const ms = (v: number | undefined) =>
   v === undefined || Number.isNaN(v) ? "n/a" : v < 10 ? `${v.toFixed(1)} ms` : `${num(v)} ms`;
 
 export function line(f: RunFigures): string {
-  const listen = f.listen ? ` overflows ${num(f.listen.overflows)}` : "";
+  const listen = f.listen
+    ? ` overflows ${num(f.listen.overflows)} syn-retrans ${num(f.listen.synRetrans)} retrans ${num(f.listen.retransSegs)} softnet-drops ${num(f.listen.softnetDropped)}`
+    : "";
   const settle = f.settleMs !== undefined ? ` settle ${ms(f.settleMs)}` : "";
   const errors = f.connectionErrors ? ` conn-errors ${num(f.connectionErrors)}` : "";
   const verdict = f.kind === "system" ? (f.ok ? " PASS" : " FAIL") : f.ok ? "" : " (unclean)";

@@ -6,7 +6,7 @@ import { type CampaignView, describe, readCampaign } from "./api.ts";
  * time. Reads rotate over the targets, so every API instance is asked.
  */
 export interface Sample {
-  /** Epoch ms of the answer. */
+  /** Epoch ms when the read was sent (so a read "after" an event cannot predate it on the server). */
   at: number;
   issued: number;
   pending: number;
@@ -68,7 +68,7 @@ export class CounterSampler {
     let view: CampaignView | undefined;
     for (;;) {
       view = await this.read();
-      if (view && view.pending === 0) return { view, quietAt: Date.now() };
+      if (view && view.pending === 0) return { view, quietAt: this.samples.at(-1)!.at };
       if (Date.now() >= deadline) return { view, quietAt: undefined };
       await new Promise((r) => setTimeout(r, this.#intervalMs));
     }
