@@ -99,10 +99,12 @@ export function buildReport(f: RunFacts): BenchReport {
     }
     if (toIssued.length) report.latency.admissionToIssued = summarize(toIssued);
     const last202Epoch = fired.startedAtEpoch + last202;
+    // The first read sent after the last 202 arrived that shows nothing pending (during or after firing).
+    const quietAt = f.samples.find((s) => s.at >= last202Epoch && s.pending === 0)?.at ?? f.quietAt;
     report.settle = {
       quiet: f.quietAt !== undefined,
-      ...(f.quietAt !== undefined && last202 > 0
-        ? { pendingZeroAfterMs: Math.max(0, f.quietAt - last202Epoch) }
+      ...(quietAt !== undefined && last202 > 0
+        ? { pendingZeroAfterMs: Math.max(0, quietAt - last202Epoch) }
         : {}),
       ...(toIssued.length
         ? {
