@@ -216,7 +216,9 @@ export class Scenario {
       `machine: ${info.machine.cores} × ${info.machine.cpus}, ${info.machine.memoryGiB} GiB, Linux ${info.machine.kernel}, load ${info.machine.load}`,
     );
     log(
-      `kernel: somaxconn ${info.backlog.somaxconn} (caps LISTEN_BACKLOG), tcp_max_syn_backlog ${info.backlog.maxSynBacklog}`,
+      `kernel: somaxconn ${info.backlog.somaxconn} (caps LISTEN_BACKLOG), tcp_max_syn_backlog ${info.backlog.maxSynBacklog}, ` +
+        `netdev_max_backlog ${info.backlog.netdevMaxBacklog} (loopback packets beyond it are dropped, then retransmitted); ` +
+        "TCP counters are machine-wide",
     );
     const dir = this.profileDir;
     if (dir)
