@@ -29,6 +29,9 @@ const load = (rate: number, seconds: number) => {
     users,
     "--concurrency",
     args.concurrency ?? "2000",
+    // Every probe starts a fresh process: warm its JIT first, or p99 measures the cold start.
+    "--warmup",
+    "20000",
   ];
 };
 const scenario = new Scenario(

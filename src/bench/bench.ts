@@ -108,11 +108,24 @@ async function fireWithProgress(
   }
 }
 
+/** Fires `options.warmup` claims that are not measured (a fresh process runs cold JIT code). */
+async function warmUp(options: BenchOptions, targets: string[], generator: Generator, claimPath: string) {
+  if (options.warmup === 0) return;
+  await generator.fire({
+    ...fireOptions(options, targets, claimPath),
+    users: options.warmup,
+    duplicates: 0,
+    concurrency: Math.min(100, options.warmup),
+    rate: undefined,
+  });
+}
+
 async function runCeiling(
   options: BenchOptions,
   targets: string[],
   generator: Generator,
 ): Promise<BenchReport> {
+  await warmUp(options, targets, generator, "/v1/campaigns/warmup/claims");
   const fired = await fireWithProgress(
     generator,
     fireOptions(options, targets, "/v1/campaigns/ceiling/claims"),
@@ -145,6 +158,16 @@ async function runSystem(
     stock: options.stock,
     perUserLimit: options.perUserLimit,
   });
+  if (options.warmup > 0) {
+    const warmupId = `${campaignId.slice(0, 56)}-warmup`;
+    await createCampaign(targets[0]!, options.adminToken, {
+      id: warmupId,
+      name: "stampede bench warm-up",
+      stock: options.warmup,
+      perUserLimit: 1,
+    });
+    await warmUp(options, targets, generator, `/v1/campaigns/${encodeURIComponent(warmupId)}/claims`);
+  }
   const claimPath = `/v1/campaigns/${encodeURIComponent(campaignId)}/claims`;
   const sampler = new CounterSampler(targets, campaignId, options.sampleIntervalMs);
   sampler.start();

@@ -38,6 +38,7 @@ export interface BenchOptions {
   serveCeiling: boolean;
   progress: boolean;
   seed: number;
+  warmup: number;
   help: boolean;
 }
 
@@ -121,6 +122,11 @@ const FLAGS = {
   },
   "no-progress": { type: "boolean", doc: "no progress bar (there is none off a TTY anyway)", def: "off" },
   seed: { type: "string", doc: "seed of the re-send order", def: "1" },
+  warmup: {
+    type: "string",
+    doc: "requests fired first (at concurrency 100, on a campaign of their own) and not measured: JIT warm-up",
+    def: "0",
+  },
   help: { type: "boolean", short: "h", doc: "this text", def: "" },
 } as const;
 
@@ -229,6 +235,7 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     serveCeiling: bool("serve-ceiling"),
     progress: !bool("no-progress"),
     seed: int("seed", str("seed") ?? "1", 0, 2 ** 32 - 1),
+    warmup: int("warmup", str("warmup") ?? "0", 0, 10_000_000),
     help: bool("help"),
   };
 }
