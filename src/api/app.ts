@@ -55,6 +55,8 @@ export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promis
     reply.header("x-request-id", request.id);
   });
 
+  // The contract speaks JSON only: a text/plain body is a 415, not a string.
+  app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
   trackInFlight(app);
   observeRequests(app, metrics);
