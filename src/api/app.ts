@@ -47,7 +47,9 @@ export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promis
       // it, and never coerce "5" into 5.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
-    return503OnClosing: true,
+    // Fastify's own 503 while closing has not the contract's error shape: the
+    // lifecycle hooks (src/lifecycle/in-flight.ts) answer it instead.
+    return503OnClosing: false,
     forceCloseConnections: "idle",
   });
 

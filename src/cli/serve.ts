@@ -12,7 +12,8 @@ import { StartupError } from "./startup-error.ts";
  * 3. wait for in-flight requests to be answered;
  * 4. drain: the worker issues what is queued (whatever is left when the time
  *    is up stays durable in the queue and is issued after the next start);
- * 5. end the event streams still open (their clients reconnect elsewhere);
+ * 5. end the connections still open after a short grace (event streams of
+ *    claims not yet issued: their clients reconnect elsewhere);
  * 6. close the runtime (worker, queue, ledger, connections).
  * Resolves with the exit status.
  */
@@ -30,6 +31,10 @@ export interface ServeOptions {
 
 /** Time kept back from the drain for closing files and connections. */
 const CLOSE_RESERVE_MS = 2000;
+/** How long open connections may take to end by themselves after the drain. */
+const STREAM_GRACE_MS = 1000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export async function serve(options: ServeOptions): Promise<number> {
   const { app, config, logger } = options;
@@ -73,6 +78,9 @@ export async function serve(options: ServeOptions): Promise<number> {
             logger.warn({ left }, "drain deadline passed; the rest stays queued and is issued after restart");
           else logger.info({ ms: Date.now() - started }, "drained: every admitted claim is issued");
         }
+        // Connections still open are event streams or clients reading their
+        // last answer: give those a moment to end on their own, then end the rest.
+        await Promise.race([closed, sleep(Math.min(STREAM_GRACE_MS, Math.max(0, drainUntil - Date.now())))]);
         app.server.closeAllConnections();
         await closed;
         await options.close();
@@ -84,7 +92,16 @@ export async function serve(options: ServeOptions): Promise<number> {
         resolve(1);
       }
     };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
+    // After the first signal both handlers go: a second signal kills at once.
+    const onTerm = () => {
+      process.off("SIGINT", onInt);
+      void stop("SIGTERM");
+    };
+    const onInt = () => {
+      process.off("SIGTERM", onTerm);
+      void stop("SIGINT");
+    };
+    process.once("SIGTERM", onTerm);
+    process.once("SIGINT", onInt);
   });
 }

@@ -1,13 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { sendError } from "../api/errors.ts";
+import { ApiError } from "../errors/catalogue.ts";
 import { isEventStream } from "../metrics/routes.ts";
 
 /**
  * Counts the requests being answered, so a graceful shutdown can wait for
- * them before draining the worker. Event streams are left out: they last until
+ * them before draining the worker, and refuses new ones once closing. Event streams are left out: they last until
  * their claim is issued (or forever, for the dashboard), and shutdown ends
  * them itself once the worker has drained.
  */
 export class InFlight {
+  /** True once the app is closing: new requests are answered 503 at once. */
+  closing = false;
   #count = 0;
   #waiters: (() => void)[] = [];
 
@@ -39,6 +43,10 @@ export class InFlight {
   }
 }
 
+const SHUTTING_DOWN = new ApiError("unavailable", "Shutting down; retry on another instance.", {
+  retryAfter: 1,
+});
+
 const trackers = new WeakMap<FastifyInstance, InFlight>();
 
 export function trackInFlight(app: FastifyInstance): InFlight {
@@ -49,7 +57,18 @@ export function trackInFlight(app: FastifyInstance): InFlight {
     if (counted.delete(request)) tracker.leave();
     done();
   };
-  app.addHook("onRequest", (request, _reply, done) => {
+  // A request that arrives on a kept-alive connection while the server
+  // closes gets the contract's 503 (Fastify adds Connection: close), so a
+  // busy client cannot hold the shutdown open.
+  app.addHook("preClose", (done) => {
+    tracker.closing = true;
+    done();
+  });
+  app.addHook("onRequest", (request, reply, done) => {
+    if (tracker.closing) {
+      sendError(reply, SHUTTING_DOWN);
+      return;
+    }
     if (!isEventStream(request.routeOptions)) {
       counted.add(request);
       tracker.enter();

@@ -59,6 +59,10 @@ test("SIGTERM under claim load: drains, exits 0, and nothing admitted is lost ac
   t.diagnostic(`answers by status ${JSON.stringify(byStatus)}, connection errors ${JSON.stringify(errors)}`);
   const unexpected = Object.keys(byStatus).filter((s) => !["0", "202", "410", "503"].includes(s));
   assert.deepEqual(unexpected, [], `answers by status: ${JSON.stringify(byStatus)}`);
+  for (const refused of answers.filter((a) => a.status === 503)) {
+    assert.equal(refused.body.error, "unavailable", "503s have the contract's shape");
+    assert.equal(refused.headers["retry-after"], "1");
+  }
   const admitted = answers.filter((a) => a.status === 202).map((a) => String(a.body.claimId));
   assert.ok(admitted.length >= SIGTERM_AFTER / 2, `admitted before the stop: ${JSON.stringify(byStatus)}`);
   assert.ok(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pino } from "pino";
-import { InFlight } from "../../src/lifecycle/in-flight.ts";
+import { InFlight, inFlightOf } from "../../src/lifecycle/in-flight.ts";
 import { openEmbedded } from "../../src/runtime/embedded.ts";
 import { ADMIN_TOKEN, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -29,6 +29,20 @@ test("/readyz answers 503 from the moment shutdown begins", async (t) => {
   assert.equal(res.statusCode, 503);
   assert.equal(res.json().error, "unavailable");
   assert.equal(res.headers["retry-after"], "1");
+});
+
+test("while the app closes, a new request is answered the contract's 503 at once", async (t) => {
+  const { app } = await embeddedApp(t);
+  await app.ready();
+  const tracker = inFlightOf(app);
+  assert.ok(tracker, "buildApp installs the tracker");
+  tracker.closing = true;
+  const res = await app.inject({ method: "POST", url: "/v1/campaigns/any/claims", payload: { userId: "u" } });
+  assert.equal(res.statusCode, 503);
+  assert.equal(res.json().error, "unavailable");
+  assert.equal(res.headers["retry-after"], "1");
+  assert.equal(tracker.count, 0, "refused requests are not in flight");
+  tracker.closing = false;
 });
 
 test("drain: what the worker cannot issue in time stays in the journal and is issued after restart", async (t) => {
