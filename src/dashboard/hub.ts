@@ -3,6 +3,7 @@ import type { ApiDeps } from "../api/deps.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { type Rates, rates, type Sample, sample } from "../metrics/rates.ts";
 import { campaignStats, collectStats, queueStats, SNAPSHOT_CAMPAIGNS } from "../stats/collect.ts";
+import type { CampaignStats } from "../stats/types.ts";
 
 /**
  * One server-side producer for every open dashboard: each tick builds ONE
@@ -19,7 +20,7 @@ export interface HubOptions {
 
 export interface Snapshot {
   t: number;
-  campaigns: Awaited<ReturnType<typeof campaignStats>>;
+  campaigns: CampaignStats[];
   campaignCount: number;
   rates: Rates | null;
   queueLag: number | null;
@@ -106,9 +107,8 @@ export class DashboardHub {
   }
 
   async #snapshot(windowRates: Rates | null): Promise<Snapshot> {
-    const [campaigns, total, queue] = await Promise.all([
+    const [{ campaigns, total }, queue] = await Promise.all([
       campaignStats(this.#deps, SNAPSHOT_CAMPAIGNS),
-      this.#deps.admission.listCampaigns().then((c) => c.length),
       queueStats(this.#deps).catch(() => undefined),
     ]);
     return {

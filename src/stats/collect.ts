@@ -7,12 +7,14 @@ const SECTION_TIMEOUT_MS = 5000;
 /** At most this many campaigns, newest first, in the dashboard's snapshots. */
 export const SNAPSHOT_CAMPAIGNS = 50;
 
-/** Every campaign's counters as admission state holds them (newest first). */
-export async function campaignStats(deps: ApiDeps, limit = Infinity): Promise<CampaignStats[]> {
-  const campaigns = (await deps.admission.listCampaigns()).sort((a, b) => b.createdAt - a.createdAt);
-  const shown = campaigns.slice(0, limit);
-  return Promise.all(
-    shown.map(async (c) => {
+/** Campaign counters as admission state holds them, newest first, at most `limit`, and how many there are. */
+export async function campaignStats(
+  deps: ApiDeps,
+  limit = Infinity,
+): Promise<{ campaigns: CampaignStats[]; total: number }> {
+  const all = (await deps.admission.listCampaigns()).sort((a, b) => b.createdAt - a.createdAt);
+  const campaigns = await Promise.all(
+    all.slice(0, limit).map(async (c) => {
       const counters = (await deps.admission.counters(c.id)) ?? { admitted: 0, issued: 0 };
       return {
         id: c.id,
@@ -24,6 +26,7 @@ export async function campaignStats(deps: ApiDeps, limit = Infinity): Promise<Ca
       };
     }),
   );
+  return { campaigns, total: all.length };
 }
 
 export async function queueStats(deps: ApiDeps) {
@@ -35,7 +38,7 @@ export async function queueStats(deps: ApiDeps) {
 /** The body of GET /v1/admin/stats. */
 export async function collectStats(deps: ApiDeps, timeoutMs = SECTION_TIMEOUT_MS) {
   const sections: [string, () => Promise<unknown>][] = [
-    ["campaigns", () => campaignStats(deps)],
+    ["campaigns", async () => (await campaignStats(deps)).campaigns],
     ["queue", () => queueStats(deps)],
     ...(deps.stats ?? []).map((s) => [s.name, () => s.collect()] as [string, () => Promise<unknown>]),
   ];

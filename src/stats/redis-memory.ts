@@ -1,42 +1,10 @@
 import type { Redis } from "ioredis";
+import { type KeyFamily, type RedisMemoryOptions, sampleKeyFamilies } from "./redis-key-families.ts";
 import type { StatsSource } from "./types.ts";
 
-/**
- * Redis memory as an operator reads it when troubleshooting: the INFO memory
- * and MEMORY STATS essentials, the MEMORY DOCTOR text, bytes per stampede key
- * family (MEMORY USAGE on a sample of the keys a SCAN of the prefix finds),
- * and warnings, above all when the eviction policy could evict stampede's
- * keys (evicted admission state means over-issue and lost claims).
- *
- * Standalone: give it any ioredis client and the key prefix as it appears in
- * Redis (the client's own `keyPrefix` option, if any, is accounted for). Each
- * part is read on its own: a managed Redis that disables MEMORY or SCAN still
- * reports the rest. Cost is bounded by `maxScanKeys` and `samplesPerFamily`.
- * On a Cluster, call it once per master node (SCAN sees one node).
- */
-export interface RedisMemoryOptions {
-  /** Stop scanning after this many keys (default 10,000); the report then says `complete: false`. */
-  maxScanKeys?: number;
-  /** MEMORY USAGE calls per family, at most (default 32). */
-  samplesPerFamily?: number;
-  /** SCAN's COUNT hint (default 1,000). */
-  scanCount?: number;
-  /** Maps a key, prefix removed, to its family; default: defaultFamilyOf. */
-  familyOf?: (rest: string) => string;
-  /** Families beyond this many are lumped into "(other)" (default 50). */
-  maxFamilies?: number;
-}
+export { defaultFamilyOf } from "./redis-key-families.ts";
 
-export interface KeyFamily {
-  family: string;
-  /** Keys of this family among those scanned. */
-  keys: number;
-  /** Keys measured with MEMORY USAGE. */
-  sampled: number;
-  avgBytes: number;
-  /** avgBytes x keys. */
-  estimatedBytes: number;
-}
+export type { KeyFamily, RedisMemoryOptions };
 
 export interface EvictionAssessment {
   policy: string;
@@ -100,6 +68,19 @@ const HIGH_USAGE = 0.9;
 /** Fragmentation only matters once there is enough memory for it to cost something. */
 const FRAGMENTATION_FLOOR_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Redis memory as an operator reads it when troubleshooting: the INFO memory
+ * and MEMORY STATS essentials, the MEMORY DOCTOR text, bytes per stampede key
+ * family (MEMORY USAGE on a sample of the keys a SCAN of the prefix finds),
+ * and warnings, above all when the eviction policy could evict stampede's
+ * keys (evicted admission state means over-issue and lost claims).
+ *
+ * Standalone: give it any ioredis client and the key prefix as it appears in
+ * Redis (the client's own `keyPrefix` option, if any, is accounted for). Each
+ * part is read on its own: a managed Redis that disables MEMORY or SCAN still
+ * reports the rest. Cost is bounded by `maxScanKeys` and `samplesPerFamily`.
+ * On a Cluster, call it once per master node (SCAN sees one node).
+ */
 export async function redisMemoryReport(
   client: Redis,
   prefix: string,
@@ -220,90 +201,6 @@ export function pickStats(reply: unknown): Record<string, number> {
   }
   return out;
 }
-
-/**
- * A key's family, prefix removed: hash tags become `{*}`, segments that look
- * like words (lowercase, short) stay, anything else (ids) becomes `*`.
- * `claim:Xk3...` -> `claim:*`, `c:{summer}:stock` -> `c:{*}:stock`.
- */
-export function defaultFamilyOf(rest: string): string {
-  return rest
-    .split(":")
-    .map((segment) => {
-      if (/^\{.*\}$/.test(segment)) return "{*}";
-      return /^[a-z][a-z_-]{0,31}$/.test(segment) ? segment : "*";
-    })
-    .join(":");
-}
-
-async function sampleKeyFamilies(client: Redis, prefix: string, options: RedisMemoryOptions) {
-  const maxScanKeys = options.maxScanKeys ?? 10_000;
-  const samplesPerFamily = options.samplesPerFamily ?? 32;
-  const maxFamilies = options.maxFamilies ?? 50;
-  const familyOf = options.familyOf ?? defaultFamilyOf;
-  const clientPrefix = client.options.keyPrefix ?? "";
-  const families = new Map<string, { keys: number; samples: string[] }>();
-  let scanned = 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await client.scan(
-      cursor,
-      "MATCH",
-      `${globEscape(prefix)}*`,
-      "COUNT",
-      options.scanCount ?? 1000,
-    );
-    cursor = next;
-    for (const key of keys) {
-      scanned++;
-      let family = familyOf(key.slice(prefix.length).replace(/^[:._-]/, ""));
-      if (!families.has(family) && families.size >= maxFamilies) family = "(other)";
-      let entry = families.get(family);
-      if (!entry) {
-        entry = { keys: 0, samples: [] };
-        families.set(family, entry);
-      }
-      entry.keys++;
-      // SCAN walks the hash table in bucket order, which is as good as random.
-      if (entry.samples.length < samplesPerFamily) entry.samples.push(key);
-    }
-  } while (cursor !== "0" && scanned < maxScanKeys);
-
-  const pipeline = client.pipeline();
-  const order: string[] = [];
-  for (const [family, entry] of families)
-    for (const key of entry.samples) {
-      order.push(family);
-      // The client adds its keyPrefix to key arguments; SCAN returned full names.
-      pipeline.memory("USAGE", key.startsWith(clientPrefix) ? key.slice(clientPrefix.length) : key);
-    }
-  const results = order.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-  const bytes = new Map<string, { sum: number; n: number }>();
-  results.forEach(([error, value], i) => {
-    // A key may expire or be deleted between SCAN and MEMORY USAGE (null).
-    if (error || value === null || value === undefined) return;
-    const family = order[i]!;
-    const acc = bytes.get(family) ?? { sum: 0, n: 0 };
-    acc.sum += Number(value);
-    acc.n++;
-    bytes.set(family, acc);
-  });
-  const out: KeyFamily[] = [...families].map(([family, entry]) => {
-    const measured = bytes.get(family) ?? { sum: 0, n: 0 };
-    const avgBytes = measured.n > 0 ? Math.round(measured.sum / measured.n) : 0;
-    return { family, keys: entry.keys, sampled: measured.n, avgBytes, estimatedBytes: avgBytes * entry.keys };
-  });
-  out.sort((a, b) => b.estimatedBytes - a.estimatedBytes);
-  return {
-    prefix,
-    scannedKeys: scanned,
-    complete: cursor === "0",
-    families: out,
-    estimatedBytes: out.reduce((sum, f) => sum + f.estimatedBytes, 0),
-  };
-}
-
-const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, "\\$&");
 
 async function attempt<T>(read: () => Promise<T>): Promise<T | { error: string }> {
   try {
