@@ -53,12 +53,10 @@ export function instrumentAdmission(store: AdmissionStore, metrics: Metrics): Ad
     metrics.admission("error");
     throw error;
   };
+  const countedAdmit = (request: Parameters<AdmissionStore["admit"]>[0]) =>
+    admit(request).then(onOutcome, onError);
   return new Proxy(counted, {
-    get(obj, prop) {
-      if (prop === "admit")
-        return (request: Parameters<AdmissionStore["admit"]>[0]) => admit(request).then(onOutcome, onError);
-      return Reflect.get(obj, prop, obj);
-    },
+    get: (obj, prop) => (prop === "admit" ? countedAdmit : Reflect.get(obj, prop, obj)),
   });
 }
 
