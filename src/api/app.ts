@@ -7,6 +7,7 @@ import { registerOpenApi } from "./openapi.ts";
 import { registerCampaignRoutes } from "./routes/campaigns.ts";
 import { registerClaimRoutes } from "./routes/claims.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerTaskRoutes } from "./routes/tasks.ts";
 
 export interface AppOptions {
   logger?: FastifyServerOptions["loggerInstance"];
@@ -51,6 +52,7 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   registerHealthRoutes(app, deps);
   registerCampaignRoutes(app, deps, admin);
   registerClaimRoutes(app, deps, admin);
+  if (deps.tasks) registerTaskRoutes(app, deps, deps.tasks, admin);
   addMissingMethods();
   return app;
 }

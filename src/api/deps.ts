@@ -1,6 +1,7 @@
 import type { AdmissionStore } from "../admission/types.ts";
 import type { Ledger } from "../ledger/types.ts";
 import type { Notifier } from "../notify/types.ts";
+import type { TaskService } from "../tasks/service.ts";
 
 /** One dependency's answer to a readiness check. */
 export interface DependencyStatus {
@@ -31,4 +32,6 @@ export interface ApiDeps {
   now?: () => number;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs?: number;
+  /** The task pipeline (POST /v1/tasks ...); its routes exist only when it is given. */
+  tasks?: TaskService;
 }

@@ -8,6 +8,7 @@ import { MemoryNotifier } from "../notify/memory-notifier.ts";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
+import { type EmbeddedTaskOptions, type EmbeddedTasks, openEmbeddedTasks } from "./embedded-tasks.ts";
 
 /**
  * The embedded mode in one object: ledger, journal-backed queue, in-process
@@ -23,12 +24,15 @@ export interface EmbeddedOptions {
   /** "off" skips fsync (tests and benchmarks that measure something else). */
   fsync?: "always" | "off";
   journal?: JournalOptions;
+  /** The task pipeline's settings (src/runtime/embedded-tasks.ts); defaults when absent. */
+  tasks?: EmbeddedTaskOptions;
 }
 
 export interface EmbeddedRuntime {
   deps: ApiDeps;
   queue: EmbeddedQueue<Claim>;
   worker: ClaimWorker;
+  tasks: EmbeddedTasks;
   /** Claims found admitted-but-not-issued at start and queued again. */
   recoveredPending: number;
   /** Stops the worker (after its batch in hand) and closes the files. */
@@ -75,10 +79,13 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
   });
   worker.start();
 
+  const tasks = await openEmbeddedTasks({ dataDir, logger, journal: journalOptions, ...options.tasks });
+
   let shuttingDown = false;
   const readiness = async (): Promise<DependencyStatus[]> => [
     await check("journal", () => queue.ping()),
     await check("ledger", () => ledger.ping()),
+    await check("tasks", () => tasks.ping()),
   ];
 
   const deps: ApiDeps = {
@@ -89,15 +96,18 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     readiness,
     isShuttingDown: () => shuttingDown,
     requestTimeoutMs: options.requestTimeoutMs,
+    tasks: tasks.service,
   };
 
   return {
     deps,
     queue,
     worker,
+    tasks,
     recoveredPending,
     async close() {
       shuttingDown = true;
+      await tasks.close();
       await worker.stop();
       await notifier.close();
       await queue.close();

@@ -2,6 +2,7 @@ import { buildApp } from "../../api/app.ts";
 import { loadConfig } from "../../config/config.ts";
 import { embeddedAdminToken } from "../../runtime/admin-token.ts";
 import { openEmbedded } from "../../runtime/embedded.ts";
+import { taskSettings } from "../../tasks/settings.ts";
 import { createLogger } from "../logger.ts";
 import { serve } from "../serve.ts";
 
@@ -26,6 +27,7 @@ export async function start(argv: string[]): Promise<number> {
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     fsync: config.FSYNC,
+    tasks: { settings: taskSettings(config) },
   });
   if (config.FSYNC === "off") logger.warn("FSYNC=off: a 202 does not survive a power loss; for tests only");
   const app = await buildApp(runtime.deps, { logger });
