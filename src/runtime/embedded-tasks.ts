@@ -1,16 +1,14 @@
-import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
-import { BUILTIN_TASKS } from "../tasks/builtin.ts";
-import { loadTaskModules } from "../tasks/modules.ts";
-import { defaultRegistry, type TaskRegistry } from "../tasks/registry.ts";
-import { TaskService } from "../tasks/service.ts";
+import type { TaskRegistry } from "../tasks/registry.ts";
+import type { TaskService } from "../tasks/service.ts";
 import { defaultTaskSettings, type TaskSettings } from "../tasks/settings.ts";
 import { SqliteTaskStore } from "../tasks/store/sqlite/sqlite-task-store.ts";
 import type { TaskMessage } from "../tasks/types.ts";
-import { type TaskOutcomeEvent, TaskWorker } from "../worker/task-worker.ts";
+import type { TaskOutcomeEvent } from "../worker/task-worker.ts";
+import { openTaskPipeline } from "./task-pipeline.ts";
 
 /**
  * The embedded mode's task pipeline: a second journal-backed queue
@@ -31,7 +29,6 @@ export interface EmbeddedTasks {
   service: TaskService;
   store: SqliteTaskStore;
   queue: EmbeddedQueue<TaskMessage>;
-  worker: TaskWorker;
   ping(): Promise<void>;
   /** Stops the worker (running attempts are handed back), then closes the files. */
   close(): Promise<void>;
@@ -41,13 +38,7 @@ export async function openEmbeddedTasks(
   options: EmbeddedTaskOptions & { dataDir: string; logger: Logger; journal: JournalOptions },
 ): Promise<EmbeddedTasks> {
   const settings = options.settings ?? defaultTaskSettings();
-  let registry = options.registry;
-  if (!registry) {
-    registry = defaultRegistry();
-    for (const task of BUILTIN_TASKS) registry.add(task);
-  }
-  await loadTaskModules(settings.modules, registry);
-
+  // Opening the store voids the leases of attempts that died with the last process.
   const store = new SqliteTaskStore({
     dataDir: options.dataDir,
     retention: settings.retention,
@@ -58,39 +49,24 @@ export async function openEmbeddedTasks(
     "tasks",
     options.journal,
   );
-  const worker = new TaskWorker({
-    queue,
-    store,
-    registry,
-    logger: options.logger,
-    concurrency: settings.concurrency,
-    leaseMs: settings.leaseMs,
-    timeoutMs: settings.timeoutMs,
-    backoff: settings.backoff,
-    owner: `${hostname()}-${process.pid}`,
-    sweepIntervalMs: options.sweepIntervalMs,
-    onOutcome: options.onOutcome,
-  });
-  worker.start();
-  const service = new TaskService({
-    registry,
-    store,
-    queue,
-    maxAttempts: settings.maxAttempts,
-    now: options.now,
-  });
-
+  let pipeline: Awaited<ReturnType<typeof openTaskPipeline>>;
+  try {
+    pipeline = await openTaskPipeline({ ...options, queue, store, settings, runWorker: true });
+  } catch (error) {
+    await queue.close();
+    await store.close();
+    throw error;
+  }
   return {
-    service,
+    service: pipeline.service,
     store,
     queue,
-    worker,
     async ping() {
       await queue.ping();
       await store.ping();
     },
     async close() {
-      await worker.stop();
+      await pipeline.stop();
       await queue.close();
       await store.close();
     },
