@@ -3,10 +3,12 @@ import type { Logger } from "pino";
 import { MemoryAdmission } from "../admission/memory/memory-admission.ts";
 import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
 import type { Claim } from "../domain/types.ts";
+import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
 import { MemoryNotifier } from "../notify/memory-notifier.ts";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
+import { MemoryRateLimiter, type RateLimitOptions } from "../ratelimit/index.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
 
 /**
@@ -23,6 +25,12 @@ export interface EmbeddedOptions {
   /** "off" skips fsync (tests and benchmarks that measure something else). */
   fsync?: "always" | "off";
   journal?: JournalOptions;
+  /** RATE_LIMIT_USER / RATE_LIMIT_IP; no limiting when absent. */
+  rateLimit?: RateLimitOptions;
+  /** USER_TOKEN_SECRET: claims and reads of claims then need the user's token. */
+  userTokenSecret?: string;
+  /** CORS_ORIGINS. */
+  corsOrigins?: string[];
 }
 
 export interface EmbeddedRuntime {
@@ -75,6 +83,10 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
   });
   worker.start();
 
+  // Admission is in this process, so the limiter's budget lives here too.
+  const { rateLimit } = options;
+  const rateLimiter = rateLimit?.user || rateLimit?.ip ? new MemoryRateLimiter(rateLimit) : undefined;
+
   let shuttingDown = false;
   const readiness = async (): Promise<DependencyStatus[]> => [
     await check("journal", () => queue.ping()),
@@ -89,6 +101,10 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     readiness,
     isShuttingDown: () => shuttingDown,
     requestTimeoutMs: options.requestTimeoutMs,
+    rateLimiter,
+    userTokens:
+      options.userTokenSecret === undefined ? undefined : userTokenVerifier(options.userTokenSecret),
+    corsOrigins: options.corsOrigins,
   };
 
   return {
@@ -98,6 +114,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     recoveredPending,
     async close() {
       shuttingDown = true;
+      rateLimiter?.close();
       await worker.stop();
       await notifier.close();
       await queue.close();

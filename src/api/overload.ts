@@ -1,0 +1,55 @@
+import underPressure from "@fastify/under-pressure";
+import type { FastifyInstance } from "fastify";
+import { ApiError } from "../errors/catalogue.ts";
+
+/**
+ * Load shedding. While the event loop lags or memory runs high, every request
+ * is answered 503 `unavailable` at once, in its onRequest hook: before its
+ * body is read, before anything is admitted. A server that has fallen behind
+ * otherwise keeps accepting work it cannot finish, and every client ends in a
+ * timeout instead of a quick, honest "retry later".
+ */
+export interface OverloadOptions {
+  /** Mean event-loop delay over a sample, ms (0 = not checked). */
+  maxEventLoopDelayMs: number;
+  /** V8 heap in use, bytes (0 = not checked). */
+  maxHeapUsedBytes: number;
+  /** Resident set size, bytes (0 = not checked). */
+  maxRssBytes: number;
+  /** How often the figures are sampled, ms. */
+  sampleIntervalMs?: number;
+}
+
+/** Routes answered even under pressure: the process is alive, and operators need to see why it sheds. */
+const EXEMPT = new Set(["/healthz", "/metrics"]);
+
+/** Retry-After is drawn from this range so that shed clients do not all come back in the same second. */
+const RETRY_AFTER_S = [1, 3] as const;
+
+export async function registerOverloadGuard(
+  app: FastifyInstance,
+  options: OverloadOptions | undefined,
+): Promise<void> {
+  if (!options) return;
+  const { maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = options;
+  if (maxEventLoopDelayMs === 0 && maxHeapUsedBytes === 0 && maxRssBytes === 0) return;
+  let lastWarning = 0;
+  await app.register(underPressure, {
+    maxEventLoopDelay: maxEventLoopDelayMs,
+    maxHeapUsedBytes,
+    maxRssBytes,
+    sampleInterval: options.sampleIntervalMs ?? 250,
+    pressureHandler: async (request, _reply, type, value) => {
+      if (EXEMPT.has(request.routeOptions.url ?? "")) return;
+      const now = Date.now();
+      if (now - lastWarning > 10_000) {
+        lastWarning = now;
+        request.log.warn({ type, value }, "overloaded: answering 503 until it passes");
+      }
+      const [low, high] = RETRY_AFTER_S;
+      throw new ApiError("unavailable", "The server is overloaded; retry later.", {
+        retryAfter: low + Math.floor(Math.random() * (high - low + 1)),
+      });
+    },
+  });
+}
