@@ -33,14 +33,22 @@ export async function registerOverloadGuard(
   if (!options) return;
   const { maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = options;
   if (maxEventLoopDelayMs === 0 && maxHeapUsedBytes === 0 && maxRssBytes === 0) return;
+  const sampleIntervalMs = options.sampleIntervalMs ?? 250;
+  // Starting up (loading modules, compiling schemas) blocks the event loop
+  // too; the first samples would shed the first clients of a healthy server.
+  // Judge only samples taken wholly after the app is ready.
+  let armedAt = Number.POSITIVE_INFINITY;
+  app.addHook("onReady", async () => {
+    armedAt = performance.now() + 2 * sampleIntervalMs;
+  });
   let lastWarning = 0;
   await app.register(underPressure, {
     maxEventLoopDelay: maxEventLoopDelayMs,
     maxHeapUsedBytes,
     maxRssBytes,
-    sampleInterval: options.sampleIntervalMs ?? 250,
+    sampleInterval: sampleIntervalMs,
     pressureHandler: async (request, _reply, type, value) => {
-      if (EXEMPT.has(request.routeOptions.url ?? "")) return;
+      if (EXEMPT.has(request.routeOptions.url ?? "") || performance.now() < armedAt) return;
       const now = Date.now();
       if (now - lastWarning > 10_000) {
         lastWarning = now;

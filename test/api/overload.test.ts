@@ -43,6 +43,7 @@ test("over the memory threshold every request is shed with 503 and nothing is ad
   await seedCampaign(runtime, "c1");
   await app.ready();
   await eventually(() => app.isUnderPressure());
+  await new Promise((r) => setTimeout(r, 50)); // past the samples taken while starting
 
   const answers = await Promise.all(
     Array.from({ length: 200 }, (_, i) =>
@@ -85,6 +86,7 @@ test("a lagging event loop sheds load, admits nothing for the 503s, and recovers
   await seedCampaign(runtime, "c1");
   await app.ready();
   assert.equal(app.isUnderPressure(), false);
+  await new Promise((r) => setTimeout(r, 60)); // past the samples taken while starting
 
   const unblock = blockEventLoop(100);
   t.after(unblock);
