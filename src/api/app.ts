@@ -59,6 +59,8 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
     reply.header("x-request-id", request.id);
   });
 
+  // The contract speaks JSON only: a text/plain body is a 415, not a string.
+  app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
   await registerOpenApi(app);
   // Before any route: CORS headers go on every answer (503s included), and
