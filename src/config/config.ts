@@ -129,8 +129,8 @@ export const SETTINGS = {
     parse: int(1024, 1024 * 1024),
   },
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: {
-    doc: "shed load (503) while the mean event-loop delay exceeds this (0 = off)",
-    default: 500,
+    doc: "shed load (503) while the mean event-loop delay exceeds this (0 = off); a last resort, see docs/security.md",
+    default: 2000,
     parse: int(0, 60_000),
   },
   OVERLOAD_MAX_HEAP_MB: {
