@@ -130,7 +130,7 @@ export const SETTINGS = {
   },
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: {
     doc: "shed load (503) while the mean event-loop delay exceeds this (0 = off); a last resort, see docs/security.md",
-    default: 2000,
+    default: 5000,
     parse: int(0, 60_000),
   },
   OVERLOAD_MAX_HEAP_MB: {
