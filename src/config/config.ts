@@ -129,7 +129,7 @@ export const SETTINGS = {
     parse: int(1024, 1024 * 1024),
   },
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: {
-    doc: "shed load (503) while the mean event-loop delay exceeds this (0 = off); a last resort, see docs/security.md",
+    doc: "shed load (503) while the event loop runs a timer this many ms late (0 = off); a last resort, see docs/security.md",
     default: 5000,
     parse: int(0, 60_000),
   },
