@@ -4,6 +4,7 @@ import type { Claim } from "../../domain/types.ts";
 import { ApiError } from "../../errors/catalogue.ts";
 import type { Guard } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
+import { sendError } from "../errors.ts";
 import { COMMON_ERRORS, errorResponses } from "../openapi.ts";
 import { claimBody as presentClaim } from "../present.ts";
 import { campaignParams, claimBody, claimParams, idempotencyHeaders, userClaimsParams } from "../schemas.ts";
@@ -127,6 +128,13 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
   registerClaimEvents(app, deps, findClaim, auth);
 }
 
+/**
+ * Built once: 410 is the answer to almost every request of a sold-out spike,
+ * and building an Error captures a stack trace (about 10% of the server's CPU
+ * in the sold-out benchmark, BENCHMARKS.md).
+ */
+const SOLD_OUT = new ApiError("sold_out");
+
 function answer(reply: FastifyReply, outcome: AdmitOutcome) {
   switch (outcome.kind) {
     case "admitted":
@@ -140,7 +148,7 @@ function answer(reply: FastifyReply, outcome: AdmitOutcome) {
         fields: { reason: outcome.reason },
       });
     case "sold_out":
-      throw new ApiError("sold_out");
+      return sendError(reply, SOLD_OUT);
     case "campaign_not_found":
       throw new ApiError("campaign_not_found");
   }
