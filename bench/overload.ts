@@ -199,7 +199,7 @@ console.log(JSON.stringify(result, null, 2));
 console.error(
   `overload at ${result.factor}x (${rate}/s): ${answered} answers ${JSON.stringify(byStatus)}, ` +
     `${result.shed503} shed with 503, ${retried} retried after Retry-After, connection errors ${sum(connectionErrors)}, ` +
-    `admission p50/p99/max ${report.latency.admission.p50}/${report.latency.admission.p99}/${report.latency.admission.max} ms, ` +
+    `admission p50/p99/max ${[report.latency.admission.p50, report.latency.admission.p99, report.latency.admission.max].map((v) => v.toFixed(0)).join("/")} ms, ` +
     `invariants ${report.pass ? "held" : "FAILED"}`,
 );
 if (values.out) writeFileSync(values.out, `${JSON.stringify({ result, report }, null, 2)}\n`);
