@@ -15,6 +15,14 @@ export interface RateLimiter {
   check(campaignId: string, userId: string, clientIp: string): Promise<number | undefined>;
 }
 
+/**
+ * Verifies a user's token (USER_TOKEN_SECRET) and resolves with its subject,
+ * the userId it speaks for; rejects a missing, forged or expired one.
+ */
+export interface UserTokens {
+  subject(token: string): Promise<string>;
+}
+
 /** What the HTTP API needs from the process it runs in, whatever the mode. */
 export interface ApiDeps {
   admission: AdmissionStore;
@@ -26,6 +34,8 @@ export interface ApiDeps {
   /** True from the moment a graceful shutdown begins. */
   isShuttingDown?: () => boolean;
   rateLimiter?: RateLimiter;
+  /** When set, claims and reads of claims need the user's token (SPEC "Identity and tokens"). */
+  userTokens?: UserTokens;
   /** How long a claim may wait on a dependency before it is answered 503. */
   requestTimeoutMs?: number;
   corsOrigins?: string[];
