@@ -8,15 +8,25 @@ import { Metrics } from "../metrics/metrics.ts";
 import { observeRequests, registerMetricsRoutes } from "../metrics/routes.ts";
 import { registerStatsRoutes } from "../stats/routes.ts";
 import { adminGuard } from "./auth.ts";
+import { clientErrorHandler, frameworkErrors } from "./client-errors.ts";
+import { registerCors } from "./cors.ts";
 import type { ApiDeps } from "./deps.ts";
 import { collectRoutes, installErrorHandling } from "./errors.ts";
 import { registerOpenApi } from "./openapi.ts";
+import { type OverloadOptions, registerOverloadGuard } from "./overload.ts";
 import { registerCampaignRoutes } from "./routes/campaigns.ts";
 import { registerClaimRoutes } from "./routes/claims.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerTaskRoutes } from "./routes/tasks.ts";
 
 export interface AppOptions {
   logger?: FastifyServerOptions["loggerInstance"];
+  /** TRUST_PROXY: whose X-Forwarded-For gives the client address (off by default). */
+  trustProxy?: boolean | number | string;
+  /** MAX_HEADER_BYTES: the largest request head Node's parser accepts. */
+  maxHeaderBytes?: number;
+  /** OVERLOAD_*: when to shed load with 503; off when absent. */
+  overload?: OverloadOptions;
   /** Dashboard stream timing (tests shorten it). */
   dashboard?: HubOptions;
 }
@@ -51,6 +61,13 @@ export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promis
     // lifecycle hooks (src/lifecycle/in-flight.ts) answer it instead.
     return503OnClosing: false,
     forceCloseConnections: "idle",
+    trustProxy: trustProxy(options.trustProxy),
+    http: { maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024 },
+    // A client that trickles its request (slowloris) is cut after this; the
+    // response side (SSE streams) is not bounded by it.
+    requestTimeout: 30_000,
+    clientErrorHandler,
+    frameworkErrors,
   });
 
   app.addHook("onRequest", async (request, reply) => {
@@ -63,15 +80,28 @@ export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promis
   trackInFlight(app);
   observeRequests(app, metrics);
   await registerOpenApi(app);
+  // Before any route: CORS headers go on every answer (503s included), and
+  // shedding runs before the routes' own hooks.
+  await registerCors(app, deps.corsOrigins);
+  await registerOverloadGuard(app, options.overload);
 
   const addMissingMethods = collectRoutes(app);
   const admin = adminGuard(deps.adminToken);
   registerHealthRoutes(app, deps);
   registerCampaignRoutes(app, deps, admin);
   registerClaimRoutes(app, deps, admin);
+  if (deps.tasks) registerTaskRoutes(app, deps, deps.tasks, admin);
   registerMetricsRoutes(app, metrics);
   registerStatsRoutes(app, deps, admin);
   registerDashboardRoutes(app, deps, metrics, admin, options.dashboard);
   addMissingMethods();
   return app;
+}
+
+/** Fastify takes a hop count as a function of the hop (its types do not list numbers). */
+function trustProxy(
+  setting: AppOptions["trustProxy"],
+): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== "number") return setting ?? false;
+  return (_address, hop) => hop < setting;
 }

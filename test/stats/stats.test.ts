@@ -33,7 +33,13 @@ test("stats: per-campaign counters, queue lag and ledger counts", async (t) => {
   const byId = Object.fromEntries(body.campaigns.map((c: { id: string }) => [c.id, c]));
   assert.deepEqual(byId.s1, { id: "s1", name: "One", stock: 10, issued: 4, pending: 0, remaining: 6 });
   assert.deepEqual(byId.s2, { id: "s2", name: "Two", stock: 3, issued: 0, pending: 0, remaining: 3 });
-  assert.deepEqual(body.queue, { lag: [{ source: "claims", lag: 0 }], total: 0 });
+  assert.deepEqual(body.queue, {
+    lag: [
+      { source: "claims", lag: 0 },
+      { source: "tasks", lag: 0 },
+    ],
+    total: 0,
+  });
   assert.equal(body.ledger.campaigns, 2);
   assert.equal(body.ledger.issuedClaims, 4);
   assert.deepEqual(body.ledger.issuedByCampaign, { s1: 4, s2: 0 });

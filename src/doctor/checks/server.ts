@@ -64,7 +64,7 @@ async function checkServer(options: ServerCheckOptions): Promise<Verdict[]> {
       );
     else {
       const parts = (stats.queue.lag ?? []).map((l) => `${l.source} ${l.lag}`).join(", ");
-      verdicts.push(info("queue-lag", `${stats.queue.total ?? 0} admitted claims not yet issued (${parts})`));
+      verdicts.push(info("queue-lag", `${stats.queue.total ?? 0} queued, not yet processed (${parts})`));
     }
   } catch (error) {
     verdicts.push(warn("queue-lag", `cannot read /v1/admin/stats: ${(error as Error).message}`, "retry"));
