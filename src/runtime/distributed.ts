@@ -73,6 +73,8 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
   const connect = (name: string, extra: RedisOptions = {}) => {
     const redis = new Redis(settings.redisUrl, {
       connectionName: `stampede-${role}-${name}-${instance}`,
+      // RESP2: the reply shapes every Redis version and proxy agree on.
+      protocol: 2,
       lazyConnect: true,
       ...extra,
     });

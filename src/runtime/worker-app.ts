@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { ApiDeps } from "../api/deps.ts";
 import { installErrorHandling } from "../api/errors.ts";
 import { registerHealthRoutes } from "../api/routes/health.ts";
@@ -14,6 +14,7 @@ export async function buildWorkerApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: true,
   });

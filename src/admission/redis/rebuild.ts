@@ -159,7 +159,8 @@ export class Rebuilder {
     });
     if (!ok) return "superseded";
 
-    const wait = this.#o.cacheLeaseMs + 100 - (performance.now() - markedAt);
+    // Epoch 1 is the campaign's first state ever: no process can have cached anything about it.
+    const wait = epoch === 1 ? 0 : this.#o.cacheLeaseMs + 100 - (performance.now() - markedAt);
     if (wait > 0) await sleep(wait);
     if ((await scripts.rebuildOpen(k.state, epoch, all.length, issued, next, "open")) !== 1)
       return "superseded";

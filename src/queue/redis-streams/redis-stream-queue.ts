@@ -19,7 +19,9 @@ interface Entry<T> {
   value: T;
 }
 
-type ReadReply = [string, [string, string[] | null][]][] | null;
+type StreamEntries = [string, string[] | null][];
+/** RESP2: [[stream, entries], ...]; RESP3 (a map, flattened by ioredis): [stream, entries, ...]. */
+type ReadReply = [string, StreamEntries][] | (string | StreamEntries)[] | null;
 
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5000;
@@ -173,7 +175,7 @@ export class RedisStreamQueue<T> implements Queue<T> {
     const connection = blockMs === undefined ? this.#o.redis : this.#o.blocking;
     const reply = (await connection.call("XREADGROUP", ...args)) as ReadReply;
     const out: Entry<T>[] = [];
-    for (const [stream, entries] of reply ?? []) {
+    for (const [stream, entries] of streamsOf(reply)) {
       for (const [id, fields] of entries) {
         const entry = this.#decode(stream, id, fields);
         if (entry) out.push(entry);
@@ -317,6 +319,14 @@ export class RedisStreamQueue<T> implements Queue<T> {
   }
 
   async close(): Promise<void> {}
+}
+
+function streamsOf(reply: ReadReply): [string, StreamEntries][] {
+  if (!reply || reply.length === 0) return [];
+  if (typeof reply[0] !== "string") return reply as [string, StreamEntries][];
+  const out: [string, StreamEntries][] = [];
+  for (let i = 0; i + 1 < reply.length; i += 2) out.push([reply[i] as string, reply[i + 1] as StreamEntries]);
+  return out;
 }
 
 function groupByStream<T>(batch: Entry<T>[]): Map<string, string[]> {
