@@ -102,7 +102,7 @@ export function testSchema(t: After, label = "pg", url = DATABASE_URL): string {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.query(`DROP SCHEMA IF EXISTS "${schema.replaceAll('"', '""')}" CASCADE`);
     } finally {
       await client.end();
     }
