@@ -60,6 +60,7 @@ export async function startOwnRedis(
         maxRetriesPerRequest: 0,
         retryStrategy: () => null,
       });
+      probe.on("error", () => undefined);
       try {
         await probe.connect();
         // Loading the append-only file answers LOADING; wait until it answers PONG.

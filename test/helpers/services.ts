@@ -99,12 +99,15 @@ export async function deleteKeys(url: string, pattern: string): Promise<number> 
 export function testSchema(t: After, label = "pg", url = DATABASE_URL): string {
   const schema = uniqueName(label);
   t.after(async () => {
+    // Never throws: a failing cleanup must not keep the other cleanups (killing processes) from running.
     const client = new pg.Client({ connectionString: url });
-    await client.connect();
     try {
+      await client.connect();
       await client.query(`DROP SCHEMA IF EXISTS "${schema.replaceAll('"', '""')}" CASCADE`);
+    } catch {
+      // the database itself is gone (a test's own database), or unreachable
     } finally {
-      await client.end();
+      await client.end().catch(() => undefined);
     }
   });
   return schema;
@@ -123,4 +126,46 @@ export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A PostgreSQL database of the test's own on the shared server, which the test
+ * can make unavailable (new connections refused, open ones terminated) and
+ * available again; dropped when the test ends.
+ */
+export interface OwnDatabase {
+  url: string;
+  block(): Promise<void>;
+  unblock(): Promise<void>;
+}
+
+export async function ownDatabase(t: After, label = "db"): Promise<OwnDatabase> {
+  const name = uniqueName(label);
+  await sql(`CREATE DATABASE "${name}"`);
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  const terminate = () =>
+    sql(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+      [name],
+    );
+  t.after(async () => {
+    try {
+      await sql(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+      await terminate();
+      await sql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    } catch (error) {
+      process.stderr.write(`could not drop test database ${name}: ${(error as Error).message}\n`);
+    }
+  });
+  return {
+    url: url.toString(),
+    async block() {
+      await sql(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+      await terminate();
+    },
+    async unblock() {
+      await sql(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+    },
+  };
 }

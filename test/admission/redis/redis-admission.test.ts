@@ -34,7 +34,11 @@ interface World {
   ledger: PostgresLedger;
   redis: Redis;
   /** One "process": its own connection and admission store. */
-  process(): { admission: RedisAdmission; redis: Redis; admitCalls: () => number };
+  process(options?: { sinkCap?: number }): {
+    admission: RedisAdmission;
+    redis: Redis;
+    admitCalls: () => number;
+  };
   create(campaign: Partial<Campaign> & { id: string }): Promise<Campaign>;
   /** What a worker does with a batch. */
   issue(admission: RedisAdmission, claims: Claim[]): Promise<void>;
@@ -51,7 +55,7 @@ async function world(t: After): Promise<World> {
   t.after(async () => {
     for (const p of processes) await p.close();
   });
-  const process = () => {
+  const process = (options: { sinkCap?: number } = {}) => {
     const r = redisClient(t, REDIS_URL, { enableAutoPipelining: true });
     const admission = new RedisAdmission({
       redis: r,
@@ -59,7 +63,7 @@ async function world(t: After): Promise<World> {
       ledger,
       logger: pino({ level: "silent" }),
       sink: "stream",
-      sinkCap: 100_000,
+      sinkCap: options.sinkCap ?? 100_000,
       queuedClaims: (id) => streamClaims(r, keys.campaign(id).stream),
     });
     processes.push(admission);
@@ -125,6 +129,23 @@ test("admit: 202, 409 naming the claim, 410, 404 for a campaign the ledger does 
   assert.equal(await admission.getCampaign("nope"), undefined);
   assert.deepEqual(await admission.counters("c1"), { admitted: 2, issued: 0 });
   assert.equal((await admission.getClaim(a.claimId))?.status, "pending");
+});
+
+test("past the stream's cap a claim is refused with 503 and nothing is reserved", { skip }, async (t) => {
+  const w = await world(t);
+  const { admission } = w.process({ sinkCap: 2 });
+  await admission.putCampaign(await w.create({ id: "c1", stock: 10 }));
+  admitted(await admission.admit({ campaignId: "c1", userId: "u1" }));
+  admitted(await admission.admit({ campaignId: "c1", userId: "u2" }));
+  await assert.rejects(
+    admission.admit({ campaignId: "c1", userId: "u3" }),
+    (error: Error & { code?: string; retryAfter?: number }) => {
+      assert.equal(error.code, "unavailable");
+      assert.equal(error.retryAfter, 1);
+      return true;
+    },
+  );
+  assert.deepEqual(await admission.counters("c1"), { admitted: 2, issued: 0 });
 });
 
 test("sold-out cache: rejections cost no Redis call; holders get 409 from memory once issued", {
