@@ -3,11 +3,14 @@ import type { Logger } from "pino";
 import { MemoryAdmission } from "../admission/memory/memory-admission.ts";
 import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
 import type { Claim } from "../domain/types.ts";
+import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
 import { MemoryNotifier } from "../notify/memory-notifier.ts";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
+import { MemoryRateLimiter, type RateLimitOptions } from "../ratelimit/index.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
+import { type EmbeddedTaskOptions, type EmbeddedTasks, openEmbeddedTasks } from "./embedded-tasks.ts";
 
 /**
  * The embedded mode in one object: ledger, journal-backed queue, in-process
@@ -23,12 +26,21 @@ export interface EmbeddedOptions {
   /** "off" skips fsync (tests and benchmarks that measure something else). */
   fsync?: "always" | "off";
   journal?: JournalOptions;
+  /** The task pipeline's settings (src/runtime/embedded-tasks.ts); defaults when absent. */
+  tasks?: EmbeddedTaskOptions;
+  /** RATE_LIMIT_USER / RATE_LIMIT_IP; no limiting when absent. */
+  rateLimit?: RateLimitOptions;
+  /** USER_TOKEN_SECRET: claims and reads of claims then need the user's token. */
+  userTokenSecret?: string;
+  /** CORS_ORIGINS. */
+  corsOrigins?: string[];
 }
 
 export interface EmbeddedRuntime {
   deps: ApiDeps;
   queue: EmbeddedQueue<Claim>;
   worker: ClaimWorker;
+  tasks: EmbeddedTasks;
   /** Claims found admitted-but-not-issued at start and queued again. */
   recoveredPending: number;
   /** Stops the worker (after its batch in hand) and closes the files. */
@@ -75,10 +87,16 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
   });
   worker.start();
 
+  const tasks = await openEmbeddedTasks({ dataDir, logger, journal: journalOptions, ...options.tasks });
+  // Admission is in this process, so the limiter's budget lives here too.
+  const { rateLimit } = options;
+  const rateLimiter = rateLimit?.user || rateLimit?.ip ? new MemoryRateLimiter(rateLimit) : undefined;
+
   let shuttingDown = false;
   const readiness = async (): Promise<DependencyStatus[]> => [
     await check("journal", () => queue.ping()),
     await check("ledger", () => ledger.ping()),
+    await check("tasks", () => tasks.ping()),
   ];
 
   const deps: ApiDeps = {
@@ -89,15 +107,23 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     readiness,
     isShuttingDown: () => shuttingDown,
     requestTimeoutMs: options.requestTimeoutMs,
+    tasks: tasks.service,
+    rateLimiter,
+    userTokens:
+      options.userTokenSecret === undefined ? undefined : userTokenVerifier(options.userTokenSecret),
+    corsOrigins: options.corsOrigins,
   };
 
   return {
     deps,
     queue,
     worker,
+    tasks,
     recoveredPending,
     async close() {
       shuttingDown = true;
+      await tasks.close();
+      rateLimiter?.close();
       await worker.stop();
       await notifier.close();
       await queue.close();

@@ -26,7 +26,9 @@ export function createClient(baseUrl: string, maxSockets = Infinity) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
   const request = (spec: RequestSpec, timeoutMs = 30_000): Promise<Answer> =>
     new Promise((resolve) => {
-      const started = performance.now();
+      // Time from the moment a socket carries the request: waiting for a
+      // free socket in this client is the client's queue, not the server's.
+      let started = performance.now();
       const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
       const req = http.request(
         {
@@ -64,6 +66,9 @@ export function createClient(baseUrl: string, maxSockets = Infinity) {
           res.on("error", (e) => resolve({ status: 0, body: {}, headers: {}, error: e.message, ms: 0 }));
         },
       );
+      req.on("socket", () => {
+        started = performance.now();
+      });
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", (e) =>
         resolve({ status: 0, body: {}, headers: {}, error: e.message, ms: performance.now() - started }),

@@ -4,6 +4,7 @@ import { buildApp } from "../../api/app.ts";
 import { ConfigError, loadConfig } from "../../config/config.ts";
 import { type DistributedRuntime, openDistributed, type Role } from "../../runtime/distributed.ts";
 import { buildWorkerApp } from "../../runtime/worker-app.ts";
+import { httpOptions } from "../http-options.ts";
 import { createLogger } from "../logger.ts";
 import { serve } from "../serve.ts";
 import { StartupError } from "../startup-error.ts";
@@ -27,7 +28,7 @@ export async function runDistributed(role: Role, argv: string[]): Promise<number
       durability.summary,
     );
     process.stdout.write(`stampede: with this Redis, ${durability.summary}\n`);
-    app = await buildApp(runtime.deps, { logger });
+    app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
   } else {
     app = await buildWorkerApp(runtime.deps, { logger });
   }

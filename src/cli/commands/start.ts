@@ -2,6 +2,8 @@ import { buildApp } from "../../api/app.ts";
 import { loadConfig } from "../../config/config.ts";
 import { embeddedAdminToken } from "../../runtime/admin-token.ts";
 import { openEmbedded } from "../../runtime/embedded.ts";
+import { taskSettings } from "../../tasks/settings.ts";
+import { httpOptions } from "../http-options.ts";
 import { createLogger } from "../logger.ts";
 import { serve } from "../serve.ts";
 
@@ -26,8 +28,12 @@ export async function start(argv: string[]): Promise<number> {
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     fsync: config.FSYNC,
+    tasks: { settings: taskSettings(config) },
+    rateLimit: { user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP },
+    userTokenSecret: config.USER_TOKEN_SECRET,
+    corsOrigins: config.CORS_ORIGINS,
   });
   if (config.FSYNC === "off") logger.warn("FSYNC=off: a 202 does not survive a power loss; for tests only");
-  const app = await buildApp(runtime.deps, { logger });
+  const app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
   return serve({ app, config, logger, mode: "embedded", close: () => runtime.close() });
 }
