@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../types.ts";
 import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } from "./options.ts";
+import { type Entry, groupByStream, type ReadReply, streamsOf, toRecord } from "./replies.ts";
+import { defineStreamScripts, type Scripted } from "./scripts.ts";
 
 /**
  * Queue<T> over Redis Streams and one consumer group. Each consumer reads new
@@ -13,27 +14,9 @@ import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } fr
  * after `claimIdleMs`. Streams are trimmed by MINID, never past an entry some
  * group still needs (scripts/trim-acknowledged-1.lua).
  */
-interface Entry<T> {
-  stream: string;
-  id: string;
-  value: T;
-}
-
-type StreamEntries = [string, string[] | null][];
-/** RESP2: [[stream, entries], ...]; RESP3 (a map, flattened by ioredis): [stream, entries, ...]. */
-type ReadReply = [string, StreamEntries][] | (string | StreamEntries)[] | null;
-
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const scripts = new URL("./scripts/", import.meta.url);
-const TRIM = readFileSync(new URL("trim-acknowledged-1.lua", scripts), "utf8");
-const PUBLISH = readFileSync(new URL("publish-capped-1.lua", scripts), "utf8");
-
-type Scripted = Redis & {
-  stampede_trimAcknowledged(stream: string): Promise<number>;
-  stampede_publishCapped(stream: string, cap: number, field: string, value: string): Promise<string | null>;
-};
 
 export class RedisStreamQueue<T> implements Queue<T> {
   readonly #o: RedisStreamQueueOptions<T>;
@@ -47,12 +30,7 @@ export class RedisStreamQueue<T> implements Queue<T> {
 
   constructor(options: RedisStreamQueueOptions<T>) {
     this.#o = options;
-    const redis = options.redis as Scripted;
-    if (typeof (redis as unknown as Record<string, unknown>).stampede_trimAcknowledged !== "function") {
-      redis.defineCommand("stampede_trimAcknowledged", { lua: TRIM, numberOfKeys: 1 });
-      redis.defineCommand("stampede_publishCapped", { lua: PUBLISH, numberOfKeys: 1 });
-    }
-    this.#redis = redis;
+    this.#redis = defineStreamScripts(options.redis);
   }
 
   async publish(values: readonly T[]): Promise<void> {
@@ -386,28 +364,4 @@ export class RedisStreamQueue<T> implements Queue<T> {
   }
 
   async close(): Promise<void> {}
-}
-
-function streamsOf(reply: ReadReply): [string, StreamEntries][] {
-  if (!reply || reply.length === 0) return [];
-  if (typeof reply[0] !== "string") return reply as [string, StreamEntries][];
-  const out: [string, StreamEntries][] = [];
-  for (let i = 0; i + 1 < reply.length; i += 2) out.push([reply[i] as string, reply[i + 1] as StreamEntries]);
-  return out;
-}
-
-function groupByStream<T>(batch: Entry<T>[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const e of batch) {
-    const ids = out.get(e.stream);
-    if (ids) ids.push(e.id);
-    else out.set(e.stream, [e.id]);
-  }
-  return out;
-}
-
-function toRecord(flat: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
-  return out;
 }
