@@ -105,6 +105,31 @@ export const SETTINGS = {
     default: 12,
     parse: int(1, 10_000),
   },
+  STREAM_MAX_LEN: {
+    doc: "entries a campaign's claims stream may hold until trimmed (QUEUE=redis); past it claims get 503",
+    default: 1_000_000,
+    parse: int(1, 1_000_000_000),
+  },
+  CLAIM_IDLE_MS: {
+    doc: "a claim pending this long with a silent worker is taken over by another (XAUTOCLAIM)",
+    default: 30_000,
+    parse: int(100, 3_600_000),
+  },
+  LOSS_CHECK_MS: {
+    doc: "how often a worker compares Redis with PostgreSQL's epochs to detect a lost or stale Redis",
+    default: 2000,
+    parse: int(100, 600_000),
+  },
+  SOLD_OUT_CACHE_MAX_HOLDERS: {
+    doc: "an API process answers a sold-out campaign from memory when it has at most this many holders (0: off)",
+    default: 100_000,
+    parse: int(0, 10_000_000),
+  },
+  IDEMPOTENCY_TTL_S: {
+    doc: "how long Redis remembers the answer to an Idempotency-Key (distributed mode)",
+    default: 86_400,
+    parse: int(60, 30 * 86_400),
+  },
   RATE_LIMIT_USER: {
     doc: "claims per campaign and userId: N/s, N/m or N/h, optional :burst (5/s = 5 at once, then one per 200 ms), or off",
     default: parseRate("5/s", "RATE_LIMIT_USER"),
