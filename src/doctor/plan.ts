@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../config/config.ts";
+import { migrations } from "../ledger/postgres/migrate.ts";
 import { dataDirCheck } from "./checks/data-dir.ts";
 import { embeddedLedgerCheck } from "./checks/embedded-ledger.ts";
 import { kafkaCheck } from "./checks/kafka.ts";
@@ -13,7 +14,8 @@ import { type DoctorCheck, fail, ok } from "./types.ts";
 /**
  * Which checks the configuration calls for. Embedded mode (nothing external
  * configured) depends on DATA_DIR; distributed mode on Redis, the queue and
- * PostgreSQL. Every mode: Node, and the running server if there is one.
+ * PostgreSQL (its claims travel on Redis Streams unless QUEUE=kafka). Every
+ * mode: Node, and the running server if there is one.
  */
 export type Mode = "embedded" | "distributed";
 
@@ -33,7 +35,13 @@ export async function planChecks(config: Config): Promise<DoctorCheck[]> {
         redisCheck({ url: config.REDIS_URL, prefix: `${config.REDIS_PREFIX}:`, queue: config.QUEUE }),
       );
     if (config.DATABASE_URL)
-      checks.push(postgresCheck({ url: config.DATABASE_URL, schema: config.DATABASE_SCHEMA }));
+      checks.push(
+        postgresCheck({
+          url: config.DATABASE_URL,
+          schema: config.DATABASE_SCHEMA,
+          latestSchemaVersion: Math.max(0, ...migrations().map((m) => m.version)),
+        }),
+      );
     if (config.QUEUE === "kafka")
       checks.push(
         kafkaCheck({
@@ -60,18 +68,11 @@ function settingsCheck(config: Config, mode: Mode): DoctorCheck {
       if (!config.REDIS_URL) missing.push("REDIS_URL");
       if (!config.DATABASE_URL) missing.push("DATABASE_URL");
       if (!config.ADMIN_TOKEN) missing.push("ADMIN_TOKEN");
-      const verdicts = [ok("mode", `distributed (stampede api / worker), QUEUE=${config.QUEUE}`)];
+      const queue = config.QUEUE === "kafka" ? "Kafka" : "Redis Streams";
+      const verdicts = [ok("mode", `distributed (stampede api / worker), claims queue: ${queue}`)];
       if (missing.length > 0)
         verdicts.push(
           fail("settings", `distributed mode needs ${missing.join(", ")}`, `set ${missing.join(", ")}`),
-        );
-      if (config.QUEUE === "memory")
-        verdicts.push(
-          fail(
-            "settings",
-            "QUEUE=memory cannot be shared between processes",
-            "set QUEUE=redis or QUEUE=kafka (or unset REDIS_URL/DATABASE_URL for embedded mode)",
-          ),
         );
       return verdicts;
     },

@@ -11,9 +11,14 @@ import { type Config, ConfigError } from "../config/config.ts";
 import type { Claim } from "../domain/types.ts";
 import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { PostgresLedger } from "../ledger/postgres/postgres-ledger.ts";
+import { countFailures } from "../metrics/instrument.ts";
+import { Metrics } from "../metrics/metrics.ts";
 import { RedisNotifier } from "../notify/redis/redis-notifier.ts";
 import { RedisStreamQueue } from "../queue/redis-streams/redis-stream-queue.ts";
+import type { QueueLag } from "../queue/types.ts";
 import { RedisRateLimiter } from "../ratelimit/index.ts";
+import { ledgerCountsSource } from "../stats/ledger-counts.ts";
+import { redisMemorySource } from "../stats/redis-memory.ts";
 import { taskSettings } from "../tasks/settings.ts";
 import { RedisTaskStore } from "../tasks/store/redis/redis-task-store.ts";
 import type { TaskMessage } from "../tasks/types.ts";
@@ -193,10 +198,9 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
   let worker: ClaimWorker | undefined;
   let queue: RedisStreamQueue<Claim> | undefined;
   let lossMonitor: LossMonitor | undefined;
-  if (role === "worker") {
-    const blocking = connect("blocking");
-    await blocking.connect();
-    queue = new RedisStreamQueue<Claim>({
+  const metrics = new Metrics();
+  const claimsQueue = (blocking: Redis) =>
+    new RedisStreamQueue<Claim>({
       redis,
       blocking,
       streams: async () => (await redis.smembers(keys.registry)).map((id) => keys.campaign(id).stream),
@@ -207,14 +211,19 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       maxLen: config.STREAM_MAX_LEN,
       claimIdleMs: config.CLAIM_IDLE_MS,
     });
+  if (role === "worker") {
+    const blocking = connect("blocking");
+    await blocking.connect();
+    queue = claimsQueue(blocking);
     worker = new ClaimWorker({
       queue,
-      ledger,
+      ledger: countFailures(ledger, "ledger", metrics),
       admission,
       notifier,
       logger,
       batchSize: config.BATCH_SIZE,
       flushIntervalMs: config.FLUSH_INTERVAL_MS,
+      onBatch: metrics.observeBatch,
     });
     lossMonitor = new LossMonitor({
       redis,
@@ -247,6 +256,11 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     userTokens:
       config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
     tasks: tasks.service,
+    metrics,
+    mode: role,
+    // An API process reads the lag through a claims queue it never consumes from.
+    queueLag: lagOf([queue ?? claimsQueue(redis), taskQueue]),
+    stats: [ledgerCountsSource(ledger), redisMemorySource(redis, `${config.REDIS_PREFIX}:`)],
   };
 
   return {
@@ -297,6 +311,10 @@ async function migrateWhenReachable(ledger: PostgresLedger, logger: Logger, role
       await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * attempt)));
     }
   }
+}
+
+function lagOf(queues: { lag(): Promise<QueueLag[]> }[]): () => Promise<QueueLag[]> {
+  return async () => (await Promise.all(queues.map((q) => q.lag()))).flat();
 }
 
 async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {

@@ -12,7 +12,7 @@ export interface RedisMemoryOptions {
   samplesPerFamily?: number;
   /** SCAN's COUNT hint (default 1,000). */
   scanCount?: number;
-  /** Maps a key, prefix removed, to its family; default: defaultFamilyOf. */
+  /** Maps a key, prefix removed, to its family; default: stampedeKeyFamily. */
   familyOf?: (rest: string) => string;
   /** Families beyond this many are lumped into "(other)" (default 50). */
   maxFamilies?: number;
@@ -48,7 +48,7 @@ export async function sampleKeyFamilies(client: Redis, prefix: string, options: 
   const maxScanKeys = options.maxScanKeys ?? 10_000;
   const samplesPerFamily = options.samplesPerFamily ?? 32;
   const maxFamilies = options.maxFamilies ?? 50;
-  const familyOf = options.familyOf ?? defaultFamilyOf;
+  const familyOf = options.familyOf ?? stampedeKeyFamily;
   const clientPrefix = client.options.keyPrefix ?? "";
   const families = new Map<string, { keys: number; samples: string[] }>();
   let scanned = 0;
@@ -112,3 +112,35 @@ export async function sampleKeyFamilies(client: Redis, prefix: string, options: 
 }
 
 const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, "\\$&");
+
+/**
+ * The family of one of stampede's own keys (prefix removed), from the layouts
+ * in src/admission/redis/keys.ts, src/tasks/store/redis/keys.ts and
+ * src/ratelimit/keys.ts, so that ids (campaigns, users, tasks, IPs) never
+ * become families of their own. Anything else goes to defaultFamilyOf.
+ * `{tag}:c:summer:holders` -> `{*}:c:*:holders`, `task:abc` -> `task:*`,
+ * `rl:u:summer:alice` -> `rl:u:*`.
+ */
+export function stampedeKeyFamily(rest: string): string {
+  const segments = rest.split(":");
+  const [first = "", second, , fourth] = segments;
+  if (/^\{.*\}$/.test(first)) {
+    // Campaign keys: {tag}:c:<campaignId>[:suffix[:hash]]; ids never hold ':'.
+    if (second === "c") {
+      if (fourth === undefined) return "{*}:c:*";
+      return `{*}:c:*:${fourth}${segments.length > 4 ? ":*" : ""}`;
+    }
+    return defaultFamilyOf(rest);
+  }
+  switch (first) {
+    case "task":
+    case "task-key":
+    case "task-events":
+      return `${first}:*`;
+    case "rl":
+      // Rate-limit buckets: rl:u:<campaign>:<user> and rl:ip:<address> (IPv6 holds ':').
+      return second === undefined ? "rl" : `rl:${second}:*`;
+    default:
+      return defaultFamilyOf(rest);
+  }
+}

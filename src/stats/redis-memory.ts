@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { type KeyFamily, type RedisMemoryOptions, sampleKeyFamilies } from "./redis-key-families.ts";
 import type { StatsSource } from "./types.ts";
 
-export { defaultFamilyOf } from "./redis-key-families.ts";
+export { defaultFamilyOf, stampedeKeyFamily } from "./redis-key-families.ts";
 
 export type { KeyFamily, RedisMemoryOptions };
 

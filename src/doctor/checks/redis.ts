@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { type RedisDurability, redisDurability } from "../../admission/redis/durability.ts";
 import { assessEviction, redisMemoryReport } from "../../stats/redis-memory.ts";
 import { type DoctorCheck, fail, info, ok, type Verdict, warn } from "../types.ts";
 
@@ -82,7 +83,7 @@ async function checkRedis(options: RedisCheckOptions): Promise<Verdict[]> {
         : ok("redis-eviction", `maxmemory-policy ${eviction.policy}: stampede's keys are never evicted`),
     );
 
-    verdicts.push(persistenceVerdict(all, await configGet(client, "appendfsync"), options.queue));
+    verdicts.push(persistenceVerdict(await redisDurability(client), options.queue));
 
     const report = await redisMemoryReport(client, options.prefix, {
       maxScanKeys: 5000,
@@ -110,43 +111,22 @@ async function checkRedis(options: RedisCheckOptions): Promise<Verdict[]> {
   }
 }
 
-/** What a 202 survives given Redis's persistence, by queue (SPEC "What a 202 survives"). */
-export function persistenceVerdict(
-  all: Record<string, string>,
-  appendfsync: string | undefined,
-  queue: RedisCheckOptions["queue"],
-): Verdict {
-  const aof = all.aof_enabled === "1";
-  const described = aof ? `appendonly yes, appendfsync ${appendfsync ?? "unknown"}` : "appendonly no";
+/**
+ * What a 202 survives given Redis's persistence (SPEC "What a 202 survives"),
+ * in the words the API process logs at start (admission/redis/durability.ts).
+ */
+export function persistenceVerdict(durability: RedisDurability, queue: RedisCheckOptions["queue"]): Verdict {
   if (queue === "kafka")
     return ok(
       "promise",
-      `QUEUE=kafka with ${described}: a 202 survives kill -9 and the loss of Redis ` +
-        "(state is rebuilt from PostgreSQL and the topic)",
+      "QUEUE=kafka: a 202 survives kill -9 and the loss of Redis (state is rebuilt from PostgreSQL and the topic)",
     );
-  if (aof && appendfsync === "always")
-    return ok("promise", `QUEUE=redis with ${described}: a 202 survives kill -9 and a Redis restart`);
-  if (aof && appendfsync === "everysec")
-    return warn(
-      "promise",
-      `QUEUE=redis with ${described}: a Redis crash can lose about the last second of 202s`,
-      "CONFIG SET appendfsync always (and in redis.conf) for a 202 that survives a Redis crash",
-    );
+  if (durability.survivesRestart) return ok("promise", durability.summary);
   return warn(
     "promise",
-    `QUEUE=${queue} with ${described}: a Redis restart loses every 202 not yet in PostgreSQL`,
-    "CONFIG SET appendonly yes and appendfsync always (and in redis.conf)",
+    durability.summary,
+    "CONFIG SET appendonly yes and appendfsync always (and in redis.conf) for a 202 that survives a Redis restart",
   );
-}
-
-async function configGet(client: Redis, name: string): Promise<string | undefined> {
-  try {
-    const reply = (await client.config("GET", name)) as unknown as string[];
-    return reply[1];
-  } catch {
-    // CONFIG is often renamed or disabled on managed Redis.
-    return undefined;
-  }
 }
 
 function redactUrl(url: string): string {
