@@ -38,7 +38,6 @@ test("kill -9 of a worker and an API mid-spike: invariants 1-4 hold in PostgreSQ
         // never acknowledged (entries keep being delivered to a frozen
         // consumer's blocked read), then kill both.
         const doomed = cluster.workers[0]!;
-        doomed.child.kill("SIGSTOP");
         const pendingOf = async () => {
           const [, , , consumers] = (await redis.xpending(stream, CLAIMS_GROUP)) as [
             number,
@@ -48,9 +47,18 @@ test("kill -9 of a worker and an API mid-spike: invariants 1-4 hold in PostgreSQ
           ];
           return Number((consumers ?? []).find(([name]) => name.endsWith(`-${doomed.child.pid}`))?.[1] ?? 0);
         };
-        for (let i = 0; i < 100 && (await pendingOf()) === 0; i++)
-          await new Promise((r) => setTimeout(r, 20));
-        pendingOfDead = await pendingOf();
+        // A frozen worker receives entries only while its last XREADGROUP
+        // BLOCK (200 ms) lasts; on a loaded machine that window can pass
+        // empty, so thaw and freeze again until it holds some.
+        for (let attempt = 0; attempt < 20 && pendingOfDead === 0; attempt++) {
+          doomed.child.kill("SIGSTOP");
+          for (let i = 0; i < 25 && (pendingOfDead = await pendingOf()) === 0; i++)
+            await new Promise((r) => setTimeout(r, 20));
+          if (pendingOfDead === 0) {
+            doomed.child.kill("SIGCONT");
+            await new Promise((r) => setTimeout(r, 30));
+          }
+        }
         await Promise.all([doomed.stop("SIGKILL"), cluster.apis[0]!.stop("SIGKILL")]);
         issuedAtKill = (await cluster.rows("drop")).length;
         await Promise.all([cluster.startApi(), cluster.startWorker()]);
