@@ -52,8 +52,10 @@ test("kill -9 of a worker and an API mid-spike: invariants 1-4 hold in PostgreSQ
         // empty, so thaw and freeze again until it holds some.
         for (let attempt = 0; attempt < 20 && pendingOfDead === 0; attempt++) {
           doomed.child.kill("SIGSTOP");
-          for (let i = 0; i < 25 && (pendingOfDead = await pendingOf()) === 0; i++)
-            await new Promise((r) => setTimeout(r, 20));
+          for (let i = 0; i < 25 && pendingOfDead === 0; i++) {
+            pendingOfDead = await pendingOf();
+            if (pendingOfDead === 0) await new Promise((r) => setTimeout(r, 20));
+          }
           if (pendingOfDead === 0) {
             doomed.child.kill("SIGCONT");
             await new Promise((r) => setTimeout(r, 30));
