@@ -6,7 +6,10 @@ import { collectRoutes, installErrorHandling } from "./errors.ts";
 import { registerOpenApi } from "./openapi.ts";
 import { registerCampaignRoutes } from "./routes/campaigns.ts";
 import { registerClaimRoutes } from "./routes/claims.ts";
+import { registerDeliveryRoutes } from "./routes/delivery.ts";
+import { registerExportRoutes } from "./routes/export.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerLifecycleRoutes } from "./routes/lifecycle.ts";
 
 export interface AppOptions {
   logger?: FastifyServerOptions["loggerInstance"];
@@ -53,6 +56,9 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   registerHealthRoutes(app, deps);
   registerCampaignRoutes(app, deps, admin);
   registerClaimRoutes(app, deps, admin);
+  registerLifecycleRoutes(app, deps, admin);
+  registerDeliveryRoutes(app, deps, admin);
+  registerExportRoutes(app, deps, admin);
   addMissingMethods();
   return app;
 }

@@ -1,5 +1,7 @@
 import type { AdmissionStore } from "../admission/types.ts";
+import type { DeliveryLedger } from "../delivery/types.ts";
 import type { Ledger } from "../ledger/types.ts";
+import type { LifecycleLedger } from "../lifecycle/types.ts";
 import type { Notifier } from "../notify/types.ts";
 
 /** One dependency's answer to a readiness check. */
@@ -31,4 +33,6 @@ export interface ApiDeps {
   now?: () => number;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs?: number;
+  /** Lifecycle, audit, erasure and webhook routes (docs/lifecycle.md); without it they are not served. */
+  lifecycle?: { ledger: LifecycleLedger; deliveries: DeliveryLedger };
 }

@@ -2,9 +2,15 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { MemoryAdmission } from "../admission/memory/memory-admission.ts";
 import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
+import {
+  DEFAULT_WEBHOOK_OPTIONS,
+  WebhookDispatcher,
+  type WebhookOptions,
+} from "../delivery/webhook-dispatcher.ts";
 import type { Claim } from "../domain/types.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
 import { MemoryNotifier } from "../notify/memory-notifier.ts";
+import { claimMessageCodec } from "../queue/claim-message.ts";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
@@ -23,12 +29,16 @@ export interface EmbeddedOptions {
   /** "off" skips fsync (tests and benchmarks that measure something else). */
   fsync?: "always" | "off";
   journal?: JournalOptions;
+  /** Webhook delivery settings (WEBHOOK_* settings); defaults in delivery/webhook-dispatcher.ts. */
+  webhook?: Partial<WebhookOptions>;
 }
 
 export interface EmbeddedRuntime {
   deps: ApiDeps;
   queue: EmbeddedQueue<Claim>;
   worker: ClaimWorker;
+  ledger: SqliteLedger;
+  dispatcher: WebhookDispatcher;
   /** Claims found admitted-but-not-issued at start and queued again. */
   recoveredPending: number;
   /** Stops the worker (after its batch in hand) and closes the files. */
@@ -46,6 +56,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     join(dataDir, "journal"),
     "claims",
     journalOptions,
+    claimMessageCodec,
   );
 
   const admission = new MemoryAdmission(queue);
@@ -64,6 +75,13 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     logger.info({ claims: recoveredPending }, "journal replayed; re-issuing admitted claims");
 
   const notifier = new MemoryNotifier();
+  const dispatcher = new WebhookDispatcher({
+    ...DEFAULT_WEBHOOK_OPTIONS,
+    ...options.webhook,
+    store: ledger.deliveries,
+    logger,
+  });
+  dispatcher.start();
   const worker = new ClaimWorker({
     queue,
     ledger,
@@ -72,6 +90,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     logger,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
+    issuedSink: dispatcher,
   });
   worker.start();
 
@@ -89,16 +108,20 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     readiness,
     isShuttingDown: () => shuttingDown,
     requestTimeoutMs: options.requestTimeoutMs,
+    lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
   };
 
   return {
     deps,
     queue,
     worker,
+    ledger,
+    dispatcher,
     recoveredPending,
     async close() {
       shuttingDown = true;
       await worker.stop();
+      await dispatcher.stop();
       await notifier.close();
       await queue.close();
       await ledger.close();
