@@ -1,10 +1,9 @@
 import type { Claim } from "../domain/types.ts";
 
 /**
- * A campaign's issued claims as NDJSON or CSV, produced in chunks of about
- * CHUNK_CHARS from any async source of claims: memory holds one chunk and the
- * source's page, never the campaign (the route streams the chunks with
- * backpressure).
+ * A campaign's issued claims as NDJSON or CSV, one chunk of text per page of
+ * claims from the ledger (Ledger.exportClaims): memory holds a page and its
+ * chunk, never the campaign (the route streams the chunks with backpressure).
  *
  * CSV follows RFC 4180: a header line, CRLF line ends, and a field quoted
  * (with inner quotes doubled) when it holds a quote, a comma, CR or LF.
@@ -30,7 +29,6 @@ export const CSV_COLUMNS = [
   "issuedAt",
 ] as const;
 
-const CHUNK_CHARS = 64 * 1024;
 const NEEDS_QUOTES = /[",\r\n]/;
 const FORMULA_START = /^[=+\-@\t\r]/;
 
@@ -64,20 +62,17 @@ export function ndjsonLine(claim: Claim): string {
 }
 
 export async function* exportChunks(
-  claims: AsyncIterable<Claim>,
+  pages: AsyncIterable<readonly Claim[]>,
   options: ExportOptions,
 ): AsyncGenerator<string> {
   const safe = options.spreadsheetSafe ?? false;
   const line = options.format === "csv" ? (c: Claim) => csvLine(c, safe) : ndjsonLine;
-  let chunk = options.format === "csv" ? `${CSV_COLUMNS.join(",")}\r\n` : "";
-  for await (const claim of claims) {
-    chunk += line(claim);
-    if (chunk.length >= CHUNK_CHARS) {
-      yield chunk;
-      chunk = "";
-    }
+  if (options.format === "csv") yield `${CSV_COLUMNS.join(",")}\r\n`;
+  for await (const page of pages) {
+    let chunk = "";
+    for (const claim of page) chunk += line(claim);
+    if (chunk !== "") yield chunk;
   }
-  if (chunk !== "") yield chunk;
 }
 
 export const CONTENT_TYPES: Record<ExportFormat, string> = {

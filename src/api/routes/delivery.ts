@@ -192,6 +192,10 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: ApiDeps, admi
     "/v1/campaigns/:id/deliveries/dead/replay",
     {
       onRequest: admin,
+      // No body at all means "all of them", like {}.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         ...common,
         summary: "Send dead deliveries again (admin)",

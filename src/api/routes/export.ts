@@ -51,7 +51,7 @@ export function registerExportRoutes(app: FastifyInstance, deps: ApiDeps, admin:
       const { id } = request.params;
       const format = request.query.format ?? "ndjson";
       if (!(await deps.ledger.getCampaign(id))) throw new ApiError("campaign_not_found");
-      const chunks = exportChunks(deps.ledger.campaignClaims(id), {
+      const chunks = exportChunks(deps.ledger.exportClaims(id), {
         format,
         spreadsheetSafe: request.query.spreadsheetSafe === "true",
       });
@@ -59,7 +59,7 @@ export function registerExportRoutes(app: FastifyInstance, deps: ApiDeps, admin:
         .type(CONTENT_TYPES[format])
         .header("content-disposition", `attachment; filename="${id}-claims.${format}"`)
         .header("cache-control", "no-store");
-      return reply.send(Readable.from(chunks, { objectMode: false, highWaterMark: 64 * 1024 }));
+      return reply.send(Readable.from(chunks, { objectMode: false, highWaterMark: 16 * 1024 }));
     },
   );
 }

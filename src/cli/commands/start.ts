@@ -1,5 +1,7 @@
 import { buildApp } from "../../api/app.ts";
 import { loadConfig } from "../../config/config.ts";
+import { webhookOptions } from "../../delivery/options.ts";
+import { userHashKey } from "../../privacy/user-hash.ts";
 import { embeddedAdminToken } from "../../runtime/admin-token.ts";
 import { openEmbedded } from "../../runtime/embedded.ts";
 import { createLogger } from "../logger.ts";
@@ -8,7 +10,6 @@ import { serve } from "../serve.ts";
 /** `stampede start`: the embedded default, API and worker in one process. */
 export async function start(argv: string[]): Promise<number> {
   const config = loadConfig(process.env, argv);
-  const logger = createLogger(config.LOG_LEVEL);
   let adminToken = config.ADMIN_TOKEN;
   if (adminToken === undefined) {
     const stored = await embeddedAdminToken(config.DATA_DIR);
@@ -18,6 +19,8 @@ export async function start(argv: string[]): Promise<number> {
         `stampede: generated an admin token (stored in ${config.DATA_DIR}/admin-token, shown once):\n  ${adminToken}\n`,
       );
   }
+  // Created once the token is known: userIds in logs are hashed with a key derived from it.
+  const logger = createLogger(config.LOG_LEVEL, "stampede", userHashKey(adminToken));
   const runtime = await openEmbedded({
     dataDir: config.DATA_DIR,
     adminToken,
@@ -26,6 +29,7 @@ export async function start(argv: string[]): Promise<number> {
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     fsync: config.FSYNC,
+    webhook: webhookOptions(config),
   });
   if (config.FSYNC === "off") logger.warn("FSYNC=off: a 202 does not survive a power loss; for tests only");
   const app = await buildApp(runtime.deps, { logger });
