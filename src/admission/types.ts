@@ -32,7 +32,8 @@ export interface CampaignChange {
 }
 
 export type ChangeOutcome =
-  | { kind: "changed"; campaign: Campaign; previous: Campaign; admitted: number }
+  /** appliedAt: the admission clock's time of the change (Redis TIME in distributed mode): the audit's "when". */
+  | { kind: "changed"; campaign: Campaign; previous: Campaign; admitted: number; appliedAt: number }
   | { kind: "campaign_not_found" }
   /** A closed campaign changes no more. */
   | { kind: "closed"; campaign: Campaign }

@@ -206,7 +206,7 @@ export class MemoryAdmission implements AdmissionStore {
       revision: (previous.revision ?? 0) + 1,
     };
     state.campaign = campaign;
-    return { kind: "changed", campaign, previous, admitted: state.admitted };
+    return { kind: "changed", campaign, previous, admitted: state.admitted, appliedAt: this.#now() };
   }
 
   async forgetUser(campaignId: string, userId: string): Promise<ForgetOutcome> {

@@ -57,7 +57,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps, adm
     await record(lifecycle.ledger, outcome, {
       ...actorOf(request),
       campaignId,
-      at: now(),
+      at: outcome.appliedAt,
       action,
       details: {
         changes: diff(outcome.previous, outcome.campaign),
