@@ -37,6 +37,8 @@ export type ChangeOutcome =
   | { kind: "campaign_not_found" }
   /** A closed campaign changes no more. */
   | { kind: "closed"; campaign: Campaign }
+  /** Distributed mode: ended longer than the retention grace ago, its Redis state is gone; it changes no more. */
+  | { kind: "archived" }
   /** The new stock is below the units already handed out (admitted, or reserved by a unit number). */
   | { kind: "stock_below_admitted"; campaign: Campaign; admitted: number };
 

@@ -11,6 +11,8 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   start: async () => (await import("./commands/start.ts")).start,
   migrate: async () => (await import("./commands/migrate.ts")).migrate,
+  api: async () => (await import("./commands/api.ts")).api,
+  worker: async () => (await import("./commands/worker.ts")).worker,
 };
 
 export async function main(argv: string[]): Promise<number> {

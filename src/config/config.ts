@@ -99,6 +99,41 @@ export const SETTINGS = {
     default: 12,
     parse: int(1, 10_000),
   },
+  STREAM_MAX_LEN: {
+    doc: "entries a campaign's claims stream may hold until trimmed (QUEUE=redis); past it claims get 503",
+    default: 1_000_000,
+    parse: int(1, 1_000_000_000),
+  },
+  CLAIM_IDLE_MS: {
+    doc: "a claim pending this long with a silent worker is taken over by another (XAUTOCLAIM)",
+    default: 30_000,
+    parse: int(100, 3_600_000),
+  },
+  LOSS_CHECK_MS: {
+    doc: "how often a worker compares Redis with PostgreSQL's epochs to detect a lost or stale Redis",
+    default: 2000,
+    parse: int(100, 600_000),
+  },
+  SOLD_OUT_CACHE_MAX_HOLDERS: {
+    doc: "an API process answers a sold-out campaign from memory when it has at most this many holders (0: off)",
+    default: 100_000,
+    parse: int(0, 10_000_000),
+  },
+  IDEMPOTENCY_TTL_S: {
+    doc: "how long Redis remembers the answer to an Idempotency-Key (distributed mode)",
+    default: 86_400,
+    parse: int(60, 30 * 86_400),
+  },
+  REDIS_RETENTION_GRACE_S: {
+    doc: "a campaign's Redis keys expire this long after it ends (or is closed) once its claims are issued; the ledger keeps everything",
+    default: 86_400,
+    parse: int(0, 366 * 86_400),
+  },
+  RETENTION_CHECK_MS: {
+    doc: "how often a worker looks for ended campaigns whose Redis keys may expire (distributed mode)",
+    default: 30_000,
+    parse: int(100, 3_600_000),
+  },
   WEBHOOK_MAX_ATTEMPTS: {
     doc: "webhook deliveries tried this many times before they are dead-lettered",
     default: 12,

@@ -154,7 +154,7 @@ describe("lifecycle", () => {
         requestId: string;
         clientIp: string;
         action: string;
-        details: { changes: unknown; revision: number };
+        details: { changes: Record<string, unknown>; revision: number };
       }[];
       next: string | null;
     };
@@ -164,9 +164,17 @@ describe("lifecycle", () => {
       [
         ["update", "ops@example.com", { status: { from: "open", to: "paused" } }, 1],
         ["update", "admin", { status: { from: "paused", to: "open" }, stock: { from: 5, to: 7 } }, 2],
-        ["close", "bob", { status: { from: "open", to: "closed" } }, 3],
+        [
+          "close",
+          "bob",
+          { status: { from: "open", to: "closed" }, endsAt: entries[2]!.details.changes.endsAt },
+          3,
+        ],
       ],
     );
+    // Closing ends the campaign at that instant.
+    const closedAt = (entries[2]!.details.changes as { endsAt: { from: null; to: string } }).endsAt;
+    assert.deepEqual([closedAt.from, closedAt.to], [null, entries[2]!.at]);
     assert.equal(entries[0]!.requestId, "req-1");
     assert.equal(entries[0]!.clientIp, "127.0.0.1");
     assert.ok(Date.parse(entries[0]!.at) >= before - 1000 && Date.parse(entries[2]!.at) <= Date.now() + 1000);

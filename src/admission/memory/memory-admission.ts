@@ -198,15 +198,19 @@ export class MemoryAdmission implements AdmissionStore {
     // Units are handed out 1..admitted in this store, so admitted is also the highest unit.
     if (change.stock !== undefined && change.stock < state.admitted)
       return { kind: "stock_below_admitted", campaign: previous, admitted: state.admitted };
+    const now = this.#now();
+    let endsAt = change.endsAt === undefined ? previous.endsAt : change.endsAt;
+    // Closing ends the campaign now: endsAt says when it stopped.
+    if (change.status === "closed" && (endsAt === null || endsAt > now)) endsAt = now;
     const campaign: Campaign = {
       ...previous,
       status: change.status ?? previous.status ?? "open",
       stock: change.stock ?? previous.stock,
-      endsAt: change.endsAt === undefined ? previous.endsAt : change.endsAt,
+      endsAt,
       revision: (previous.revision ?? 0) + 1,
     };
     state.campaign = campaign;
-    return { kind: "changed", campaign, previous, admitted: state.admitted, appliedAt: this.#now() };
+    return { kind: "changed", campaign, previous, admitted: state.admitted, appliedAt: now };
   }
 
   async forgetUser(campaignId: string, userId: string): Promise<ForgetOutcome> {

@@ -81,6 +81,12 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps, adm
             fields: { reason: "closed" },
           },
         );
+      case "archived":
+        throw new ApiError(
+          "campaign_not_active",
+          "The campaign ended longer ago than the retention grace; it can no longer change.",
+          { fields: { reason: "ended" } },
+        );
       case "stock_below_admitted":
         throw new ApiError(
           "invalid_request",
