@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Answer, countBy, createClient } from "../helpers/load.ts";
 import { startServer } from "../helpers/server-process.ts";
+import { steadyClaims } from "../helpers/steady-claims.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const ADMIN = "lifecycle-admin-token-0123456789";
@@ -20,39 +21,28 @@ async function startEmbedded(t: Parameters<typeof tempDir>[0], sockets: number) 
   return { client, adminClient };
 }
 
-interface Timed extends Answer {
-  sentAt: number;
-  answeredAt: number;
-}
+type Timed = Answer & { sentAt: number; answeredAt: number };
 
 /** `lanes` clients each claim back to back (distinct users) until `users` are used up or `done()`. */
-async function steadyClaims(
+async function claimFlow(
   client: ReturnType<typeof createClient>,
   campaignId: string,
   users: number,
   lanes: number,
-  onAnswer: (answered: number, answer: Timed) => void = () => undefined,
+  onAnswer: (answer: Timed) => void = () => undefined,
   done: () => boolean = () => false,
 ): Promise<Timed[]> {
-  const answers: Timed[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      while (next < users && !done()) {
-        const i = next++;
-        const sentAt = performance.now();
-        const answer = await client.request({
-          method: "POST",
-          path: `/v1/campaigns/${campaignId}/claims`,
-          body: { userId: `user-${i}` },
-        });
-        const timed = { ...answer, sentAt, answeredAt: performance.now() };
-        answers.push(timed);
-        onAnswer(answers.length, timed);
-      }
-    }),
+  const timed = await steadyClaims(
+    (userId) =>
+      client.request({ method: "POST", path: `/v1/campaigns/${campaignId}/claims`, body: { userId } }),
+    {
+      users,
+      lanes,
+      done,
+      onAnswer: (a) => onAnswer({ ...a.reply, sentAt: a.sentAt, answeredAt: a.answeredAt }),
+    },
   );
-  return answers;
+  return timed.map((a) => ({ ...a.reply, sentAt: a.sentAt, answeredAt: a.answeredAt }));
 }
 
 async function waitQuiet(client: ReturnType<typeof createClient>, id: string) {
@@ -119,7 +109,7 @@ describe("lifecycle changes during a spike (embedded, real sockets)", () => {
       await new Promise((r) => setTimeout(r, 500));
       finished = true;
     })();
-    const answers = await steadyClaims(client, "pr", users, 100, undefined, () => finished);
+    const answers = await claimFlow(client, "pr", users, 100, undefined, () => finished);
     await admin;
 
     const byStatus = countBy(answers, (a) => (a.status === 403 ? `403 ${a.body.reason}` : a.status));
@@ -169,7 +159,7 @@ describe("lifecycle changes during a spike (embedded, real sockets)", () => {
     const users = 3000;
     let raised: Promise<Answer> | undefined;
     let raisedAt = 0;
-    const answers = await steadyClaims(client, "raise", users, 150, (_, answer) => {
+    const answers = await claimFlow(client, "raise", users, 150, (answer) => {
       // Raise the moment the first sold_out is seen: the spike is in full flow.
       if (answer.status === 410 && !raised) {
         raisedAt = performance.now();
