@@ -6,7 +6,8 @@
  * percentiles and admission-to-issued p99 (from the server's admittedAt /
  * issuedAt of the issued claims).
  *
- *   node bench/redis-spike.ts [--users 10000] [--stock 100] [--concurrency 10000]
+ *   node bench/redis-spike.ts [--users 10000] [--stock 100] [--concurrency 10000] [--memory]
+ *     --memory: also report Redis bytes per admitted claim once drained and trimmed
  *     (REDIS_URL, DATABASE_URL default to the local services; a fresh key
  *     prefix and schema are used and removed)
  */
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     users: { type: "string", default: "10000" },
     stock: { type: "string", default: "100" },
     concurrency: { type: "string", default: "0" },
+    memory: { type: "boolean", default: false },
   },
 });
 const USERS = Number(values.users);
@@ -44,6 +46,8 @@ function start(command: string): Promise<{ url: string; kill: () => void }> {
       DATABASE_URL,
       REDIS_PREFIX: id,
       DATABASE_SCHEMA: id,
+      // e.g. BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=.tmp/prof" to profile the servers
+      NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? "",
     },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -98,6 +102,22 @@ function call(
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
+/** Bytes of every key under the prefix (MEMORY USAGE), once the workers trimmed the stream. */
+async function redisBytes(admitted: number) {
+  const redis = new Redis(REDIS_URL);
+  await new Promise((r) => setTimeout(r, 2500)); // a few trimming rounds
+  const byFamily: Record<string, number> = {};
+  let total = 0;
+  for (const key of await redis.keys(`${id}:*`)) {
+    const bytes = (await redis.memory("USAGE", key, "SAMPLES", 0)) ?? 0;
+    const family = key.replace(/^[^:]+:(\{[^}]+\}:)?(c:[^:]+:?)?/, "").replace(/:.*$/, "") || "state";
+    byFamily[family] = (byFamily[family] ?? 0) + bytes;
+    total += bytes;
+  }
+  redis.disconnect();
+  return { totalBytes: total, bytesPerAdmittedClaim: Math.round(total / admitted), byFamily };
+}
+
 const api = await start("api");
 const worker = await start("worker");
 try {
@@ -131,10 +151,18 @@ try {
     await new Promise((r) => setTimeout(r, 20));
   }
   const admittedIds = answers.filter((a) => a.status === 202).map((a) => String(a.body.claimId));
-  const claims = await Promise.all(admittedIds.map((cid) => call(api.url, "GET", `/v1/claims/${cid}`)));
-  const toIssued = claims
-    .map((c) => Date.parse(String(c.body.issuedAt)) - Date.parse(String(c.body.admittedAt)))
-    .sort((a, b) => a - b);
+  const toIssued: number[] = [];
+  let read = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(100, admittedIds.length) }, async () => {
+      while (read < admittedIds.length) {
+        const c = await call(api.url, "GET", `/v1/claims/${admittedIds[read++]}`);
+        if (c.body.status !== "issued") throw new Error(`claim not issued: ${JSON.stringify(c.body)}`);
+        toIssued.push(Date.parse(String(c.body.issuedAt)) - Date.parse(String(c.body.admittedAt)));
+      }
+    }),
+  );
+  toIssued.sort((a, b) => a - b);
   const report = {
     users: USERS,
     stock: STOCK,
@@ -150,6 +178,7 @@ try {
     },
     admissionToIssuedMs: { p50: pct(toIssued, 50), p99: pct(toIssued, 99), max: toIssued.at(-1) },
   };
+  if (values.memory) Object.assign(report, { redis: await redisBytes(admittedIds.length) });
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } finally {
   api.kill();

@@ -1,18 +1,28 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import { adminGuard } from "./auth.ts";
+import { clientErrorHandler, frameworkErrors } from "./client-errors.ts";
+import { registerCors } from "./cors.ts";
 import type { ApiDeps } from "./deps.ts";
 import { collectRoutes, installErrorHandling } from "./errors.ts";
 import { registerOpenApi } from "./openapi.ts";
+import { type OverloadOptions, registerOverloadGuard } from "./overload.ts";
 import { registerCampaignRoutes } from "./routes/campaigns.ts";
 import { registerClaimRoutes } from "./routes/claims.ts";
 import { registerDeliveryRoutes } from "./routes/delivery.ts";
 import { registerExportRoutes } from "./routes/export.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerLifecycleRoutes } from "./routes/lifecycle.ts";
+import { registerTaskRoutes } from "./routes/tasks.ts";
 
 export interface AppOptions {
   logger?: FastifyServerOptions["loggerInstance"];
+  /** TRUST_PROXY: whose X-Forwarded-For gives the client address (off by default). */
+  trustProxy?: boolean | number | string;
+  /** MAX_HEADER_BYTES: the largest request head Node's parser accepts. */
+  maxHeaderBytes?: number;
+  /** OVERLOAD_*: when to shed load with 503; off when absent. */
+  overload?: OverloadOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -40,6 +50,13 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
     },
     return503OnClosing: true,
     forceCloseConnections: "idle",
+    trustProxy: trustProxy(options.trustProxy),
+    http: { maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024 },
+    // A client that trickles its request (slowloris) is cut after this; the
+    // response side (SSE streams) is not bounded by it.
+    requestTimeout: 30_000,
+    clientErrorHandler,
+    frameworkErrors,
   });
 
   app.addHook("onRequest", async (request, reply) => {
@@ -50,15 +67,28 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
   await registerOpenApi(app);
+  // Before any route: CORS headers go on every answer (503s included), and
+  // shedding runs before the routes' own hooks.
+  await registerCors(app, deps.corsOrigins);
+  await registerOverloadGuard(app, options.overload);
 
   const addMissingMethods = collectRoutes(app);
   const admin = adminGuard(deps.adminToken);
   registerHealthRoutes(app, deps);
   registerCampaignRoutes(app, deps, admin);
   registerClaimRoutes(app, deps, admin);
+  if (deps.tasks) registerTaskRoutes(app, deps, deps.tasks, admin);
   registerLifecycleRoutes(app, deps, admin);
   registerDeliveryRoutes(app, deps, admin);
   registerExportRoutes(app, deps, admin);
   addMissingMethods();
   return app;
+}
+
+/** Fastify takes a hop count as a function of the hop (its types do not list numbers). */
+function trustProxy(
+  setting: AppOptions["trustProxy"],
+): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== "number") return setting ?? false;
+  return (_address, hop) => hop < setting;
 }

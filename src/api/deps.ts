@@ -3,6 +3,7 @@ import type { DeliveryLedger } from "../delivery/types.ts";
 import type { Ledger } from "../ledger/types.ts";
 import type { LifecycleLedger } from "../lifecycle/types.ts";
 import type { Notifier } from "../notify/types.ts";
+import type { TaskService } from "../tasks/service.ts";
 
 /** One dependency's answer to a readiness check. */
 export interface DependencyStatus {
@@ -16,6 +17,14 @@ export interface RateLimiter {
   check(campaignId: string, userId: string, clientIp: string): Promise<number | undefined>;
 }
 
+/**
+ * Verifies a user's token (USER_TOKEN_SECRET) and resolves with its subject,
+ * the userId it speaks for; rejects a missing, forged or expired one.
+ */
+export interface UserTokens {
+  subject(token: string): Promise<string>;
+}
+
 /** What the HTTP API needs from the process it runs in, whatever the mode. */
 export interface ApiDeps {
   admission: AdmissionStore;
@@ -27,12 +36,16 @@ export interface ApiDeps {
   /** True from the moment a graceful shutdown begins. */
   isShuttingDown?: () => boolean;
   rateLimiter?: RateLimiter;
+  /** When set, claims and reads of claims need the user's token (SPEC "Identity and tokens"). */
+  userTokens?: UserTokens;
   /** How long a claim may wait on a dependency before it is answered 503. */
   requestTimeoutMs?: number;
   corsOrigins?: string[];
   now?: () => number;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs?: number;
+  /** The task pipeline (POST /v1/tasks ...); its routes exist only when it is given. */
+  tasks?: TaskService;
   /** Lifecycle, audit, erasure and webhook routes (docs/lifecycle.md); without it they are not served. */
   lifecycle?: { ledger: LifecycleLedger; deliveries: DeliveryLedger };
 }

@@ -12,10 +12,16 @@ import { type Config, ConfigError } from "../config/config.ts";
 import { webhookOptions } from "../delivery/options.ts";
 import { WebhookDispatcher } from "../delivery/webhook-dispatcher.ts";
 import type { Claim } from "../domain/types.ts";
+import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { PostgresLedger } from "../ledger/postgres/postgres-ledger.ts";
 import { RedisNotifier } from "../notify/redis/redis-notifier.ts";
 import { RedisStreamQueue } from "../queue/redis-streams/redis-stream-queue.ts";
+import { RedisRateLimiter } from "../ratelimit/index.ts";
+import { taskSettings } from "../tasks/settings.ts";
+import { RedisTaskStore } from "../tasks/store/redis/redis-task-store.ts";
+import type { TaskMessage } from "../tasks/types.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
+import { openTaskPipeline, type TaskPipeline } from "./task-pipeline.ts";
 
 /**
  * Distributed mode's wiring, for one process of either role. Both roles talk
@@ -50,6 +56,10 @@ export interface DistributedRuntime {
 
 /** The consumer group of the claims streams. */
 export const CLAIMS_GROUP = "stampede-claim-workers";
+/** The consumer group of the tasks stream. */
+export const TASKS_GROUP = "stampede-task-workers";
+/** The tasks stream (its own, so a slow task never delays a claim). */
+export const tasksStream = (prefix: string) => `${prefix}:tasks:stream`;
 
 /** Refuses, in one line naming the setting, what distributed mode cannot run without. */
 export function requireDistributedSettings(config: Config): {
@@ -143,6 +153,48 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     },
   });
 
+  // Tasks (POST /v1/tasks): their own stream, the Redis task store; workers run them.
+  const settingsOfTasks = taskSettings(config);
+  const taskStore = new RedisTaskStore({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    retention: settingsOfTasks.retention,
+  });
+  const taskBlocking = role === "worker" ? connect("task-blocking") : undefined;
+  await taskBlocking?.connect();
+  const taskQueue = new RedisStreamQueue<TaskMessage>({
+    redis,
+    blocking: taskBlocking ?? redis,
+    streams: [tasksStream(config.REDIS_PREFIX)],
+    group: TASKS_GROUP,
+    consumer: instance,
+    codec: { encode: (m) => JSON.stringify(m), decode: (d) => JSON.parse(d) as TaskMessage },
+    logger,
+    maxLen: config.STREAM_MAX_LEN,
+    claimIdleMs: config.CLAIM_IDLE_MS,
+  });
+  const tasks: TaskPipeline = await openTaskPipeline({
+    queue: taskQueue,
+    store: taskStore,
+    settings: settingsOfTasks,
+    logger,
+    runWorker: role === "worker",
+    owner: instance,
+  });
+
+  // One claim budget across API processes.
+  const rateLimiter =
+    role === "api" && (config.RATE_LIMIT_USER || config.RATE_LIMIT_IP)
+      ? new RedisRateLimiter({
+          redis,
+          prefix: config.REDIS_PREFIX,
+          user: config.RATE_LIMIT_USER,
+          ip: config.RATE_LIMIT_IP,
+          onError: (error) =>
+            logger.warn({ err: error }, "rate limiter: Redis did not answer; letting claims through"),
+        })
+      : undefined;
+
   let shuttingDown = false;
   let worker: ClaimWorker | undefined;
   let queue: RedisStreamQueue<Claim> | undefined;
@@ -214,6 +266,10 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     isShuttingDown: () => shuttingDown,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     corsOrigins: config.CORS_ORIGINS,
+    rateLimiter,
+    userTokens:
+      config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
+    tasks: tasks.service,
     lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
   };
 
@@ -235,8 +291,10 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       shuttingDown = true;
       await lossMonitor?.stop();
       await retention?.stop();
+      await tasks.stop();
       await worker?.stop();
       await dispatcher?.stop();
+      await taskStore.close();
       await notifier.close();
       await admission.close();
       await ledger.close().catch(() => undefined);

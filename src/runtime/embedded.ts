@@ -8,12 +8,15 @@ import {
   type WebhookOptions,
 } from "../delivery/webhook-dispatcher.ts";
 import type { Claim } from "../domain/types.ts";
+import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
 import { MemoryNotifier } from "../notify/memory-notifier.ts";
 import { claimMessageCodec } from "../queue/claim-message.ts";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
+import { MemoryRateLimiter, type RateLimitOptions } from "../ratelimit/index.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
+import { type EmbeddedTaskOptions, type EmbeddedTasks, openEmbeddedTasks } from "./embedded-tasks.ts";
 
 /**
  * The embedded mode in one object: ledger, journal-backed queue, in-process
@@ -29,6 +32,14 @@ export interface EmbeddedOptions {
   /** "off" skips fsync (tests and benchmarks that measure something else). */
   fsync?: "always" | "off";
   journal?: JournalOptions;
+  /** The task pipeline's settings (src/runtime/embedded-tasks.ts); defaults when absent. */
+  tasks?: EmbeddedTaskOptions;
+  /** RATE_LIMIT_USER / RATE_LIMIT_IP; no limiting when absent. */
+  rateLimit?: RateLimitOptions;
+  /** USER_TOKEN_SECRET: claims and reads of claims then need the user's token. */
+  userTokenSecret?: string;
+  /** CORS_ORIGINS. */
+  corsOrigins?: string[];
   /** Webhook delivery settings (WEBHOOK_* settings); defaults in delivery/webhook-dispatcher.ts. */
   webhook?: Partial<WebhookOptions>;
 }
@@ -37,6 +48,7 @@ export interface EmbeddedRuntime {
   deps: ApiDeps;
   queue: EmbeddedQueue<Claim>;
   worker: ClaimWorker;
+  tasks: EmbeddedTasks;
   ledger: SqliteLedger;
   dispatcher: WebhookDispatcher;
   /** Claims found admitted-but-not-issued at start and queued again. */
@@ -94,10 +106,16 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
   });
   worker.start();
 
+  const tasks = await openEmbeddedTasks({ dataDir, logger, journal: journalOptions, ...options.tasks });
+  // Admission is in this process, so the limiter's budget lives here too.
+  const { rateLimit } = options;
+  const rateLimiter = rateLimit?.user || rateLimit?.ip ? new MemoryRateLimiter(rateLimit) : undefined;
+
   let shuttingDown = false;
   const readiness = async (): Promise<DependencyStatus[]> => [
     await check("journal", () => queue.ping()),
     await check("ledger", () => ledger.ping()),
+    await check("tasks", () => tasks.ping()),
   ];
 
   const deps: ApiDeps = {
@@ -108,6 +126,11 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     readiness,
     isShuttingDown: () => shuttingDown,
     requestTimeoutMs: options.requestTimeoutMs,
+    tasks: tasks.service,
+    rateLimiter,
+    userTokens:
+      options.userTokenSecret === undefined ? undefined : userTokenVerifier(options.userTokenSecret),
+    corsOrigins: options.corsOrigins,
     lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
   };
 
@@ -115,11 +138,14 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     deps,
     queue,
     worker,
+    tasks,
     ledger,
     dispatcher,
     recoveredPending,
     async close() {
       shuttingDown = true;
+      await tasks.close();
+      rateLimiter?.close();
       await worker.stop();
       await dispatcher.stop();
       await notifier.close();

@@ -5,14 +5,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ADMIN_TOKEN, request, startCluster } from "../helpers/distributed.ts";
 import { freePort } from "../helpers/own-redis.ts";
-import {
-  DATABASE_URL,
-  REDIS_URL,
-  skipWithoutServices,
-  sql,
-  testPrefix,
-  testSchema,
-} from "../helpers/services.ts";
+import { DATABASE_URL, REDIS_URL, skipWithoutServices, sql, testSchema } from "../helpers/services.ts";
 
 /** `stampede api | worker | migrate` in distributed mode, as an operator meets them. */
 const skip = await skipWithoutServices();
@@ -106,4 +99,23 @@ test("an api and a worker start, report readiness per role, and the api says wha
   const text = await events.text(); // the stream ends once issued
   assert.match(text, /"status":"issued"/);
   assert.match(text, /"couponCode":"[0-9A-Z]{4}-/);
+  // The task pipeline: submitted to an API process, run by the worker.
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const task = await request(
+    cluster.apis[0]!.url,
+    "POST",
+    "/v1/tasks",
+    { type: "sleep", payload: { ms: 10 } },
+    admin,
+  );
+  assert.equal(task.status, 202, JSON.stringify(task.body));
+  let status = "";
+  for (let i = 0; i < 200 && status !== "succeeded"; i++) {
+    status = String(
+      (await request(cluster.apis[0]!.url, "GET", `/v1/tasks/${task.body.taskId}`, undefined, admin)).body
+        .status,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(status, "succeeded");
 });

@@ -36,7 +36,7 @@ test("log lines carry userIds only hashed: userId, userIds, claim and claims fie
 });
 
 test("the CLI logger applies them", () => {
-  const logger = createLogger("info", "t", userHashKey("token-0123456789abcdef"));
+  const logger = createLogger("info", "t", undefined, userHashKey("token-0123456789abcdef"));
   const serialize = (logger as unknown as Record<symbol, Record<string, (v: unknown) => unknown>>)[
     pino.symbols.serializersSym
   ]!;

@@ -15,8 +15,17 @@ import { createHash } from "node:crypto";
 export const TAG_LENGTH = 11;
 const TAG = /^[A-Za-z0-9_-]{11}$/;
 
+/** Tags computed lately (a hash per claim request otherwise); bounded, since ids come from requests. */
+const tags = new Map<string, string>();
+
 export function campaignTag(campaignId: string): string {
-  return createHash("sha256").update(campaignId).digest("base64url").slice(0, TAG_LENGTH);
+  let tag = tags.get(campaignId);
+  if (tag === undefined) {
+    tag = createHash("sha256").update(campaignId).digest("base64url").slice(0, TAG_LENGTH);
+    if (tags.size >= 10_000) tags.clear();
+    tags.set(campaignId, tag);
+  }
+  return tag;
 }
 
 /** The tag a claim id starts with (distributed mode's claim ids), or undefined. */

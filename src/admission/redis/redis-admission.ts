@@ -213,7 +213,11 @@ export class RedisAdmission implements AdmissionStore {
     return this.#o.ledger.listCampaigns();
   }
 
-  async counters(campaignId: string): Promise<CampaignCounters | undefined> {
+  counters(campaignId: string): Promise<CampaignCounters | undefined> {
+    return unavailableOnFailure(this.#counters(campaignId));
+  }
+
+  async #counters(campaignId: string): Promise<CampaignCounters | undefined> {
     const k = this.#keys.campaign(campaignId);
     let [status, admitted, issued] = await this.#redis.hmget(k.state, "status", "admitted", "issued");
     if (status === null || status === "rebuilding") {
@@ -328,14 +332,22 @@ export class RedisAdmission implements AdmissionStore {
     return { ...ref, campaignId, userId, unit: 0, couponCode: "", status };
   }
 
-  async getClaim(claimId: string): Promise<Claim | undefined> {
+  getClaim(claimId: string): Promise<Claim | undefined> {
+    return unavailableOnFailure(this.#getClaim(claimId));
+  }
+
+  async #getClaim(claimId: string): Promise<Claim | undefined> {
     const key = this.#keys.claimsOf(claimId);
     if (!key) return undefined;
     const packed = await this.#redis.hget(key, claimId);
     return packed === null ? undefined : unpackClaim(packed);
   }
 
-  async userClaims(campaignId: string, userId: string): Promise<Claim[]> {
+  userClaims(campaignId: string, userId: string): Promise<Claim[]> {
+    return unavailableOnFailure(this.#userClaims(campaignId, userId));
+  }
+
+  async #userClaims(campaignId: string, userId: string): Promise<Claim[]> {
     const k = this.#keys.campaign(campaignId);
     const held = await this.#redis.hget(k.holders, userId);
     if (held === null) return [];
@@ -503,5 +515,15 @@ export class RedisAdmission implements AdmissionStore {
 
   async close(): Promise<void> {
     this.#cache.close();
+  }
+}
+
+/** A failing Redis or ledger read becomes the contract's 503 (not an unexpected error). */
+async function unavailableOnFailure<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw new ApiError("unavailable", "A dependency did not answer.", { retryAfter: 1, cause: error });
   }
 }

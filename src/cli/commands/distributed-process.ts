@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from "../../config/config.ts";
 import { userHashKey } from "../../privacy/user-hash.ts";
 import { type DistributedRuntime, openDistributed, type Role } from "../../runtime/distributed.ts";
 import { buildWorkerApp } from "../../runtime/worker-app.ts";
+import { httpOptions } from "../http-options.ts";
 import { createLogger } from "../logger.ts";
 import { serve } from "../serve.ts";
 import { StartupError } from "../startup-error.ts";
@@ -16,6 +17,7 @@ export async function runDistributed(role: Role, argv: string[]): Promise<number
   const logger = createLogger(
     config.LOG_LEVEL,
     "stampede",
+    undefined,
     config.ADMIN_TOKEN === undefined ? undefined : userHashKey(config.ADMIN_TOKEN),
   );
   let runtime: DistributedRuntime;
@@ -33,7 +35,7 @@ export async function runDistributed(role: Role, argv: string[]): Promise<number
       durability.summary,
     );
     process.stdout.write(`stampede: with this Redis, ${durability.summary}\n`);
-    app = await buildApp(runtime.deps, { logger });
+    app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
   } else {
     app = await buildWorkerApp(runtime.deps, { logger });
   }

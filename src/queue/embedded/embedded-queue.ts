@@ -31,7 +31,8 @@ export class EmbeddedQueue<T> implements Queue<T> {
   readonly #codec: JournalCodec<T>;
   #buffer: Entry<T>[] = [];
   #inFlight = 0;
-  #wake: (() => void) | undefined;
+  /** Consumers waiting for values; consume() may be called more than once (a worker's concurrency). */
+  readonly #waiting = new Set<() => void>();
   #closed = false;
 
   private constructor(journal: Journal, name: string, codec: JournalCodec<T>) {
@@ -70,7 +71,7 @@ export class EmbeddedQueue<T> implements Queue<T> {
     if (this.#closed) throw new Error(`queue ${this.#name} is closed`);
     const seqs = await this.#journal.append(values.map((v) => this.#codec.encode(v)));
     for (let i = 0; i < values.length; i++) this.#buffer.push({ seq: seqs[i]!, value: values[i]! });
-    this.#wake?.();
+    this.#wakeAll();
   }
 
   consume(handler: BatchHandler<T>, options: ConsumeOptions): Consumer {
@@ -79,17 +80,14 @@ export class EmbeddedQueue<T> implements Queue<T> {
       let failures = 0;
       while (running) {
         if (this.#buffer.length === 0) {
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve;
-          });
-          this.#wake = undefined;
+          await new Promise<void>((resolve) => this.#waiting.add(resolve));
           continue;
         }
         if (this.#buffer.length < options.batchSize && options.flushIntervalMs > 0) {
           await sleep(options.flushIntervalMs);
         }
         const batch = this.#buffer.splice(0, options.batchSize);
-        this.#inFlight = batch.length;
+        this.#inFlight += batch.length;
         try {
           await handler(batch.map((e) => e.value));
           await this.#journal.ack(batch.map((e) => e.seq));
@@ -101,7 +99,7 @@ export class EmbeddedQueue<T> implements Queue<T> {
           failures++;
           await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures));
         } finally {
-          this.#inFlight = 0;
+          this.#inFlight -= batch.length;
         }
       }
     };
@@ -109,10 +107,16 @@ export class EmbeddedQueue<T> implements Queue<T> {
     return {
       stop: async () => {
         running = false;
-        this.#wake?.();
+        this.#wakeAll();
         await done;
       },
     };
+  }
+
+  #wakeAll(): void {
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const wake of waiting) wake();
   }
 
   async lag(): Promise<QueueLag[]> {

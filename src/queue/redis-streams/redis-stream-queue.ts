@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../types.ts";
 import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } from "./options.ts";
+import { type Entry, groupByStream, type ReadReply, streamsOf, toRecord } from "./replies.ts";
+import { defineStreamScripts, type Scripted } from "./scripts.ts";
 
 /**
  * Queue<T> over Redis Streams and one consumer group. Each consumer reads new
@@ -13,27 +14,9 @@ import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } fr
  * after `claimIdleMs`. Streams are trimmed by MINID, never past an entry some
  * group still needs (scripts/trim-acknowledged-1.lua).
  */
-interface Entry<T> {
-  stream: string;
-  id: string;
-  value: T;
-}
-
-type StreamEntries = [string, string[] | null][];
-/** RESP2: [[stream, entries], ...]; RESP3 (a map, flattened by ioredis): [stream, entries, ...]. */
-type ReadReply = [string, StreamEntries][] | (string | StreamEntries)[] | null;
-
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const scripts = new URL("./scripts/", import.meta.url);
-const TRIM = readFileSync(new URL("trim-acknowledged-1.lua", scripts), "utf8");
-const PUBLISH = readFileSync(new URL("publish-capped-1.lua", scripts), "utf8");
-
-type Scripted = Redis & {
-  stampede_trimAcknowledged(stream: string): Promise<number>;
-  stampede_publishCapped(stream: string, cap: number, field: string, value: string): Promise<string | null>;
-};
 
 export class RedisStreamQueue<T> implements Queue<T> {
   readonly #o: RedisStreamQueueOptions<T>;
@@ -47,12 +30,7 @@ export class RedisStreamQueue<T> implements Queue<T> {
 
   constructor(options: RedisStreamQueueOptions<T>) {
     this.#o = options;
-    const redis = options.redis as Scripted;
-    if (typeof (redis as unknown as Record<string, unknown>).stampede_trimAcknowledged !== "function") {
-      redis.defineCommand("stampede_trimAcknowledged", { lua: TRIM, numberOfKeys: 1 });
-      redis.defineCommand("stampede_publishCapped", { lua: PUBLISH, numberOfKeys: 1 });
-    }
-    this.#redis = redis;
+    this.#redis = defineStreamScripts(options.redis);
   }
 
   async publish(values: readonly T[]): Promise<void> {
@@ -74,33 +52,35 @@ export class RedisStreamQueue<T> implements Queue<T> {
     return streams[0];
   }
 
+  /**
+   * Starts a consumer loop. May be called several times (the task worker
+   * runs TASK_CONCURRENCY loops): the loops share this process's consumer
+   * name, its taken-over entries and its maintenance; each blocks on a
+   * connection of its own.
+   */
   consume(handler: BatchHandler<T>, options: ConsumeOptions): Consumer {
     let running = true;
-    const maintenance = setInterval(
-      () => void this.#maintain(options.batchSize),
-      this.#o.maintenanceMs ?? DEFAULTS.maintenanceMs,
-    );
+    this.#startMaintenance(options.batchSize);
+    const blocking = this.#loops++ === 0 ? this.#o.blocking : this.#o.blocking.duplicate();
+    // Entries this consumer name left pending (a restart under the same INSTANCE_ID) come first, once.
+    this.#recovered ??= this.#recoverOwnPending();
+    const blockMs = this.#o.blockMs ?? DEFAULTS.blockMs;
     const loop = async () => {
-      // Entries this consumer name left pending (a restart under the same INSTANCE_ID) come first.
-      let ownPending = true;
+      await this.#recovered;
       while (running) {
         let batch: Entry<T>[];
         try {
-          const streams = await this.#currentStreams();
-          if (streams.length === 0) {
-            await sleep(this.#o.blockMs ?? DEFAULTS.blockMs);
-            continue;
-          }
-          if (ownPending) {
-            batch = await this.#read(streams, "0", options.batchSize, undefined);
-            if (batch.length === 0) ownPending = false;
-          } else {
-            batch = this.#reclaimed.splice(0, options.batchSize);
-            if (batch.length === 0)
-              batch = await this.#read(streams, ">", options.batchSize, this.#o.blockMs ?? DEFAULTS.blockMs);
+          batch = this.#reclaimed.splice(0, options.batchSize);
+          if (batch.length === 0) {
+            const streams = await this.#currentStreams();
+            if (streams.length === 0) {
+              await sleep(blockMs);
+              continue;
+            }
+            batch = await this.#read(streams, ">", options.batchSize, blockMs, blocking);
             if (batch.length > 0 && batch.length < options.batchSize && options.flushIntervalMs > 0) {
               await sleep(options.flushIntervalMs);
-              batch.push(...(await this.#read(streams, ">", options.batchSize - batch.length, undefined)));
+              batch.push(...(await this.#read(streams, ">", options.batchSize - batch.length)));
             }
           }
         } catch (error) {
@@ -114,10 +94,75 @@ export class RedisStreamQueue<T> implements Queue<T> {
     return {
       stop: async () => {
         running = false;
-        clearInterval(maintenance);
         await done;
+        if (blocking !== this.#o.blocking) blocking.disconnect();
+        if (--this.#loops === 0) this.#stopMaintenance();
       },
     };
+  }
+
+  #loops = 0;
+  #recovered: Promise<void> | undefined;
+  #maintenance: NodeJS.Timeout | undefined;
+
+  #startMaintenance(batchSize: number): void {
+    if (this.#maintenance) return;
+    this.#maintenance = setInterval(
+      () => void this.#maintain(batchSize),
+      this.#o.maintenanceMs ?? DEFAULTS.maintenanceMs,
+    );
+  }
+
+  #stopMaintenance(): void {
+    clearInterval(this.#maintenance);
+    this.#maintenance = undefined;
+  }
+
+  /** Reads this consumer's own pending entries (XREADGROUP from 0, page by page) into the take-over buffer. */
+  async #recoverOwnPending(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for (const stream of await this.#currentStreams()) {
+          let from = "0";
+          for (;;) {
+            const { entries, lastId } = await this.#readPage(stream, from, 1000);
+            this.#reclaimed.push(...entries);
+            if (lastId === undefined) break;
+            from = lastId;
+          }
+        }
+        return;
+      } catch (error) {
+        if (attempt >= 3) {
+          // The entries stay pending; another consumer takes them over after the idle time.
+          this.#o.logger.warn({ err: error }, "could not read this consumer's pending entries");
+          return;
+        }
+        await this.#recover(error);
+      }
+    }
+  }
+
+  async #readPage(stream: string, from: string, count: number) {
+    const { group, consumer } = this.#o;
+    const reply = (await this.#o.redis.call(
+      "XREADGROUP",
+      "GROUP",
+      group,
+      consumer,
+      "COUNT",
+      count,
+      "STREAMS",
+      stream,
+      from,
+    )) as ReadReply;
+    const raw = streamsOf(reply)[0]?.[1] ?? [];
+    const entries: Entry<T>[] = [];
+    for (const [id, fields] of raw) {
+      const entry = this.#decode(stream, id, fields);
+      if (entry) entries.push(entry);
+    }
+    return { entries, lastId: raw.length === count ? raw.at(-1)![0] : undefined };
   }
 
   /** Runs the handler until it succeeds (or the consumer stops), then acknowledges. */
@@ -167,12 +212,12 @@ export class RedisStreamQueue<T> implements Queue<T> {
     );
   }
 
-  async #read(streams: string[], from: string, count: number, blockMs: number | undefined) {
+  async #read(streams: string[], from: string, count: number, blockMs?: number, blocking?: Redis) {
     const { group, consumer } = this.#o;
     const args: (string | number)[] = ["GROUP", group, consumer, "COUNT", count];
     if (blockMs !== undefined) args.push("BLOCK", blockMs);
     args.push("STREAMS", ...streams, ...streams.map(() => from));
-    const connection = blockMs === undefined ? this.#o.redis : this.#o.blocking;
+    const connection = blockMs === undefined || !blocking ? this.#o.redis : blocking;
     const reply = (await connection.call("XREADGROUP", ...args)) as ReadReply;
     const out: Entry<T>[] = [];
     for (const [stream, entries] of streamsOf(reply)) {
@@ -319,28 +364,4 @@ export class RedisStreamQueue<T> implements Queue<T> {
   }
 
   async close(): Promise<void> {}
-}
-
-function streamsOf(reply: ReadReply): [string, StreamEntries][] {
-  if (!reply || reply.length === 0) return [];
-  if (typeof reply[0] !== "string") return reply as [string, StreamEntries][];
-  const out: [string, StreamEntries][] = [];
-  for (let i = 0; i + 1 < reply.length; i += 2) out.push([reply[i] as string, reply[i + 1] as StreamEntries]);
-  return out;
-}
-
-function groupByStream<T>(batch: Entry<T>[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const e of batch) {
-    const ids = out.get(e.stream);
-    if (ids) ids.push(e.id);
-    else out.set(e.stream, [e.id]);
-  }
-  return out;
-}
-
-function toRecord(flat: unknown[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
-  return out;
 }

@@ -200,3 +200,32 @@ test("an entry this version cannot decode is left pending, never acknowledged un
   const [first] = await redis.xrange(stream, "-", "+", "COUNT", 1);
   assert.deepEqual(JSON.parse(first![1][1]!), { future: true }, "and is not trimmed");
 });
+
+test("several consume loops on one queue (task workers): each entry handled once, own pending recovered once", {
+  skip,
+}, async (t) => {
+  const stream = `${testPrefix(t, "q")}:s`;
+  const redis = redisClient(t);
+  await redis.xgroup("CREATE", stream, GROUP, "0", "MKSTREAM");
+  const producer = queue(t, [stream]);
+  await producer.publish(Array.from({ length: 5 }, (_, n) => ({ n })));
+  // A previous life of consumer "w" read these and died before acknowledging.
+  await redis.xreadgroup("GROUP", GROUP, "w", "COUNT", 5, "STREAMS", stream, ">");
+  await producer.publish(Array.from({ length: 45 }, (_, n) => ({ n: n + 5 })));
+  const q = queue(t, [stream], { consumer: "w" });
+  const seen: number[] = [];
+  for (let i = 0; i < 4; i++)
+    consume(
+      t,
+      q,
+      async (batch) => {
+        await new Promise((r) => setTimeout(r, 5));
+        seen.push(...batch.map((j) => j.n));
+      },
+      1,
+    );
+  await eventually(() => seen.length >= 50);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(seen.length, 50, "nothing twice");
+  assert.equal(new Set(seen).size, 50);
+});
