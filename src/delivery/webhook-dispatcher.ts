@@ -142,7 +142,9 @@ export class WebhookDispatcher implements IssuedSink {
       } catch {
         // The next claimDue() reports the failure.
       }
+      // Idle polling alone must not keep a process alive.
       const timer = setTimeout(wake, delay);
+      timer.unref();
       promise.then(() => {
         clearTimeout(timer);
         if (this.#idle === idle) this.#idle = undefined;

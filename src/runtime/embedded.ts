@@ -93,7 +93,6 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     store: ledger.deliveries,
     logger,
   });
-  dispatcher.start();
   const worker = new ClaimWorker({
     queue,
     ledger,
@@ -104,9 +103,11 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     flushIntervalMs: options.flushIntervalMs,
     issuedSink: dispatcher,
   });
-  worker.start();
 
   const tasks = await openEmbeddedTasks({ dataDir, logger, journal: journalOptions, ...options.tasks });
+  // Started once everything opened: a start that fails leaves nothing running.
+  dispatcher.start();
+  worker.start();
   // Admission is in this process, so the limiter's budget lives here too.
   const { rateLimit } = options;
   const rateLimiter = rateLimit?.user || rateLimit?.ip ? new MemoryRateLimiter(rateLimit) : undefined;
