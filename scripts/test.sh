@@ -20,4 +20,10 @@ if [ "$(sysctl -n net.core.somaxconn 2>/dev/null || echo 0)" -lt 65535 ] ||
   sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 net.core.netdev_max_backlog=16384 \
     2>/dev/null || echo "note: cannot raise the kernel's listen queues; spike tests may see SYN retransmits" >&2
 fi
+# The dashboard's browser test drives Debian's Chromium (a test tool's own browser download fails here).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing Debian's chromium for the browser test" >&2
+  sudo=""; if [ "$(id -u)" != 0 ]; then sudo="sudo -n"; fi
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 npm test

@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import type { HubOptions } from "../dashboard/hub.ts";
+import { registerDashboardRoutes } from "../dashboard/routes.ts";
+import { trackInFlight } from "../lifecycle/in-flight.ts";
+import { instrumentDeps } from "../metrics/instrument.ts";
+import { Metrics } from "../metrics/metrics.ts";
+import { observeRequests, registerMetricsRoutes } from "../metrics/routes.ts";
+import { registerStatsRoutes } from "../stats/routes.ts";
 import { adminGuard } from "./auth.ts";
 import { clientErrorHandler, frameworkErrors } from "./client-errors.ts";
 import { registerCors } from "./cors.ts";
@@ -23,6 +30,8 @@ export interface AppOptions {
   maxHeaderBytes?: number;
   /** OVERLOAD_*: when to shed load with 503; off when absent. */
   overload?: OverloadOptions;
+  /** Dashboard stream timing (tests shorten it). */
+  dashboard?: HubOptions;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -31,7 +40,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * Builds the HTTP API for any mode: everything mode-specific arrives in
  * `deps`. Tests call this and use inject(); the CLI calls it and listens.
  */
-export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promise<FastifyInstance> {
+  const metrics = given.metrics ?? new Metrics();
+  const deps = instrumentDeps(given, metrics);
+  metrics.setQueueLagSource(deps.queueLag);
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // One info line per request would cost more than the admission itself.
@@ -48,7 +60,9 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
       // it, and never coerce "5" into 5.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
-    return503OnClosing: true,
+    // Fastify's own 503 while closing has not the contract's error shape: the
+    // lifecycle hooks (src/lifecycle/in-flight.ts) answer it instead.
+    return503OnClosing: false,
     forceCloseConnections: "idle",
     trustProxy: trustProxy(options.trustProxy),
     http: { maxHeaderSize: options.maxHeaderBytes ?? 16 * 1024 },
@@ -66,6 +80,8 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   // The contract speaks JSON only: a text/plain body is a 415, not a string.
   app.removeContentTypeParser("text/plain");
   installErrorHandling(app);
+  trackInFlight(app);
+  observeRequests(app, metrics);
   await registerOpenApi(app);
   // Before any route: CORS headers go on every answer (503s included), and
   // shedding runs before the routes' own hooks.
@@ -78,6 +94,9 @@ export async function buildApp(deps: ApiDeps, options: AppOptions = {}): Promise
   registerCampaignRoutes(app, deps, admin);
   registerClaimRoutes(app, deps, admin);
   if (deps.tasks) registerTaskRoutes(app, deps, deps.tasks, admin);
+  registerMetricsRoutes(app, metrics);
+  registerStatsRoutes(app, deps, admin);
+  registerDashboardRoutes(app, deps, metrics, admin, options.dashboard);
   registerLifecycleRoutes(app, deps, admin);
   registerDeliveryRoutes(app, deps, admin);
   registerExportRoutes(app, deps, admin);

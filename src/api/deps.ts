@@ -2,7 +2,10 @@ import type { AdmissionStore } from "../admission/types.ts";
 import type { DeliveryLedger } from "../delivery/types.ts";
 import type { Ledger } from "../ledger/types.ts";
 import type { LifecycleLedger } from "../lifecycle/types.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { Notifier } from "../notify/types.ts";
+import type { QueueLag } from "../queue/types.ts";
+import type { StatsSource } from "../stats/types.ts";
 import type { TaskService } from "../tasks/service.ts";
 
 /** One dependency's answer to a readiness check. */
@@ -48,4 +51,12 @@ export interface ApiDeps {
   tasks?: TaskService;
   /** Lifecycle, audit, erasure and webhook routes (docs/lifecycle.md); without it they are not served. */
   lifecycle?: { ledger: LifecycleLedger; deliveries: DeliveryLedger };
+  /** This process's metrics registry (the worker reports into it too); buildApp makes one when absent. */
+  metrics?: Metrics;
+  /** "embedded", "api", ...: shown by /v1/admin/stats. */
+  mode?: string;
+  /** Queue lag per partition or stream, for /metrics, /v1/admin/stats and the dashboard. */
+  queueLag?: () => Promise<QueueLag[]>;
+  /** Mode- and adapter-specific sections of /v1/admin/stats (ledger counts, Redis memory, ...). */
+  stats?: StatsSource[];
 }

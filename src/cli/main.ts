@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import("./commands/migrate.ts")).migrate,
   api: async () => (await import("./commands/api.ts")).api,
   worker: async () => (await import("./commands/worker.ts")).worker,
+  doctor: async () => (await import("./commands/doctor.ts")).doctor,
   bench: async () => (await import("./commands/bench.ts")).bench,
 };
 

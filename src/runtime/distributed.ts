@@ -14,9 +14,14 @@ import { WebhookDispatcher } from "../delivery/webhook-dispatcher.ts";
 import type { Claim } from "../domain/types.ts";
 import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { PostgresLedger } from "../ledger/postgres/postgres-ledger.ts";
+import { countFailures } from "../metrics/instrument.ts";
+import { Metrics } from "../metrics/metrics.ts";
 import { RedisNotifier } from "../notify/redis/redis-notifier.ts";
 import { RedisStreamQueue } from "../queue/redis-streams/redis-stream-queue.ts";
+import type { QueueLag } from "../queue/types.ts";
 import { RedisRateLimiter } from "../ratelimit/index.ts";
+import { ledgerCountsSource } from "../stats/ledger-counts.ts";
+import { redisMemorySource } from "../stats/redis-memory.ts";
 import { taskSettings } from "../tasks/settings.ts";
 import { RedisTaskStore } from "../tasks/store/redis/redis-task-store.ts";
 import type { TaskMessage } from "../tasks/types.ts";
@@ -201,12 +206,9 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
   let lossMonitor: LossMonitor | undefined;
   let retention: RetentionSweeper | undefined;
   let dispatcher: WebhookDispatcher | undefined;
-  if (role === "worker") {
-    // Workers deliver the webhook outbox (docs/lifecycle.md); leases make any number of them safe.
-    dispatcher = new WebhookDispatcher({ ...webhookOptions(config), store: ledger.deliveries, logger });
-    const blocking = connect("blocking");
-    await blocking.connect();
-    queue = new RedisStreamQueue<Claim>({
+  const metrics = new Metrics();
+  const claimsQueue = (blocking: Redis) =>
+    new RedisStreamQueue<Claim>({
       redis,
       blocking,
       streams: async () => (await redis.smembers(keys.registry)).map((id) => keys.campaign(id).stream),
@@ -217,15 +219,22 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       maxLen: config.STREAM_MAX_LEN,
       claimIdleMs: config.CLAIM_IDLE_MS,
     });
+  if (role === "worker") {
+    // Workers deliver the webhook outbox (docs/lifecycle.md); leases make any number of them safe.
+    dispatcher = new WebhookDispatcher({ ...webhookOptions(config), store: ledger.deliveries, logger });
+    const blocking = connect("blocking");
+    await blocking.connect();
+    queue = claimsQueue(blocking);
     worker = new ClaimWorker({
       queue,
-      ledger,
+      ledger: countFailures(ledger, "ledger", metrics),
       admission,
       notifier,
       logger,
       batchSize: config.BATCH_SIZE,
       flushIntervalMs: config.FLUSH_INTERVAL_MS,
       issuedSink: dispatcher,
+      onBatch: metrics.observeBatch,
     });
     lossMonitor = new LossMonitor({
       redis,
@@ -271,6 +280,11 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
     tasks: tasks.service,
     lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
+    metrics,
+    mode: role,
+    // An API process reads the lag through a claims queue it never consumes from.
+    queueLag: lagOf([queue ?? claimsQueue(redis), taskQueue]),
+    stats: [ledgerCountsSource(ledger), redisMemorySource(redis, `${config.REDIS_PREFIX}:`)],
   };
 
   return {
@@ -325,6 +339,10 @@ async function migrateWhenReachable(ledger: PostgresLedger, logger: Logger, role
       await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * attempt)));
     }
   }
+}
+
+function lagOf(queues: { lag(): Promise<QueueLag[]> }[]): () => Promise<QueueLag[]> {
+  return async () => (await Promise.all(queues.map((q) => q.lag()))).flat();
 }
 
 async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {

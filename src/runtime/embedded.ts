@@ -10,12 +10,16 @@ import {
 import type { Claim } from "../domain/types.ts";
 import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
+import { countFailures } from "../metrics/instrument.ts";
+import { Metrics } from "../metrics/metrics.ts";
 import { MemoryNotifier } from "../notify/memory-notifier.ts";
 import { claimMessageCodec } from "../queue/claim-message.ts";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
 import { MemoryRateLimiter, type RateLimitOptions } from "../ratelimit/index.ts";
+import { ledgerCountsSource } from "../stats/ledger-counts.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
+import { drainQueue } from "./drain.ts";
 import { type EmbeddedTaskOptions, type EmbeddedTasks, openEmbeddedTasks } from "./embedded-tasks.ts";
 
 /**
@@ -42,6 +46,8 @@ export interface EmbeddedOptions {
   corsOrigins?: string[];
   /** Webhook delivery settings (WEBHOOK_* settings); defaults in delivery/webhook-dispatcher.ts. */
   webhook?: Partial<WebhookOptions>;
+  /** The process's metrics registry (one is made when absent). */
+  metrics?: Metrics;
 }
 
 export interface EmbeddedRuntime {
@@ -53,6 +59,14 @@ export interface EmbeddedRuntime {
   dispatcher: WebhookDispatcher;
   /** Claims found admitted-but-not-issued at start and queued again. */
   recoveredPending: number;
+  /** Graceful shutdown has begun: readiness answers 503 from now on. */
+  beginShutdown(): void;
+  /**
+   * Lets the worker issue what is queued, until the queue is empty or
+   * `untilMs` (epoch ms); resolves with what is left, which stays in the
+   * journal and is issued after the next start.
+   */
+  drain(untilMs: number): Promise<number>;
   /** Stops the worker (after its batch in hand) and closes the files. */
   close(): Promise<void>;
 }
@@ -93,15 +107,17 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     store: ledger.deliveries,
     logger,
   });
+  const metrics = options.metrics ?? new Metrics();
   const worker = new ClaimWorker({
     queue,
-    ledger,
+    ledger: countFailures(ledger, "ledger", metrics),
     admission,
     notifier,
     logger,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
     issuedSink: dispatcher,
+    onBatch: metrics.observeBatch,
   });
 
   const tasks = await openEmbeddedTasks({ dataDir, logger, journal: journalOptions, ...options.tasks });
@@ -133,6 +149,17 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
       options.userTokenSecret === undefined ? undefined : userTokenVerifier(options.userTokenSecret),
     corsOrigins: options.corsOrigins,
     lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
+    metrics,
+    mode: "embedded",
+    // Claims and tasks travel on queues of their own; both show.
+    queueLag: async () => [...(await queue.lag()), ...(await tasks.queue.lag())],
+    stats: [
+      ledgerCountsSource(ledger),
+      {
+        name: "journal",
+        collect: async () => ({ fsyncs: queue.journal.fsyncCount, failure: queue.journal.failure?.message }),
+      },
+    ],
   };
 
   return {
@@ -143,6 +170,10 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     ledger,
     dispatcher,
     recoveredPending,
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    drain: (untilMs) => drainQueue(queue, untilMs),
     async close() {
       shuttingDown = true;
       await tasks.close();

@@ -65,6 +65,9 @@ test("no admin route answers without the admin token", async (t) => {
           assert.equal(res.json().error, "unauthorized");
         }
       }
+      // An event stream that accepts the token never ends (inject would wait
+      // forever); the 401s above are what this test is about.
+      if (JSON.stringify(methods[method]).includes("text/event-stream")) continue;
       const ok = await app.inject({
         method: method.toUpperCase() as "GET",
         url,

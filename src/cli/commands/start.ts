@@ -39,5 +39,13 @@ export async function start(argv: string[]): Promise<number> {
   });
   if (config.FSYNC === "off") logger.warn("FSYNC=off: a 202 does not survive a power loss; for tests only");
   const app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
-  return serve({ app, config, logger, mode: "embedded", close: () => runtime.close() });
+  return serve({
+    app,
+    config,
+    logger,
+    mode: "embedded",
+    close: () => runtime.close(),
+    onShutdown: () => runtime.beginShutdown(),
+    drain: (untilMs) => runtime.drain(untilMs),
+  });
 }
