@@ -16,7 +16,10 @@ import { registerOpenApi } from "./openapi.ts";
 import { type OverloadOptions, registerOverloadGuard } from "./overload.ts";
 import { registerCampaignRoutes } from "./routes/campaigns.ts";
 import { registerClaimRoutes } from "./routes/claims.ts";
+import { registerDeliveryRoutes } from "./routes/delivery.ts";
+import { registerExportRoutes } from "./routes/export.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
+import { registerLifecycleRoutes } from "./routes/lifecycle.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
 
 export interface AppOptions {
@@ -94,6 +97,9 @@ export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promis
   registerMetricsRoutes(app, metrics);
   registerStatsRoutes(app, deps, admin);
   registerDashboardRoutes(app, deps, metrics, admin, options.dashboard);
+  registerLifecycleRoutes(app, deps, admin);
+  registerDeliveryRoutes(app, deps, admin);
+  registerExportRoutes(app, deps, admin);
   addMissingMethods();
   return app;
 }

@@ -1,5 +1,7 @@
 import type { AdmissionStore } from "../admission/types.ts";
+import type { DeliveryLedger } from "../delivery/types.ts";
 import type { Ledger } from "../ledger/types.ts";
+import type { LifecycleLedger } from "../lifecycle/types.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { Notifier } from "../notify/types.ts";
 import type { QueueLag } from "../queue/types.ts";
@@ -47,6 +49,8 @@ export interface ApiDeps {
   sseHeartbeatMs?: number;
   /** The task pipeline (POST /v1/tasks ...); its routes exist only when it is given. */
   tasks?: TaskService;
+  /** Lifecycle, audit, erasure and webhook routes (docs/lifecycle.md); without it they are not served. */
+  lifecycle?: { ledger: LifecycleLedger; deliveries: DeliveryLedger };
   /** This process's metrics registry (the worker reports into it too); buildApp makes one when absent. */
   metrics?: Metrics;
   /** "embedded", "api", ...: shown by /v1/admin/stats. */

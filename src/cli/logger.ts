@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from "pino";
+import { userHasher, userSerializers } from "../privacy/user-hash.ts";
 
 /**
  * Fields that hold a secret wherever they appear in a log line: the admin
@@ -22,7 +23,25 @@ export const LOG_REDACT = [
   "*.USER_TOKEN_SECRET",
 ];
 
-/** One JSON line per event on stdout; the admin token is never among the fields. */
-export function createLogger(level: string, name = "stampede", destination?: DestinationStream): Logger {
-  return pino({ name, level, redact: { paths: LOG_REDACT, censor: "[redacted]" } }, destination);
+/**
+ * One JSON line per event on stdout; the admin token is never among the
+ * fields, and userIds appear only hashed (privacy/user-hash.ts) with the given
+ * key (a random one when absent: hashes then agree within this process only).
+ */
+export function createLogger(
+  level: string,
+  name = "stampede",
+  destination?: DestinationStream,
+  userHashKey?: Buffer,
+): Logger {
+  return pino(
+    {
+      name,
+      level,
+      redact: { paths: LOG_REDACT, censor: "[redacted]" },
+      // Passing serializers replaces pino's defaults: keep its error serializer.
+      serializers: { err: pino.stdSerializers.err, ...userSerializers(userHasher(userHashKey)) },
+    },
+    destination,
+  );
 }

@@ -169,6 +169,37 @@ export const SETTINGS = {
     default: 0,
     parse: int(0, 1_000_000),
   },
+  REDIS_RETENTION_GRACE_S: {
+    doc: "a campaign's Redis keys expire this long after it ends (or is closed) once its claims are issued; the ledger keeps everything",
+    default: 86_400,
+    parse: int(0, 366 * 86_400),
+  },
+  RETENTION_CHECK_MS: {
+    doc: "how often a worker looks for ended campaigns whose Redis keys may expire (distributed mode)",
+    default: 30_000,
+    parse: int(100, 3_600_000),
+  },
+  WEBHOOK_MAX_ATTEMPTS: {
+    doc: "webhook deliveries tried this many times before they are dead-lettered",
+    default: 12,
+    parse: int(1, 100),
+  },
+  WEBHOOK_RETRY_BASE_MS: {
+    doc: "first webhook retry delay; doubles per attempt (with jitter)",
+    default: 1000,
+    parse: int(1, 3_600_000),
+  },
+  WEBHOOK_RETRY_MAX_MS: {
+    doc: "longest delay between webhook retries",
+    default: 3_600_000,
+    parse: int(1, 86_400_000),
+  },
+  WEBHOOK_TIMEOUT_MS: {
+    doc: "a webhook request not answered 2xx within this is a failed attempt",
+    default: 10_000,
+    parse: int(100, 120_000),
+  },
+  WEBHOOK_CONCURRENCY: { doc: "webhook requests in flight per process", default: 16, parse: int(1, 1000) },
   INSTANCE_ID: {
     doc: "name of this process in logs and consumer groups (default: host-pid)",
     default: undefined,

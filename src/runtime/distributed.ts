@@ -6,8 +6,11 @@ import { RedisKeys } from "../admission/redis/keys.ts";
 import { LossMonitor } from "../admission/redis/loss-monitor.ts";
 import { streamClaims } from "../admission/redis/queued-claims.ts";
 import { RedisAdmission } from "../admission/redis/redis-admission.ts";
+import { RetentionSweeper } from "../admission/redis/retention.ts";
 import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
 import { type Config, ConfigError } from "../config/config.ts";
+import { webhookOptions } from "../delivery/options.ts";
+import { WebhookDispatcher } from "../delivery/webhook-dispatcher.ts";
 import type { Claim } from "../domain/types.ts";
 import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { PostgresLedger } from "../ledger/postgres/postgres-ledger.ts";
@@ -49,6 +52,8 @@ export interface DistributedRuntime {
   worker?: ClaimWorker;
   queue?: RedisStreamQueue<Claim>;
   lossMonitor?: LossMonitor;
+  retention?: RetentionSweeper;
+  dispatcher?: WebhookDispatcher;
   /** Marks the process as shutting down (readiness 503) at once. */
   beginShutdown(): void;
   close(): Promise<void>;
@@ -138,6 +143,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     queuedClaims: (campaignId) => streamClaims(redis, keys.campaign(campaignId).stream),
     idempotencyTtlSec: config.IDEMPOTENCY_TTL_S,
     soldOutCacheMaxHolders: role === "api" ? config.SOLD_OUT_CACHE_MAX_HOLDERS : 0,
+    retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
   });
   const notifier = new RedisNotifier({
     publisher: redis,
@@ -198,6 +204,8 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
   let worker: ClaimWorker | undefined;
   let queue: RedisStreamQueue<Claim> | undefined;
   let lossMonitor: LossMonitor | undefined;
+  let retention: RetentionSweeper | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
   const metrics = new Metrics();
   const claimsQueue = (blocking: Redis) =>
     new RedisStreamQueue<Claim>({
@@ -212,6 +220,8 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       claimIdleMs: config.CLAIM_IDLE_MS,
     });
   if (role === "worker") {
+    // Workers deliver the webhook outbox (docs/lifecycle.md); leases make any number of them safe.
+    dispatcher = new WebhookDispatcher({ ...webhookOptions(config), store: ledger.deliveries, logger });
     const blocking = connect("blocking");
     await blocking.connect();
     queue = claimsQueue(blocking);
@@ -223,6 +233,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       logger,
       batchSize: config.BATCH_SIZE,
       flushIntervalMs: config.FLUSH_INTERVAL_MS,
+      issuedSink: dispatcher,
       onBatch: metrics.observeBatch,
     });
     lossMonitor = new LossMonitor({
@@ -232,9 +243,21 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       rebuild: (campaignId) => admission.rebuild(campaignId),
       logger,
       intervalMs: config.LOSS_CHECK_MS,
+      retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
     });
+    retention = new RetentionSweeper({
+      redis,
+      keys,
+      scripts: admission.scripts,
+      ledger,
+      logger,
+      graceMs: config.REDIS_RETENTION_GRACE_S * 1000,
+      intervalMs: config.RETENTION_CHECK_MS,
+    });
+    dispatcher.start();
     worker.start();
     lossMonitor.start();
+    retention.start();
   }
 
   const readiness = async (): Promise<DependencyStatus[]> => {
@@ -256,6 +279,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     userTokens:
       config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
     tasks: tasks.service,
+    lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
     metrics,
     mode: role,
     // An API process reads the lag through a claims queue it never consumes from.
@@ -272,14 +296,18 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     worker,
     queue,
     lossMonitor,
+    retention,
+    dispatcher,
     beginShutdown() {
       shuttingDown = true;
     },
     async close() {
       shuttingDown = true;
       await lossMonitor?.stop();
+      await retention?.stop();
       await tasks.stop();
       await worker?.stop();
+      await dispatcher?.stop();
       await taskStore.close();
       await notifier.close();
       await admission.close();

@@ -2,12 +2,18 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { MemoryAdmission } from "../admission/memory/memory-admission.ts";
 import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
+import {
+  DEFAULT_WEBHOOK_OPTIONS,
+  WebhookDispatcher,
+  type WebhookOptions,
+} from "../delivery/webhook-dispatcher.ts";
 import type { Claim } from "../domain/types.ts";
 import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
 import { countFailures } from "../metrics/instrument.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import { MemoryNotifier } from "../notify/memory-notifier.ts";
+import { claimMessageCodec } from "../queue/claim-message.ts";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
 import { MemoryRateLimiter, type RateLimitOptions } from "../ratelimit/index.ts";
@@ -38,6 +44,8 @@ export interface EmbeddedOptions {
   userTokenSecret?: string;
   /** CORS_ORIGINS. */
   corsOrigins?: string[];
+  /** Webhook delivery settings (WEBHOOK_* settings); defaults in delivery/webhook-dispatcher.ts. */
+  webhook?: Partial<WebhookOptions>;
   /** The process's metrics registry (one is made when absent). */
   metrics?: Metrics;
 }
@@ -47,6 +55,8 @@ export interface EmbeddedRuntime {
   queue: EmbeddedQueue<Claim>;
   worker: ClaimWorker;
   tasks: EmbeddedTasks;
+  ledger: SqliteLedger;
+  dispatcher: WebhookDispatcher;
   /** Claims found admitted-but-not-issued at start and queued again. */
   recoveredPending: number;
   /** Graceful shutdown has begun: readiness answers 503 from now on. */
@@ -72,6 +82,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     join(dataDir, "journal"),
     "claims",
     journalOptions,
+    claimMessageCodec,
   );
 
   const admission = new MemoryAdmission(queue);
@@ -90,6 +101,12 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     logger.info({ claims: recoveredPending }, "journal replayed; re-issuing admitted claims");
 
   const notifier = new MemoryNotifier();
+  const dispatcher = new WebhookDispatcher({
+    ...DEFAULT_WEBHOOK_OPTIONS,
+    ...options.webhook,
+    store: ledger.deliveries,
+    logger,
+  });
   const metrics = options.metrics ?? new Metrics();
   const worker = new ClaimWorker({
     queue,
@@ -99,11 +116,14 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     logger,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
+    issuedSink: dispatcher,
     onBatch: metrics.observeBatch,
   });
-  worker.start();
 
   const tasks = await openEmbeddedTasks({ dataDir, logger, journal: journalOptions, ...options.tasks });
+  // Started once everything opened: a start that fails leaves nothing running.
+  dispatcher.start();
+  worker.start();
   // Admission is in this process, so the limiter's budget lives here too.
   const { rateLimit } = options;
   const rateLimiter = rateLimit?.user || rateLimit?.ip ? new MemoryRateLimiter(rateLimit) : undefined;
@@ -128,6 +148,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     userTokens:
       options.userTokenSecret === undefined ? undefined : userTokenVerifier(options.userTokenSecret),
     corsOrigins: options.corsOrigins,
+    lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
     metrics,
     mode: "embedded",
     // Claims and tasks travel on queues of their own; both show.
@@ -146,6 +167,8 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     queue,
     worker,
     tasks,
+    ledger,
+    dispatcher,
     recoveredPending,
     beginShutdown() {
       shuttingDown = true;
@@ -156,6 +179,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
       await tasks.close();
       rateLimiter?.close();
       await worker.stop();
+      await dispatcher.stop();
       await notifier.close();
       await queue.close();
       await ledger.close();

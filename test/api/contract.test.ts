@@ -39,6 +39,7 @@ describe("campaigns", () => {
         startsAt: "2020-01-01T00:00:00.000Z",
         endsAt: null,
         createdAt: undefined,
+        status: "open",
         issued: 0,
         pending: 0,
         remaining: 5,

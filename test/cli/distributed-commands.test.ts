@@ -65,7 +65,7 @@ test("stampede migrate uses PostgreSQL when DATABASE_URL is set; two at once are
   );
   assert.deepEqual(
     tables.map((r) => r.table_name),
-    ["campaigns", "claims", "redis_epochs", "schema_migrations"],
+    ["campaign_audit", "campaigns", "claims", "deliveries", "redis_epochs", "schema_migrations", "webhooks"],
   );
 });
 

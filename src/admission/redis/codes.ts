@@ -13,3 +13,16 @@ export const ADMIT = {
 } as const;
 
 export const MARK_ISSUED = { OK: 0, NOT_FOUND: 5, REBUILDING: 6 } as const;
+
+export const CHANGE = {
+  HELD: 0,
+  CHANGED: 1,
+  STOCK_BELOW: 2,
+  CLOSED: 3,
+  NOT_FOUND: 5,
+  REBUILDING: 6,
+} as const;
+
+export const FORGET = { FORGOTTEN: 0, PENDING: 1, NOT_FOUND: 5, REBUILDING: 6 } as const;
+
+export const RETIRE = { EXPIRING: 1, NOT_ENDED: 2, DRAINING: 3, NOT_FOUND: 5, REBUILDING: 6 } as const;

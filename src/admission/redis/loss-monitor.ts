@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { RedisKeys } from "./keys.ts";
 import type { RebuildResult } from "./rebuild.ts";
+import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
 
 /**
  * Detects a lost or stale Redis by comparing each campaign's Redis state
@@ -19,7 +20,7 @@ import type { RebuildResult } from "./rebuild.ts";
  * its own when a claim finds no state (RedisAdmission.ensure).
  */
 export interface EpochSource {
-  redisEpochs(): Promise<{ campaignId: string; epoch: number; maxUnit: number }[]>;
+  redisEpochs(): Promise<{ campaignId: string; epoch: number; maxUnit: number; endsAt?: number | null }[]>;
 }
 
 export interface LossMonitorOptions {
@@ -29,6 +30,8 @@ export interface LossMonitorOptions {
   rebuild: (campaignId: string) => Promise<RebuildResult>;
   logger: Logger;
   intervalMs: number;
+  /** Campaigns ended longer than this ago are retired (retention.ts): their state is meant to be gone. */
+  retentionGraceMs?: number;
 }
 
 export class LossMonitor {
@@ -58,7 +61,11 @@ export class LossMonitor {
   /** One pass; returns the campaigns it found lost, with why. */
   async check(): Promise<{ campaignId: string; reason: string; result: RebuildResult }[]> {
     const { redis, keys, logger } = this.#o;
-    const rows = await this.#o.ledger.redisEpochs();
+    const graceMs = this.#o.retentionGraceMs ?? DEFAULT_RETENTION_GRACE_MS;
+    const now = Date.now();
+    const rows = (await this.#o.ledger.redisEpochs()).filter(
+      (row) => row.endsAt == null || row.endsAt + graceMs > now,
+    );
     const states = await Promise.all(
       rows.map(async (row) => {
         const k = keys.campaign(row.campaignId);

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Campaign, Claim } from "../../domain/types.ts";
 import { packClaim, SEPARATOR } from "./claim-codec.ts";
 import type { RedisKeys } from "./keys.ts";
+import { isRetired } from "./retention.ts";
 import type { AdmissionScripts } from "./scripts.ts";
 
 /**
@@ -48,9 +49,12 @@ export interface RebuildOptions {
   idempotencyTtlSec: number;
   lockTtlMs?: number;
   chunkSize?: number;
+  /** REDIS_RETENTION_GRACE_S in ms: a campaign ended longer ago is not rebuilt. */
+  retentionGraceMs?: number;
 }
 
-export type RebuildResult = "rebuilt" | "busy" | "superseded" | "not_found";
+/** "retired": the campaign ended longer than the retention grace ago; it lives in the ledger only (retention.ts). */
+export type RebuildResult = "rebuilt" | "busy" | "superseded" | "not_found" | "retired";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -68,6 +72,8 @@ export function definitionFields(campaign: Campaign): (string | number)[] {
     campaign.endsAt ?? "",
     "createdAt",
     campaign.createdAt,
+    "lifecycleRevision",
+    campaign.revision ?? 0,
   ];
 }
 
@@ -102,6 +108,7 @@ export class Rebuilder {
     const started = performance.now();
     const campaign = await ledger.getCampaign(campaignId);
     if (!campaign) return "not_found";
+    if (isRetired(campaign, Date.now(), this.#o.retentionGraceMs)) return "retired";
     const epoch = await ledger.nextRedisEpoch(campaignId);
     if ((await scripts.rebuildBegin(k.state, k.holders, k.free, epoch, ...definitionFields(campaign))) !== 1)
       return "superseded";
@@ -162,7 +169,9 @@ export class Rebuilder {
     // Epoch 1 is the campaign's first state ever: no process can have cached anything about it.
     const wait = epoch === 1 ? 0 : this.#o.cacheLeaseMs + 100 - (performance.now() - markedAt);
     if (wait > 0) await sleep(wait);
-    if ((await scripts.rebuildOpen(k.state, epoch, all.length, issued, next, "open")) !== 1)
+    // The lifecycle status (open, paused, closed) comes from the ledger, like the definition.
+    const status = campaign.status ?? "open";
+    if ((await scripts.rebuildOpen(k.state, epoch, all.length, issued, next, status)) !== 1)
       return "superseded";
     await redis.sadd(keys.registry, campaignId);
     logger.info(

@@ -3,11 +3,21 @@ import type { Logger } from "pino";
 import { newClaimId, newCouponCode } from "../../domain/ids.ts";
 import type { Campaign, CampaignCounters, Claim } from "../../domain/types.ts";
 import { ApiError } from "../../errors/catalogue.ts";
-import type { AdmissionStore, AdmitOutcome, AdmitRequest, NotActiveReason } from "../types.ts";
+import { ERASED_PREFIX } from "../../privacy/erasure.ts";
+import type {
+  AdmissionStore,
+  AdmitOutcome,
+  AdmitRequest,
+  CampaignChange,
+  ChangeOutcome,
+  ForgetOutcome,
+  NotActiveReason,
+} from "../types.ts";
 import { unpackClaim } from "./claim-codec.ts";
-import { ADMIT, MARK_ISSUED } from "./codes.ts";
+import { ADMIT, CHANGE, FORGET, MARK_ISSUED } from "./codes.ts";
 import { campaignTag, type RedisKeys } from "./keys.ts";
 import { Rebuilder, type RebuildLedger, type RebuildResult } from "./rebuild.ts";
+import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
 import { type AdmissionScripts, defineAdmissionScripts } from "./scripts.ts";
 import { CACHE_LEASE_MS, SoldOutCache } from "./sold-out-cache.ts";
 
@@ -22,6 +32,7 @@ export interface RedisAdmissionLedger extends RebuildLedger {
   listCampaigns(): Promise<Campaign[]>;
   findClaim(claimId: string): Promise<Claim | undefined>;
   userClaims(campaignId: string, userId: string): Promise<Claim[]>;
+  issuedCount(campaignId: string): Promise<number>;
 }
 
 export interface RedisAdmissionOptions {
@@ -40,9 +51,12 @@ export interface RedisAdmissionOptions {
   soldOutCacheMaxHolders?: number;
   /** How long a claim waits for a rebuild before it is answered 503. */
   rebuildWaitMs?: number;
+  /** REDIS_RETENTION_GRACE_S in ms: campaigns ended longer ago live in the ledger only (retention.ts). */
+  retentionGraceMs?: number;
 }
 
-export type EnsureResult = "ready" | "unknown" | "timeout";
+/** "retired": ended longer than the retention grace ago; answered from the ledger, never rebuilt. */
+export type EnsureResult = "ready" | "unknown" | "timeout" | "retired";
 
 const DEFINITION_TTL_MS = 1000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -73,6 +87,7 @@ export class RedisAdmission implements AdmissionStore {
       queuedClaims: options.queuedClaims,
       cacheLeaseMs: CACHE_LEASE_MS,
       idempotencyTtlSec: this.#idempotencyTtl,
+      retentionGraceMs: options.retentionGraceMs ?? DEFAULT_RETENTION_GRACE_MS,
     });
     this.#cache = new SoldOutCache(
       options.redis,
@@ -121,6 +136,7 @@ export class RedisAdmission implements AdmissionStore {
         const result = await this.rebuild(campaignId);
         if (result === "rebuilt") return "ready";
         if (result === "not_found") return "unknown";
+        if (result === "retired") return "retired";
       }
       if (performance.now() > deadline) return "timeout";
       await sleep(50);
@@ -141,7 +157,8 @@ export class RedisAdmission implements AdmissionStore {
 
   async putCampaign(campaign: Campaign): Promise<void> {
     this.#definitions.delete(campaign.id);
-    if ((await this.#ready(campaign.id)) !== "ready")
+    const ready = await this.#ready(campaign.id);
+    if (ready !== "ready" && ready !== "retired")
       throw new ApiError("unavailable", "The campaign's admission state is not ready yet.", {
         retryAfter: 1,
       });
@@ -166,7 +183,7 @@ export class RedisAdmission implements AdmissionStore {
   }
 
   async #readDefinition(campaignId: string): Promise<Campaign | undefined> {
-    const [name, stock, perUser, startsAt, endsAt, createdAt] = await this.#redis.hmget(
+    const [name, stock, perUser, startsAt, endsAt, createdAt, status, revision] = await this.#redis.hmget(
       this.#keys.campaign(campaignId).state,
       "name",
       "stock",
@@ -174,6 +191,8 @@ export class RedisAdmission implements AdmissionStore {
       "startsAt",
       "endsAt",
       "createdAt",
+      "status",
+      "lifecycleRevision",
     );
     if (name == null || stock == null || perUser == null) return undefined;
     return {
@@ -184,6 +203,9 @@ export class RedisAdmission implements AdmissionStore {
       startsAt: startsAt ? Number(startsAt) : null,
       endsAt: endsAt ? Number(endsAt) : null,
       createdAt: Number(createdAt),
+      // While rebuilding, the status field says so; the ledger's is the one that will come back.
+      status: status === "paused" || status === "closed" ? status : "open",
+      revision: Number(revision ?? 0),
     };
   }
 
@@ -199,7 +221,12 @@ export class RedisAdmission implements AdmissionStore {
     const k = this.#keys.campaign(campaignId);
     let [status, admitted, issued] = await this.#redis.hmget(k.state, "status", "admitted", "issued");
     if (status === null || status === "rebuilding") {
-      if ((await this.#ready(campaignId)) !== "ready") return undefined;
+      const ready = await this.#ready(campaignId);
+      if (ready === "retired") {
+        const issuedInLedger = await this.#o.ledger.issuedCount(campaignId);
+        return { admitted: issuedInLedger, issued: issuedInLedger };
+      }
+      if (ready !== "ready") return undefined;
       [status, admitted, issued] = await this.#redis.hmget(k.state, "status", "admitted", "issued");
     }
     if (status === null) return undefined;
@@ -222,6 +249,7 @@ export class RedisAdmission implements AdmissionStore {
     if (reply[0] === ADMIT.NOT_FOUND || reply[0] === ADMIT.REBUILDING) {
       const ready = await this.#ready(campaignId);
       if (ready === "unknown") return { kind: "campaign_not_found" };
+      if (ready === "retired") return this.#retiredOutcome(campaignId, userId);
       if (ready === "timeout") {
         throw new ApiError("unavailable", "The campaign's admission state is being rebuilt.", {
           retryAfter: 1,
@@ -350,11 +378,135 @@ export class RedisAdmission implements AdmissionStore {
         const [code] = (await this.#scripts.markIssued(k.state, k.claims, ...ids)) as number[];
         if (code === MARK_ISSUED.OK) return;
         // The state is missing or being rebuilt: the batch is retried after the
-        // rebuild, which counts what the ledger holds.
-        if (code === MARK_ISSUED.NOT_FOUND) void this.ensure(campaignId).catch(() => undefined);
+        // rebuild, which counts what the ledger holds. A retired campaign has
+        // nothing in Redis to count: the ledger holding the claims is all.
+        if (
+          code === MARK_ISSUED.NOT_FOUND &&
+          (await this.ensure(campaignId).catch(() => "timeout")) === "retired"
+        )
+          return;
         throw new Error(`campaign ${campaignId} is being rebuilt in Redis; the batch will be retried`);
       }),
     );
+  }
+
+  /**
+   * A retired campaign (retention.ts) takes no claim: a holder still learns
+   * their claim (409 comes first in the contract's order), from the ledger.
+   */
+  async #retiredOutcome(campaignId: string, userId: string): Promise<AdmitOutcome> {
+    const campaign = await this.#o.ledger.getCampaign(campaignId);
+    if (!campaign) return { kind: "campaign_not_found" };
+    const held = await this.#o.ledger.userClaims(campaignId, userId);
+    if (held.length >= campaign.perUserLimit)
+      return { kind: "already_claimed", claim: held.at(-1)!, replayed: false };
+    return { kind: "not_active", reason: campaign.status === "closed" ? "closed" : "ended", replayed: false };
+  }
+
+  async changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {
+    const ready = await this.#ready(campaignId);
+    if (ready === "unknown") return { kind: "campaign_not_found" };
+    if (ready === "retired") return { kind: "archived" };
+    if (ready === "timeout")
+      throw new ApiError("unavailable", "The campaign's admission state is being rebuilt.", {
+        retryAfter: 1,
+      });
+    const definition = await this.#readDefinition(campaignId);
+    if (!definition) return { kind: "campaign_not_found" };
+    const k = this.#keys.campaign(campaignId);
+    const run = (mode: "hold" | "apply") =>
+      this.#scripts.changeCampaign(
+        k.state,
+        k.holders,
+        k.stream,
+        k.outbox,
+        k.free,
+        mode,
+        change.status ?? "",
+        change.stock ?? "",
+        change.endsAt === undefined ? "" : change.endsAt === null ? "none" : change.endsAt,
+      ) as Promise<(string | number)[]>;
+    try {
+      if (change.stock !== undefined && change.stock > definition.stock) {
+        // More stock: no API process may go on answering 410 from its
+        // sold-out cache once it is there. Hold, let every lease run out, apply.
+        const held = await run("hold");
+        if (held[0] === CHANGE.HELD) await sleep(CACHE_LEASE_MS + 100);
+      }
+      const reply = await run("apply");
+      this.#definitions.delete(campaignId);
+      this.#cache.drop(campaignId);
+      return this.#changeOutcome(definition, reply);
+    } catch (error) {
+      if (error instanceof ApiError) throw error;
+      throw new ApiError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
+    }
+  }
+
+  #changeOutcome(definition: Campaign, reply: (string | number)[]): ChangeOutcome {
+    const endsAt = (v: string | number | undefined) => (v === "" || v === undefined ? null : Number(v));
+    switch (reply[0]) {
+      case CHANGE.CHANGED: {
+        const [, appliedAt, admitted, revision, prevStatus, prevStock, prevEnds, status, stock, ends] = reply;
+        const previous: Campaign = {
+          ...definition,
+          status: prevStatus as Campaign["status"],
+          stock: Number(prevStock),
+          endsAt: endsAt(prevEnds),
+          revision: Number(revision) - 1,
+        };
+        const campaign: Campaign = {
+          ...definition,
+          status: status as Campaign["status"],
+          stock: Number(stock),
+          endsAt: endsAt(ends),
+          revision: Number(revision),
+        };
+        return {
+          kind: "changed",
+          campaign,
+          previous,
+          admitted: Number(admitted),
+          appliedAt: Number(appliedAt),
+        };
+      }
+      case CHANGE.STOCK_BELOW:
+        return { kind: "stock_below_admitted", campaign: definition, admitted: Number(reply[1]) };
+      case CHANGE.CLOSED:
+        return { kind: "closed", campaign: { ...definition, status: "closed" } };
+      case CHANGE.NOT_FOUND:
+        return { kind: "campaign_not_found" };
+      default:
+        throw new ApiError("unavailable", "The campaign's admission state is being rebuilt.", {
+          retryAfter: 1,
+        });
+    }
+  }
+
+  async forgetUser(campaignId: string, userId: string): Promise<ForgetOutcome> {
+    const ready = await this.#ready(campaignId);
+    if (ready === "unknown") return { kind: "campaign_not_found" };
+    // Retired: nothing of the user is left in Redis (the keys expired).
+    if (ready === "retired") return { kind: "forgotten", claims: 0 };
+    if (ready === "timeout") return { kind: "pending" };
+    const k = this.#keys.campaign(campaignId);
+    let reply: number[];
+    try {
+      reply = (await this.#scripts.forgetUser(
+        k.state,
+        k.holders,
+        k.claims,
+        userId,
+        ERASED_PREFIX,
+      )) as number[];
+    } catch (error) {
+      throw new ApiError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
+    }
+    this.#cache.drop(campaignId);
+    if (reply[0] === FORGET.FORGOTTEN) return { kind: "forgotten", claims: reply[1] ?? 0 };
+    if (reply[0] === FORGET.NOT_FOUND) return { kind: "campaign_not_found" };
+    // Pending, or being rebuilt: the caller waits and tries again.
+    return { kind: "pending" };
   }
 
   async ping(): Promise<void> {

@@ -19,6 +19,9 @@ const SCRIPTS = {
   soldOutSnapshot: "sold-out-snapshot-2",
   lockExtend: "lock-extend-1",
   lockRelease: "lock-release-1",
+  changeCampaign: "change-campaign-5",
+  forgetUser: "forget-user-3",
+  retire: "retire-5",
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { redisDurability } from "../../admission/redis/durability.ts";
 import { buildApp } from "../../api/app.ts";
 import { ConfigError, loadConfig } from "../../config/config.ts";
+import { userHashKey } from "../../privacy/user-hash.ts";
 import { type DistributedRuntime, openDistributed, type Role } from "../../runtime/distributed.ts";
 import { buildWorkerApp } from "../../runtime/worker-app.ts";
 import { httpOptions } from "../http-options.ts";
@@ -12,7 +13,13 @@ import { StartupError } from "../startup-error.ts";
 /** `stampede api` and `stampede worker`: one process of distributed mode. */
 export async function runDistributed(role: Role, argv: string[]): Promise<number> {
   const config = loadConfig(process.env, argv);
-  const logger = createLogger(config.LOG_LEVEL);
+  // userIds in logs are hashed with a key derived from the admin token, the same in every process.
+  const logger = createLogger(
+    config.LOG_LEVEL,
+    "stampede",
+    undefined,
+    config.ADMIN_TOKEN === undefined ? undefined : userHashKey(config.ADMIN_TOKEN),
+  );
   let runtime: DistributedRuntime;
   try {
     runtime = await openDistributed({ role, config, logger });

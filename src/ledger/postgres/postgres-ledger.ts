@@ -2,6 +2,8 @@ import pg from "pg";
 import type { Campaign, Claim } from "../../domain/types.ts";
 import type { IssueResult, Ledger } from "../types.ts";
 import { migrate } from "./migrate.ts";
+import { PostgresDeliveries } from "./postgres-deliveries.ts";
+import { PostgresLifecycle } from "./postgres-lifecycle.ts";
 import { quoteSchema, type Schema } from "./schema.ts";
 import type { Db } from "./sql/db.ts";
 import { campaignClaimsPage, countClaims, findClaims, userClaims } from "./sql/find-claims.ts";
@@ -25,6 +27,8 @@ export interface PostgresLedgerOptions {
 }
 
 const PAGE = 5000;
+/** Claims per page of exportClaims(): small pages keep a million-row export's memory flat (see the SQLite ledger). */
+const EXPORT_PAGE = 500;
 const INT8 = 20;
 
 export class PostgresLedger implements Ledger {
@@ -32,6 +36,10 @@ export class PostgresLedger implements Ledger {
   readonly #db: Db;
   readonly #s: Schema;
   readonly #schemaName: string;
+  /** Lifecycle changes, audit trail and erasure (lifecycle/types.ts). */
+  readonly lifecycle: PostgresLifecycle;
+  /** The webhook outbox (delivery/types.ts), filled by insertClaims' statement. */
+  readonly deliveries: PostgresDeliveries;
 
   constructor(options: PostgresLedgerOptions) {
     this.#s = quoteSchema(options.schema);
@@ -49,6 +57,8 @@ export class PostgresLedger implements Ledger {
     });
     this.#pool.on("error", (error) => options.onError?.(error));
     this.#db = this.#pool as unknown as Db;
+    this.lifecycle = new PostgresLifecycle(this.#pool, this.#s);
+    this.deliveries = new PostgresDeliveries(this.#pool, this.#s);
   }
 
   get pool(): pg.Pool {
@@ -122,6 +132,17 @@ export class PostgresLedger implements Ledger {
       const page = await campaignClaimsPage(this.#db, this.#s, campaignId, after, PAGE);
       yield* page;
       if (page.length < PAGE) return;
+      after = page.at(-1)!.unit;
+    }
+  }
+
+  /** Keyset pages in unit order: no transaction or cursor held open while the client reads slowly. */
+  async *exportClaims(campaignId: string): AsyncIterable<readonly Claim[]> {
+    let after = 0;
+    for (;;) {
+      const page = await campaignClaimsPage(this.#db, this.#s, campaignId, after, EXPORT_PAGE);
+      if (page.length > 0) yield page;
+      if (page.length < EXPORT_PAGE) return;
       after = page.at(-1)!.unit;
     }
   }

@@ -1,4 +1,4 @@
-import type { Campaign, Claim } from "../../domain/types.ts";
+import type { Campaign, CampaignStatus, Claim } from "../../domain/types.ts";
 
 /** Rows as PostgreSQL returns them (bigint parsed to number by the pool's type parser). */
 export interface ClaimRow {
@@ -21,6 +21,8 @@ export interface CampaignRow {
   starts_at: number | null;
   ends_at: number | null;
   created_at: number;
+  status: CampaignStatus;
+  revision: number;
 }
 
 export const toClaim = (row: ClaimRow): Claim => ({
@@ -44,4 +46,6 @@ export const toCampaign = (row: CampaignRow): Campaign => ({
   startsAt: row.starts_at,
   endsAt: row.ends_at,
   createdAt: row.created_at,
+  status: row.status,
+  revision: row.revision,
 });

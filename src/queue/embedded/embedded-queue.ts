@@ -13,32 +13,54 @@ interface Entry<T> {
   value: T;
 }
 
+/** How values are written to and read from the journal (e.g. versioned claim messages). */
+export interface JournalCodec<T> {
+  encode(value: T): unknown;
+  /** Throws when a record cannot be read; open() then fails rather than lose it. */
+  decode(raw: unknown): T;
+}
+
+const identity: JournalCodec<never> = { encode: (v) => v, decode: (raw) => raw as never };
+
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5000;
 
 export class EmbeddedQueue<T> implements Queue<T> {
   readonly #journal: Journal;
   readonly #name: string;
+  readonly #codec: JournalCodec<T>;
   #buffer: Entry<T>[] = [];
   #inFlight = 0;
   /** Consumers waiting for values; consume() may be called more than once (a worker's concurrency). */
   readonly #waiting = new Set<() => void>();
   #closed = false;
 
-  private constructor(journal: Journal, name: string) {
+  private constructor(journal: Journal, name: string, codec: JournalCodec<T>) {
     this.#journal = journal;
     this.#name = name;
+    this.#codec = codec;
   }
 
   static async open<T>(
     dir: string,
     name: string,
     options: JournalOptions = {},
+    codec: JournalCodec<T> = identity,
   ): Promise<{ queue: EmbeddedQueue<T>; recovered: T[] }> {
     const { journal, records } = await Journal.open(dir, options);
-    const queue = new EmbeddedQueue<T>(journal, name);
-    for (const record of records) queue.#buffer.push({ seq: record.seq, value: record.value as T });
-    return { queue, recovered: records.map((r) => r.value as T) };
+    const queue = new EmbeddedQueue<T>(journal, name, codec);
+    const recovered: T[] = [];
+    try {
+      for (const record of records) {
+        const value = codec.decode(record.value);
+        queue.#buffer.push({ seq: record.seq, value });
+        recovered.push(value);
+      }
+    } catch (error) {
+      await journal.close();
+      throw new Error(`journal ${name} in ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    return { queue, recovered };
   }
 
   get journal(): Journal {
@@ -47,7 +69,7 @@ export class EmbeddedQueue<T> implements Queue<T> {
 
   async publish(values: readonly T[]): Promise<void> {
     if (this.#closed) throw new Error(`queue ${this.#name} is closed`);
-    const seqs = await this.#journal.append(values);
+    const seqs = await this.#journal.append(values.map((v) => this.#codec.encode(v)));
     for (let i = 0; i < values.length; i++) this.#buffer.push({ seq: seqs[i]!, value: values[i]! });
     this.#wakeAll();
   }

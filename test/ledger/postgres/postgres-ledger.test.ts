@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Campaign, Claim } from "../../../src/domain/types.ts";
+import { migrations } from "../../../src/ledger/postgres/migrate.ts";
 import { PostgresLedger } from "../../../src/ledger/postgres/postgres-ledger.ts";
 import { DATABASE_URL, skipWithoutServices, sql, testSchema } from "../../helpers/services.ts";
 
@@ -22,6 +23,8 @@ const campaign = (id: string, stock = 10): Campaign => ({
   startsAt: null,
   endsAt: 1_900_000_000_000,
   createdAt: 1_800_000_000_000,
+  status: "open",
+  revision: 0,
 });
 
 let n = 0;
@@ -44,7 +47,7 @@ test("migrate: several processes at once apply each migration once", { skip }, a
   const rows = await sql<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations`);
   assert.deepEqual(
     rows.map((r) => r.version),
-    [1],
+    migrations().map((m) => m.version),
   );
   await ledgers[0]!.migrate(); // and again later: nothing to do
 });
@@ -133,8 +136,13 @@ test("campaignClaims pages through every claim in unit order; epochs count up", 
   assert.equal(await l.nextRedisEpoch("c1"), 1);
   assert.equal(await l.nextRedisEpoch("c1"), 2);
   const epochs = new Map((await l.redisEpochs()).map((e) => [e.campaignId, e]));
-  assert.deepEqual(epochs.get("c1"), { campaignId: "c1", epoch: 2, maxUnit: 6200 });
-  assert.deepEqual(epochs.get("c2"), { campaignId: "c2", epoch: 0, maxUnit: 0 });
+  assert.deepEqual(epochs.get("c1"), {
+    campaignId: "c1",
+    epoch: 2,
+    maxUnit: 6200,
+    endsAt: 1_900_000_000_000,
+  });
+  assert.deepEqual(epochs.get("c2"), { campaignId: "c2", epoch: 0, maxUnit: 0, endsAt: 1_900_000_000_000 });
 });
 
 test("a schema name is an identifier, never SQL", { skip }, async (t) => {

@@ -9,7 +9,7 @@
     a re-sent call (same claim id: a client library retrying after a lost
       reply) answers the admission it already made
     the user holds perUser claims -> ALREADY_CLAIMED with the most recent
-    the window (Redis TIME, one clock for every API process) and the status
+    closed, the window (Redis TIME, one clock for every API process), paused
     the stock
     the queue's cap (claims past it would be a 202 the mode cannot keep)
   then reserves unit (a unit freed by a rebuild first, else next + 1) and seq,
@@ -99,13 +99,17 @@ end
 
 local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- Closed first: closing also sets endsAt to the moment it closed, and the
+-- reason should say it was closed, not that it ended.
 local reason
-if state[4] ~= "" and now < tonumber(state[4]) then
+if status == "closed" then
+  reason = "closed"
+elseif state[4] ~= "" and now < tonumber(state[4]) then
   reason = "not_started"
 elseif state[5] ~= "" and now >= tonumber(state[5]) then
   reason = "ended"
-elseif status == "paused" or status == "closed" then
-  reason = status
+elseif status == "paused" then
+  reason = "paused"
 end
 if reason then
   remember("N" .. SEP .. reason)

@@ -21,19 +21,31 @@ export interface RedisEpochRow {
   epoch: number;
   /** Highest unit the ledger holds for the campaign (0 when none). */
   maxUnit: number;
+  /** When the campaign ends (or was closed): retired campaigns have no Redis state (retention.ts). */
+  endsAt: number | null;
 }
 
 /** Every campaign's current epoch and highest issued unit: what a healthy Redis must match. */
 export async function redisEpochs(db: Db, s: Schema): Promise<RedisEpochRow[]> {
-  const { rows } = await db.query<{ campaign_id: string; epoch: number; max_unit: number | null }>(
+  const { rows } = await db.query<{
+    campaign_id: string;
+    epoch: number;
+    max_unit: number | null;
+    ends_at: number | null;
+  }>(
     statement(
       "redis-epochs",
       s,
-      `SELECT e.campaign_id, e.epoch,
+      `SELECT e.campaign_id, e.epoch, k.ends_at,
               (SELECT max(c.unit) FROM ${s}.claims c WHERE c.campaign_id = e.campaign_id) AS max_unit
-       FROM ${s}.redis_epochs e`,
+       FROM ${s}.redis_epochs e JOIN ${s}.campaigns k ON k.id = e.campaign_id`,
       [],
     ),
   );
-  return rows.map((r) => ({ campaignId: r.campaign_id, epoch: r.epoch, maxUnit: r.max_unit ?? 0 }));
+  return rows.map((r) => ({
+    campaignId: r.campaign_id,
+    epoch: r.epoch,
+    maxUnit: r.max_unit ?? 0,
+    endsAt: r.ends_at,
+  }));
 }
