@@ -14,8 +14,16 @@ if [ -x scripts/services.sh ]; then scripts/services.sh; fi
 # A spike opens thousands of connections at once; with the default listen
 # queue (somaxconn 4096) the kernel drops SYNs and clients wait a second or
 # more for each retransmit. Raise it when allowed (root), say so when not.
-if [ "$(sysctl -n net.core.somaxconn 2>/dev/null || echo 0)" -lt 65535 ]; then
-  sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 2>/dev/null ||
-    echo "note: cannot raise net.core.somaxconn; spike tests may see SYN retransmits" >&2
+# Loopback bursts beyond netdev_max_backlog (1000 by default) are dropped too.
+if [ "$(sysctl -n net.core.somaxconn 2>/dev/null || echo 0)" -lt 65535 ] ||
+  [ "$(sysctl -n net.core.netdev_max_backlog 2>/dev/null || echo 0)" -lt 16384 ]; then
+  sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 net.core.netdev_max_backlog=16384 \
+    2>/dev/null || echo "note: cannot raise the kernel's listen queues; spike tests may see SYN retransmits" >&2
+fi
+# The dashboard's browser test drives Debian's Chromium (a test tool's own browser download fails here).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "test.sh: installing Debian's chromium for the browser test" >&2
+  sudo=""; if [ "$(id -u)" != 0 ]; then sudo="sudo -n"; fi
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 npm test

@@ -1,4 +1,4 @@
-import type { Campaign, CampaignCounters, Claim } from "../domain/types.ts";
+import type { Campaign, CampaignCounters, CampaignStatus, Claim } from "../domain/types.ts";
 
 /**
  * The admission seam. An AdmissionStore decides, atomically, whether a user
@@ -23,6 +23,30 @@ export type AdmitOutcome =
   | { kind: "sold_out"; replayed: boolean }
   | { kind: "campaign_not_found" };
 
+/** What a lifecycle change sets; absent fields stay as they are. */
+export interface CampaignChange {
+  status?: CampaignStatus;
+  stock?: number;
+  /** null removes the end. */
+  endsAt?: number | null;
+}
+
+export type ChangeOutcome =
+  /** appliedAt: the admission clock's time of the change (Redis TIME in distributed mode): the audit's "when". */
+  | { kind: "changed"; campaign: Campaign; previous: Campaign; admitted: number; appliedAt: number }
+  | { kind: "campaign_not_found" }
+  /** A closed campaign changes no more. */
+  | { kind: "closed"; campaign: Campaign }
+  /** Distributed mode: ended longer than the retention grace ago, its Redis state is gone; it changes no more. */
+  | { kind: "archived" }
+  /** The new stock is below the units already handed out (admitted, or reserved by a unit number). */
+  | { kind: "stock_below_admitted"; campaign: Campaign; admitted: number };
+
+export type ForgetOutcome =
+  | { kind: "forgotten"; claims: number }
+  | { kind: "pending" }
+  | { kind: "campaign_not_found" };
+
 export interface AdmissionStore {
   /** Makes a campaign known to admission (idempotent; the ledger already holds it). */
   putCampaign(campaign: Campaign): Promise<void>;
@@ -37,6 +61,22 @@ export interface AdmissionStore {
 
   /** Worker side: these claims are now in the ledger. */
   markIssued(claims: readonly Claim[]): Promise<void>;
+
+  /**
+   * Lifecycle (admin): applies a change atomically with admission, so no claim
+   * is decided half before and half after it; validates it against the live
+   * counters in the same step (stock never below what is admitted) and bumps
+   * the campaign's revision. The caller then records it in the ledger.
+   */
+  changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome>;
+
+  /**
+   * Erasure: forgets a user whose issued claims the ledger has already
+   * anonymised (docs/lifecycle.md). Atomically refuses while one of the user's
+   * claims is still pending (the worker would write it with the userId), else
+   * renames the user's claims to their tombstone ids and drops the user.
+   */
+  forgetUser(campaignId: string, userId: string): Promise<ForgetOutcome>;
 
   /** Throws when the store cannot answer (readiness). */
   ping(): Promise<void>;

@@ -11,10 +11,18 @@ const digest = (value: string) => createHash("sha256").update(value).digest();
 export type Guard = (request: FastifyRequest) => Promise<void>;
 
 export function adminGuard(adminToken: string): Guard {
-  const expected = digest(adminToken);
+  const isAdmin = adminCheck(adminToken);
   return async (request) => {
+    if (!isAdmin(request)) throw new ApiError("unauthorized");
+  };
+}
+
+/** True when the request carries the admin token (for routes that also take a user's token). */
+export function adminCheck(adminToken: string): (request: FastifyRequest) => boolean {
+  const expected = digest(adminToken);
+  return (request) => {
     const token = bearer(request);
-    if (token === undefined || !timingSafeEqual(digest(token), expected)) throw new ApiError("unauthorized");
+    return token !== undefined && timingSafeEqual(digest(token), expected);
   };
 }
 

@@ -1,6 +1,12 @@
 import type { AdmissionStore } from "../admission/types.ts";
+import type { DeliveryLedger } from "../delivery/types.ts";
 import type { Ledger } from "../ledger/types.ts";
+import type { LifecycleLedger } from "../lifecycle/types.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { Notifier } from "../notify/types.ts";
+import type { QueueLag } from "../queue/types.ts";
+import type { StatsSource } from "../stats/types.ts";
+import type { TaskService } from "../tasks/service.ts";
 
 /** One dependency's answer to a readiness check. */
 export interface DependencyStatus {
@@ -14,6 +20,14 @@ export interface RateLimiter {
   check(campaignId: string, userId: string, clientIp: string): Promise<number | undefined>;
 }
 
+/**
+ * Verifies a user's token (USER_TOKEN_SECRET) and resolves with its subject,
+ * the userId it speaks for; rejects a missing, forged or expired one.
+ */
+export interface UserTokens {
+  subject(token: string): Promise<string>;
+}
+
 /** What the HTTP API needs from the process it runs in, whatever the mode. */
 export interface ApiDeps {
   admission: AdmissionStore;
@@ -25,10 +39,24 @@ export interface ApiDeps {
   /** True from the moment a graceful shutdown begins. */
   isShuttingDown?: () => boolean;
   rateLimiter?: RateLimiter;
+  /** When set, claims and reads of claims need the user's token (SPEC "Identity and tokens"). */
+  userTokens?: UserTokens;
   /** How long a claim may wait on a dependency before it is answered 503. */
   requestTimeoutMs?: number;
   corsOrigins?: string[];
   now?: () => number;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs?: number;
+  /** The task pipeline (POST /v1/tasks ...); its routes exist only when it is given. */
+  tasks?: TaskService;
+  /** Lifecycle, audit, erasure and webhook routes (docs/lifecycle.md); without it they are not served. */
+  lifecycle?: { ledger: LifecycleLedger; deliveries: DeliveryLedger };
+  /** This process's metrics registry (the worker reports into it too); buildApp makes one when absent. */
+  metrics?: Metrics;
+  /** "embedded", "api", ...: shown by /v1/admin/stats. */
+  mode?: string;
+  /** Queue lag per partition or stream, for /metrics, /v1/admin/stats and the dashboard. */
+  queueLag?: () => Promise<QueueLag[]>;
+  /** Mode- and adapter-specific sections of /v1/admin/stats (ledger counts, Redis memory, ...). */
+  stats?: StatsSource[];
 }

@@ -1,4 +1,4 @@
-import type { Campaign, CampaignCounters, Claim } from "../domain/types.ts";
+import { type Campaign, type CampaignCounters, type Claim, campaignStatus } from "../domain/types.ts";
 
 /** Domain objects to the contract's JSON bodies (epoch ms -> RFC3339). */
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -14,6 +14,7 @@ export function campaignBody(campaign: Campaign, counters: CampaignCounters, now
     startsAt: isoOrNull(campaign.startsAt),
     endsAt: isoOrNull(campaign.endsAt),
     createdAt: iso(campaign.createdAt),
+    status: campaignStatus(campaign),
     issued: counters.issued,
     pending,
     remaining: campaign.stock - counters.admitted,

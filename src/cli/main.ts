@@ -11,7 +11,14 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   start: async () => (await import("./commands/start.ts")).start,
   migrate: async () => (await import("./commands/migrate.ts")).migrate,
+  api: async () => (await import("./commands/api.ts")).api,
+  worker: async () => (await import("./commands/worker.ts")).worker,
+  doctor: async () => (await import("./commands/doctor.ts")).doctor,
+  bench: async () => (await import("./commands/bench.ts")).bench,
 };
+
+/** Commands whose flags are their own (not the settings table): they print their own --help. */
+const OWN_HELP = new Set(["bench"]);
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -19,7 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText());
     return name === undefined ? 1 : 0;
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
+  if ((rest.includes("--help") || rest.includes("-h")) && !OWN_HELP.has(name)) {
     process.stdout.write(helpText(name));
     return 0;
   }

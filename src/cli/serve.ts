@@ -1,13 +1,21 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
+import { inFlightOf } from "../lifecycle/in-flight.ts";
 import { StartupError } from "./startup-error.ts";
 
 /**
- * Listens, then waits for SIGTERM/SIGINT and shuts down in order: stop
- * accepting and finish in-flight requests, then close the runtime (the worker
- * finishes its batch, files and connections close), all within
- * SHUTDOWN_TIMEOUT_MS. Resolves with the exit status.
+ * Listens, then waits for SIGTERM/SIGINT and shuts down in order, within
+ * SHUTDOWN_TIMEOUT_MS:
+ * 1. readiness answers 503 (onShutdown), dashboard streams end;
+ * 2. stop accepting connections (requests on kept-alive ones get 503);
+ * 3. wait for in-flight requests to be answered;
+ * 4. drain: the worker issues what is queued (whatever is left when the time
+ *    is up stays durable in the queue and is issued after the next start);
+ * 5. end the connections still open after a short grace (event streams of
+ *    claims not yet issued: their clients reconnect elsewhere);
+ * 6. close the runtime (worker, queue, ledger, connections).
+ * Resolves with the exit status.
  */
 export interface ServeOptions {
   app: FastifyInstance;
@@ -17,7 +25,16 @@ export interface ServeOptions {
   close: () => Promise<void>;
   /** Called the moment shutdown begins (readiness turns 503). */
   onShutdown?: () => void;
+  /** Lets the worker finish what is queued, until `untilMs` (epoch ms); resolves with what is left. */
+  drain?: (untilMs: number) => Promise<number>;
 }
+
+/** Time kept back from the drain for closing files and connections. */
+const CLOSE_RESERVE_MS = 2000;
+/** How long open connections may take to end by themselves after the drain. */
+const STREAM_GRACE_MS = 1000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export async function serve(options: ServeOptions): Promise<number> {
   const { app, config, logger } = options;
@@ -38,25 +55,53 @@ export async function serve(options: ServeOptions): Promise<number> {
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
+      const started = Date.now();
+      const drainUntil =
+        started + config.SHUTDOWN_TIMEOUT_MS - Math.min(CLOSE_RESERVE_MS, config.SHUTDOWN_TIMEOUT_MS / 4);
       options.onShutdown?.();
       logger.info({ signal }, "shutting down");
       const deadline = setTimeout(() => {
+        // Whatever is still open (a stuck connection, a hung dependency) would
+        // keep the process alive: exit. The journal / queue keeps every 202.
         logger.error("shutdown deadline passed; exiting");
         resolve(1);
+        process.exit(1);
       }, config.SHUTDOWN_TIMEOUT_MS);
       deadline.unref();
       try {
-        await app.close();
+        const closed = app.close();
+        const answered = await (inFlightOf(app)?.waitIdle(drainUntil) ?? true);
+        if (!answered) logger.warn("requests still in flight at the drain deadline");
+        if (options.drain) {
+          const left = await options.drain(drainUntil);
+          if (left > 0)
+            logger.warn({ left }, "drain deadline passed; the rest stays queued and is issued after restart");
+          else logger.info({ ms: Date.now() - started }, "drained: every admitted claim is issued");
+        }
+        // Connections still open are event streams or clients reading their
+        // last answer: give those a moment to end on their own, then end the rest.
+        await Promise.race([closed, sleep(Math.min(STREAM_GRACE_MS, Math.max(0, drainUntil - Date.now())))]);
+        app.server.closeAllConnections();
+        await closed;
         await options.close();
         clearTimeout(deadline);
-        logger.info("stopped");
+        logger.info({ ms: Date.now() - started }, "stopped");
         resolve(0);
       } catch (error) {
         logger.error({ err: error }, "shutdown failed");
         resolve(1);
       }
     };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
+    // After the first signal both handlers go: a second signal kills at once.
+    const onTerm = () => {
+      process.off("SIGINT", onInt);
+      void stop("SIGTERM");
+    };
+    const onInt = () => {
+      process.off("SIGTERM", onTerm);
+      void stop("SIGINT");
+    };
+    process.once("SIGTERM", onTerm);
+    process.once("SIGINT", onInt);
   });
 }

@@ -1,4 +1,6 @@
 import { parseArgs } from "node:util";
+import { getHeapStatistics } from "node:v8";
+import { parseRate } from "../ratelimit/policy.ts";
 import {
   ConfigError,
   hostPorts,
@@ -9,10 +11,14 @@ import {
   type Setting,
   secret,
   str,
+  trustProxy,
   url,
 } from "./settings.ts";
 
 export { ConfigError };
+
+/** Shed load before V8 runs out of heap: 90% of this process's heap limit, in MiB. */
+const DEFAULT_MAX_HEAP_MB = Math.floor((getHeapStatistics().heap_size_limit / 2 ** 20) * 0.9);
 
 /** The settings table. Add a setting here and it is parsed, validated and documented everywhere. */
 export const SETTINGS = {
@@ -99,10 +105,146 @@ export const SETTINGS = {
     default: 12,
     parse: int(1, 10_000),
   },
+  STREAM_MAX_LEN: {
+    doc: "entries a campaign's claims stream may hold until trimmed (QUEUE=redis); past it claims get 503",
+    default: 1_000_000,
+    parse: int(1, 1_000_000_000),
+  },
+  CLAIM_IDLE_MS: {
+    doc: "a claim pending this long with a silent worker is taken over by another (XAUTOCLAIM)",
+    default: 30_000,
+    parse: int(100, 3_600_000),
+  },
+  LOSS_CHECK_MS: {
+    doc: "how often a worker compares Redis with PostgreSQL's epochs to detect a lost or stale Redis",
+    default: 2000,
+    parse: int(100, 600_000),
+  },
+  SOLD_OUT_CACHE_MAX_HOLDERS: {
+    doc: "an API process answers a sold-out campaign from memory when it has at most this many holders (0: off)",
+    default: 100_000,
+    parse: int(0, 10_000_000),
+  },
+  IDEMPOTENCY_TTL_S: {
+    doc: "how long Redis remembers the answer to an Idempotency-Key (distributed mode)",
+    default: 86_400,
+    parse: int(60, 30 * 86_400),
+  },
+  RATE_LIMIT_USER: {
+    doc: "claims per campaign and userId: N/s, N/m or N/h, optional :burst (5/s = 5 at once, then one per 200 ms), or off",
+    default: parseRate("5/s", "RATE_LIMIT_USER"),
+    defaultText: "5/s",
+    parse: parseRate,
+  },
+  RATE_LIMIT_IP: {
+    doc: "claims per client address, all campaigns together (same syntax); a NAT or a load test is one address",
+    default: undefined,
+    defaultText: "off",
+    parse: parseRate,
+  },
+  TRUST_PROXY: {
+    doc: "take the client address from X-Forwarded-For when the peer is: off | hop count | addresses/CIDRs",
+    default: false,
+    defaultText: "off",
+    parse: trustProxy,
+  },
+  MAX_HEADER_BYTES: {
+    doc: "largest request head (request line + headers) accepted; larger is answered 400",
+    default: 16 * 1024,
+    parse: int(1024, 1024 * 1024),
+  },
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: {
+    doc: "shed load (503) while the event loop runs a timer this many ms late (0 = off); a last resort, see docs/security.md",
+    default: 5000,
+    parse: int(0, 60_000),
+  },
+  OVERLOAD_MAX_HEAP_MB: {
+    doc: "shed load (503) while the V8 heap in use exceeds this many MiB (0 = off)",
+    default: DEFAULT_MAX_HEAP_MB,
+    defaultText: "90% of the V8 heap limit",
+    parse: int(0, 1_000_000),
+  },
+  OVERLOAD_MAX_RSS_MB: {
+    doc: "shed load (503) while the resident set exceeds this many MiB (0 = off)",
+    default: 0,
+    parse: int(0, 1_000_000),
+  },
+  REDIS_RETENTION_GRACE_S: {
+    doc: "a campaign's Redis keys expire this long after it ends (or is closed) once its claims are issued; the ledger keeps everything",
+    default: 86_400,
+    parse: int(0, 366 * 86_400),
+  },
+  RETENTION_CHECK_MS: {
+    doc: "how often a worker looks for ended campaigns whose Redis keys may expire (distributed mode)",
+    default: 30_000,
+    parse: int(100, 3_600_000),
+  },
+  WEBHOOK_MAX_ATTEMPTS: {
+    doc: "webhook deliveries tried this many times before they are dead-lettered",
+    default: 12,
+    parse: int(1, 100),
+  },
+  WEBHOOK_RETRY_BASE_MS: {
+    doc: "first webhook retry delay; doubles per attempt (with jitter)",
+    default: 1000,
+    parse: int(1, 3_600_000),
+  },
+  WEBHOOK_RETRY_MAX_MS: {
+    doc: "longest delay between webhook retries",
+    default: 3_600_000,
+    parse: int(1, 86_400_000),
+  },
+  WEBHOOK_TIMEOUT_MS: {
+    doc: "a webhook request not answered 2xx within this is a failed attempt",
+    default: 10_000,
+    parse: int(100, 120_000),
+  },
+  WEBHOOK_CONCURRENCY: { doc: "webhook requests in flight per process", default: 16, parse: int(1, 1000) },
   INSTANCE_ID: {
     doc: "name of this process in logs and consumer groups (default: host-pid)",
     default: undefined,
     parse: optionalStr,
+  },
+  TASK_MODULES: {
+    doc: "modules whose defineTask() calls register task handlers, comma-separated (docs/tasks.md)",
+    default: [],
+    parse: list,
+  },
+  TASK_CONCURRENCY: { doc: "tasks one worker process runs at once", default: 4, parse: int(1, 1000) },
+  TASK_MAX_ATTEMPTS: {
+    doc: "attempts a task gets (counted when its handler starts) before it is dead-lettered",
+    default: 5,
+    parse: int(1, 100),
+  },
+  TASK_BACKOFF_MS: {
+    doc: "delay before a failed task's first retry; doubled for each further attempt",
+    default: 1000,
+    parse: int(0, 3_600_000),
+  },
+  TASK_BACKOFF_MAX_MS: {
+    doc: "longest delay between two attempts",
+    default: 300_000,
+    parse: int(0, 86_400_000),
+  },
+  TASK_TIMEOUT_MS: {
+    doc: "how long one attempt may run before it counts as failed",
+    default: 300_000,
+    parse: int(100, 86_400_000),
+  },
+  TASK_LEASE_MS: {
+    doc: "a running attempt's lease, renewed while it runs; when its worker dies, the task runs again after this",
+    default: 30_000,
+    parse: int(300, 3_600_000),
+  },
+  TASK_TTL_S: {
+    doc: "how long a succeeded task's status and result (and an Idempotency-Key) are kept",
+    default: 86_400,
+    parse: int(1, 31_536_000),
+  },
+  TASK_DEAD_LETTER_TTL_S: {
+    doc: "how long a dead-lettered task is kept in the dead-letter list",
+    default: 604_800,
+    parse: int(1, 31_536_000),
   },
 } satisfies Record<string, Setting<unknown>>;
 

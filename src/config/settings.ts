@@ -12,6 +12,8 @@ export class ConfigError extends Error {
   }
 }
 
+import { isIP } from "node:net";
+
 type Parser<T> = (raw: string, name: string) => T;
 
 export interface Setting<T> {
@@ -80,3 +82,30 @@ export const secret =
     if (raw.length < minLength) throw new ConfigError(name, `must be at least ${minLength} characters`);
     return raw;
   };
+
+const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/**
+ * TRUST_PROXY, as Fastify's trustProxy takes it: off, a number of proxy hops,
+ * or the proxies' addresses/CIDRs (and loopback | linklocal | uniquelocal).
+ * `true` trusts any X-Forwarded-For, which lets any client pick its address.
+ */
+export const trustProxy: Parser<boolean | number | string> = (raw, name) => {
+  const text = raw.trim();
+  if (text === "" || text === "off" || text === "false") return false;
+  if (text === "true") return true;
+  if (/^\d+$/.test(text)) return int(1, 100)(text, name);
+  const items = list(text, name);
+  for (const item of items) {
+    const [address, bits, extra] = item.split("/");
+    const ok =
+      PROXY_NAMES.has(item) ||
+      (extra === undefined && isIP(address ?? "") !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits)));
+    if (!ok)
+      throw new ConfigError(
+        name,
+        `expected off, a hop count, or addresses/CIDRs (or loopback, linklocal, uniquelocal), got "${item}"`,
+      );
+  }
+  return items.join(",");
+};

@@ -8,7 +8,16 @@ export interface Campaign {
   startsAt: number | null;
   endsAt: number | null;
   createdAt: number;
+  /** Set by the lifecycle routes (docs/lifecycle.md); absent means "open" (stores written before them). */
+  status?: CampaignStatus | undefined;
+  /** Bumped by every lifecycle change, so the ledger keeps the newest when two changes race; absent = 0. */
+  revision?: number | undefined;
 }
+
+/** open: admits within its window; paused: refuses with reason "paused" until resumed; closed: for good. */
+export type CampaignStatus = "open" | "paused" | "closed";
+
+export const campaignStatus = (campaign: Campaign): CampaignStatus => campaign.status ?? "open";
 
 export type ClaimStatus = "pending" | "issued";
 

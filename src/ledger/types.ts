@@ -26,6 +26,13 @@ export interface Ledger {
   userClaims(campaignId: string, userId: string): Promise<Claim[]>;
   /** Every issued claim of a campaign, for rebuilding admission state. */
   campaignClaims(campaignId: string): AsyncIterable<Claim>;
+  /**
+   * Every issued claim of a campaign in unit order, a page at a time, for the
+   * export (GET /v1/campaigns/:id/export): memory holds one page however many
+   * claims there are, and the caller may take its time between pages (the
+   * response is written with backpressure).
+   */
+  exportClaims(campaignId: string): AsyncIterable<readonly Claim[]>;
 
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,12 +2,25 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { MemoryAdmission } from "../admission/memory/memory-admission.ts";
 import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
+import {
+  DEFAULT_WEBHOOK_OPTIONS,
+  WebhookDispatcher,
+  type WebhookOptions,
+} from "../delivery/webhook-dispatcher.ts";
 import type { Claim } from "../domain/types.ts";
+import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
+import { countFailures } from "../metrics/instrument.ts";
+import { Metrics } from "../metrics/metrics.ts";
 import { MemoryNotifier } from "../notify/memory-notifier.ts";
+import { claimMessageCodec } from "../queue/claim-message.ts";
 import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
 import type { JournalOptions } from "../queue/embedded/journal.ts";
+import { MemoryRateLimiter, type RateLimitOptions } from "../ratelimit/index.ts";
+import { ledgerCountsSource } from "../stats/ledger-counts.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
+import { drainQueue } from "./drain.ts";
+import { type EmbeddedTaskOptions, type EmbeddedTasks, openEmbeddedTasks } from "./embedded-tasks.ts";
 
 /**
  * The embedded mode in one object: ledger, journal-backed queue, in-process
@@ -23,14 +36,37 @@ export interface EmbeddedOptions {
   /** "off" skips fsync (tests and benchmarks that measure something else). */
   fsync?: "always" | "off";
   journal?: JournalOptions;
+  /** The task pipeline's settings (src/runtime/embedded-tasks.ts); defaults when absent. */
+  tasks?: EmbeddedTaskOptions;
+  /** RATE_LIMIT_USER / RATE_LIMIT_IP; no limiting when absent. */
+  rateLimit?: RateLimitOptions;
+  /** USER_TOKEN_SECRET: claims and reads of claims then need the user's token. */
+  userTokenSecret?: string;
+  /** CORS_ORIGINS. */
+  corsOrigins?: string[];
+  /** Webhook delivery settings (WEBHOOK_* settings); defaults in delivery/webhook-dispatcher.ts. */
+  webhook?: Partial<WebhookOptions>;
+  /** The process's metrics registry (one is made when absent). */
+  metrics?: Metrics;
 }
 
 export interface EmbeddedRuntime {
   deps: ApiDeps;
   queue: EmbeddedQueue<Claim>;
   worker: ClaimWorker;
+  tasks: EmbeddedTasks;
+  ledger: SqliteLedger;
+  dispatcher: WebhookDispatcher;
   /** Claims found admitted-but-not-issued at start and queued again. */
   recoveredPending: number;
+  /** Graceful shutdown has begun: readiness answers 503 from now on. */
+  beginShutdown(): void;
+  /**
+   * Lets the worker issue what is queued, until the queue is empty or
+   * `untilMs` (epoch ms); resolves with what is left, which stays in the
+   * journal and is issued after the next start.
+   */
+  drain(untilMs: number): Promise<number>;
   /** Stops the worker (after its batch in hand) and closes the files. */
   close(): Promise<void>;
 }
@@ -46,6 +82,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     join(dataDir, "journal"),
     "claims",
     journalOptions,
+    claimMessageCodec,
   );
 
   const admission = new MemoryAdmission(queue);
@@ -64,21 +101,38 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     logger.info({ claims: recoveredPending }, "journal replayed; re-issuing admitted claims");
 
   const notifier = new MemoryNotifier();
+  const dispatcher = new WebhookDispatcher({
+    ...DEFAULT_WEBHOOK_OPTIONS,
+    ...options.webhook,
+    store: ledger.deliveries,
+    logger,
+  });
+  const metrics = options.metrics ?? new Metrics();
   const worker = new ClaimWorker({
     queue,
-    ledger,
+    ledger: countFailures(ledger, "ledger", metrics),
     admission,
     notifier,
     logger,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs,
+    issuedSink: dispatcher,
+    onBatch: metrics.observeBatch,
   });
+
+  const tasks = await openEmbeddedTasks({ dataDir, logger, journal: journalOptions, ...options.tasks });
+  // Started once everything opened: a start that fails leaves nothing running.
+  dispatcher.start();
   worker.start();
+  // Admission is in this process, so the limiter's budget lives here too.
+  const { rateLimit } = options;
+  const rateLimiter = rateLimit?.user || rateLimit?.ip ? new MemoryRateLimiter(rateLimit) : undefined;
 
   let shuttingDown = false;
   const readiness = async (): Promise<DependencyStatus[]> => [
     await check("journal", () => queue.ping()),
     await check("ledger", () => ledger.ping()),
+    await check("tasks", () => tasks.ping()),
   ];
 
   const deps: ApiDeps = {
@@ -89,16 +143,43 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     readiness,
     isShuttingDown: () => shuttingDown,
     requestTimeoutMs: options.requestTimeoutMs,
+    tasks: tasks.service,
+    rateLimiter,
+    userTokens:
+      options.userTokenSecret === undefined ? undefined : userTokenVerifier(options.userTokenSecret),
+    corsOrigins: options.corsOrigins,
+    lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
+    metrics,
+    mode: "embedded",
+    // Claims and tasks travel on queues of their own; both show.
+    queueLag: async () => [...(await queue.lag()), ...(await tasks.queue.lag())],
+    stats: [
+      ledgerCountsSource(ledger),
+      {
+        name: "journal",
+        collect: async () => ({ fsyncs: queue.journal.fsyncCount, failure: queue.journal.failure?.message }),
+      },
+    ],
   };
 
   return {
     deps,
     queue,
     worker,
+    tasks,
+    ledger,
+    dispatcher,
     recoveredPending,
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    drain: (untilMs) => drainQueue(queue, untilMs),
     async close() {
       shuttingDown = true;
+      await tasks.close();
+      rateLimiter?.close();
       await worker.stop();
+      await dispatcher.stop();
       await notifier.close();
       await queue.close();
       await ledger.close();

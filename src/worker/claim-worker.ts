@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { AdmissionStore } from "../admission/types.ts";
+import type { IssuedSink } from "../delivery/types.ts";
 import type { Claim } from "../domain/types.ts";
 import type { Ledger } from "../ledger/types.ts";
 import type { Notifier } from "../notify/types.ts";
@@ -21,6 +22,12 @@ export interface ClaimWorkerOptions {
   batchSize: number;
   flushIntervalMs: number;
   now?: () => number;
+  /**
+   * Told of every batch issued, after the ledger write and before the
+   * acknowledgement (delivery/types.ts): the webhook dispatcher's wake-up,
+   * Kafka mode's `issued` topic. A failure means redelivery: at least once.
+   */
+  issuedSink?: IssuedSink;
   /** Observes each finished batch (metrics). */
   onBatch?: (stats: BatchStats) => void;
 }
@@ -74,6 +81,7 @@ export class ClaimWorker {
     }
     await admission.markIssued(result.issued);
     await notifier.publish(result.issued);
+    if (result.issued.length > 0) await this.#options.issuedSink?.publish(result.issued);
     this.#options.onBatch?.({
       size: batch.length,
       issued: result.issued.length,

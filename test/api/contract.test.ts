@@ -39,6 +39,7 @@ describe("campaigns", () => {
         startsAt: "2020-01-01T00:00:00.000Z",
         endsAt: null,
         createdAt: undefined,
+        status: "open",
         issued: 0,
         pending: 0,
         remaining: 5,
@@ -295,7 +296,7 @@ describe("operations and routing", () => {
     assert.equal(ready.statusCode, 200);
     assert.deepEqual(
       ready.json().dependencies.map((d: { name: string }) => d.name),
-      ["journal", "ledger"],
+      ["journal", "ledger", "tasks"],
     );
     stopping = true;
     assertError(await app.inject({ method: "GET", url: "/readyz" }), 503, "unavailable");

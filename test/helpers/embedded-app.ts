@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
-import { buildApp } from "../../src/api/app.ts";
+import { type AppOptions, buildApp } from "../../src/api/app.ts";
 import type { ApiDeps } from "../../src/api/deps.ts";
 import { type EmbeddedOptions, type EmbeddedRuntime, openEmbedded } from "../../src/runtime/embedded.ts";
 import { tempDir } from "./tmp.ts";
@@ -17,7 +17,7 @@ export interface TestApp {
 /** An embedded stampede in this process, for inject() tests. Closed when the test ends. */
 export async function embeddedApp(
   t: { after: (fn: () => Promise<void> | void) => void },
-  options: Partial<EmbeddedOptions> & { deps?: Partial<ApiDeps> } = {},
+  options: Partial<EmbeddedOptions> & { deps?: Partial<ApiDeps>; app?: AppOptions } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? tempDir(t);
   const runtime = await openEmbedded({
@@ -29,7 +29,7 @@ export async function embeddedApp(
     fsync: "off",
     ...options,
   });
-  const app = await buildApp({ ...runtime.deps, ...options.deps });
+  const app = await buildApp({ ...runtime.deps, ...options.deps }, options.app);
   t.after(async () => {
     await app.close();
     await runtime.close();

@@ -35,4 +35,9 @@ export class IdempotencyCache<V> {
   delete(key: string): void {
     this.#entries.delete(key);
   }
+
+  /** Drops every entry whose key starts with `prefix` (erasure; rare, so a full scan is fine). */
+  deletePrefix(prefix: string): void {
+    for (const key of this.#entries.keys()) if (key.startsWith(prefix)) this.#entries.delete(key);
+  }
 }

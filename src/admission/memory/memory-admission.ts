@@ -1,7 +1,15 @@
 import { newClaimId, newCouponCode } from "../../domain/ids.ts";
 import type { Campaign, CampaignCounters, Claim } from "../../domain/types.ts";
+import { erasedUserId } from "../../privacy/erasure.ts";
 import type { Queue } from "../../queue/types.ts";
-import type { AdmissionStore, AdmitOutcome, AdmitRequest } from "../types.ts";
+import type {
+  AdmissionStore,
+  AdmitOutcome,
+  AdmitRequest,
+  CampaignChange,
+  ChangeOutcome,
+  ForgetOutcome,
+} from "../types.ts";
 import { windowState } from "../window.ts";
 import { IdempotencyCache } from "./idempotency-cache.ts";
 
@@ -179,6 +187,47 @@ export class MemoryAdmission implements AdmissionStore {
       const state = this.#campaigns.get(claim.campaignId);
       if (state) state.issued++;
     }
+  }
+
+  /** One synchronous step: no claim is decided between the check and the change. */
+  async changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {
+    const state = this.#campaigns.get(campaignId);
+    if (!state) return { kind: "campaign_not_found" };
+    const previous = state.campaign;
+    if (previous.status === "closed") return { kind: "closed", campaign: previous };
+    // Units are handed out 1..admitted in this store, so admitted is also the highest unit.
+    if (change.stock !== undefined && change.stock < state.admitted)
+      return { kind: "stock_below_admitted", campaign: previous, admitted: state.admitted };
+    const now = this.#now();
+    let endsAt = change.endsAt === undefined ? previous.endsAt : change.endsAt;
+    // Closing ends the campaign now: endsAt says when it stopped.
+    if (change.status === "closed" && (endsAt === null || endsAt > now)) endsAt = now;
+    const campaign: Campaign = {
+      ...previous,
+      status: change.status ?? previous.status ?? "open",
+      stock: change.stock ?? previous.stock,
+      endsAt,
+      revision: (previous.revision ?? 0) + 1,
+    };
+    state.campaign = campaign;
+    return { kind: "changed", campaign, previous, admitted: state.admitted, appliedAt: now };
+  }
+
+  async forgetUser(campaignId: string, userId: string): Promise<ForgetOutcome> {
+    const state = this.#campaigns.get(campaignId);
+    if (!state) return { kind: "campaign_not_found" };
+    const held = state.holders.get(userId) ?? [];
+    if (held.some((c) => c.status === "pending")) return { kind: "pending" };
+    for (const claim of held) {
+      // The same object sits in #claims and in idempotency answers: renaming
+      // it here renames it everywhere.
+      claim.userId = erasedUserId(claim.claimId);
+      claim.idempotencyKey = undefined;
+      state.holders.set(claim.userId, [claim]);
+    }
+    state.holders.delete(userId);
+    this.#idempotency.deletePrefix(`${campaignId}\u0000${userId}\u0000`);
+    return { kind: "forgotten", claims: held.length };
   }
 
   async ping(): Promise<void> {

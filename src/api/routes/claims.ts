@@ -4,10 +4,12 @@ import type { Claim } from "../../domain/types.ts";
 import { ApiError } from "../../errors/catalogue.ts";
 import type { Guard } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
+import { sendError } from "../errors.ts";
 import { COMMON_ERRORS, errorResponses } from "../openapi.ts";
 import { claimBody as presentClaim } from "../present.ts";
 import { campaignParams, claimBody, claimParams, idempotencyHeaders, userClaimsParams } from "../schemas.ts";
 import { withTimeout } from "../timeout.ts";
+import { type UserAuth, userAuth } from "../user-auth.ts";
 
 const NOT_ACTIVE_MESSAGES = {
   not_started: "The campaign has not started yet.",
@@ -18,6 +20,7 @@ const NOT_ACTIVE_MESSAGES = {
 
 export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: Guard): void {
   const timeoutMs = deps.requestTimeoutMs ?? 5000;
+  const auth = userAuth(deps, admin);
 
   /** Reads a claim from admission state, else from the ledger (the truth, which keeps everything). */
   const findClaim = async (claimId: string): Promise<Claim | undefined> =>
@@ -27,12 +30,15 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
     "/v1/campaigns/:id/claims",
     {
       bodyLimit: 16 * 1024,
+      onRequest: auth.requireUser,
       schema: {
         summary: "Claim one unit for a user",
         description:
           "Checks run in this order and the first that fails decides: 400/413/415, 404, 429, 409, 403, 410; else 202. " +
-          "A repeat with the same Idempotency-Key answers what the first request was answered.",
+          "A repeat with the same Idempotency-Key answers what the first request was answered. " +
+          "With USER_TOKEN_SECRET set, the user's token is required first: 401 without a valid one, 403 for another user's.",
         tags: ["claims"],
+        security: [{}, { user: [] }],
         params: campaignParams,
         headers: idempotencyHeaders,
         body: claimBody,
@@ -55,6 +61,7 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
     async (request, reply) => {
       const campaignId = request.params.id;
       const { userId } = request.body;
+      auth.assertUser(request, userId);
       const campaign = await withTimeout(deps.admission.getCampaign(campaignId), timeoutMs);
       if (!campaign) throw new ApiError("campaign_not_found");
       const retryAfter = await deps.rateLimiter?.check(campaignId, userId, request.ip);
@@ -71,16 +78,21 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
   app.get<{ Params: { claimId: string } }>(
     "/v1/claims/:claimId",
     {
+      onRequest: auth.requireReader,
       schema: {
         summary: "Read a claim",
         tags: ["claims"],
         params: claimParams,
-        response: { 200: { $ref: "Claim#" }, ...errorResponses(...COMMON_ERRORS, "claim_not_found") },
+        response: {
+          200: { $ref: "Claim#" },
+          ...errorResponses(...COMMON_ERRORS, "unauthorized", "forbidden", "claim_not_found"),
+        },
       },
     },
     async (request) => {
       const claim = await findClaim(request.params.claimId);
       if (!claim) throw new ApiError("claim_not_found");
+      auth.assertReader(request, claim.userId);
       return presentClaim(claim);
     },
   );
@@ -88,11 +100,11 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
   app.get<{ Params: { id: string; userId: string } }>(
     "/v1/campaigns/:id/users/:userId/claims",
     {
-      onRequest: admin,
+      onRequest: auth.adminOrUser,
       schema: {
-        summary: "A user's claims in a campaign (admin)",
+        summary: "A user's claims in a campaign (admin, or that user's token)",
         tags: ["claims"],
-        security: [{ admin: [] }],
+        security: [{ admin: [] }, { user: [] }],
         params: userClaimsParams,
         response: {
           200: {
@@ -100,7 +112,7 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
             required: ["claims"],
             properties: { claims: { type: "array", items: { $ref: "Claim#" } } },
           },
-          ...errorResponses(...COMMON_ERRORS, "unauthorized", "campaign_not_found"),
+          ...errorResponses(...COMMON_ERRORS, "unauthorized", "forbidden", "campaign_not_found"),
         },
       },
     },
@@ -113,8 +125,15 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
     },
   );
 
-  registerClaimEvents(app, deps, findClaim);
+  registerClaimEvents(app, deps, findClaim, auth);
 }
+
+/**
+ * Built once: 410 is the answer to almost every request of a sold-out spike,
+ * and building an Error captures a stack trace (about 10% of the server's CPU
+ * in the sold-out benchmark, BENCHMARKS.md).
+ */
+const SOLD_OUT = new ApiError("sold_out");
 
 function answer(reply: FastifyReply, outcome: AdmitOutcome) {
   switch (outcome.kind) {
@@ -129,7 +148,7 @@ function answer(reply: FastifyReply, outcome: AdmitOutcome) {
         fields: { reason: outcome.reason },
       });
     case "sold_out":
-      throw new ApiError("sold_out");
+      return sendError(reply, SOLD_OUT);
     case "campaign_not_found":
       throw new ApiError("campaign_not_found");
   }
@@ -139,11 +158,13 @@ function registerClaimEvents(
   app: FastifyInstance,
   deps: ApiDeps,
   findClaim: (claimId: string) => Promise<Claim | undefined>,
+  auth: UserAuth,
 ): void {
   const heartbeatMs = deps.sseHeartbeatMs ?? 15_000;
   app.get<{ Params: { claimId: string } }>(
     "/v1/claims/:claimId/events",
     {
+      onRequest: auth.requireReaderOrCookie,
       schema: {
         summary: "Watch a claim (Server-Sent Events)",
         description:
@@ -157,7 +178,7 @@ function registerClaimEvents(
             description: "an event stream",
             content: { "text/event-stream": { schema: { type: "string" } } },
           },
-          ...errorResponses(...COMMON_ERRORS, "claim_not_found"),
+          ...errorResponses(...COMMON_ERRORS, "unauthorized", "forbidden", "claim_not_found"),
         },
       },
     },
@@ -178,6 +199,12 @@ function registerClaimEvents(
       if (!claim) {
         unsubscribe();
         throw new ApiError("claim_not_found");
+      }
+      try {
+        auth.assertReader(request, claim.userId);
+      } catch (error) {
+        unsubscribe();
+        throw error;
       }
       reply.hijack();
       const raw = reply.raw;

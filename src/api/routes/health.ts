@@ -3,7 +3,10 @@ import { ApiError } from "../../errors/catalogue.ts";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses } from "../openapi.ts";
 
-export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: Pick<ApiDeps, "readiness" | "isShuttingDown">,
+): void {
   app.get(
     "/healthz",
     {

@@ -1,9 +1,26 @@
 import { loadConfig } from "../../config/config.ts";
+import { PostgresLedger } from "../../ledger/postgres/postgres-ledger.ts";
 import { SqliteLedger } from "../../ledger/sqlite/sqlite-ledger.ts";
+import { StartupError } from "../startup-error.ts";
 
 /** `stampede migrate`: applies the ledger's migrations (PostgreSQL when DATABASE_URL is set, else embedded). */
 export async function migrate(argv: string[]): Promise<number> {
   const config = loadConfig(process.env, argv);
+  if (config.DATABASE_URL !== undefined) {
+    const ledger = new PostgresLedger({
+      connectionString: config.DATABASE_URL,
+      schema: config.DATABASE_SCHEMA,
+    });
+    try {
+      await ledger.migrate();
+    } catch (error) {
+      throw new StartupError(`cannot migrate PostgreSQL (DATABASE_URL): ${(error as Error).message}`);
+    } finally {
+      await ledger.close();
+    }
+    process.stdout.write(`stampede: PostgreSQL ledger (schema ${config.DATABASE_SCHEMA}) is up to date\n`);
+    return 0;
+  }
   const ledger = new SqliteLedger(config.DATA_DIR);
   try {
     await ledger.migrate();

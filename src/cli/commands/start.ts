@@ -1,14 +1,17 @@
 import { buildApp } from "../../api/app.ts";
 import { loadConfig } from "../../config/config.ts";
+import { webhookOptions } from "../../delivery/options.ts";
+import { userHashKey } from "../../privacy/user-hash.ts";
 import { embeddedAdminToken } from "../../runtime/admin-token.ts";
 import { openEmbedded } from "../../runtime/embedded.ts";
+import { taskSettings } from "../../tasks/settings.ts";
+import { httpOptions } from "../http-options.ts";
 import { createLogger } from "../logger.ts";
 import { serve } from "../serve.ts";
 
 /** `stampede start`: the embedded default, API and worker in one process. */
 export async function start(argv: string[]): Promise<number> {
   const config = loadConfig(process.env, argv);
-  const logger = createLogger(config.LOG_LEVEL);
   let adminToken = config.ADMIN_TOKEN;
   if (adminToken === undefined) {
     const stored = await embeddedAdminToken(config.DATA_DIR);
@@ -18,6 +21,8 @@ export async function start(argv: string[]): Promise<number> {
         `stampede: generated an admin token (stored in ${config.DATA_DIR}/admin-token, shown once):\n  ${adminToken}\n`,
       );
   }
+  // Created once the token is known: userIds in logs are hashed with a key derived from it.
+  const logger = createLogger(config.LOG_LEVEL, "stampede", undefined, userHashKey(adminToken));
   const runtime = await openEmbedded({
     dataDir: config.DATA_DIR,
     adminToken,
@@ -26,8 +31,21 @@ export async function start(argv: string[]): Promise<number> {
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     fsync: config.FSYNC,
+    tasks: { settings: taskSettings(config) },
+    rateLimit: { user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP },
+    userTokenSecret: config.USER_TOKEN_SECRET,
+    corsOrigins: config.CORS_ORIGINS,
+    webhook: webhookOptions(config),
   });
   if (config.FSYNC === "off") logger.warn("FSYNC=off: a 202 does not survive a power loss; for tests only");
-  const app = await buildApp(runtime.deps, { logger });
-  return serve({ app, config, logger, mode: "embedded", close: () => runtime.close() });
+  const app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
+  return serve({
+    app,
+    config,
+    logger,
+    mode: "embedded",
+    close: () => runtime.close(),
+    onShutdown: () => runtime.beginShutdown(),
+    drain: (untilMs) => runtime.drain(untilMs),
+  });
 }

@@ -13,31 +13,54 @@ interface Entry<T> {
   value: T;
 }
 
+/** How values are written to and read from the journal (e.g. versioned claim messages). */
+export interface JournalCodec<T> {
+  encode(value: T): unknown;
+  /** Throws when a record cannot be read; open() then fails rather than lose it. */
+  decode(raw: unknown): T;
+}
+
+const identity: JournalCodec<never> = { encode: (v) => v, decode: (raw) => raw as never };
+
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5000;
 
 export class EmbeddedQueue<T> implements Queue<T> {
   readonly #journal: Journal;
   readonly #name: string;
+  readonly #codec: JournalCodec<T>;
   #buffer: Entry<T>[] = [];
   #inFlight = 0;
-  #wake: (() => void) | undefined;
+  /** Consumers waiting for values; consume() may be called more than once (a worker's concurrency). */
+  readonly #waiting = new Set<() => void>();
   #closed = false;
 
-  private constructor(journal: Journal, name: string) {
+  private constructor(journal: Journal, name: string, codec: JournalCodec<T>) {
     this.#journal = journal;
     this.#name = name;
+    this.#codec = codec;
   }
 
   static async open<T>(
     dir: string,
     name: string,
     options: JournalOptions = {},
+    codec: JournalCodec<T> = identity,
   ): Promise<{ queue: EmbeddedQueue<T>; recovered: T[] }> {
     const { journal, records } = await Journal.open(dir, options);
-    const queue = new EmbeddedQueue<T>(journal, name);
-    for (const record of records) queue.#buffer.push({ seq: record.seq, value: record.value as T });
-    return { queue, recovered: records.map((r) => r.value as T) };
+    const queue = new EmbeddedQueue<T>(journal, name, codec);
+    const recovered: T[] = [];
+    try {
+      for (const record of records) {
+        const value = codec.decode(record.value);
+        queue.#buffer.push({ seq: record.seq, value });
+        recovered.push(value);
+      }
+    } catch (error) {
+      await journal.close();
+      throw new Error(`journal ${name} in ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    return { queue, recovered };
   }
 
   get journal(): Journal {
@@ -46,9 +69,9 @@ export class EmbeddedQueue<T> implements Queue<T> {
 
   async publish(values: readonly T[]): Promise<void> {
     if (this.#closed) throw new Error(`queue ${this.#name} is closed`);
-    const seqs = await this.#journal.append(values);
+    const seqs = await this.#journal.append(values.map((v) => this.#codec.encode(v)));
     for (let i = 0; i < values.length; i++) this.#buffer.push({ seq: seqs[i]!, value: values[i]! });
-    this.#wake?.();
+    this.#wakeAll();
   }
 
   consume(handler: BatchHandler<T>, options: ConsumeOptions): Consumer {
@@ -57,17 +80,14 @@ export class EmbeddedQueue<T> implements Queue<T> {
       let failures = 0;
       while (running) {
         if (this.#buffer.length === 0) {
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve;
-          });
-          this.#wake = undefined;
+          await new Promise<void>((resolve) => this.#waiting.add(resolve));
           continue;
         }
         if (this.#buffer.length < options.batchSize && options.flushIntervalMs > 0) {
           await sleep(options.flushIntervalMs);
         }
         const batch = this.#buffer.splice(0, options.batchSize);
-        this.#inFlight = batch.length;
+        this.#inFlight += batch.length;
         try {
           await handler(batch.map((e) => e.value));
           await this.#journal.ack(batch.map((e) => e.seq));
@@ -79,7 +99,7 @@ export class EmbeddedQueue<T> implements Queue<T> {
           failures++;
           await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures));
         } finally {
-          this.#inFlight = 0;
+          this.#inFlight -= batch.length;
         }
       }
     };
@@ -87,10 +107,16 @@ export class EmbeddedQueue<T> implements Queue<T> {
     return {
       stop: async () => {
         running = false;
-        this.#wake?.();
+        this.#wakeAll();
         await done;
       },
     };
+  }
+
+  #wakeAll(): void {
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const wake of waiting) wake();
   }
 
   async lag(): Promise<QueueLag[]> {

@@ -163,6 +163,17 @@ export class Journal {
     while (this.#flushing) await new Promise((r) => setImmediate(r));
     await this.#file?.close();
     this.#file = undefined;
+    // Every record was acknowledged (a drained, graceful shutdown): remove the
+    // segments so the next start has nothing to replay. Best effort: a crash
+    // or an error halfway leaves some behind, and replaying them is harmless.
+    if (!this.#failure && this.#segments.every((s) => s.outstanding === 0)) {
+      for (const segment of this.#segments.splice(0)) await unlink(segment.path).catch(() => undefined);
+      const dir = await open(this.#dir, "r").catch(() => undefined);
+      await dir
+        ?.sync()
+        .catch(() => undefined)
+        .finally(() => dir.close());
+    }
   }
 
   async #flush(): Promise<void> {

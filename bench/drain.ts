@@ -1,0 +1,60 @@
+// drain: admission-to-issued latency and ledger rows/s as the worker's batch size and flush
+// interval change (BATCH_SIZE x FLUSH_INTERVAL_MS), each on a spike-admit-like load (every claim
+// admitted). There is no ceiling for the ledger, so this runs the system only.
+// Usage: bench/run.sh drain [--mode ...] [--batches 100,1000,5000] [--flushes 0,2,10] [--users 50000]
+import { parseScenarioArgs } from "./lib/args.ts";
+import { log, median, ms, num, type RunFigures, Scenario } from "./lib/scenario.ts";
+
+const args = parseScenarioArgs(
+  process.argv.slice(2),
+  { deadlineMinutes: 45, pairs: 1 },
+  {
+    batches: { type: "string" },
+    flushes: { type: "string" },
+  },
+);
+const batches = String(args.extra.batches ?? "100,1000,5000")
+  .split(",")
+  .map(Number);
+const flushes = String(args.extra.flushes ?? "0,2,10")
+  .split(",")
+  .map(Number);
+const users = String(args.users ?? 50_000);
+const scenario = new Scenario(
+  {
+    name: "drain",
+    benchArgs: ["--users", users, "--stock", users, "--concurrency", args.concurrency ?? "500"],
+    runTimeoutMs: 6 * 60_000,
+  },
+  args,
+);
+const rows: Record<string, unknown>[] = [];
+log("BATCH_SIZE FLUSH_MS  admitted/s  to-issued p50  to-issued p99  settle  ledger rows/s");
+for (const batch of batches)
+  for (const flush of flushes) {
+    const runs: RunFigures[] = [];
+    for (let i = 0; i < args.pairs; i++)
+      runs.push(
+        await scenario.systemRun(undefined, {
+          env: { BATCH_SIZE: String(batch), FLUSH_INTERVAL_MS: String(flush) },
+        }),
+      );
+    const row = {
+      batch,
+      flush,
+      rps: median(runs.map((r) => r.rps)),
+      toIssuedP50: median(runs.map((r) => r.toIssuedP50 ?? Number.NaN)),
+      toIssuedP99: median(runs.map((r) => r.toIssuedP99 ?? Number.NaN)),
+      issuedPerSecond: median(runs.map((r) => r.issuedPerSecond ?? Number.NaN)),
+      settleMs: median(runs.map((r) => r.settleMs ?? Number.NaN)),
+      pass: runs.every((r) => r.ok),
+    };
+    rows.push(row);
+    log(
+      `${String(batch).padStart(10)} ${String(flush).padStart(8)}  ${num(row.rps).padStart(10)}  ` +
+        `${ms(row.toIssuedP50).padStart(13)}  ${ms(row.toIssuedP99).padStart(13)}  ${ms(row.settleMs).padStart(6)}  ` +
+        `${num(row.issuedPerSecond).padStart(13)}${row.pass ? "" : "  FAIL"}`,
+    );
+  }
+scenario.finish({ rows });
+process.exit(rows.every((r) => r.pass) ? 0 : 1);

@@ -1,0 +1,149 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { type Proc, startProcess, tempDataDir } from "./processes.ts";
+import { deletePrefix, MiniRedis } from "./redis.ts";
+
+/**
+ * The systems a scenario can measure. Each start() brings up fresh processes
+ * with fresh state (a new data directory, or a new Redis prefix and
+ * PostgreSQL schema) and stop() removes all of it.
+ */
+export type Mode = "embedded" | "redis" | "kafka";
+export const MODES: Mode[] = ["embedded", "redis", "kafka"];
+
+export const ADMIN_TOKEN = "stampede-bench-admin-token-0123456789";
+
+export interface System {
+  mode: Mode;
+  targets: string[];
+  processes: Proc[];
+  /** Distributed modes: this run's Redis key prefix (for memory figures). */
+  redisPrefix?: string;
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  /** Extra settings (BATCH_SIZE, FLUSH_INTERVAL_MS, ...). */
+  env?: Record<string, string>;
+  /** Directory for --cpu-prof output of every stampede process. */
+  profileDir?: string;
+  apiInstances?: number;
+  workerInstances?: number;
+}
+
+export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+
+const profileFlags = (dir: string | undefined) => (dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []);
+
+export async function startSystem(mode: Mode, options: SystemOptions = {}): Promise<System> {
+  return mode === "embedded" ? startEmbedded(options) : startDistributed(mode, options);
+}
+
+async function startEmbedded(options: SystemOptions): Promise<System> {
+  const dataDir = tempDataDir("embedded");
+  const proc = await startProcess({
+    name: "stampede start",
+    args: ["start"],
+    env: { DATA_DIR: dataDir, ADMIN_TOKEN, ...options.env },
+    nodeFlags: profileFlags(options.profileDir),
+    dataDir,
+  });
+  return { mode: "embedded", targets: [proc.url!], processes: [proc], stop: () => proc.stop() };
+}
+
+/** The constant-410 server, started exactly like the system's API process. */
+export async function startCeiling(): Promise<Proc> {
+  return startProcess({ name: "ceiling", args: ["bench", "--serve-ceiling"] });
+}
+
+// ---------------------------------------------------------------------------------------------
+// HOOK: distributed modes (QUEUE=redis | kafka). `stampede api` and `stampede worker` are being
+// built on other branches; this is how the scenarios will start them once merged. Adjust the
+// command names, settings or readiness signal here if they differ. Until then a run in these
+// modes stops with "distributed mode not available in this build".
+// ---------------------------------------------------------------------------------------------
+async function startDistributed(mode: "redis" | "kafka", options: SystemOptions): Promise<System> {
+  const run = randomBytes(4).toString("hex");
+  const redisPrefix = `stampede-bench-${run}`;
+  const schema = `bench_${run}`;
+  const env: Record<string, string> = {
+    QUEUE: mode,
+    REDIS_URL,
+    DATABASE_URL,
+    ADMIN_TOKEN,
+    REDIS_PREFIX: redisPrefix,
+    DATABASE_SCHEMA: schema,
+    ...(mode === "kafka" ? { KAFKA_BROKERS, KAFKA_TOPIC: `stampede-bench-${run}` } : {}),
+    ...options.env,
+  };
+  const processes: Proc[] = [];
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await cleanupDistributed(redisPrefix, schema);
+  };
+  try {
+    for (let i = 0; i < (options.apiInstances ?? 1); i++)
+      processes.push(
+        await startProcess({
+          name: `stampede api #${i + 1}`,
+          args: ["api"],
+          env: { ...env, INSTANCE_ID: `bench-api-${i + 1}` },
+          nodeFlags: profileFlags(options.profileDir),
+        }),
+      );
+    for (let i = 0; i < (options.workerInstances ?? 1); i++) {
+      const worker = await startProcess({
+        name: `stampede worker #${i + 1}`,
+        args: ["worker"],
+        env: { ...env, INSTANCE_ID: `bench-worker-${i + 1}` },
+        nodeFlags: profileFlags(options.profileDir),
+        waitForUrl: false,
+      });
+      processes.push(worker);
+      // A worker has no URL to wait for: give it a moment, then make sure it is still running.
+      await new Promise((r) => setTimeout(r, 2000));
+      if (/unknown command|exited/.test(worker.output()) || !isAlive(worker.pid))
+        throw new Error(`stampede worker did not start:\n${worker.output()}`);
+    }
+  } catch (error) {
+    await stop();
+    const message = (error as Error).message;
+    if (/unknown command/.test(message))
+      throw new Error(
+        `distributed mode not available in this build (${mode}): ${message.split("\n")[1] ?? ""}`,
+      );
+    throw error;
+  }
+  return { mode, targets: processes.filter((p) => p.url).map((p) => p.url!), processes, redisPrefix, stop };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes this run's Redis keys and PostgreSQL schema (shared services: nothing else). */
+async function cleanupDistributed(redisPrefix: string, schema: string): Promise<void> {
+  try {
+    const redis = await MiniRedis.connect(REDIS_URL);
+    await deletePrefix(redis, redisPrefix);
+    redis.close();
+  } catch (error) {
+    process.stderr.write(`bench: could not clean Redis prefix ${redisPrefix}: ${(error as Error).message}\n`);
+  }
+  try {
+    execFileSync("psql", [DATABASE_URL, "-q", "-c", `DROP SCHEMA IF EXISTS "${schema}" CASCADE`], {
+      stdio: "ignore",
+      timeout: 30_000,
+    });
+  } catch (error) {
+    process.stderr.write(`bench: could not drop schema ${schema}: ${(error as Error).message}\n`);
+  }
+  // Kafka: the run's topic (stampede-bench-<run>) is left to the broker's retention.
+}

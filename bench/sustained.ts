@@ -1,0 +1,90 @@
+// sustained: the highest fixed rate at which admission p99 stays under 50 ms, found with short
+// probes (rate doubled, then bisected), then held for --duration seconds (60) in interleaved
+// ceiling/system pairs. Every claim is admitted (stock = requests): the whole pipeline runs.
+// Usage: bench/run.sh sustained [--mode ...] [--duration 60] [--probe-seconds 5] [--start-rate 1000]
+import { parseScenarioArgs } from "./lib/args.ts";
+import { log, median, ms, num, pct, type RunFigures, Scenario } from "./lib/scenario.ts";
+
+const P99_BOUND_MS = 50;
+const args = parseScenarioArgs(
+  process.argv.slice(2),
+  { deadlineMinutes: 45 },
+  {
+    duration: { type: "string" },
+    "probe-seconds": { type: "string" },
+    "start-rate": { type: "string" },
+  },
+);
+const duration = Number(args.extra.duration ?? 60);
+const probeSeconds = Number(args.extra["probe-seconds"] ?? 5);
+const startRate = Number(args.extra["start-rate"] ?? 1000);
+const load = (rate: number, seconds: number) => {
+  const users = String(Math.round(rate * seconds));
+  return [
+    "--rate",
+    String(rate),
+    "--users",
+    users,
+    "--stock",
+    users,
+    "--concurrency",
+    args.concurrency ?? "2000",
+    // Every probe starts a fresh process: warm its JIT first, or p99 measures the cold start.
+    "--warmup",
+    "20000",
+  ];
+};
+const scenario = new Scenario(
+  { name: "sustained", benchArgs: [], runTimeoutMs: (duration + 180) * 1000 },
+  args,
+);
+const good = (f: RunFigures) => f.ok && f.connectionErrors === 0 && f.p99 < P99_BOUND_MS;
+
+async function search(kind: "ceiling" | "system"): Promise<number> {
+  const probe = (rate: number) =>
+    kind === "ceiling"
+      ? scenario.ceilingRun(load(rate, probeSeconds))
+      : scenario.systemRun(load(rate, probeSeconds));
+  let lo = 0;
+  let hi = 0;
+  for (let rate = startRate; hi === 0; rate *= 2) {
+    const f = await probe(rate);
+    log(`  ${kind} probe ${num(rate)}/s: p99 ${ms(f.p99)} ${good(f) ? "ok" : "too slow"}`);
+    if (good(f)) lo = rate;
+    else hi = rate;
+    if (rate > 1_000_000) break;
+  }
+  for (let i = 0; i < 3 && hi - lo > lo * 0.05; i++) {
+    const rate = Math.round((lo + hi) / 2);
+    const f = await probe(rate);
+    log(`  ${kind} probe ${num(rate)}/s: p99 ${ms(f.p99)} ${good(f) ? "ok" : "too slow"}`);
+    if (good(f)) lo = rate;
+    else hi = rate;
+  }
+  return lo;
+}
+
+const ceilingRate = await search("ceiling");
+const systemRate = await search("system");
+log(
+  `highest rate with p99 < ${P99_BOUND_MS} ms in ${probeSeconds} s probes: ceiling ${num(ceilingRate)}/s, system ${num(systemRate)}/s`,
+);
+const finals: { ceiling: RunFigures; system: RunFigures }[] = [];
+for (let i = 0; i < args.pairs && systemRate > 0 && ceilingRate > 0; i++) {
+  const c = i % 2 === 0 ? await scenario.ceilingRun(load(ceilingRate, duration)) : undefined;
+  const s = await scenario.systemRun(load(systemRate, duration));
+  const ceiling = c ?? (await scenario.ceilingRun(load(ceilingRate, duration)));
+  finals.push({ ceiling, system: s });
+  log(
+    `pair ${i + 1}: ceiling ${num(ceiling.rps)}/s p99 ${ms(ceiling.p99)} | system ${num(s.rps)}/s p99 ${ms(s.p99)} ${s.ok ? "PASS" : "FAIL"}`,
+  );
+}
+const held = finals.every((f) => good(f.system));
+const ratio = systemRate / ceilingRate;
+log(
+  `sustained ${duration} s: system ${num(systemRate)}/s (${pct(ratio)} of the ceiling's ${num(ceilingRate)}/s), ` +
+    `p99 over the ${duration} s runs: ${finals.map((f) => ms(f.system.p99)).join(", ")} (median ${ms(median(finals.map((f) => f.system.p99)))}); ` +
+    `held under ${P99_BOUND_MS} ms: ${held ? "yes" : "NO"}`,
+);
+scenario.finish({ ceilingRate, systemRate, ratio, held, finals });
+process.exit(finals.every((f) => f.system.ok) ? 0 : 1);

@@ -1,0 +1,28 @@
+--[[
+  retire: once a campaign has ended (Redis TIME) and every claim it admitted
+  is in the ledger, its keys expire at endsAt + grace (REDIS_RETENTION_GRACE_S).
+  The ledger keeps everything; a retired campaign is answered from it. A
+  change that opens the campaign again removes the expiry (change-campaign-5).
+  Never before the claims are issued: an expired stream would take
+  unconsumed claims with it.
+
+  KEYS[1] state hash  KEYS[2] holders hash  KEYS[3] stream  KEYS[4] outbox  KEYS[5] free units list
+  ARGV[1] grace (ms)
+
+  Returns {code, expireAt}:
+    1 EXPIRING    every key expires at expireAt (epoch ms)
+    2 NOT_ENDED   no end, or the end is still ahead
+    3 DRAINING    admitted claims not yet issued: later
+    5 NOT_FOUND   no state
+    6 REBUILDING
+]]
+local s = redis.call("HMGET", KEYS[1], "status", "endsAt", "admitted", "issued")
+if not s[1] then return {5, 0} end
+if s[1] == "rebuilding" then return {6, 0} end
+local time = redis.call("TIME")
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+if not s[2] or s[2] == "" or tonumber(s[2]) > now then return {2, 0} end
+if tonumber(s[3]) > tonumber(s[4]) then return {3, 0} end
+local expireAt = tonumber(s[2]) + tonumber(ARGV[1])
+for i = 1, 5 do redis.call("PEXPIREAT", KEYS[i], expireAt) end
+return {1, expireAt}

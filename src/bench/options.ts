@@ -1,0 +1,249 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { minUserIdLength } from "./generator/plan.ts";
+
+/**
+ * `stampede bench`'s own flags (it is a client, not a server: stampede's
+ * settings table does not apply to it, except PORT/HOST/LISTEN_BACKLOG for
+ * --serve-ceiling). A bad flag is one line naming it, exit status 2.
+ */
+export class UsageError extends Error {}
+
+export interface BenchOptions {
+  targets: string[];
+  users: number;
+  stock: number;
+  perUserLimit: number;
+  /** Infinity = all at once (one connection per request). */
+  concurrency: number;
+  rate: number | undefined;
+  duplicates: number;
+  idempotencyKeys: boolean;
+  userIdLength: number;
+  campaignId: string | undefined;
+  adminToken: string | undefined;
+  timeoutMs: number;
+  answerBoundMs: number;
+  retries: number;
+  maxRetryWaitMs: number;
+  settleTimeoutMs: number;
+  verifyUsers: number;
+  sampleIntervalMs: number;
+  databaseUrl: string | undefined;
+  databaseSchema: string;
+  json: boolean;
+  out: string | undefined;
+  ceiling: boolean;
+  serveCeiling: boolean;
+  progress: boolean;
+  seed: number;
+  warmup: number;
+  help: boolean;
+}
+
+const FLAGS = {
+  target: {
+    type: "string",
+    multiple: true,
+    doc: "stampede URL; repeat for several API instances",
+    def: "http://127.0.0.1:8080",
+  },
+  users: { type: "string", doc: "distinct users, one claim each", def: "10000" },
+  stock: { type: "string", doc: "stock of the campaign the run creates", def: "100" },
+  "per-user-limit": { type: "string", doc: "perUserLimit of that campaign", def: "1" },
+  concurrency: {
+    type: "string",
+    doc: "requests in flight (all = every request at once, one connection each; with --rate: the cap)",
+    def: "all",
+  },
+  rate: {
+    type: "string",
+    doc: "fixed rate in requests/s instead of fixed concurrency; latency counts from each request's due time",
+    def: "(off)",
+  },
+  duplicates: {
+    type: "string",
+    doc: "share of re-sends: 0.1 adds 10% more requests from users who already asked",
+    def: "0",
+  },
+  "idempotency-keys": {
+    type: "boolean",
+    doc: "send Idempotency-Key: k-<userId>, so a re-send is an exact repeat",
+    def: "off",
+  },
+  "user-id-length": { type: "string", doc: "characters per user id", def: "16" },
+  campaign: { type: "string", doc: "id of the campaign to create", def: "bench-<random>" },
+  "admin-token": {
+    type: "string",
+    doc: "admin token (else $ADMIN_TOKEN, else $DATA_DIR/admin-token)",
+    def: "",
+  },
+  timeout: { type: "string", doc: "ms before the generator gives up on one request", def: "30000" },
+  "answer-bound": {
+    type: "string",
+    doc: "ms within which every request must be answered (invariant 5)",
+    def: "10000",
+  },
+  retries: { type: "string", doc: "retries of a 429/503 after its Retry-After", def: "3" },
+  "max-retry-wait": { type: "string", doc: "ms, cap on one Retry-After wait", def: "10000" },
+  "settle-timeout": {
+    type: "string",
+    doc: "ms to wait for every admitted claim to be issued",
+    def: "120000",
+  },
+  "verify-users": {
+    type: "string",
+    doc: "users who re-sent whose claim list is read back (admin route)",
+    def: "1000",
+  },
+  "sample-interval": {
+    type: "string",
+    doc: "ms between reads of the campaign counters (invariant 1)",
+    def: "50",
+  },
+  "database-url": {
+    type: "string",
+    doc: "also check the PostgreSQL ledger rows (needs the pg package)",
+    def: "(off)",
+  },
+  "database-schema": { type: "string", doc: "schema of the ledger tables", def: "stampede" },
+  json: { type: "boolean", doc: "print the report as JSON on stdout", def: "off" },
+  out: { type: "string", doc: "also write a self-contained HTML report to this file", def: "(off)" },
+  ceiling: {
+    type: "boolean",
+    doc: "bench the in-repo constant-410 server instead (started here unless --target is given)",
+    def: "off",
+  },
+  "serve-ceiling": {
+    type: "boolean",
+    doc: "run the constant-410 server in the foreground (PORT, HOST, LISTEN_BACKLOG as stampede)",
+    def: "off",
+  },
+  "no-progress": { type: "boolean", doc: "no progress bar (there is none off a TTY anyway)", def: "off" },
+  seed: { type: "string", doc: "seed of the re-send order", def: "1" },
+  warmup: {
+    type: "string",
+    doc: "requests fired first (at concurrency 100, on a campaign of their own) and not measured: JIT warm-up",
+    def: "0",
+  },
+  help: { type: "boolean", short: "h", doc: "this text", def: "" },
+} as const;
+
+export function benchHelp(): string {
+  const lines = [
+    "Usage: stampede bench [--flag value ...]",
+    "",
+    "Creates a campaign, fires claims from N distinct users at one or more stampede URLs, waits until",
+    "every admitted claim is issued, checks SPEC invariants 1-5 and prints a report. Exit status 0 when",
+    "every invariant holds, 1 when one failed, 2 for a bad flag.",
+    "",
+    "Flags:",
+  ];
+  for (const [name, flag] of Object.entries(FLAGS)) {
+    const def = flag.def === "" ? "" : ` [default: ${flag.def}]`;
+    lines.push(`  --${name.padEnd(18)} ${flag.doc}${def}`);
+  }
+  lines.push(
+    "",
+    "Examples:",
+    "  stampede bench                                   # 10,000 users at once, stock 100, http://127.0.0.1:8080",
+    "  stampede bench --users 100000 --stock 100000 --concurrency 500 --out report.html",
+    "  stampede bench --ceiling --users 100000 --concurrency 500   # the same load against a constant 410",
+    "  stampede bench --target http://127.0.0.1:8081 --target http://127.0.0.1:8082 --duplicates 0.1",
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+const int = (name: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+  if (!/^\d+$/.test(raw.replaceAll("_", "")))
+    throw new UsageError(`--${name}: expected an integer, got "${raw}"`);
+  const n = Number(raw.replaceAll("_", ""));
+  if (n < min || n > max) throw new UsageError(`--${name}: expected ${min} to ${max}, got ${n}`);
+  return n;
+};
+
+export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {};
+  for (const [name, flag] of Object.entries(FLAGS))
+    options[name] = {
+      type: flag.type,
+      ...("multiple" in flag ? { multiple: true } : {}),
+      ...("short" in flag ? { short: flag.short } : {}),
+    };
+  let v: Record<string, string | boolean | string[] | undefined>;
+  try {
+    v = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof v;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const str = (name: string) => v[name] as string | undefined;
+  const bool = (name: string) => v[name] === true;
+
+  const users = int("users", str("users") ?? "10000", 1, 100_000_000);
+  const concurrencyRaw = str("concurrency") ?? "all";
+  const concurrency =
+    concurrencyRaw === "all" ? Number.POSITIVE_INFINITY : int("concurrency", concurrencyRaw, 1, 1_000_000);
+  const rate = str("rate") === undefined ? undefined : int("rate", str("rate")!, 1, 10_000_000);
+  const duplicates = Number(str("duplicates") ?? "0");
+  if (!Number.isFinite(duplicates) || duplicates < 0 || duplicates > 10)
+    throw new UsageError(`--duplicates: expected a share between 0 and 10, got "${str("duplicates")}"`);
+  const userIdLength = int("user-id-length", str("user-id-length") ?? "16", 2, 128);
+  if (userIdLength < minUserIdLength(users))
+    throw new UsageError(
+      `--user-id-length: ${users} users need ids of at least ${minUserIdLength(users)} characters`,
+    );
+  const targets = (v.target as string[] | undefined) ?? ["http://127.0.0.1:8080"];
+  for (const target of targets) {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      throw new UsageError(`--target: not a URL: "${target}"`);
+    }
+    if (url.protocol !== "http:")
+      throw new UsageError(`--target: only http:// targets are supported, got "${target}"`);
+  }
+  const campaignId = str("campaign");
+  if (campaignId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(campaignId))
+    throw new UsageError("--campaign: 1-64 characters of [A-Za-z0-9_-]");
+
+  return {
+    targets: targets.map((t) => t.replace(/\/+$/, "")),
+    users,
+    stock: int("stock", str("stock") ?? "100", 1, 1_000_000_000),
+    perUserLimit: int("per-user-limit", str("per-user-limit") ?? "1", 1, 1000),
+    concurrency: rate !== undefined && concurrencyRaw === "all" ? 2000 : concurrency,
+    rate,
+    duplicates,
+    idempotencyKeys: bool("idempotency-keys"),
+    userIdLength,
+    campaignId,
+    adminToken: str("admin-token") ?? env.ADMIN_TOKEN ?? readStoredToken(env.DATA_DIR ?? "./data"),
+    timeoutMs: int("timeout", str("timeout") ?? "30000", 100),
+    answerBoundMs: int("answer-bound", str("answer-bound") ?? "10000", 1),
+    retries: int("retries", str("retries") ?? "3", 0, 100),
+    maxRetryWaitMs: int("max-retry-wait", str("max-retry-wait") ?? "10000", 0),
+    settleTimeoutMs: int("settle-timeout", str("settle-timeout") ?? "120000", 0),
+    verifyUsers: int("verify-users", str("verify-users") ?? "1000", 0),
+    sampleIntervalMs: int("sample-interval", str("sample-interval") ?? "50", 5),
+    databaseUrl: str("database-url"),
+    databaseSchema: str("database-schema") ?? "stampede",
+    json: bool("json"),
+    out: str("out"),
+    ceiling: bool("ceiling"),
+    serveCeiling: bool("serve-ceiling"),
+    progress: !bool("no-progress"),
+    seed: int("seed", str("seed") ?? "1", 0, 2 ** 32 - 1),
+    warmup: int("warmup", str("warmup") ?? "0", 0, 10_000_000),
+    help: bool("help"),
+  };
+}
+
+function readStoredToken(dataDir: string): string | undefined {
+  try {
+    return readFileSync(join(dataDir, "admin-token"), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,2 @@
+/** `stampede bench`: the load generator and invariant checker (src/bench/). */
+export { bench } from "../../bench/bench.ts";

@@ -1,0 +1,50 @@
+import type { FastifyInstance } from "fastify";
+import { redisDurability } from "../../admission/redis/durability.ts";
+import { buildApp } from "../../api/app.ts";
+import { ConfigError, loadConfig } from "../../config/config.ts";
+import { userHashKey } from "../../privacy/user-hash.ts";
+import { type DistributedRuntime, openDistributed, type Role } from "../../runtime/distributed.ts";
+import { buildWorkerApp } from "../../runtime/worker-app.ts";
+import { httpOptions } from "../http-options.ts";
+import { createLogger } from "../logger.ts";
+import { serve } from "../serve.ts";
+import { StartupError } from "../startup-error.ts";
+
+/** `stampede api` and `stampede worker`: one process of distributed mode. */
+export async function runDistributed(role: Role, argv: string[]): Promise<number> {
+  const config = loadConfig(process.env, argv);
+  // userIds in logs are hashed with a key derived from the admin token, the same in every process.
+  const logger = createLogger(
+    config.LOG_LEVEL,
+    "stampede",
+    undefined,
+    config.ADMIN_TOKEN === undefined ? undefined : userHashKey(config.ADMIN_TOKEN),
+  );
+  let runtime: DistributedRuntime;
+  try {
+    runtime = await openDistributed({ role, config, logger });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new StartupError((error as Error).message);
+  }
+  let app: FastifyInstance;
+  if (role === "api") {
+    const durability = await redisDurability(runtime.redis);
+    logger.info(
+      { appendonly: durability.appendonly, appendfsync: durability.appendfsync },
+      durability.summary,
+    );
+    process.stdout.write(`stampede: with this Redis, ${durability.summary}\n`);
+    app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
+  } else {
+    app = await buildWorkerApp(runtime.deps, { logger });
+  }
+  return serve({
+    app,
+    config,
+    logger,
+    mode: role,
+    close: () => runtime.close(),
+    onShutdown: () => runtime.beginShutdown(),
+  });
+}

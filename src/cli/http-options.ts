@@ -1,0 +1,15 @@
+import type { AppOptions } from "../api/app.ts";
+import type { Config } from "../config/config.ts";
+
+/** The HTTP-level protections every API process takes from its settings (start, and api in distributed mode). */
+export function httpOptions(config: Config): Pick<AppOptions, "trustProxy" | "maxHeaderBytes" | "overload"> {
+  return {
+    trustProxy: config.TRUST_PROXY,
+    maxHeaderBytes: config.MAX_HEADER_BYTES,
+    overload: {
+      maxEventLoopDelayMs: config.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: config.OVERLOAD_MAX_HEAP_MB * 2 ** 20,
+      maxRssBytes: config.OVERLOAD_MAX_RSS_MB * 2 ** 20,
+    },
+  };
+}

@@ -1,0 +1,355 @@
+import { hostname } from "node:os";
+import { Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "pino";
+import { packClaim, unpackClaim } from "../admission/redis/claim-codec.ts";
+import { RedisKeys } from "../admission/redis/keys.ts";
+import { LossMonitor } from "../admission/redis/loss-monitor.ts";
+import { streamClaims } from "../admission/redis/queued-claims.ts";
+import { RedisAdmission } from "../admission/redis/redis-admission.ts";
+import { RetentionSweeper } from "../admission/redis/retention.ts";
+import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
+import { type Config, ConfigError } from "../config/config.ts";
+import { webhookOptions } from "../delivery/options.ts";
+import { WebhookDispatcher } from "../delivery/webhook-dispatcher.ts";
+import type { Claim } from "../domain/types.ts";
+import { userTokenVerifier } from "../identity/user-tokens.ts";
+import { PostgresLedger } from "../ledger/postgres/postgres-ledger.ts";
+import { countFailures } from "../metrics/instrument.ts";
+import { Metrics } from "../metrics/metrics.ts";
+import { RedisNotifier } from "../notify/redis/redis-notifier.ts";
+import { RedisStreamQueue } from "../queue/redis-streams/redis-stream-queue.ts";
+import type { QueueLag } from "../queue/types.ts";
+import { RedisRateLimiter } from "../ratelimit/index.ts";
+import { ledgerCountsSource } from "../stats/ledger-counts.ts";
+import { redisMemorySource } from "../stats/redis-memory.ts";
+import { taskSettings } from "../tasks/settings.ts";
+import { RedisTaskStore } from "../tasks/store/redis/redis-task-store.ts";
+import type { TaskMessage } from "../tasks/types.ts";
+import { ClaimWorker } from "../worker/claim-worker.ts";
+import { openTaskPipeline, type TaskPipeline } from "./task-pipeline.ts";
+
+/**
+ * Distributed mode's wiring, for one process of either role. Both roles talk
+ * to Redis (admission state, claim status, pub/sub) and PostgreSQL (the
+ * ledger); an `api` process admits and answers, a `worker` process consumes
+ * the claims streams, writes the ledger and watches for a lost Redis. They
+ * share nothing else, so any number of each can run.
+ */
+export type Role = "api" | "worker";
+
+export interface DistributedOptions {
+  role: Role;
+  config: Config;
+  logger: Logger;
+}
+
+export interface DistributedRuntime {
+  deps: ApiDeps;
+  admission: RedisAdmission;
+  ledger: PostgresLedger;
+  redis: Redis;
+  keys: RedisKeys;
+  worker?: ClaimWorker;
+  queue?: RedisStreamQueue<Claim>;
+  lossMonitor?: LossMonitor;
+  retention?: RetentionSweeper;
+  dispatcher?: WebhookDispatcher;
+  /** Marks the process as shutting down (readiness 503) at once. */
+  beginShutdown(): void;
+  close(): Promise<void>;
+}
+
+/** The consumer group of the claims streams. */
+export const CLAIMS_GROUP = "stampede-claim-workers";
+/** The consumer group of the tasks stream. */
+export const TASKS_GROUP = "stampede-task-workers";
+/** The tasks stream (its own, so a slow task never delays a claim). */
+export const tasksStream = (prefix: string) => `${prefix}:tasks:stream`;
+
+/** Refuses, in one line naming the setting, what distributed mode cannot run without. */
+export function requireDistributedSettings(config: Config): {
+  adminToken: string;
+  redisUrl: string;
+  databaseUrl: string;
+} {
+  const missing = (name: string) =>
+    new ConfigError(name, "required by distributed mode (stampede api / stampede worker)");
+  if (config.ADMIN_TOKEN === undefined) throw missing("ADMIN_TOKEN");
+  if (config.REDIS_URL === undefined) throw missing("REDIS_URL");
+  if (config.DATABASE_URL === undefined) throw missing("DATABASE_URL");
+  if (config.QUEUE === "kafka")
+    throw new ConfigError("QUEUE", "kafka is not available in this version; use QUEUE=redis");
+  if (/[{}]/.test(config.REDIS_PREFIX)) throw new ConfigError("REDIS_PREFIX", "must not contain { or }");
+  return { adminToken: config.ADMIN_TOKEN, redisUrl: config.REDIS_URL, databaseUrl: config.DATABASE_URL };
+}
+
+export async function openDistributed(options: DistributedOptions): Promise<DistributedRuntime> {
+  const { role, config, logger } = options;
+  const settings = requireDistributedSettings(config);
+  const instance = config.INSTANCE_ID ?? `${hostname()}-${process.pid}`;
+  const keys = new RedisKeys(config.REDIS_PREFIX);
+
+  const connections: Redis[] = [];
+  const connect = (name: string, extra: RedisOptions = {}) => {
+    const redis = new Redis(settings.redisUrl, {
+      connectionName: `stampede-${role}-${name}-${instance}`,
+      // RESP2: the reply shapes every Redis version and proxy agree on.
+      protocol: 2,
+      lazyConnect: true,
+      ...extra,
+    });
+    // Connection errors surface on the commands (503) and in readiness; the
+    // client reconnects by itself. Log each outage once, not every retry.
+    let down = false;
+    redis.on("error", (error) => {
+      if (!down) logger.warn({ err: error, connection: name }, "Redis connection lost; reconnecting");
+      down = true;
+    });
+    redis.on("ready", () => {
+      if (down) logger.info({ connection: name }, "Redis connection back");
+      down = false;
+    });
+    connections.push(redis);
+    return redis;
+  };
+  // Commands of all concurrent requests share round trips (auto-pipelining).
+  // No offline queue: while Redis is unreachable a claim fails at once (503)
+  // instead of piling up to run minutes later.
+  const redis = connect("commands", { enableAutoPipelining: true, enableOfflineQueue: false });
+  const subscriber = connect("subscriber");
+  try {
+    await redis.connect();
+    await subscriber.connect();
+  } catch (error) {
+    for (const connection of connections) connection.disconnect();
+    throw new Error(`cannot connect to Redis (REDIS_URL): ${(error as Error).message}`, { cause: error });
+  }
+
+  const ledger = new PostgresLedger({
+    connectionString: settings.databaseUrl,
+    schema: config.DATABASE_SCHEMA,
+    max: role === "worker" ? 4 : 8,
+    onError: (error) => logger.warn({ err: error }, "PostgreSQL connection lost"),
+  });
+  await migrateWhenReachable(ledger, logger, role);
+
+  const admission = new RedisAdmission({
+    redis,
+    keys,
+    ledger,
+    logger,
+    sink: "stream",
+    sinkCap: config.STREAM_MAX_LEN,
+    queuedClaims: (campaignId) => streamClaims(redis, keys.campaign(campaignId).stream),
+    idempotencyTtlSec: config.IDEMPOTENCY_TTL_S,
+    soldOutCacheMaxHolders: role === "api" ? config.SOLD_OUT_CACHE_MAX_HOLDERS : 0,
+    retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
+  });
+  const notifier = new RedisNotifier({
+    publisher: redis,
+    subscriber,
+    channel: keys.issuedChannel,
+    logger,
+    recheck: async (claimIds) => {
+      const found = await Promise.all(
+        claimIds.map(async (id) => (await admission.getClaim(id)) ?? (await ledger.findClaim(id))),
+      );
+      return found.filter((c): c is Claim => c !== undefined);
+    },
+  });
+
+  // Tasks (POST /v1/tasks): their own stream, the Redis task store; workers run them.
+  const settingsOfTasks = taskSettings(config);
+  const taskStore = new RedisTaskStore({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    retention: settingsOfTasks.retention,
+  });
+  const taskBlocking = role === "worker" ? connect("task-blocking") : undefined;
+  await taskBlocking?.connect();
+  const taskQueue = new RedisStreamQueue<TaskMessage>({
+    redis,
+    blocking: taskBlocking ?? redis,
+    streams: [tasksStream(config.REDIS_PREFIX)],
+    group: TASKS_GROUP,
+    consumer: instance,
+    codec: { encode: (m) => JSON.stringify(m), decode: (d) => JSON.parse(d) as TaskMessage },
+    logger,
+    maxLen: config.STREAM_MAX_LEN,
+    claimIdleMs: config.CLAIM_IDLE_MS,
+  });
+  const tasks: TaskPipeline = await openTaskPipeline({
+    queue: taskQueue,
+    store: taskStore,
+    settings: settingsOfTasks,
+    logger,
+    runWorker: role === "worker",
+    owner: instance,
+  });
+
+  // One claim budget across API processes.
+  const rateLimiter =
+    role === "api" && (config.RATE_LIMIT_USER || config.RATE_LIMIT_IP)
+      ? new RedisRateLimiter({
+          redis,
+          prefix: config.REDIS_PREFIX,
+          user: config.RATE_LIMIT_USER,
+          ip: config.RATE_LIMIT_IP,
+          onError: (error) =>
+            logger.warn({ err: error }, "rate limiter: Redis did not answer; letting claims through"),
+        })
+      : undefined;
+
+  let shuttingDown = false;
+  let worker: ClaimWorker | undefined;
+  let queue: RedisStreamQueue<Claim> | undefined;
+  let lossMonitor: LossMonitor | undefined;
+  let retention: RetentionSweeper | undefined;
+  let dispatcher: WebhookDispatcher | undefined;
+  const metrics = new Metrics();
+  const claimsQueue = (blocking: Redis) =>
+    new RedisStreamQueue<Claim>({
+      redis,
+      blocking,
+      streams: async () => (await redis.smembers(keys.registry)).map((id) => keys.campaign(id).stream),
+      group: CLAIMS_GROUP,
+      consumer: instance,
+      codec: { encode: packClaim, decode: unpackClaim },
+      logger,
+      maxLen: config.STREAM_MAX_LEN,
+      claimIdleMs: config.CLAIM_IDLE_MS,
+    });
+  if (role === "worker") {
+    // Workers deliver the webhook outbox (docs/lifecycle.md); leases make any number of them safe.
+    dispatcher = new WebhookDispatcher({ ...webhookOptions(config), store: ledger.deliveries, logger });
+    const blocking = connect("blocking");
+    await blocking.connect();
+    queue = claimsQueue(blocking);
+    worker = new ClaimWorker({
+      queue,
+      ledger: countFailures(ledger, "ledger", metrics),
+      admission,
+      notifier,
+      logger,
+      batchSize: config.BATCH_SIZE,
+      flushIntervalMs: config.FLUSH_INTERVAL_MS,
+      issuedSink: dispatcher,
+      onBatch: metrics.observeBatch,
+    });
+    lossMonitor = new LossMonitor({
+      redis,
+      keys,
+      ledger,
+      rebuild: (campaignId) => admission.rebuild(campaignId),
+      logger,
+      intervalMs: config.LOSS_CHECK_MS,
+      retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
+    });
+    retention = new RetentionSweeper({
+      redis,
+      keys,
+      scripts: admission.scripts,
+      ledger,
+      logger,
+      graceMs: config.REDIS_RETENTION_GRACE_S * 1000,
+      intervalMs: config.RETENTION_CHECK_MS,
+    });
+    dispatcher.start();
+    worker.start();
+    lossMonitor.start();
+    retention.start();
+  }
+
+  const readiness = async (): Promise<DependencyStatus[]> => {
+    const checks = [check("redis", () => admission.ping())];
+    if (role === "worker") checks.push(check("postgresql", () => ledger.ping()));
+    return Promise.all(checks);
+  };
+
+  const deps: ApiDeps = {
+    admission,
+    ledger,
+    notifier,
+    adminToken: settings.adminToken,
+    readiness,
+    isShuttingDown: () => shuttingDown,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    corsOrigins: config.CORS_ORIGINS,
+    rateLimiter,
+    userTokens:
+      config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
+    tasks: tasks.service,
+    lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
+    metrics,
+    mode: role,
+    // An API process reads the lag through a claims queue it never consumes from.
+    queueLag: lagOf([queue ?? claimsQueue(redis), taskQueue]),
+    stats: [ledgerCountsSource(ledger), redisMemorySource(redis, `${config.REDIS_PREFIX}:`)],
+  };
+
+  return {
+    deps,
+    admission,
+    ledger,
+    redis,
+    keys,
+    worker,
+    queue,
+    lossMonitor,
+    retention,
+    dispatcher,
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    async close() {
+      shuttingDown = true;
+      await lossMonitor?.stop();
+      await retention?.stop();
+      await tasks.stop();
+      await worker?.stop();
+      await dispatcher?.stop();
+      await taskStore.close();
+      await notifier.close();
+      await admission.close();
+      await ledger.close().catch(() => undefined);
+      for (const connection of connections) connection.disconnect();
+    },
+  };
+}
+
+/**
+ * Migrations run at start. A worker cannot work without PostgreSQL and waits
+ * for it; an API process admits from Redis alone, so it starts anyway and
+ * says so (a worker migrates as soon as PostgreSQL answers).
+ */
+async function migrateWhenReachable(ledger: PostgresLedger, logger: Logger, role: Role): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ledger.migrate();
+      return;
+    } catch (error) {
+      if (role === "api") {
+        logger.warn(
+          { err: error },
+          "PostgreSQL unreachable at start; admitting from Redis, migrations skipped",
+        );
+        return;
+      }
+      if (attempt === 1) logger.warn({ err: error }, "PostgreSQL unreachable at start; waiting for it");
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * attempt)));
+    }
+  }
+}
+
+function lagOf(queues: { lag(): Promise<QueueLag[]> }[]): () => Promise<QueueLag[]> {
+  return async () => (await Promise.all(queues.map((q) => q.lag()))).flat();
+}
+
+async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {
+  try {
+    await probe();
+    return { name, ok: true };
+  } catch (error) {
+    return { name, ok: false, error: (error as Error).message };
+  }
+}

@@ -1,0 +1,32 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
+import type { ApiDeps } from "../api/deps.ts";
+import { installErrorHandling } from "../api/errors.ts";
+import { registerHealthRoutes } from "../api/routes/health.ts";
+import { errorSchema } from "../api/schemas.ts";
+import { observeRequests, registerMetricsRoutes } from "../metrics/routes.ts";
+
+/**
+ * The HTTP face of a worker process: /healthz, /readyz and /metrics only (the
+ * claim API is served by `stampede api`), so an orchestrator can probe
+ * workers and Prometheus can scrape their batches and queue lag.
+ */
+export async function buildWorkerApp(
+  deps: Pick<ApiDeps, "readiness" | "isShuttingDown" | "metrics" | "queueLag">,
+  options: { logger?: FastifyServerOptions["loggerInstance"] } = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  app.addSchema(errorSchema);
+  installErrorHandling(app);
+  registerHealthRoutes(app, deps);
+  if (deps.metrics) {
+    deps.metrics.setQueueLagSource(deps.queueLag);
+    observeRequests(app, deps.metrics);
+    registerMetricsRoutes(app, deps.metrics);
+  }
+  return app;
+}

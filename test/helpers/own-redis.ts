@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+import { tempDir } from "./tmp.ts";
+
+/**
+ * A redis-server of the test's own, on a free port with its own directory,
+ * for tests that restart or kill Redis (never the shared one). Killed when
+ * the test ends.
+ */
+export interface OwnRedis {
+  url: string;
+  port: number;
+  /** kill -9, then wait for the exit. */
+  kill9(): Promise<void>;
+  /** Starts it again on the same port and directory (its append-only file, if any, is replayed). */
+  restart(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+export async function startOwnRedis(
+  t: { after: (fn: () => Promise<void> | void) => void },
+  options: { appendfsync?: "always" | "everysec" | "no"; persistence?: boolean } = {},
+): Promise<OwnRedis> {
+  const dir = tempDir(t, "stampede-redis-");
+  const port = await freePort();
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--dir",
+    dir,
+    "--daemonize",
+    "no",
+  ];
+  if (options.persistence === false) args.push("--appendonly", "no");
+  else args.push("--appendonly", "yes", "--appendfsync", options.appendfsync ?? "always");
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    child = spawn("redis-server", args, { stdio: "ignore" });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const probe = new Redis(port, "127.0.0.1", {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      probe.on("error", () => undefined);
+      try {
+        await probe.connect();
+        // Loading the append-only file answers LOADING; wait until it answers PONG.
+        if ((await probe.ping()) === "PONG") return;
+      } catch {
+        // not up yet
+      } finally {
+        probe.disconnect();
+      }
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const kill9 = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = once(c, "exit");
+    c.kill("SIGKILL");
+    await exited;
+  };
+  await start();
+  t.after(kill9);
+  return { url: `redis://127.0.0.1:${port}`, port, kill9, restart: start };
+}

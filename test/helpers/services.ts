@@ -1,0 +1,171 @@
+import { randomBytes } from "node:crypto";
+import { Redis, type RedisOptions } from "ioredis";
+import pg from "pg";
+
+/**
+ * The shared Redis and PostgreSQL the distributed tests use (scripts/services.sh
+ * starts them), and per-test isolation: every test gets its own Redis key
+ * prefix and its own PostgreSQL schema, removed when it ends. Nothing here
+ * flushes the shared Redis or touches another test's data.
+ */
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+export const DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+type After = { after: (fn: () => Promise<void> | void) => void };
+
+let probed: Promise<string | undefined> | undefined;
+
+/** Why the services cannot be used, or undefined when both answer. */
+export function servicesMissing(): Promise<string | undefined> {
+  probed ??= (async () => {
+    const redis = new Redis(REDIS_URL, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (error) {
+      return `Redis at ${REDIS_URL} does not answer (${(error as Error).message}); run scripts/services.sh`;
+    } finally {
+      redis.disconnect();
+    }
+    const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+    } catch (error) {
+      return `PostgreSQL at ${DATABASE_URL} does not answer (${(error as Error).message}); run scripts/services.sh`;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    return undefined;
+  })();
+  return probed;
+}
+
+/**
+ * The `skip` option for tests that need the services: a reason to skip when
+ * they are missing, except in CI (CI=true), where a missing service fails.
+ */
+export async function skipWithoutServices(): Promise<string | false> {
+  const missing = await servicesMissing();
+  if (!missing) return false;
+  if (process.env.CI === "true") throw new Error(`CI=true and a service is missing: ${missing}`);
+  process.stderr.write(`skipping distributed tests: ${missing}\n`);
+  return missing;
+}
+
+export const uniqueName = (label: string) => `t_${label}_${randomBytes(5).toString("hex")}`;
+
+/** A Redis client (RESP2, like stampede's) closed when the test ends. */
+export function redisClient(t: After, url = REDIS_URL, options: RedisOptions = {}): Redis {
+  const redis = new Redis(url, { protocol: 2, ...options });
+  // Connection errors show up on the commands; tests that restart Redis expect them.
+  redis.on("error", () => undefined);
+  t.after(() => {
+    redis.disconnect();
+  });
+  return redis;
+}
+
+/** A fresh key prefix; every key under it is deleted when the test ends. */
+export function testPrefix(t: After, label = "redis", url = REDIS_URL): string {
+  const prefix = uniqueName(label);
+  t.after(async () => {
+    await deleteKeys(url, `${prefix}:*`).catch(() => undefined);
+  });
+  return prefix;
+}
+
+export async function deleteKeys(url: string, pattern: string): Promise<number> {
+  const redis = new Redis(url, { protocol: 2, maxRetriesPerRequest: 1 });
+  let deleted = 0;
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+/** A fresh PostgreSQL schema name; the schema is dropped when the test ends. */
+export function testSchema(t: After, label = "pg", url = DATABASE_URL): string {
+  const schema = uniqueName(label);
+  t.after(async () => {
+    // Never throws: a failing cleanup must not keep the other cleanups (killing processes) from running.
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema.replaceAll('"', '""')}" CASCADE`);
+    } catch {
+      // the database itself is gone (a test's own database), or unreachable
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  });
+  return schema;
+}
+
+/** Runs one query against a database (test setup and checks). */
+export async function sql<R extends pg.QueryResultRow = Record<string, unknown>>(
+  text: string,
+  values: unknown[] = [],
+  url = DATABASE_URL,
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A PostgreSQL database of the test's own on the shared server, which the test
+ * can make unavailable (new connections refused, open ones terminated) and
+ * available again; dropped when the test ends.
+ */
+export interface OwnDatabase {
+  url: string;
+  block(): Promise<void>;
+  unblock(): Promise<void>;
+}
+
+export async function ownDatabase(t: After, label = "db"): Promise<OwnDatabase> {
+  const name = uniqueName(label);
+  await sql(`CREATE DATABASE "${name}"`);
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  const terminate = () =>
+    sql(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+      [name],
+    );
+  t.after(async () => {
+    try {
+      await sql(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+      await terminate();
+      await sql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    } catch (error) {
+      process.stderr.write(`could not drop test database ${name}: ${(error as Error).message}\n`);
+    }
+  });
+  return {
+    url: url.toString(),
+    async block() {
+      await sql(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS false`);
+      await terminate();
+    },
+    async unblock() {
+      await sql(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS true`);
+    },
+  };
+}
