@@ -105,6 +105,41 @@ export const SETTINGS = {
     default: 12,
     parse: int(1, 10_000),
   },
+  KAFKA_REPLICATION_FACTOR: {
+    doc: "replicas of the claims topic when stampede creates it (0: min(3, brokers)); min.insync.replicas is 2 from 3 replicas on",
+    default: 0,
+    parse: int(0, 100),
+  },
+  KAFKA_GROUP: {
+    doc: "consumer group of the claim workers (QUEUE=kafka)",
+    default: "stampede-claim-workers",
+    parse: str,
+  },
+  KAFKA_LINGER_MS: {
+    doc: "how long an API process gathers claims into one Kafka produce request",
+    default: 2,
+    parse: int(0, 1000),
+  },
+  KAFKA_SESSION_TIMEOUT_MS: {
+    doc: "a worker silent this long leaves the consumer group; its partitions move to the others",
+    default: 10_000,
+    parse: int(6000, 300_000),
+  },
+  KAFKA_OUTBOX_LEASE_MS: {
+    doc: "a reservation not acknowledged by Kafka after this long is sent by the relay (its API process may be gone)",
+    default: 10_000,
+    parse: int(100, 3_600_000),
+  },
+  KAFKA_RELAY_INTERVAL_MS: {
+    doc: "how often a worker's relay looks for reservations to send to Kafka",
+    default: 1000,
+    parse: int(10, 600_000),
+  },
+  KAFKA_FAULT_DELAY_MS: {
+    doc: "fault injection, tests only: wait this long between a reservation and its Kafka produce (0: off)",
+    default: 0,
+    parse: int(0, 600_000),
+  },
   STREAM_MAX_LEN: {
     doc: "entries a campaign's claims stream may hold until trimmed (QUEUE=redis); past it claims get 503",
     default: 1_000_000,

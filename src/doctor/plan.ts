@@ -48,6 +48,7 @@ export async function planChecks(config: Config): Promise<DoctorCheck[]> {
           brokers: config.KAFKA_BROKERS,
           topic: config.KAFKA_TOPIC,
           partitions: config.KAFKA_PARTITIONS,
+          group: config.KAFKA_GROUP,
         }),
       );
   }

@@ -18,7 +18,7 @@ import { countFailures } from "../metrics/instrument.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import { RedisNotifier } from "../notify/redis/redis-notifier.ts";
 import { RedisStreamQueue } from "../queue/redis-streams/redis-stream-queue.ts";
-import type { QueueLag } from "../queue/types.ts";
+import type { Queue, QueueLag } from "../queue/types.ts";
 import { RedisRateLimiter } from "../ratelimit/index.ts";
 import { ledgerCountsSource } from "../stats/ledger-counts.ts";
 import { redisMemorySource } from "../stats/redis-memory.ts";
@@ -26,6 +26,7 @@ import { taskSettings } from "../tasks/settings.ts";
 import { RedisTaskStore } from "../tasks/store/redis/redis-task-store.ts";
 import type { TaskMessage } from "../tasks/types.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
+import { type KafkaClaims, openKafkaClaims } from "./kafka-claims.ts";
 import { openTaskPipeline, type TaskPipeline } from "./task-pipeline.ts";
 
 /**
@@ -50,7 +51,10 @@ export interface DistributedRuntime {
   redis: Redis;
   keys: RedisKeys;
   worker?: ClaimWorker;
-  queue?: RedisStreamQueue<Claim>;
+  /** The queue this worker consumes claims from (Redis Streams, or Kafka with QUEUE=kafka). */
+  queue?: Queue<Claim>;
+  /** QUEUE=kafka: the claims topic, the outbox and (workers) its relay. */
+  kafka?: KafkaClaims;
   lossMonitor?: LossMonitor;
   retention?: RetentionSweeper;
   dispatcher?: WebhookDispatcher;
@@ -77,8 +81,8 @@ export function requireDistributedSettings(config: Config): {
   if (config.ADMIN_TOKEN === undefined) throw missing("ADMIN_TOKEN");
   if (config.REDIS_URL === undefined) throw missing("REDIS_URL");
   if (config.DATABASE_URL === undefined) throw missing("DATABASE_URL");
-  if (config.QUEUE === "kafka")
-    throw new ConfigError("QUEUE", "kafka is not available in this version; use QUEUE=redis");
+  if (config.QUEUE === "kafka" && config.KAFKA_BROKERS.length === 0)
+    throw new ConfigError("KAFKA_BROKERS", "required when QUEUE=kafka");
   if (/[{}]/.test(config.REDIS_PREFIX)) throw new ConfigError("REDIS_PREFIX", "must not contain { or }");
   return { adminToken: config.ADMIN_TOKEN, redisUrl: config.REDIS_URL, databaseUrl: config.DATABASE_URL };
 }
@@ -132,15 +136,30 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     onError: (error) => logger.warn({ err: error }, "PostgreSQL connection lost"),
   });
   await migrateWhenReachable(ledger, logger, role);
+  const metrics = new Metrics();
+
+  // QUEUE=kafka: claims go to the campaign's outbox, then to Kafka (docs/kafka.md).
+  let kafka: KafkaClaims | undefined;
+  if (config.QUEUE === "kafka") {
+    try {
+      kafka = await openKafkaClaims({ role, config, redis, keys, logger, metrics, instance });
+    } catch (error) {
+      for (const connection of connections) connection.disconnect();
+      await ledger.close().catch(() => undefined);
+      throw error;
+    }
+  }
 
   const admission = new RedisAdmission({
     redis,
     keys,
     ledger,
     logger,
-    sink: "stream",
+    sink: kafka ? "outbox" : "stream",
     sinkCap: config.STREAM_MAX_LEN,
-    queuedClaims: (campaignId) => streamClaims(redis, keys.campaign(campaignId).stream),
+    queuedClaims: kafka
+      ? kafka.queuedClaims
+      : (campaignId) => streamClaims(redis, keys.campaign(campaignId).stream),
     idempotencyTtlSec: config.IDEMPOTENCY_TTL_S,
     soldOutCacheMaxHolders: role === "api" ? config.SOLD_OUT_CACHE_MAX_HOLDERS : 0,
     retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
@@ -202,11 +221,10 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
 
   let shuttingDown = false;
   let worker: ClaimWorker | undefined;
-  let queue: RedisStreamQueue<Claim> | undefined;
+  let queue: Queue<Claim> | undefined;
   let lossMonitor: LossMonitor | undefined;
   let retention: RetentionSweeper | undefined;
   let dispatcher: WebhookDispatcher | undefined;
-  const metrics = new Metrics();
   const claimsQueue = (blocking: Redis) =>
     new RedisStreamQueue<Claim>({
       redis,
@@ -222,9 +240,12 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
   if (role === "worker") {
     // Workers deliver the webhook outbox (docs/lifecycle.md); leases make any number of them safe.
     dispatcher = new WebhookDispatcher({ ...webhookOptions(config), store: ledger.deliveries, logger });
-    const blocking = connect("blocking");
-    await blocking.connect();
-    queue = claimsQueue(blocking);
+    if (kafka) queue = kafka.queue;
+    else {
+      const blocking = connect("blocking");
+      await blocking.connect();
+      queue = claimsQueue(blocking);
+    }
     worker = new ClaimWorker({
       queue,
       ledger: countFailures(ledger, "ledger", metrics),
@@ -262,12 +283,14 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
 
   const readiness = async (): Promise<DependencyStatus[]> => {
     const checks = [check("redis", () => admission.ping())];
+    if (kafka) checks.push(check("kafka", () => kafka.queue.ping()));
     if (role === "worker") checks.push(check("postgresql", () => ledger.ping()));
     return Promise.all(checks);
   };
 
   const deps: ApiDeps = {
-    admission,
+    // Kafka mode: a 202 waits for Kafka's acknowledgement.
+    admission: kafka ? kafka.admission(admission) : admission,
     ledger,
     notifier,
     adminToken: settings.adminToken,
@@ -283,7 +306,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     metrics,
     mode: role,
     // An API process reads the lag through a claims queue it never consumes from.
-    queueLag: lagOf([queue ?? claimsQueue(redis), taskQueue]),
+    queueLag: lagOf([queue ?? kafka?.queue ?? claimsQueue(redis), taskQueue]),
     stats: [ledgerCountsSource(ledger), redisMemorySource(redis, `${config.REDIS_PREFIX}:`)],
   };
 
@@ -295,6 +318,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     keys,
     worker,
     queue,
+    kafka,
     lossMonitor,
     retention,
     dispatcher,
@@ -307,6 +331,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       await retention?.stop();
       await tasks.stop();
       await worker?.stop();
+      await kafka?.close();
       await dispatcher?.stop();
       await taskStore.close();
       await notifier.close();

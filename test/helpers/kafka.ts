@@ -125,3 +125,25 @@ export async function testAdmin(t: After): Promise<Admin> {
   t.after(() => closeClient(admin));
   return admin;
 }
+
+/**
+ * The environment of a distributed cluster in Kafka mode (test/helpers/distributed.ts
+ * startCluster): its own topic and consumer group, deleted when the file's tests end,
+ * and short timeouts so that takeovers happen within a test's patience.
+ */
+export async function kafkaEnv(
+  t: After,
+  overrides: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  return {
+    QUEUE: "kafka",
+    KAFKA_BROKERS: (await kafkaBrokers()).join(","),
+    KAFKA_TOPIC: testTopic(t, "claims"),
+    KAFKA_GROUP: testGroup(t, "workers"),
+    KAFKA_PARTITIONS: "12",
+    KAFKA_SESSION_TIMEOUT_MS: "6000",
+    KAFKA_OUTBOX_LEASE_MS: "3000",
+    KAFKA_RELAY_INTERVAL_MS: "250",
+    ...overrides,
+  };
+}

@@ -42,8 +42,12 @@ export interface RebuildOptions {
   scripts: AdmissionScripts;
   ledger: RebuildLedger;
   logger: Logger;
-  /** Claims still queued for the campaign (the stream's; Kafka mode waits for lag 0 and yields none). */
-  queuedClaims: (campaignId: string) => AsyncIterable<Claim>;
+  /**
+   * Claims still queued for the campaign (the stream's; Kafka mode waits for
+   * lag 0 and yields none). `epoch` 1 is the campaign's first state ever:
+   * nothing of it can be queued yet.
+   */
+  queuedClaims: (campaignId: string, context: { epoch: number }) => AsyncIterable<Claim>;
   /** How long an API process may trust a cached sold-out (see SoldOutCache); waited out before admitting. */
   cacheLeaseMs: number;
   idempotencyTtlSec: number;
@@ -116,7 +120,7 @@ export class Rebuilder {
 
     // Queue first, ledger second (see the header).
     const queued: Claim[] = [];
-    for await (const claim of this.#o.queuedClaims(campaignId))
+    for await (const claim of this.#o.queuedClaims(campaignId, { epoch }))
       if (claim.campaignId === campaignId) queued.push(claim);
     const byId = new Map<string, Claim>();
     for await (const claim of ledger.campaignClaims(campaignId)) byId.set(claim.claimId, claim);

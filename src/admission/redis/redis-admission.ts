@@ -45,7 +45,7 @@ export interface RedisAdmissionOptions {
   /** Entries the stream/outbox may hold; past it claims get 503 instead of a 202 that could not be kept. */
   sinkCap: number;
   /** Claims still queued for a campaign, for rebuilds (see rebuild.ts). */
-  queuedClaims: (campaignId: string) => AsyncIterable<Claim>;
+  queuedClaims: (campaignId: string, context: { epoch: number }) => AsyncIterable<Claim>;
   idempotencyTtlSec?: number;
   /** Sold-out campaigns with at most this many holders are answered from memory; 0 turns the cache off. */
   soldOutCacheMaxHolders?: number;
@@ -377,6 +377,11 @@ export class RedisAdmission implements AdmissionStore {
         const k = this.#keys.campaign(campaignId);
         const [code] = (await this.#scripts.markIssued(k.state, k.claims, ...ids)) as number[];
         if (code === MARK_ISSUED.OK) return;
+        // Kafka mode: a rebuild waits until the workers consumed the whole
+        // topic, then counts the ledger, which holds these claims already.
+        // Retrying would hold the batch's offsets back, and the rebuild would
+        // wait for them forever.
+        if (this.#o.sink === "outbox") return;
         // The state is missing or being rebuilt: the batch is retried after the
         // rebuild, which counts what the ledger holds. A retired campaign has
         // nothing in Redis to count: the ledger holding the claims is all.

@@ -3,6 +3,7 @@ import { redisDurability } from "../../admission/redis/durability.ts";
 import { buildApp } from "../../api/app.ts";
 import { ConfigError, loadConfig } from "../../config/config.ts";
 import { userHashKey } from "../../privacy/user-hash.ts";
+import { judgeReplication } from "../../queue/kafka/doctor.ts";
 import { type DistributedRuntime, openDistributed, type Role } from "../../runtime/distributed.ts";
 import { buildWorkerApp } from "../../runtime/worker-app.ts";
 import { httpOptions } from "../http-options.ts";
@@ -28,7 +29,16 @@ export async function runDistributed(role: Role, argv: string[]): Promise<number
     throw new StartupError((error as Error).message);
   }
   let app: FastifyInstance;
-  if (role === "api") {
+  if (role === "api" && runtime.kafka) {
+    // A 202 waits for Kafka (acks=all): what it survives depends on the topic's replication.
+    const topic = await runtime.kafka.queue.describeTopic().catch(() => undefined);
+    const summary = topic
+      ? judgeReplication(topic).message
+      : "the claims topic could not be described; run stampede doctor";
+    logger.info({ topic: runtime.kafka.queue.topic }, summary);
+    process.stdout.write(`stampede: with this Kafka topic, ${summary}\n`);
+    app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
+  } else if (role === "api") {
     const durability = await redisDurability(runtime.redis);
     logger.info(
       { appendonly: durability.appendonly, appendfsync: durability.appendfsync },
