@@ -173,6 +173,8 @@ export interface SpikeResult {
   statuses: Record<string, number>;
   /** Connection-level failures by message (status 0). */
   errors: Record<string, number>;
+  /** The longest any single request took to be answered (ms). */
+  slowestMs: number;
 }
 
 /**
@@ -184,7 +186,13 @@ export async function spike(
   apiUrls: () => string[],
   campaignId: string,
   users: string[],
-  options: { concurrency: number; maxAttempts?: number; onAnswer?: (done: number) => void },
+  options: {
+    concurrency: number;
+    maxAttempts?: number;
+    onAnswer?: (done: number) => void;
+    /** Sees every reply, retried ones included. */
+    onReply?: (userId: string, reply: Reply) => void;
+  },
 ): Promise<SpikeResult> {
   const answers = new Map<string, Reply>();
   const admitted = new Map<string, string>();
@@ -193,6 +201,7 @@ export async function spike(
   let retries = 0;
   let next = 0;
   let done = 0;
+  let slowestMs = 0;
   const maxAttempts = options.maxAttempts ?? 60;
   const lane = async () => {
     while (next < users.length) {
@@ -201,7 +210,10 @@ export async function spike(
       for (let attempt = 0; ; attempt++) {
         const urls = apiUrls();
         const url = urls[(index + attempt) % urls.length]!;
+        const sent = performance.now();
         const reply = await request(url, "POST", `/v1/campaigns/${campaignId}/claims`, { userId });
+        slowestMs = Math.max(slowestMs, performance.now() - sent);
+        options.onReply?.(userId, reply);
         statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
         if (reply.error) errors[reply.error] = (errors[reply.error] ?? 0) + 1;
         if (reply.status === 202) admitted.set(userId, String(reply.body.claimId));
@@ -223,7 +235,7 @@ export async function spike(
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, users.length) }, lane));
-  return { answers, admitted, retries, statuses, errors };
+  return { answers, admitted, retries, statuses, errors, slowestMs };
 }
 
 /**

@@ -1,5 +1,9 @@
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -145,5 +149,53 @@ export async function kafkaEnv(
     KAFKA_OUTBOX_LEASE_MS: "3000",
     KAFKA_RELAY_INTERVAL_MS: "250",
     ...overrides,
+  };
+}
+
+export interface OwnBroker {
+  brokers: string[];
+  kill9(): Promise<void>;
+  restartKeep(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A broker of the test's own (scripts/kafka.sh with its own state folder and
+ * free ports), for tests that kill or stop it: the shared one stays up for
+ * the other tests. Stopped and removed when the test ends. About 1 GB of heap.
+ */
+export async function ownBroker(t: After): Promise<OwnBroker> {
+  const freePort = async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  };
+  const stateDir = mkdtempSync(join(tmpdir(), "stampede-kafka-own-"));
+  const env = {
+    ...process.env,
+    KAFKA_STATE_DIR: stateDir,
+    KAFKA_PORT: String(await freePort()),
+    KAFKA_CONTROLLER_PORT: String(await freePort()),
+  };
+  const kafka = (command: string) => run(KAFKA_SCRIPT, [command], { env, timeout: 300_000 });
+  const { stdout } = await kafka("start");
+  const broker = stdout.trim().split("\n").at(-1)!;
+  t.after(async () => {
+    await kafka("stop").catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+  return {
+    brokers: [broker],
+    kill9: async () => {
+      await kafka("kill9");
+    },
+    restartKeep: async () => {
+      await kafka("restart-keep");
+    },
+    stop: async () => {
+      await kafka("stop");
+    },
   };
 }

@@ -39,6 +39,11 @@ export class Breaker {
     return Math.max(1, Math.ceil((this.#openUntil - this.#now()) / 1000));
   }
 
+  /** The claim let through as a probe did not need Kafka after all (a 409, a 410, a Redis error...). */
+  release(): void {
+    this.#probing = false;
+  }
+
   success(): void {
     this.#failures = 0;
     this.#openUntil = 0;

@@ -59,12 +59,25 @@ export class KafkaAdmission implements AdmissionStore {
       throw new ApiError("unavailable", "The claims queue (Kafka) is not answering; nothing was reserved.", {
         retryAfter: this.#breaker.retryAfterSec,
       });
-    const outcome = await this.#inner.admit(request);
-    if (outcome.kind !== "admitted" || outcome.claim.status === "issued") return outcome;
-    // A repeat (Idempotency-Key, or a re-sent call) of an admission whose
-    // first answer was lost: a 202 again only once the claim is in Kafka.
-    if (outcome.replayed && !(await this.#o.outbox.holds(outcome.claim))) return outcome;
-    await this.#send(outcome.claim);
+    let outcome: AdmitOutcome;
+    let toSend: Claim | undefined;
+    try {
+      outcome = await this.#inner.admit(request);
+      if (outcome.kind === "admitted" && outcome.claim.status !== "issued") {
+        // A repeat (Idempotency-Key, or a re-sent call) of an admission whose
+        // first answer was lost: a 202 again only once the claim is in Kafka.
+        if (!outcome.replayed || (await this.#o.outbox.holds(outcome.claim))) toSend = outcome.claim;
+      }
+    } catch (error) {
+      this.#breaker.release();
+      throw error;
+    }
+    // Nothing to send (409, 410, ...): a probe let through learned nothing about Kafka.
+    if (!toSend) {
+      this.#breaker.release();
+      return outcome;
+    }
+    await this.#send(toSend);
     return outcome;
   }
 

@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { RedisKeys } from "../../../src/admission/redis/keys.ts";
+import { checkInvariants, request, spike, startCluster, waitFor } from "../../helpers/distributed.ts";
+import { kafkaEnv, ownBroker, skipWithoutKafka } from "../../helpers/kafka.ts";
+import { redisClient, skipWithoutServices } from "../../helpers/services.ts";
+
+/**
+ * The broker killed (kill -9) during a spike and started again 10 s later on
+ * its data (a broker of the test's own). Every 202 ends issued. What clients
+ * got while it was down (docs/kafka.md, "When the broker is down"):
+ * - 503 at once, nothing reserved: once a produce failed, the breaker
+ *   answers claims without touching Redis until a probe is acknowledged;
+ * - 503 after the request timeout, reservation kept: claims whose produce
+ *   was in flight when the broker died (or that were a probe) stay in the
+ *   outbox; the relay sends them when the broker is back, and their users,
+ *   retrying, are answered 409 naming the claim, which is issued;
+ * - never a 202 that Kafka had not acknowledged.
+ */
+const skip = (await skipWithoutServices()) || (await skipWithoutKafka());
+
+test("broker down for 10 s during a spike: every 202 ends issued; clients got 503 meanwhile", {
+  skip,
+  timeout: 400_000,
+}, async (t) => {
+  const broker = await ownBroker(t);
+  const env = await kafkaEnv(t, { KAFKA_BROKERS: broker.brokers.join(",") });
+  const cluster = await startCluster(t, { apis: 2, workers: 2, env });
+  const stock = 5000;
+  await cluster.createCampaign({ id: "outage", name: "broker outage", stock });
+  const users = Array.from({ length: 8000 }, (_, i) => `user-${i}`);
+
+  let outage: Promise<void> | undefined;
+  let down = false;
+  const whileDown: Record<string, number> = {};
+  const started = performance.now();
+  let downAt = 0;
+  let upAt = 0;
+  const result = await spike(() => cluster.apis.map((a) => a.url), "outage", users, {
+    concurrency: 100,
+    maxAttempts: 400,
+    onReply: (_user, reply) => {
+      if (!down) return;
+      const kind =
+        reply.status === 503
+          ? /nothing was reserved/.test(String(reply.body.message))
+            ? "503 nothing reserved"
+            : "503 reservation kept"
+          : String(reply.status || reply.error);
+      whileDown[kind] = (whileDown[kind] ?? 0) + 1;
+    },
+    onAnswer: (done) => {
+      if (outage || done < 1000) return;
+      outage = (async () => {
+        await broker.kill9();
+        down = true;
+        downAt = performance.now();
+        await new Promise((r) => setTimeout(r, 10_000));
+        await broker.restartKeep();
+        down = false;
+        upAt = performance.now();
+      })();
+    },
+  });
+  await outage;
+  const finals: Record<string, number> = {};
+  for (const reply of result.answers.values()) finals[reply.status] = (finals[reply.status] ?? 0) + 1;
+  t.diagnostic(
+    `broker down ${((upAt - downAt) / 1000).toFixed(1)} s (kill -9, 10 s, restart) during a ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s spike; answers while down ${JSON.stringify(whileDown)}; ` +
+      `final answers ${JSON.stringify(finals)}; retries ${result.retries}`,
+  );
+  assert.ok(downAt > 0 && upAt > downAt, "the broker went down during the spike");
+  assert.equal(whileDown["202"] ?? 0, 0, "no 202 while the broker was down");
+  assert.ok((whileDown["503 nothing reserved"] ?? 0) > 0, "the breaker answered 503 without reserving");
+
+  await waitFor(
+    async () => (await cluster.rows("outage")).length === Math.min(stock, result.answers.size),
+    180_000,
+    "every admitted claim in the ledger",
+  );
+  checkInvariants(await cluster.rows("outage"), result.answers, result.admitted, { stock });
+  const redis = redisClient(t);
+  await waitFor(
+    async () => (await redis.zcard(new RedisKeys(cluster.prefix).campaign("outage").outbox)) === 0,
+    30_000,
+    "outbox empty",
+  );
+  await waitFor(
+    async () => (await request(cluster.apis[0]!.url, "GET", "/v1/campaigns/outage")).body.pending === 0,
+    30_000,
+    "pending 0",
+  );
+});

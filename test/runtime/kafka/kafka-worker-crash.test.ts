@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { topicLag } from "../../../src/queue/kafka/lag.ts";
+import { checkInvariants, request, spike, startCluster, waitFor } from "../../helpers/distributed.ts";
+import { kafkaEnv, skipWithoutKafka, testAdmin } from "../../helpers/kafka.ts";
+import { skipWithoutServices } from "../../helpers/services.ts";
+
+/**
+ * kill -9 of a worker in the middle of a spike in Kafka mode: the worker is
+ * frozen first, so that it dies owning partitions with claims it had not
+ * committed; the group notices after the session timeout, gives its
+ * partitions to the other worker (which starts from the committed offsets,
+ * redoing what the dead one may have half done), and a replacement joins.
+ * Nothing is lost (every 202 issued) and nothing doubled (one ledger row per
+ * claim, no unit or user slot refused as held by another claim).
+ */
+const skip = (await skipWithoutServices()) || (await skipWithoutKafka());
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(" ")[1]) : 0;
+}
+
+test("kill -9 of a worker mid-batch: its partitions are taken over, nothing lost or doubled", {
+  skip,
+  timeout: 300_000,
+}, async (t) => {
+  const env = await kafkaEnv(t, { BATCH_SIZE: "200" });
+  const cluster = await startCluster(t, { apis: 2, workers: 2, env });
+  const stock = 6000;
+  await cluster.createCampaign({ id: "crash", name: "kafka worker crash", stock });
+  const users = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
+  const admin = await testAdmin(t);
+  const doomed = cluster.workers[0]!;
+  let chaos: Promise<void> | undefined;
+  let orphaned: number[] = [];
+  let lagAtKill = 0;
+  const result = await spike(() => cluster.apis.map((a) => a.url), "crash", users, {
+    concurrency: 500,
+    onAnswer: (done) => {
+      if (chaos || done < 1500) return;
+      chaos = (async () => {
+        // Which partitions the doomed worker owns (its client id carries its pid).
+        const groups = await admin.describeGroups({ groups: [env.KAFKA_GROUP!] });
+        const members = [...(groups.get(env.KAFKA_GROUP!)?.members.values() ?? [])];
+        const mine = members.find((m) => m.clientId.includes(`-${doomed.child.pid}-`));
+        orphaned = [...(mine?.assignments?.values() ?? [])].flatMap((a) => a.partitions);
+        doomed.child.kill("SIGSTOP");
+        // Frozen, it commits nothing more while claims keep landing on its partitions.
+        await waitFor(
+          async () => {
+            const lag = await topicLag(admin, env.KAFKA_TOPIC!, env.KAFKA_GROUP!);
+            lagAtKill = lag.filter((p) => orphaned.includes(p.partition)).reduce((s, p) => s + p.lag, 0);
+            return lagAtKill > 0;
+          },
+          20_000,
+          "claims waiting on the frozen worker's partitions",
+        );
+        await doomed.stop("SIGKILL");
+        await cluster.startWorker();
+      })();
+    },
+  });
+  await chaos;
+  t.diagnostic(
+    `statuses ${JSON.stringify(result.statuses)}; the killed worker owned partitions ${orphaned.join(",")} ` +
+      `with ${lagAtKill} claims not committed when it died`,
+  );
+  assert.ok(orphaned.length > 0, "the killed worker owned partitions");
+  assert.deepEqual(result.errors, {});
+  await waitFor(
+    async () => (await cluster.rows("crash")).length === stock,
+    120_000,
+    "every 202 in the ledger",
+  );
+  const rows = await cluster.rows("crash");
+  checkInvariants(rows, result.answers, result.admitted, { stock });
+  assert.equal(new Set(rows.map((r) => r.claim_id)).size, rows.length, "one row per claim");
+  await waitFor(
+    async () => (await topicLag(admin, env.KAFKA_TOPIC!, env.KAFKA_GROUP!)).every((p) => p.lag === 0),
+    60_000,
+    "the group consumed the orphaned partitions",
+  );
+  const live = cluster.workers.filter((w) => w !== doomed);
+  let issuedCount = 0;
+  for (const w of live) {
+    assert.equal(await metric(w.url, "stampede_ledger_conflicts_total"), 0, "a unit or slot refused");
+    issuedCount += await metric(w.url, "stampede_claims_issued_total");
+  }
+  t.diagnostic(`surviving workers wrote ${issuedCount} claims (redeliveries included) for ${stock} issued`);
+  await waitFor(
+    async () => (await request(cluster.apis[0]!.url, "GET", "/v1/campaigns/crash")).body.pending === 0,
+    30_000,
+    "pending 0",
+  );
+  assert.equal((await request(cluster.apis[0]!.url, "GET", "/v1/campaigns/crash")).body.issued, stock);
+});
