@@ -1,5 +1,5 @@
 /**
- * The 10,000-user spike against distributed mode with Redis Streams:
+ * The 10,000-user spike against distributed mode with Redis Streams (or Kafka, --queue kafka):
  * starts 1 `stampede api` + 1 `stampede worker` (or targets --api URL), creates a
  * campaign (stock 100), fires one claim per user all at once, waits until
  * every admitted claim is issued, and prints requests/s, admission latency
@@ -8,6 +8,9 @@
  *
  *   node bench/redis-spike.ts [--users 10000] [--stock 100] [--concurrency 10000] [--memory]
  *     --memory: also report Redis bytes per admitted claim once drained and trimmed
+ *     --queue kafka: QUEUE=kafka on KAFKA_BROKERS (default: the broker of scripts/kafka.sh),
+ *     a topic and consumer group of this run's own (deleted afterwards); the spike
+ *     starts once the worker is ready (in the consumer group)
  *     (REDIS_URL, DATABASE_URL default to the local services; a fresh key
  *     prefix and schema are used and removed)
  */
@@ -15,6 +18,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { parseArgs } from "node:util";
+import { Admin } from "@platformatic/kafka";
 import { Redis } from "ioredis";
 import pg from "pg";
 
@@ -24,6 +28,7 @@ const { values } = parseArgs({
     stock: { type: "string", default: "100" },
     concurrency: { type: "string", default: "0" },
     memory: { type: "boolean", default: false },
+    queue: { type: "string", default: "redis" },
   },
 });
 const USERS = Number(values.users);
@@ -34,6 +39,11 @@ const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
 const id = `bench_${randomBytes(4).toString("hex")}`;
 const BIN = new URL("../bin/stampede.js", import.meta.url).pathname;
+const KAFKA = values.queue === "kafka";
+const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:19092";
+const kafkaEnv: Record<string, string> = KAFKA
+  ? { QUEUE: "kafka", KAFKA_BROKERS, KAFKA_TOPIC: id, KAFKA_GROUP: id }
+  : { QUEUE: "redis" };
 
 function start(command: string): Promise<{ url: string; kill: () => void }> {
   const child = spawn(process.execPath, [BIN, command], {
@@ -46,6 +56,7 @@ function start(command: string): Promise<{ url: string; kill: () => void }> {
       DATABASE_URL,
       REDIS_PREFIX: id,
       DATABASE_SCHEMA: id,
+      ...kafkaEnv,
       // e.g. BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=.tmp/prof" to profile the servers
       NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? "",
     },
@@ -121,6 +132,11 @@ async function redisBytes(admitted: number) {
 const api = await start("api");
 const worker = await start("worker");
 try {
+  // A Kafka worker consumes once it joined the consumer group: its /readyz says when.
+  for (let i = 0; KAFKA && (await call(worker.url, "GET", "/readyz")).status !== 200; i++) {
+    if (i > 600) throw new Error("the worker never became ready");
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const created = await call(
     api.url,
     "POST",
@@ -193,4 +209,10 @@ try {
   await client.connect();
   await client.query(`DROP SCHEMA IF EXISTS "${id}" CASCADE`);
   await client.end();
+  if (KAFKA) {
+    const admin = new Admin({ clientId: "stampede-bench", bootstrapBrokers: KAFKA_BROKERS.split(",") });
+    await admin.deleteGroups({ groups: [id] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [id] }).catch(() => undefined);
+    await admin.close().catch(() => undefined);
+  }
 }

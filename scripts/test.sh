@@ -26,4 +26,22 @@ if ! command -v chromium >/dev/null 2>&1; then
   sudo=""; if [ "$(id -u)" != 0 ]; then sudo="sudo -n"; fi
   $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# Kafka (the QUEUE=kafka tests run against a real broker): the one KAFKA_BROKERS
+# names, or the project's own single-node broker (scripts/kafka.sh), started
+# here when it is not running and stopped again when the tests end.
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+  if broker="$(scripts/kafka.sh status 2>/dev/null)"; then
+    echo "test.sh: using the running Kafka broker at ${broker}" >&2
+  else
+    if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+      echo "test.sh: installing Java 17 and Maven for the Kafka broker" >&2
+      sudo=""; if [ "$(id -u)" != 0 ]; then sudo="sudo -n"; fi
+      $sudo apt-get update -qq &&
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+    fi
+    broker="$(scripts/kafka.sh start | tail -n 1)"
+    trap 'scripts/kafka.sh stop >/dev/null 2>&1 || true' EXIT
+  fi
+  export KAFKA_BROKERS="$broker"
+fi
 npm test

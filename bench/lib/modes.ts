@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { Admin } from "@platformatic/kafka";
 import { type Proc, startProcess, tempDataDir } from "./processes.ts";
 import { deletePrefix, MiniRedis } from "./redis.ts";
 
@@ -33,7 +34,8 @@ export interface SystemOptions {
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+/** Default: the single-node broker of scripts/kafka.sh. */
+export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:19092";
 
 const profileFlags = (dir: string | undefined) => (dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []);
 
@@ -75,13 +77,15 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
     ADMIN_TOKEN,
     REDIS_PREFIX: redisPrefix,
     DATABASE_SCHEMA: schema,
-    ...(mode === "kafka" ? { KAFKA_BROKERS, KAFKA_TOPIC: `stampede-bench-${run}` } : {}),
+    ...(mode === "kafka"
+      ? { KAFKA_BROKERS, KAFKA_TOPIC: `stampede-bench-${run}`, KAFKA_GROUP: `stampede-bench-${run}` }
+      : {}),
     ...options.env,
   };
   const processes: Proc[] = [];
   const stop = async () => {
     await Promise.all(processes.map((p) => p.stop()));
-    await cleanupDistributed(redisPrefix, schema);
+    await cleanupDistributed(redisPrefix, schema, mode === "kafka" ? `stampede-bench-${run}` : undefined);
   };
   try {
     for (let i = 0; i < (options.apiInstances ?? 1); i++)
@@ -129,7 +133,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** Removes this run's Redis keys and PostgreSQL schema (shared services: nothing else). */
-async function cleanupDistributed(redisPrefix: string, schema: string): Promise<void> {
+async function cleanupDistributed(redisPrefix: string, schema: string, kafkaTopic?: string): Promise<void> {
   try {
     const redis = await MiniRedis.connect(REDIS_URL);
     await deletePrefix(redis, redisPrefix);
@@ -145,5 +149,15 @@ async function cleanupDistributed(redisPrefix: string, schema: string): Promise<
   } catch (error) {
     process.stderr.write(`bench: could not drop schema ${schema}: ${(error as Error).message}\n`);
   }
-  // Kafka: the run's topic (stampede-bench-<run>) is left to the broker's retention.
+  if (kafkaTopic) {
+    const admin = new Admin({ clientId: "stampede-bench", bootstrapBrokers: KAFKA_BROKERS.split(",") });
+    try {
+      await admin.deleteGroups({ groups: [kafkaTopic] }).catch(() => undefined);
+      await admin.deleteTopics({ topics: [kafkaTopic] });
+    } catch (error) {
+      process.stderr.write(`bench: could not delete topic ${kafkaTopic}: ${(error as Error).message}\n`);
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+  }
 }

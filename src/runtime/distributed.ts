@@ -283,7 +283,14 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
 
   const readiness = async (): Promise<DependencyStatus[]> => {
     const checks = [check("redis", () => admission.ping())];
-    if (kafka) checks.push(check("kafka", () => kafka.queue.ping()));
+    if (kafka)
+      checks.push(
+        check("kafka", async () => {
+          await kafka.queue.ping();
+          // A worker that has not joined the consumer group yet consumes nothing.
+          if (role === "worker" && !kafka.queue.consuming) throw new Error("not in the consumer group yet");
+        }),
+      );
     if (role === "worker") checks.push(check("postgresql", () => ledger.ping()));
     return Promise.all(checks);
   };

@@ -4,12 +4,12 @@ import { KafkaAdmission } from "../admission/kafka/kafka-admission.ts";
 import { Outbox } from "../admission/kafka/outbox.ts";
 import { OutboxRelay } from "../admission/kafka/outbox-relay.ts";
 import { kafkaQueuedClaims } from "../admission/kafka/queued-claims.ts";
-import { packClaim, unpackClaim } from "../admission/redis/claim-codec.ts";
 import type { RedisKeys } from "../admission/redis/keys.ts";
 import type { AdmissionStore } from "../admission/types.ts";
 import type { Config } from "../config/config.ts";
 import type { Claim } from "../domain/types.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import { decodeClaimMessage, encodeClaimMessage } from "../queue/claim-message.ts";
 import { KafkaQueue } from "../queue/kafka/kafka-queue.ts";
 
 /**
@@ -52,7 +52,12 @@ export async function openKafkaClaims(options: {
     replicationFactor: config.KAFKA_REPLICATION_FACTOR || undefined,
     group: config.KAFKA_GROUP,
     clientId: `stampede-${role}-${instance}`,
-    codec: { encode: packClaim, decode: (data) => unpackClaim(data.toString("utf8")) },
+    // The versioned JSON claim message (queue/claim-message.ts): a worker refuses a
+    // newer version and commits nothing past it, for a newer worker to take.
+    codec: {
+      encode: (claim) => JSON.stringify(encodeClaimMessage(claim)),
+      decode: (data) => decodeClaimMessage(JSON.parse(data.toString("utf8"))),
+    },
     keyOf: claimKey,
     logger,
     lingerMs: config.KAFKA_LINGER_MS,

@@ -43,6 +43,7 @@ export class BatchConsumer<T> implements Consumer {
   readonly #handler: BatchHandler<T>;
   readonly #options: ConsumeOptions;
   #running = true;
+  #joined = false;
   #batcher: StreamBatcher<Raw> | undefined;
   readonly #done: Promise<void>;
   /** Offsets that failed to decode, logged once each. */
@@ -73,6 +74,7 @@ export class BatchConsumer<T> implements Consumer {
           rebalanceTimeout: this.#o.sessionTimeoutMs + 5000,
         });
         failures = 0;
+        this.#joined = true;
         await this.#drain(consumer, stream);
       } catch (error) {
         if (this.#running) {
@@ -83,6 +85,7 @@ export class BatchConsumer<T> implements Consumer {
           );
         }
       } finally {
+        this.#joined = false;
         this.#batcher = undefined;
         // The stream first, by destroying it: its graceful close() waits for
         // the stream to end, which sometimes never happened here, and then
@@ -196,6 +199,11 @@ export class BatchConsumer<T> implements Consumer {
     } catch (error) {
       this.#o.logger.warn({ err: error }, "offset commit failed; these messages may be delivered again");
     }
+  }
+
+  /** True while this member is in the group with its message stream open. */
+  get joined(): boolean {
+    return this.#joined;
   }
 
   async stop(): Promise<void> {

@@ -27,7 +27,7 @@ export class KafkaQueue<T> implements Queue<T> {
   readonly #o: ResolvedKafkaQueueOptions<T>;
   readonly #admin: Admin;
   readonly #publisher: Publisher;
-  readonly #consumers = new Set<Consumer>();
+  readonly #consumers = new Set<BatchConsumer<T>>();
   #closed = false;
 
   private constructor(options: ResolvedKafkaQueueOptions<T>) {
@@ -138,6 +138,11 @@ export class KafkaQueue<T> implements Queue<T> {
 
   async ping(): Promise<void> {
     await this.#admin.metadata({ topics: [this.#o.topic], forceUpdate: true });
+  }
+
+  /** Whether every consume() of this queue has joined the group (a worker's readiness). */
+  get consuming(): boolean {
+    return [...this.#consumers].every((c) => c.joined);
   }
 
   async close(): Promise<void> {

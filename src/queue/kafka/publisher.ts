@@ -28,6 +28,7 @@ export class Publisher {
   #waiting: Waiting[] = [];
   #waitingCount = 0;
   #timer: NodeJS.Timeout | undefined;
+  #tickScheduled = false;
   #inFlight: Promise<void> | undefined;
   #closed = false;
 
@@ -74,6 +75,18 @@ export class Publisher {
       clearTimeout(this.#timer);
       this.#timer = undefined;
       this.#dispatch();
+      return;
+    }
+    if (this.#o.lingerMs === 0) {
+      // No linger: send at the end of this tick (what this tick published
+      // shares the request; what comes while it is in flight, the next one).
+      if (!this.#tickScheduled) {
+        this.#tickScheduled = true;
+        process.nextTick(() => {
+          this.#tickScheduled = false;
+          if (!this.#inFlight) this.#dispatch();
+        });
+      }
       return;
     }
     this.#timer ??= setTimeout(() => {
