@@ -9,7 +9,7 @@ import {
   type WebhookConfig,
 } from "../../delivery/types.ts";
 import type { AuditEntry } from "../../lifecycle/types.ts";
-import { toClaim } from "./rows.ts";
+import { toClaim } from "../rows.ts";
 import type { Schema } from "./schema.ts";
 import type { Db } from "./sql/db.ts";
 import * as sql from "./sql/deliveries.ts";

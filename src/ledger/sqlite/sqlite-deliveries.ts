@@ -10,7 +10,7 @@ import {
 } from "../../delivery/types.ts";
 import type { Claim } from "../../domain/types.ts";
 import type { AuditEntry } from "../../lifecycle/types.ts";
-import { type ClaimRow, toClaim } from "./rows.ts";
+import { type ClaimRow, toClaim } from "../rows.ts";
 import type { SqliteLifecycle } from "./sqlite-lifecycle.ts";
 import { inTransaction } from "./transaction.ts";
 

@@ -2,8 +2,8 @@ import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Campaign, Claim } from "../../domain/types.ts";
+import { type CampaignRow, type ClaimRow, toCampaign, toClaim } from "../rows.ts";
 import type { IssueResult, Ledger } from "../types.ts";
-import { type CampaignRow, type ClaimRow, toCampaign, toClaim } from "./rows.ts";
 import { SqliteDeliveries } from "./sqlite-deliveries.ts";
 import { SqliteLifecycle } from "./sqlite-lifecycle.ts";
 

@@ -1,5 +1,5 @@
 import type { DeliveryFailure, DeliveryRecord, WebhookConfig } from "../../../delivery/types.ts";
-import type { ClaimRow } from "../rows.ts";
+import type { ClaimRow } from "../../rows.ts";
 import type { Schema } from "../schema.ts";
 import { type Db, statement } from "./db.ts";
 

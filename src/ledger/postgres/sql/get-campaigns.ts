@@ -1,5 +1,5 @@
 import type { Campaign } from "../../../domain/types.ts";
-import { type CampaignRow, toCampaign } from "../rows.ts";
+import { type CampaignRow, toCampaign } from "../../rows.ts";
 import type { Schema } from "../schema.ts";
 import { type Db, statement } from "./db.ts";
 

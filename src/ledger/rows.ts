@@ -1,6 +1,6 @@
-import type { Campaign, CampaignStatus, Claim } from "../../domain/types.ts";
+import type { Campaign, CampaignStatus, Claim } from "../domain/types.ts";
 
-/** Rows as PostgreSQL returns them (bigint parsed to number by the pool's type parser). */
+/** Ledger rows as both SQL engines return them (PostgreSQL bigints parsed to number by the pool) and their domain objects. */
 export interface ClaimRow {
   claim_id: string;
   campaign_id: string;
