@@ -115,6 +115,11 @@ export const SETTINGS = {
     default: "stampede-claim-workers",
     parse: str,
   },
+  KAFKA_ISSUED_TOPIC: {
+    doc: 'Kafka topic every issued claim is published to for the shop (QUEUE=kafka workers; "" = off)',
+    default: "stampede.issued",
+    parse: optionalStr,
+  },
   KAFKA_LINGER_MS: {
     doc: "how long an API process gathers claims into one Kafka produce request",
     default: 2,

@@ -38,3 +38,21 @@ export function issuedEvent(claim: Claim): IssuedEvent {
     },
   };
 }
+
+/**
+ * Reads an IssuedEvent back (the issued topic's consumers, tests): refuses a
+ * version it does not know and a body missing a field of v1, rather than
+ * hand on half an event.
+ */
+export function parseIssuedEvent(data: unknown): IssuedEvent {
+  const event = data as Partial<IssuedEvent> | null;
+  if (typeof event !== "object" || event === null) throw new Error("issued event: not an object");
+  if (event.ver !== ISSUED_EVENT_VERSION)
+    throw new Error(`issued event: unknown version ${String(event.ver)}`);
+  if (event.event !== "claim.issued") throw new Error(`issued event: unknown event ${String(event.event)}`);
+  if (typeof event.deliveryId !== "string") throw new Error("issued event: deliveryId missing");
+  const claim = event.claim as Record<string, unknown> | undefined;
+  for (const field of ["claimId", "campaignId", "userId", "couponCode", "admittedAt", "issuedAt"])
+    if (typeof claim?.[field] !== "string") throw new Error(`issued event: claim.${field} missing`);
+  return event as IssuedEvent;
+}

@@ -49,6 +49,7 @@ export async function planChecks(config: Config): Promise<DoctorCheck[]> {
           topic: config.KAFKA_TOPIC,
           partitions: config.KAFKA_PARTITIONS,
           group: config.KAFKA_GROUP,
+          issuedTopic: config.KAFKA_ISSUED_TOPIC,
         }),
       );
   }

@@ -9,7 +9,10 @@ import { RedisAdmission } from "../admission/redis/redis-admission.ts";
 import { RetentionSweeper } from "../admission/redis/retention.ts";
 import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
 import { type Config, ConfigError } from "../config/config.ts";
+import { fanOut } from "../delivery/fan-out.ts";
+import { KafkaIssuedSink } from "../delivery/kafka-issued-sink.ts";
 import { webhookOptions } from "../delivery/options.ts";
+import type { IssuedSink } from "../delivery/types.ts";
 import { WebhookDispatcher } from "../delivery/webhook-dispatcher.ts";
 import type { Claim } from "../domain/types.ts";
 import { userTokenVerifier } from "../identity/user-tokens.ts";
@@ -55,6 +58,8 @@ export interface DistributedRuntime {
   queue?: Queue<Claim>;
   /** QUEUE=kafka: the claims topic, the outbox and (workers) its relay. */
   kafka?: KafkaClaims;
+  /** QUEUE=kafka workers, unless KAFKA_ISSUED_TOPIC is "": the topic every issued claim is published to. */
+  issuedTopic?: KafkaIssuedSink;
   lossMonitor?: LossMonitor;
   retention?: RetentionSweeper;
   dispatcher?: WebhookDispatcher;
@@ -140,10 +145,22 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
 
   // QUEUE=kafka: claims go to the campaign's outbox, then to Kafka (docs/kafka.md).
   let kafka: KafkaClaims | undefined;
+  let issuedTopic: KafkaIssuedSink | undefined;
   if (config.QUEUE === "kafka") {
     try {
       kafka = await openKafkaClaims({ role, config, redis, keys, logger, metrics, instance });
+      // Workers publish what they issued to the shop's topic (docs/kafka.md, "The issued topic").
+      if (role === "worker" && config.KAFKA_ISSUED_TOPIC !== undefined)
+        issuedTopic = await KafkaIssuedSink.open({
+          brokers: config.KAFKA_BROKERS,
+          topic: config.KAFKA_ISSUED_TOPIC,
+          partitions: config.KAFKA_PARTITIONS,
+          replicationFactor: config.KAFKA_REPLICATION_FACTOR || undefined,
+          clientId: `stampede-${role}-${instance}-issued`,
+          logger,
+        });
     } catch (error) {
+      await kafka?.close().catch(() => undefined);
       for (const connection of connections) connection.disconnect();
       await ledger.close().catch(() => undefined);
       throw error;
@@ -246,6 +263,10 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       await blocking.connect();
       queue = claimsQueue(blocking);
     }
+    // A failed issued publish fails the batch: it is retried and its offsets
+    // stay uncommitted until every sink resolved (at least once, never lost).
+    const sinks: IssuedSink[] = [dispatcher];
+    if (issuedTopic) sinks.push(countFailures(issuedTopic, "kafka", metrics));
     worker = new ClaimWorker({
       queue,
       ledger: countFailures(ledger, "ledger", metrics),
@@ -254,7 +275,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       logger,
       batchSize: config.BATCH_SIZE,
       flushIntervalMs: config.FLUSH_INTERVAL_MS,
-      issuedSink: dispatcher,
+      issuedSink: sinks.length === 1 ? dispatcher : fanOut(sinks),
       onBatch: metrics.observeBatch,
     });
     lossMonitor = new LossMonitor({
@@ -326,6 +347,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     worker,
     queue,
     kafka,
+    issuedTopic,
     lossMonitor,
     retention,
     dispatcher,
@@ -338,6 +360,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       await retention?.stop();
       await tasks.stop();
       await worker?.stop();
+      await issuedTopic?.close();
       await kafka?.close();
       await dispatcher?.stop();
       await taskStore.close();

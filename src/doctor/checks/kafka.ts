@@ -6,13 +6,14 @@ import type { DoctorCheck, Verdict } from "../types.ts";
  * the claims topic exists; what a 202 survives with its replication factor
  * and min.insync.replicas (a 202 is sent once Kafka acknowledged with
  * acks=all), including what a single broker does not survive; the consumer
- * group's lag.
+ * group's lag; the issued topic (KAFKA_ISSUED_TOPIC) exists.
  */
 export interface KafkaCheckOptions {
   brokers: string[];
   topic: string;
   partitions: number;
   group: string;
+  issuedTopic?: string;
   timeoutMs?: number;
 }
 

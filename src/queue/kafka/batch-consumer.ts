@@ -39,7 +39,7 @@ async function destroyStream(stream: MessagesStream<Buffer, Buffer, Buffer, Buff
 }
 
 export class BatchConsumer<T> implements Consumer {
-  readonly #o: ResolvedKafkaQueueOptions<T>;
+  readonly #o: ResolvedKafkaQueueOptions<T> & { group: string };
   readonly #handler: BatchHandler<T>;
   readonly #options: ConsumeOptions;
   #running = true;
@@ -49,7 +49,11 @@ export class BatchConsumer<T> implements Consumer {
   /** Offsets that failed to decode, logged once each. */
   readonly #undecodable = new Set<string>();
 
-  constructor(options: ResolvedKafkaQueueOptions<T>, handler: BatchHandler<T>, consume: ConsumeOptions) {
+  constructor(
+    options: ResolvedKafkaQueueOptions<T> & { group: string },
+    handler: BatchHandler<T>,
+    consume: ConsumeOptions,
+  ) {
     this.#o = options;
     this.#handler = handler;
     this.#options = consume;

@@ -8,7 +8,8 @@ import { describeTopic, type TopicDescription } from "./topic.ts";
  * QUEUE=kafka mode: whether the brokers answer, whether the claims topic is
  * there, and what a 202 survives with its replication (SPEC "What a 202
  * survives": the 202 is sent once Kafka acknowledged with acks=all, so an
- * acknowledged claim is on at least min.insync.replicas brokers).
+ * acknowledged claim is on at least min.insync.replicas brokers), and
+ * whether the issued topic (KAFKA_ISSUED_TOPIC) is there.
  */
 export type Status = "ok" | "info" | "warn" | "fail";
 
@@ -24,6 +25,8 @@ export interface KafkaDoctorOptions {
   topic: string;
   group: string;
   partitions: number;
+  /** KAFKA_ISSUED_TOPIC (undefined: off): the topic workers publish issued claims to. */
+  issuedTopic?: string;
   timeoutMs?: number;
 }
 
@@ -114,6 +117,34 @@ export async function kafkaDoctor(options: KafkaDoctorOptions): Promise<KafkaVer
 }
 
 async function check(admin: Admin, options: KafkaDoctorOptions): Promise<KafkaVerdict[]> {
+  const verdicts = await checkClaims(admin, options);
+  if (options.issuedTopic !== undefined) verdicts.push(await checkIssued(admin, options.issuedTopic));
+  return verdicts;
+}
+
+/**
+ * The issued topic: workers create it at start; a topic that is missing
+ * after that (deleted, or not creatable) holds every claim worker back,
+ * since a batch is not acknowledged before its events are published.
+ */
+async function checkIssued(admin: Admin, topic: string): Promise<KafkaVerdict> {
+  const name = "kafka-issued-topic";
+  const issued = await describeTopic(admin, topic);
+  if (!issued)
+    return {
+      status: "info",
+      name,
+      message: `issued topic ${topic} does not exist yet; the first worker creates it at start (workers hold their batches while they cannot publish to it)`,
+      fix: 'set KAFKA_ISSUED_TOPIC="" to publish no issued events',
+    };
+  return {
+    status: "ok",
+    name,
+    message: `issued topic ${issued.topic}: ${issued.partitions} partitions, replication factor ${issued.replicationFactor}; every issued claim is published to it, keyed by campaign id`,
+  };
+}
+
+async function checkClaims(admin: Admin, options: KafkaDoctorOptions): Promise<KafkaVerdict[]> {
   const metadata = await admin.metadata({ topics: [] });
   const verdicts: KafkaVerdict[] = [
     {

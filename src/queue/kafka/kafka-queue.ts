@@ -14,7 +14,7 @@ import { describeTopic, ensureTopic, type TopicDescription } from "./topic.ts";
 
 /**
  * Queue<T> over one Kafka topic and one consumer group. Generic: claims use
- * one topic, tasks can use another. open() creates the topic when it is
+ * one topic, the issued events another (publish-only: no group). open() creates the topic when it is
  * missing. publish() resolves once the broker acknowledged (acks=all,
  * idempotent producer, short linger batching; see publisher.ts). consume()
  * joins the group and commits a batch only after its handler resolved (see
@@ -71,6 +71,13 @@ export class KafkaQueue<T> implements Queue<T> {
   }
 
   get group(): string {
+    return this.#group();
+  }
+
+  /** The consumer group, which consume() and lag() need; a publish-only queue has none. */
+  #group(): string {
+    if (this.#o.group === undefined)
+      throw new Error(`the Kafka queue on ${this.#o.topic} only publishes: it has no consumer group`);
     return this.#o.group;
   }
 
@@ -80,12 +87,14 @@ export class KafkaQueue<T> implements Queue<T> {
   }
 
   publish(values: readonly T[]): Promise<void> {
-    const { codec, keyOf } = this.#o;
-    return this.#publisher.send(values.map((v) => ({ key: keyOf(v), value: codec.encode(v) })));
+    const { codec, keyOf, headersOf } = this.#o;
+    return this.#publisher.send(
+      values.map((v) => ({ key: keyOf(v), value: codec.encode(v), headers: headersOf?.(v) })),
+    );
   }
 
   consume(handler: BatchHandler<T>, options: ConsumeOptions): Consumer {
-    const consumer = new BatchConsumer<T>(this.#o, handler, options);
+    const consumer = new BatchConsumer<T>({ ...this.#o, group: this.#group() }, handler, options);
     this.#consumers.add(consumer);
     return {
       stop: async () => {
@@ -103,7 +112,7 @@ export class KafkaQueue<T> implements Queue<T> {
   }
 
   partitionLag(): Promise<PartitionLag[]> {
-    return topicLag(this.#admin, this.#o.topic, this.#o.group);
+    return topicLag(this.#admin, this.#o.topic, this.#group());
   }
 
   /**
@@ -122,7 +131,7 @@ export class KafkaQueue<T> implements Queue<T> {
     const targets = await endOffsets(this.#admin, this.#o.topic);
     for (;;) {
       options.signal?.throwIfAborted();
-      if (await consumedThrough(this.#admin, this.#o.topic, this.#o.group, targets)) return;
+      if (await consumedThrough(this.#admin, this.#o.topic, this.#group(), targets)) return;
       await sleep(options.pollMs ?? 200);
     }
   }

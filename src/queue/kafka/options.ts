@@ -14,13 +14,15 @@ export interface KafkaQueueOptions<T> {
   partitions: number;
   /** Replicas of the topic when this queue creates it (default: min(3, brokers in the cluster)). */
   replicationFactor?: number;
-  /** The consumer group of consume(). */
-  group: string;
+  /** The consumer group of consume() and lag(); a queue that only publishes (the issued topic) has none. */
+  group?: string;
   /** Names this process's clients in broker logs (INSTANCE_ID). */
   clientId: string;
   codec: KafkaCodec<T>;
   /** Message key: values with one key land on one partition, in publish order. */
   keyOf: (value: T) => string;
+  /** Record headers of a value (none by default). */
+  headersOf?: (value: T) => Record<string, string>;
   logger: Logger;
   /** How long publish() waits for more values to share one produce request. */
   lingerMs?: number;

@@ -14,6 +14,8 @@ import { KafkaPublishError } from "./options.ts";
 export interface OutgoingMessage {
   key: string;
   value: string | Buffer;
+  /** Record headers (e.g. the issued topic's delivery id), UTF-8. */
+  headers?: Record<string, string>;
 }
 
 interface Waiting {
@@ -54,6 +56,8 @@ export class Publisher {
         key: (key?: string) => (key === undefined ? undefined : Buffer.from(key)),
         value: (value?: string | Buffer) =>
           value === undefined ? undefined : typeof value === "string" ? Buffer.from(value) : value,
+        headerKey: (key?: string) => (key === undefined ? undefined : Buffer.from(key)),
+        headerValue: (value?: string) => (value === undefined ? undefined : Buffer.from(value)),
       },
     });
   }
@@ -110,7 +114,9 @@ export class Publisher {
     }
     this.#waitingCount -= count;
     const topic = this.#o.topic;
-    const messages = batch.flatMap((w) => w.messages.map((m) => ({ topic, key: m.key, value: m.value })));
+    const messages = batch.flatMap((w) =>
+      w.messages.map((m) => ({ topic, key: m.key, value: m.value, headers: m.headers })),
+    );
     this.#inFlight = this.#producer.send({ messages }).then(
       () => {
         for (const w of batch) w.resolve();
