@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Consumer, stringDeserializers } from "@platformatic/kafka";
 import { parseIssuedEvent } from "../../src/delivery/issued-event.ts";
 import { DELIVERY_ID_HEADER, EVENT_HEADER } from "../../src/delivery/kafka-issued-sink.ts";
-import { deliveryIdOf } from "../../src/delivery/types.ts";
+import { claimIdOfDelivery, deliveryIdOf } from "../../src/delivery/types.ts";
 
 /**
  * Reading Kafka mode's `issued` topic the way a shop's consumer would (a
@@ -17,12 +17,16 @@ export interface IssuedRecord {
   value: string;
 }
 
-/** Reads the topic from the start until `done(records)` holds; throws with what it saw after `timeoutMs`. */
+/**
+ * Reads the topic from the start until `done` holds, given the records so far
+ * and the claim ids they carry (by the delivery id header: what a consumer
+ * deduplicates on); throws with what it saw after `timeoutMs`.
+ */
 export async function readIssuedTopic(options: {
   brokers: string[];
   topic: string;
   group: string;
-  done: (records: readonly IssuedRecord[]) => boolean;
+  done: (records: readonly IssuedRecord[], claimIds: ReadonlySet<string>) => boolean;
   timeoutMs?: number;
 }): Promise<IssuedRecord[]> {
   const consumer = new Consumer({
@@ -33,6 +37,7 @@ export async function readIssuedTopic(options: {
     deserializers: stringDeserializers,
   });
   const records: IssuedRecord[] = [];
+  const claimIds = new Set<string>();
   try {
     const stream = await consumer.consume({ topics: [options.topic], mode: "earliest", maxWaitTime: 200 });
     await new Promise<void>((resolve, reject) => {
@@ -51,7 +56,8 @@ export async function readIssuedTopic(options: {
           headers: m.headers,
           value: m.value,
         });
-        if (options.done(records)) {
+        claimIds.add(claimIdOf(m.headers.get(DELIVERY_ID_HEADER)));
+        if (options.done(records, claimIds)) {
           clearTimeout(timer);
           resolve();
         }
@@ -67,9 +73,8 @@ export async function readIssuedTopic(options: {
   }
 }
 
-/** Claim ids the records carry (by the header: what a consumer deduplicates on). */
-export const deliveredClaimIds = (records: readonly IssuedRecord[]): Set<string> =>
-  new Set(records.map((r) => r.headers.get(DELIVERY_ID_HEADER)?.slice("iss_".length) ?? ""));
+const claimIdOf = (deliveryId: string | undefined): string =>
+  (deliveryId && claimIdOfDelivery(deliveryId)) ?? "";
 
 export interface IssuedLedgerRow {
   claim_id: string;

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RedisKeys } from "../../../src/admission/redis/keys.ts";
 import { checkInvariants, request, spike, startCluster, waitFor } from "../../helpers/distributed.ts";
-import { kafkaEnv, ownBroker, skipWithoutKafka } from "../../helpers/kafka.ts";
+import { checkIssuedTopic, readIssuedTopic } from "../../helpers/issued-topic.ts";
+import { kafkaEnv, ownBroker, skipWithoutKafka, testGroup } from "../../helpers/kafka.ts";
 import { redisClient, skipWithoutServices } from "../../helpers/services.ts";
 
 /**
@@ -16,6 +17,8 @@ import { redisClient, skipWithoutServices } from "../../helpers/services.ts";
  *   outbox; the relay sends them when the broker is back, and their users,
  *   retrying, are answered 409 naming the claim, which is issued;
  * - never a 202 that Kafka had not acknowledged.
+ * The issued topic (on the same broker) ends with every issued claim: the
+ * workers' batches whose publish failed were retried, not acknowledged.
  */
 const skip = (await skipWithoutServices()) || (await skipWithoutKafka());
 
@@ -90,5 +93,18 @@ test("broker down for 10 s during a spike: every 202 ends issued; clients got 50
     async () => (await request(cluster.apis[0]!.url, "GET", "/v1/campaigns/outage")).body.pending === 0,
     30_000,
     "pending 0",
+  );
+
+  const rows = (await cluster.rows("outage")).map((r) => ({ ...r, campaign_id: "outage" }));
+  const records = await readIssuedTopic({
+    brokers: broker.brokers,
+    topic: env.KAFKA_ISSUED_TOPIC!,
+    group: testGroup(t, "shop"),
+    done: (_, claimIds) => claimIds.size >= rows.length,
+    timeoutMs: 60_000,
+  });
+  const repeats = checkIssuedTopic(records, rows);
+  t.diagnostic(
+    `issued topic: ${records.length} records for ${rows.length} issued claims (${repeats} repeats)`,
   );
 });
