@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { pino } from "pino";
+import { KafkaIssuedSink } from "../../../src/delivery/kafka-issued-sink.ts";
 import { judgeReplication, kafkaDoctor } from "../../../src/queue/kafka/doctor.ts";
 import { KafkaQueue } from "../../../src/queue/kafka/kafka-queue.ts";
 import type { TopicDescription } from "../../../src/queue/kafka/topic.ts";
@@ -82,5 +83,32 @@ describe("doctor against the real broker", { skip: await skipWithoutKafka(), tim
       /replication factor 1, min.insync.replicas 1, 1 broker/,
     );
     assert.match(byName.get("queue-lag")!.message, /3 claim\(s\) in the topic not yet in the ledger/);
+  });
+
+  test("the issued topic: missing until a worker creates it, then described", async (t) => {
+    const brokers = await kafkaBrokers();
+    const claims = testTopic(t, "doctor-claims");
+    const issued = testTopic(t, "doctor-issued");
+    const group = testGroup(t, "doctor");
+    const verdict = async () =>
+      (await kafkaDoctor({ brokers, topic: claims, group, partitions: 6, issuedTopic: issued })).find(
+        (v) => v.name === "kafka-issued-topic",
+      );
+    const before = await verdict();
+    assert.equal(before?.status, "info");
+    assert.match(before!.message, /does not exist yet; the first worker creates it/);
+    const sink = await KafkaIssuedSink.open({
+      brokers,
+      topic: issued,
+      partitions: 3,
+      clientId: "doctor-test",
+      logger: pino({ level: "silent" }),
+    });
+    t.after(() => sink.close());
+    const after = await verdict();
+    assert.equal(after?.status, "ok");
+    assert.match(after!.message, new RegExp(`issued topic ${issued}: 3 partitions, replication factor 1`));
+    const without = await kafkaDoctor({ brokers, topic: claims, group, partitions: 6 });
+    assert.ok(!without.some((v) => v.name === "kafka-issued-topic"), 'KAFKA_ISSUED_TOPIC="": not checked');
   });
 });
