@@ -26,6 +26,13 @@ test("flags win over the environment", () => {
   assert.deepEqual(config.CORS_ORIGINS, ["https://a.example", "https://b.example"]);
 });
 
+test('KAFKA_ISSUED_TOPIC: stampede.issued by default, "" turns it off', () => {
+  assert.equal(loadConfig({}).KAFKA_ISSUED_TOPIC, "stampede.issued");
+  assert.equal(loadConfig({ KAFKA_ISSUED_TOPIC: "shop.coupons" }).KAFKA_ISSUED_TOPIC, "shop.coupons");
+  assert.equal(loadConfig({ KAFKA_ISSUED_TOPIC: "" }).KAFKA_ISSUED_TOPIC, undefined);
+  assert.equal(loadConfig({}, ["--kafka-issued-topic="]).KAFKA_ISSUED_TOPIC, undefined);
+});
+
 test("each bad setting is refused naming the setting", () => {
   const cases: [NodeJS.ProcessEnv, string[], string][] = [
     [{ PORT: "eighty" }, [], "PORT"],

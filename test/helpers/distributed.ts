@@ -190,8 +190,8 @@ export async function spike(
     concurrency: number;
     maxAttempts?: number;
     onAnswer?: (done: number) => void;
-    /** Sees every reply, retried ones included. */
-    onReply?: (userId: string, reply: Reply) => void;
+    /** Sees every reply, retried ones included, with when its request was sent (performance.now()). */
+    onReply?: (userId: string, reply: Reply, sentAt: number) => void;
   },
 ): Promise<SpikeResult> {
   const answers = new Map<string, Reply>();
@@ -213,7 +213,7 @@ export async function spike(
         const sent = performance.now();
         const reply = await request(url, "POST", `/v1/campaigns/${campaignId}/claims`, { userId });
         slowestMs = Math.max(slowestMs, performance.now() - sent);
-        options.onReply?.(userId, reply);
+        options.onReply?.(userId, reply, sent);
         statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
         if (reply.error) errors[reply.error] = (errors[reply.error] ?? 0) + 1;
         if (reply.status === 202) admitted.set(userId, String(reply.body.claimId));
