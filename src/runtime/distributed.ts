@@ -159,6 +159,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
           clientId: `stampede-${role}-${instance}-issued`,
           logger,
         });
+      if (issuedTopic) logger.info({ topic: issuedTopic.topic }, "publishing issued claims to Kafka");
     } catch (error) {
       await kafka?.close().catch(() => undefined);
       for (const connection of connections) connection.disconnect();

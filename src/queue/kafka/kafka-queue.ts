@@ -14,12 +14,12 @@ import { describeTopic, ensureTopic, type TopicDescription } from "./topic.ts";
 
 /**
  * Queue<T> over one Kafka topic and one consumer group. Generic: claims use
- * one topic, the issued events another (publish-only: no group). open() creates the topic when it is
- * missing. publish() resolves once the broker acknowledged (acks=all,
- * idempotent producer, short linger batching; see publisher.ts). consume()
- * joins the group and commits a batch only after its handler resolved (see
- * batch-consumer.ts). lag() reads the group's lag per partition from the
- * broker, so any process can report it.
+ * one topic, the issued events another (publish-only: no group). open()
+ * creates the topic when it is missing. publish() resolves once the broker
+ * acknowledged (acks=all, idempotent producer, short linger batching; see
+ * publisher.ts). consume() joins the group and commits a batch only after its
+ * handler resolved (see batch-consumer.ts). lag() reads the group's lag per
+ * partition from the broker, so any process can report it.
  */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
