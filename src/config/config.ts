@@ -97,6 +97,11 @@ export const SETTINGS = {
     default: "always",
     parse: oneOf("always", "off"),
   },
+  LEDGER_WRITER: {
+    doc: "where the embedded worker writes the ledger: thread (its own, off the event loop that admits) | loop (the same loop; for comparison)",
+    default: "thread",
+    parse: oneOf("thread", "loop"),
+  },
   REDIS_PREFIX: { doc: "prefix of every Redis key stampede writes", default: "stampede", parse: str },
   DATABASE_SCHEMA: { doc: "PostgreSQL schema of the ledger", default: "stampede", parse: str },
   KAFKA_TOPIC: { doc: "Kafka topic for claims", default: "stampede.claims", parse: str },
