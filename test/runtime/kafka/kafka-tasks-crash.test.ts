@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ADMIN_TOKEN, startCluster } from "../../helpers/distributed.ts";
-import { kafkaEnv, skipWithoutKafka, testGroup, testTopic } from "../../helpers/kafka.ts";
+import { kafkaEnv, skipWithoutKafka } from "../../helpers/kafka.ts";
 import { crashTasks, taskClient, until } from "../../helpers/tasks.ts";
 
 /**
@@ -15,21 +15,23 @@ const skip = await skipWithoutKafka();
 
 async function cluster(t: Parameters<typeof crashTasks>[0], workers: number) {
   const { env, invocations } = crashTasks(t);
-  const tasksTopic = testTopic(t, "tasks");
   const started = await startCluster(t, {
     apis: 1,
     workers,
     env: await kafkaEnv(t, {
       ...env,
-      KAFKA_TASKS_TOPIC: tasksTopic,
-      KAFKA_TASKS_GROUP: testGroup(t, "task-workers"),
       KAFKA_TASKS_PARTITIONS: "4",
       // A dead worker's task runs again after about a second (plus the group's session timeout).
       TASK_LEASE_MS: "1000",
       TASK_BACKOFF_MS: "50",
     }),
   });
-  return { ...started, tasksTopic, invocations, tasks: taskClient(started.apis[0]!.url, ADMIN_TOKEN) };
+  return {
+    ...started,
+    tasksTopic: started.env.KAFKA_TASKS_TOPIC!,
+    invocations,
+    tasks: taskClient(started.apis[0]!.url, ADMIN_TOKEN),
+  };
 }
 
 describe("tasks in Kafka mode", { skip, timeout: 180_000 }, () => {
