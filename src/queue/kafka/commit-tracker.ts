@@ -22,7 +22,7 @@ interface PartitionState {
   partition: number;
   /** Offsets read and not yet done -> how many reads of each are in hand. */
   inHand: Map<bigint, number>;
-  /** The highest offset done since the partition was last committed. */
+  /** The highest offset done so far. */
   lastDone: bigint | undefined;
   leaderEpoch: number;
   /** What this consumer last committed (undefined: nothing yet). */
