@@ -78,7 +78,13 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
     REDIS_PREFIX: redisPrefix,
     DATABASE_SCHEMA: schema,
     ...(mode === "kafka"
-      ? { KAFKA_BROKERS, KAFKA_TOPIC: `stampede-bench-${run}`, KAFKA_GROUP: `stampede-bench-${run}` }
+      ? {
+          KAFKA_BROKERS,
+          KAFKA_TOPIC: `stampede-bench-${run}`,
+          KAFKA_GROUP: `stampede-bench-${run}`,
+          KAFKA_TASKS_TOPIC: `stampede-bench-${run}.tasks`,
+          KAFKA_TASKS_GROUP: `stampede-bench-${run}.tasks`,
+        }
       : {}),
     ...options.env,
   };
@@ -152,8 +158,10 @@ async function cleanupDistributed(redisPrefix: string, schema: string, kafkaTopi
   if (kafkaTopic) {
     const admin = new Admin({ clientId: "stampede-bench", bootstrapBrokers: KAFKA_BROKERS.split(",") });
     try {
-      await admin.deleteGroups({ groups: [kafkaTopic] }).catch(() => undefined);
-      await admin.deleteTopics({ topics: [kafkaTopic] });
+      // The claims topic and group, and the tasks' (named after them).
+      const names = [kafkaTopic, `${kafkaTopic}.tasks`];
+      await admin.deleteGroups({ groups: names }).catch(() => undefined);
+      await admin.deleteTopics({ topics: names });
     } catch (error) {
       process.stderr.write(`bench: could not delete topic ${kafkaTopic}: ${(error as Error).message}\n`);
     } finally {
