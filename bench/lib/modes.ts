@@ -60,12 +60,13 @@ export async function startCeiling(): Promise<Proc> {
   return startProcess({ name: "ceiling", args: ["bench", "--serve-ceiling"] });
 }
 
-// ---------------------------------------------------------------------------------------------
-// HOOK: distributed modes (QUEUE=redis | kafka). `stampede api` and `stampede worker` are being
-// built on other branches; this is how the scenarios will start them once merged. Adjust the
-// command names, settings or readiness signal here if they differ. Until then a run in these
-// modes stops with "distributed mode not available in this build".
-// ---------------------------------------------------------------------------------------------
+/**
+ * The distributed modes: `stampede api` and `stampede worker` processes, each
+ * with the bounded V8 heap that scripts/start.sh and docker-compose.yml give
+ * them (docs/operations.md "Memory"), so the RSS measured is the one deployed.
+ */
+const DISTRIBUTED_HEAP_FLAGS = ["--max-old-space-size=200", "--max-semi-space-size=4"];
+
 async function startDistributed(mode: "redis" | "kafka", options: SystemOptions): Promise<System> {
   const run = randomBytes(4).toString("hex");
   const redisPrefix = `stampede-bench-${run}`;
@@ -100,7 +101,7 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
           name: `stampede api #${i + 1}`,
           args: ["api"],
           env: { ...env, INSTANCE_ID: `bench-api-${i + 1}` },
-          nodeFlags: profileFlags(options.profileDir),
+          nodeFlags: [...DISTRIBUTED_HEAP_FLAGS, ...profileFlags(options.profileDir)],
         }),
       );
     for (let i = 0; i < (options.workerInstances ?? 1); i++) {
@@ -108,7 +109,7 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
         name: `stampede worker #${i + 1}`,
         args: ["worker"],
         env: { ...env, INSTANCE_ID: `bench-worker-${i + 1}` },
-        nodeFlags: profileFlags(options.profileDir),
+        nodeFlags: [...DISTRIBUTED_HEAP_FLAGS, ...profileFlags(options.profileDir)],
         waitForUrl: false,
       });
       processes.push(worker);
