@@ -33,7 +33,7 @@ test("PostgreSQL killed -9 mid-spike and restarted: every 202 issued once, exact
 }, async (t) => {
   const postgres = await startOwnPostgres(t);
   const cluster = await startCluster(t, { apis: 1, workers: 1, databaseUrl: postgres.url });
-  const stock = 3000;
+  const stock = 4000;
   await cluster.createCampaign({ id: "drop", name: "pg crash", stock });
   const api = cluster.apis[0]!.url;
   const worker = cluster.workers[0]!;
@@ -43,13 +43,14 @@ test("PostgreSQL killed -9 mid-spike and restarted: every 202 issued once, exact
   let issuedBeforeKill = -1;
   let outage: Promise<void> | undefined;
   const probes: Record<string, Reply> = {};
-  const result = await spike(() => [api], "drop", users(5000), {
+  const result = await spike(() => [api], "drop", users(7000), {
     concurrency: 500,
     onReply: (_user, reply) => {
       if (down && reply.status === 202) admittedWhileDown++;
     },
     onAnswer: (done) => {
-      if (outage || done < 800) return;
+      // Early, so that most of the stock is still to be admitted and issued when PostgreSQL dies.
+      if (outage || done < 300) return;
       outage = (async () => {
         issuedBeforeKill = (await cluster.rows("drop")).length;
         await postgres.kill9();
