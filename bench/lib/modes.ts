@@ -20,6 +20,8 @@ export interface System {
   processes: Proc[];
   /** Distributed modes: this run's Redis key prefix (for memory figures). */
   redisPrefix?: string;
+  /** Distributed modes: this run's PostgreSQL schema (for `stampede bench --database-schema`). */
+  databaseSchema?: string;
   stop(): Promise<void>;
 }
 
@@ -127,7 +129,14 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
       );
     throw error;
   }
-  return { mode, targets: processes.filter((p) => p.url).map((p) => p.url!), processes, redisPrefix, stop };
+  return {
+    mode,
+    targets: processes.filter((p) => p.url).map((p) => p.url!),
+    processes,
+    redisPrefix,
+    databaseSchema: schema,
+    stop,
+  };
 }
 
 function isAlive(pid: number): boolean {
