@@ -42,7 +42,14 @@ const BIN = new URL("../bin/stampede.js", import.meta.url).pathname;
 const KAFKA = values.queue === "kafka";
 const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:19092";
 const kafkaEnv: Record<string, string> = KAFKA
-  ? { QUEUE: "kafka", KAFKA_BROKERS, KAFKA_TOPIC: id, KAFKA_GROUP: id }
+  ? {
+      QUEUE: "kafka",
+      KAFKA_BROKERS,
+      KAFKA_TOPIC: id,
+      KAFKA_GROUP: id,
+      KAFKA_TASKS_TOPIC: `${id}.tasks`,
+      KAFKA_TASKS_GROUP: `${id}.tasks`,
+    }
   : { QUEUE: "redis" };
 
 function start(command: string): Promise<{ url: string; kill: () => void }> {
@@ -211,8 +218,8 @@ try {
   await client.end();
   if (KAFKA) {
     const admin = new Admin({ clientId: "stampede-bench", bootstrapBrokers: KAFKA_BROKERS.split(",") });
-    await admin.deleteGroups({ groups: [id] }).catch(() => undefined);
-    await admin.deleteTopics({ topics: [id] }).catch(() => undefined);
+    await admin.deleteGroups({ groups: [id, `${id}.tasks`] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [id, `${id}.tasks`] }).catch(() => undefined);
     await admin.close().catch(() => undefined);
   }
 }

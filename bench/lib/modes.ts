@@ -20,6 +20,8 @@ export interface System {
   processes: Proc[];
   /** Distributed modes: this run's Redis key prefix (for memory figures). */
   redisPrefix?: string;
+  /** Distributed modes: this run's PostgreSQL schema (for `stampede bench --database-schema`). */
+  databaseSchema?: string;
   stop(): Promise<void>;
 }
 
@@ -60,12 +62,13 @@ export async function startCeiling(): Promise<Proc> {
   return startProcess({ name: "ceiling", args: ["bench", "--serve-ceiling"] });
 }
 
-// ---------------------------------------------------------------------------------------------
-// HOOK: distributed modes (QUEUE=redis | kafka). `stampede api` and `stampede worker` are being
-// built on other branches; this is how the scenarios will start them once merged. Adjust the
-// command names, settings or readiness signal here if they differ. Until then a run in these
-// modes stops with "distributed mode not available in this build".
-// ---------------------------------------------------------------------------------------------
+/**
+ * The distributed modes: `stampede api` and `stampede worker` processes, each
+ * with the bounded V8 heap that scripts/start.sh and docker-compose.yml give
+ * them (docs/operations.md "Memory"), so the RSS measured is the one deployed.
+ */
+const DISTRIBUTED_HEAP_FLAGS = ["--max-old-space-size=200", "--max-semi-space-size=4"];
+
 async function startDistributed(mode: "redis" | "kafka", options: SystemOptions): Promise<System> {
   const run = randomBytes(4).toString("hex");
   const redisPrefix = `stampede-bench-${run}`;
@@ -78,7 +81,13 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
     REDIS_PREFIX: redisPrefix,
     DATABASE_SCHEMA: schema,
     ...(mode === "kafka"
-      ? { KAFKA_BROKERS, KAFKA_TOPIC: `stampede-bench-${run}`, KAFKA_GROUP: `stampede-bench-${run}` }
+      ? {
+          KAFKA_BROKERS,
+          KAFKA_TOPIC: `stampede-bench-${run}`,
+          KAFKA_GROUP: `stampede-bench-${run}`,
+          KAFKA_TASKS_TOPIC: `stampede-bench-${run}.tasks`,
+          KAFKA_TASKS_GROUP: `stampede-bench-${run}.tasks`,
+        }
       : {}),
     ...options.env,
   };
@@ -94,7 +103,7 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
           name: `stampede api #${i + 1}`,
           args: ["api"],
           env: { ...env, INSTANCE_ID: `bench-api-${i + 1}` },
-          nodeFlags: profileFlags(options.profileDir),
+          nodeFlags: [...DISTRIBUTED_HEAP_FLAGS, ...profileFlags(options.profileDir)],
         }),
       );
     for (let i = 0; i < (options.workerInstances ?? 1); i++) {
@@ -102,7 +111,7 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
         name: `stampede worker #${i + 1}`,
         args: ["worker"],
         env: { ...env, INSTANCE_ID: `bench-worker-${i + 1}` },
-        nodeFlags: profileFlags(options.profileDir),
+        nodeFlags: [...DISTRIBUTED_HEAP_FLAGS, ...profileFlags(options.profileDir)],
         waitForUrl: false,
       });
       processes.push(worker);
@@ -120,7 +129,14 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
       );
     throw error;
   }
-  return { mode, targets: processes.filter((p) => p.url).map((p) => p.url!), processes, redisPrefix, stop };
+  return {
+    mode,
+    targets: processes.filter((p) => p.url).map((p) => p.url!),
+    processes,
+    redisPrefix,
+    databaseSchema: schema,
+    stop,
+  };
 }
 
 function isAlive(pid: number): boolean {
@@ -152,8 +168,10 @@ async function cleanupDistributed(redisPrefix: string, schema: string, kafkaTopi
   if (kafkaTopic) {
     const admin = new Admin({ clientId: "stampede-bench", bootstrapBrokers: KAFKA_BROKERS.split(",") });
     try {
-      await admin.deleteGroups({ groups: [kafkaTopic] }).catch(() => undefined);
-      await admin.deleteTopics({ topics: [kafkaTopic] });
+      // The claims topic and group, and the tasks' (named after them).
+      const names = [kafkaTopic, `${kafkaTopic}.tasks`];
+      await admin.deleteGroups({ groups: names }).catch(() => undefined);
+      await admin.deleteTopics({ topics: names });
     } catch (error) {
       process.stderr.write(`bench: could not delete topic ${kafkaTopic}: ${(error as Error).message}\n`);
     } finally {

@@ -178,9 +178,17 @@ export interface Latency {
 
 export interface BenchJson {
   kind: string;
+  /** When the first measured request was sent (ISO). */
+  startedAt: string;
   answers: { byStatus: Record<string, number>; connectionErrors: Record<string, number> };
   firing: { durationMs: number; requestsPerSecond: number; generatorCpuUsPerRequest?: number };
-  latency: { admission: Latency; byStatus: Record<string, Latency>; admissionToIssued?: Latency };
+  latency: {
+    admission: Latency;
+    byStatus: Record<string, Latency>;
+    admissionToIssued?: Latency;
+    /** With --latency-window. */
+    windows?: { windowMs: number; summaries: Latency[] };
+  };
   settle?: {
     quiet: boolean;
     pendingZeroAfterMs?: number;

@@ -39,6 +39,8 @@ export interface BenchOptions {
   progress: boolean;
   seed: number;
   warmup: number;
+  /** Also summarize admission latency per window of this many ms (a soak's minutes). */
+  latencyWindowMs: number | undefined;
   help: boolean;
 }
 
@@ -126,6 +128,11 @@ const FLAGS = {
     type: "string",
     doc: "requests fired first (at concurrency 100, on a campaign of their own) and not measured: JIT warm-up",
     def: "0",
+  },
+  "latency-window": {
+    type: "string",
+    doc: "ms; also report admission latency per window of this length, by when each request was due (soak)",
+    def: "(off)",
   },
   help: { type: "boolean", short: "h", doc: "this text", def: "" },
 } as const;
@@ -236,6 +243,8 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     progress: !bool("no-progress"),
     seed: int("seed", str("seed") ?? "1", 0, 2 ** 32 - 1),
     warmup: int("warmup", str("warmup") ?? "0", 0, 10_000_000),
+    latencyWindowMs:
+      str("latency-window") === undefined ? undefined : int("latency-window", str("latency-window")!, 100),
     help: bool("help"),
   };
 }

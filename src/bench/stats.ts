@@ -76,6 +76,48 @@ export function timeline(doneAtMs: ArrayLike<number>, bucketMs: number): number[
   return counts;
 }
 
+/**
+ * Latency summaries per `windowMs` slice of the run, each request counted in
+ * the slice it was due in (its completion offset minus its latency): a soak
+ * compares its first minute with its last. Empty slices summarize to count 0.
+ */
+export function windowed(
+  doneAtMs: ArrayLike<number>,
+  latencyMs: ArrayLike<number>,
+  include: (index: number) => boolean,
+  windowMs: number,
+): Summary[] {
+  const slices: number[][] = [];
+  for (let i = 0; i < doneAtMs.length; i++) {
+    if (!include(i)) continue;
+    const slice = Math.max(0, Math.floor((doneAtMs[i]! - latencyMs[i]!) / windowMs));
+    while (slices.length <= slice) slices.push([]);
+    slices[slice]!.push(latencyMs[i]!);
+  }
+  return slices.map((values) => summarize(values));
+}
+
+/** Least-squares line through (x, y) points: a soak's memory growth per minute. NaN slope for fewer than 2 distinct x. */
+export function linearFit(points: { x: number; y: number }[]): { slope: number; intercept: number } {
+  const n = points.length;
+  let sx = 0;
+  let sy = 0;
+  for (const p of points) {
+    sx += p.x;
+    sy += p.y;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const p of points) {
+    sxy += (p.x - mx) * (p.y - my);
+    sxx += (p.x - mx) ** 2;
+  }
+  const slope = n > 1 && sxx > 0 ? sxy / sxx : Number.NaN;
+  return { slope, intercept: my - slope * mx };
+}
+
 /** Median of a few figures (the interleaved ceiling/system pairs). */
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;

@@ -97,6 +97,11 @@ export const SETTINGS = {
     default: "always",
     parse: oneOf("always", "off"),
   },
+  LEDGER_WRITER: {
+    doc: "where the embedded worker writes the ledger: thread (its own, off the event loop that admits) | loop (the same loop; for comparison)",
+    default: "thread",
+    parse: oneOf("thread", "loop"),
+  },
   REDIS_PREFIX: { doc: "prefix of every Redis key stampede writes", default: "stampede", parse: str },
   DATABASE_SCHEMA: { doc: "PostgreSQL schema of the ledger", default: "stampede", parse: str },
   KAFKA_TOPIC: { doc: "Kafka topic for claims", default: "stampede.claims", parse: str },
@@ -106,13 +111,28 @@ export const SETTINGS = {
     parse: int(1, 10_000),
   },
   KAFKA_REPLICATION_FACTOR: {
-    doc: "replicas of the claims topic when stampede creates it (0: min(3, brokers)); min.insync.replicas is 2 from 3 replicas on",
+    doc: "replicas of the claims and tasks topics when stampede creates them (0: min(3, brokers)); min.insync.replicas is 2 from 3 replicas on",
     default: 0,
     parse: int(0, 100),
   },
   KAFKA_GROUP: {
     doc: "consumer group of the claim workers (QUEUE=kafka)",
     default: "stampede-claim-workers",
+    parse: str,
+  },
+  KAFKA_TASKS_TOPIC: {
+    doc: "Kafka topic for tasks (POST /v1/tasks), apart from the claims so a slow task never delays a claim",
+    default: "stampede.tasks",
+    parse: str,
+  },
+  KAFKA_TASKS_PARTITIONS: {
+    doc: "partitions of the tasks topic when stampede creates it: at most this many worker processes run tasks",
+    default: 12,
+    parse: int(1, 10_000),
+  },
+  KAFKA_TASKS_GROUP: {
+    doc: "consumer group of the task workers (QUEUE=kafka)",
+    default: "stampede-task-workers",
     parse: str,
   },
   KAFKA_ISSUED_TOPIC: {

@@ -14,6 +14,14 @@ export interface ConsumeOptions {
   batchSize: number;
   /** How long to wait for a batch to fill once it holds one message. */
   flushIntervalMs: number;
+  /**
+   * Batches the handler may be working on at once (default 1). Each is
+   * acknowledged when its own handler resolves; a queue whose
+   * acknowledgement covers everything before it (Kafka's offsets) never
+   * acknowledges past a batch still running. The task worker runs
+   * TASK_CONCURRENCY tasks this way, so a slow one holds up no other.
+   */
+  concurrency?: number;
 }
 
 export interface QueueLag {

@@ -20,6 +20,7 @@ import { PostgresLedger } from "../ledger/postgres/postgres-ledger.ts";
 import { countFailures } from "../metrics/instrument.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import { RedisNotifier } from "../notify/redis/redis-notifier.ts";
+import type { KafkaQueue } from "../queue/kafka/kafka-queue.ts";
 import { RedisStreamQueue } from "../queue/redis-streams/redis-stream-queue.ts";
 import type { Queue, QueueLag } from "../queue/types.ts";
 import { RedisRateLimiter } from "../ratelimit/index.ts";
@@ -30,6 +31,7 @@ import { RedisTaskStore } from "../tasks/store/redis/redis-task-store.ts";
 import type { TaskMessage } from "../tasks/types.ts";
 import { ClaimWorker } from "../worker/claim-worker.ts";
 import { type KafkaClaims, openKafkaClaims } from "./kafka-claims.ts";
+import { openKafkaTasks } from "./kafka-tasks.ts";
 import { openTaskPipeline, type TaskPipeline } from "./task-pipeline.ts";
 
 /**
@@ -70,7 +72,7 @@ export interface DistributedRuntime {
 
 /** The consumer group of the claims streams. */
 export const CLAIMS_GROUP = "stampede-claim-workers";
-/** The consumer group of the tasks stream. */
+/** The consumer group of the tasks stream (QUEUE=redis; KAFKA_TASKS_GROUP with Kafka). */
 export const TASKS_GROUP = "stampede-task-workers";
 /** The tasks stream (its own, so a slow task never delays a claim). */
 export const tasksStream = (prefix: string) => `${prefix}:tasks:stream`;
@@ -195,26 +197,40 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     },
   });
 
-  // Tasks (POST /v1/tasks): their own stream, the Redis task store; workers run them.
+  // Tasks (POST /v1/tasks): their own stream or topic, the Redis task store; workers run them.
   const settingsOfTasks = taskSettings(config);
   const taskStore = new RedisTaskStore({
     redis,
     prefix: config.REDIS_PREFIX,
     retention: settingsOfTasks.retention,
   });
-  const taskBlocking = role === "worker" ? connect("task-blocking") : undefined;
-  await taskBlocking?.connect();
-  const taskQueue = new RedisStreamQueue<TaskMessage>({
-    redis,
-    blocking: taskBlocking ?? redis,
-    streams: [tasksStream(config.REDIS_PREFIX)],
-    group: TASKS_GROUP,
-    consumer: instance,
-    codec: { encode: (m) => JSON.stringify(m), decode: (d) => JSON.parse(d) as TaskMessage },
-    logger,
-    maxLen: config.STREAM_MAX_LEN,
-    claimIdleMs: config.CLAIM_IDLE_MS,
-  });
+  let kafkaTasks: KafkaQueue<TaskMessage> | undefined;
+  let taskQueue: Queue<TaskMessage>;
+  if (kafka) {
+    try {
+      taskQueue = kafkaTasks = await openKafkaTasks({ role, config, logger, instance });
+    } catch (error) {
+      await issuedTopic?.close();
+      await kafka.close();
+      for (const connection of connections) connection.disconnect();
+      await ledger.close().catch(() => undefined);
+      throw error;
+    }
+  } else {
+    const taskBlocking = role === "worker" ? connect("task-blocking") : undefined;
+    await taskBlocking?.connect();
+    taskQueue = new RedisStreamQueue<TaskMessage>({
+      redis,
+      blocking: taskBlocking ?? redis,
+      streams: [tasksStream(config.REDIS_PREFIX)],
+      group: TASKS_GROUP,
+      consumer: instance,
+      codec: { encode: (m) => JSON.stringify(m), decode: (d) => JSON.parse(d) as TaskMessage },
+      logger,
+      maxLen: config.STREAM_MAX_LEN,
+      claimIdleMs: config.CLAIM_IDLE_MS,
+    });
+  }
   const tasks: TaskPipeline = await openTaskPipeline({
     queue: taskQueue,
     store: taskStore,
@@ -309,8 +325,9 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       checks.push(
         check("kafka", async () => {
           await kafka.queue.ping();
-          // A worker that has not joined the consumer group yet consumes nothing.
-          if (role === "worker" && !kafka.queue.consuming) throw new Error("not in the consumer group yet");
+          // A worker that has not joined the consumer groups yet consumes nothing.
+          if (role === "worker" && !(kafka.queue.consuming && kafkaTasks?.consuming))
+            throw new Error("not in the consumer groups yet");
         }),
       );
     if (role === "worker") checks.push(check("postgresql", () => ledger.ping()));
@@ -363,6 +380,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       await worker?.stop();
       await issuedTopic?.close();
       await kafka?.close();
+      await kafkaTasks?.close();
       await dispatcher?.stop();
       await taskStore.close();
       await notifier.close();

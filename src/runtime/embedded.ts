@@ -10,6 +10,7 @@ import {
 import type { Claim } from "../domain/types.ts";
 import { userTokenVerifier } from "../identity/user-tokens.ts";
 import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
+import { ThreadedIssuer } from "../ledger/sqlite/threaded-issuer.ts";
 import { countFailures } from "../metrics/instrument.ts";
 import { Metrics } from "../metrics/metrics.ts";
 import { MemoryNotifier } from "../notify/memory-notifier.ts";
@@ -33,6 +34,8 @@ export interface EmbeddedOptions {
   batchSize: number;
   flushIntervalMs: number;
   requestTimeoutMs?: number;
+  /** LEDGER_WRITER: "thread" (default) issues on a thread of its own (ledger/sqlite/threaded-issuer.ts). */
+  ledgerWriter?: "thread" | "loop";
   /** "off" skips fsync (tests and benchmarks that measure something else). */
   fsync?: "always" | "off";
   journal?: JournalOptions;
@@ -108,9 +111,11 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     logger,
   });
   const metrics = options.metrics ?? new Metrics();
+  // The worker's inserts and fsyncs off the loop that admits (threaded-issuer.ts).
+  const issuer = options.ledgerWriter === "loop" ? undefined : new ThreadedIssuer(dataDir);
   const worker = new ClaimWorker({
     queue,
-    ledger: countFailures(ledger, "ledger", metrics),
+    ledger: countFailures(issuer ?? ledger, "ledger", metrics),
     admission,
     notifier,
     logger,
@@ -179,6 +184,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
       await tasks.close();
       rateLimiter?.close();
       await worker.stop();
+      await issuer?.close();
       await dispatcher.stop();
       await notifier.close();
       await queue.close();

@@ -15,7 +15,8 @@ import type { Consumer, Queue } from "../queue/types.ts";
  */
 export interface ClaimWorkerOptions {
   queue: Queue<Claim>;
-  ledger: Ledger;
+  /** The worker only writes: issue(). */
+  ledger: Pick<Ledger, "issue">;
   admission: AdmissionStore;
   notifier: Notifier;
   logger: Logger;

@@ -7,8 +7,9 @@ import type { TaskMessage, TaskRecord, TaskStore } from "../tasks/types.ts";
 
 /**
  * Runs tasks from their own queue, beside the ClaimWorker, so a slow task
- * never delays a claim. `concurrency` consumers take one message each; a
- * message is acknowledged once its attempt's outcome is in the store.
+ * never delays a claim. It consumes one message per batch, `concurrency`
+ * batches at once; a message is acknowledged once its attempt's outcome is
+ * in the store (on Kafka, never past an earlier task still running).
  *
  * The store decides whether an attempt starts (TaskStore.start), so a
  * duplicate or redelivered message is harmless. A sweep publishes again what
@@ -44,7 +45,7 @@ const SWEEP_BATCH = 100;
 export class TaskWorker {
   readonly #options: TaskWorkerOptions;
   readonly #shutdown = new AbortController();
-  #consumers: Consumer[] = [];
+  #consumer: Consumer | undefined;
   #sweeper: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
 
@@ -54,10 +55,13 @@ export class TaskWorker {
 
   start(): void {
     const { queue, concurrency } = this.#options;
-    for (let i = 0; i < concurrency; i++)
-      this.#consumers.push(
-        queue.consume((batch) => this.#handle(batch), { batchSize: 1, flushIntervalMs: 0 }),
-      );
+    // One message per batch, `concurrency` batches at once: each task is
+    // acknowledged when its own outcome is recorded, whatever the others do.
+    this.#consumer = queue.consume((batch) => this.#handle(batch), {
+      batchSize: 1,
+      flushIntervalMs: 0,
+      concurrency,
+    });
     this.#sweeper = setInterval(() => void this.sweep(), this.#options.sweepIntervalMs ?? 250);
     this.#sweeper.unref();
     void this.sweep();
@@ -78,11 +82,11 @@ export class TaskWorker {
    */
   async stop(): Promise<void> {
     clearInterval(this.#sweeper);
-    const stopping = this.#consumers.map((c) => c.stop());
+    const stopping = this.#consumer?.stop();
     this.#shutdown.abort();
-    await Promise.all(stopping);
+    await stopping;
     await this.#sweeping;
-    this.#consumers = [];
+    this.#consumer = undefined;
   }
 
   async #sweepOnce(): Promise<void> {

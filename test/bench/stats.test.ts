@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { histogram, LATENCY_EDGES, median, percentile, summarize, timeline } from "../../src/bench/stats.ts";
+import {
+  histogram,
+  LATENCY_EDGES,
+  linearFit,
+  median,
+  percentile,
+  summarize,
+  timeline,
+  windowed,
+} from "../../src/bench/stats.ts";
 
 test("percentile is the nearest rank: always an observed value", () => {
   const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1); // 1..100
@@ -66,4 +75,44 @@ test("median of the interleaved pairs", () => {
   assert.equal(median([0.9, 0.7, 0.8]), 0.8);
   assert.equal(median([1, 4, 2, 3]), 2.5);
   assert.ok(Number.isNaN(median([])));
+});
+
+test("windowed summarizes latency by the window each request was due in, skipping excluded ones", () => {
+  // due at 0, 500, 1500 and 2100 ms; the second finishes in the next window but counts where it was due.
+  const latency = [10, 600, 20, 30, 5];
+  const doneAt = [10, 1100, 1520, 2130, 2200];
+  const windows = windowed(doneAt, latency, (i) => i !== 4, 1000);
+  assert.deepEqual(
+    windows.map((w) => [w.count, w.p99]),
+    [
+      [2, 600],
+      [1, 20],
+      [1, 30],
+    ],
+  );
+  const gap = windowed([10, 3010], [5, 5], () => true, 1000);
+  assert.deepEqual(
+    gap.map((w) => w.count),
+    [1, 0, 0, 1],
+    "an empty window is there, with count 0",
+  );
+});
+
+test("linearFit finds the slope of a noisy line, and says NaN when there is no line", () => {
+  const points = Array.from({ length: 100 }, (_, i) => ({
+    x: i,
+    y: 3 + 0.5 * i + (i % 2 === 0 ? 0.1 : -0.1),
+  }));
+  const fit = linearFit(points);
+  assert.ok(Math.abs(fit.slope - 0.5) < 0.001, `slope ${fit.slope}`);
+  assert.ok(Math.abs(fit.intercept - 3) < 0.1, `intercept ${fit.intercept}`);
+  assert.equal(linearFit([{ x: 1, y: 5 }]).slope, Number.NaN);
+  assert.ok(
+    Number.isNaN(
+      linearFit([
+        { x: 1, y: 5 },
+        { x: 1, y: 7 },
+      ]).slope,
+    ),
+  );
 });

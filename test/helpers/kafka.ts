@@ -132,8 +132,9 @@ export async function testAdmin(t: After): Promise<Admin> {
 
 /**
  * The environment of a distributed cluster in Kafka mode (test/helpers/distributed.ts
- * startCluster): its own claims and issued topics and consumer group, deleted when the file's tests end,
- * and short timeouts so that takeovers happen within a test's patience.
+ * startCluster): its own topics and consumer groups (claims, tasks, issued), deleted
+ * when the file's tests end, and short timeouts so that takeovers happen within a
+ * test's patience.
  */
 export async function kafkaEnv(
   t: After,
@@ -144,6 +145,8 @@ export async function kafkaEnv(
     KAFKA_BROKERS: (await kafkaBrokers()).join(","),
     KAFKA_TOPIC: testTopic(t, "claims"),
     KAFKA_GROUP: testGroup(t, "workers"),
+    KAFKA_TASKS_TOPIC: testTopic(t, "tasks"),
+    KAFKA_TASKS_GROUP: testGroup(t, "task-workers"),
     KAFKA_ISSUED_TOPIC: testTopic(t, "issued"),
     KAFKA_PARTITIONS: "12",
     KAFKA_SESSION_TIMEOUT_MS: "6000",

@@ -21,9 +21,9 @@ export interface ServerProcess {
 export async function startServer(
   command: string,
   env: Record<string, string>,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; bin?: string } = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, command], {
+  const child = spawn(process.execPath, [options.bin ?? BIN, command], {
     env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

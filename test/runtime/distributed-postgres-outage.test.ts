@@ -4,10 +4,12 @@ import { checkInvariants, request, spike, startCluster, waitFor } from "../helpe
 import { ownDatabase, skipWithoutServices } from "../helpers/services.ts";
 
 /**
- * PostgreSQL unavailable during a spike (a database of the test's own, made to
- * refuse and drop connections): claims keep being admitted, since the stream
- * holds them; workers retry with backoff, and once PostgreSQL is back every
- * admitted claim is issued.
+ * PostgreSQL unavailable for a whole spike while its server stays up (a
+ * database of the test's own, made to refuse and drop connections, as in a
+ * failover or maintenance): claims keep being admitted, since the stream holds
+ * them, and read as pending from Redis; workers retry with backoff, and once
+ * PostgreSQL is back every admitted claim is issued. The crash of PostgreSQL
+ * itself, mid-write, is distributed-postgres-crash.test.ts.
  */
 const skip = await skipWithoutServices();
 

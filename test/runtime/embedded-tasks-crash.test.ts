@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { startServer } from "../helpers/server-process.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { crashTasks, taskClient, until } from "../helpers/tasks.ts";
 
 /**
  * A worker killed mid-task (SIGKILL of `stampede start`, restarted on the
@@ -13,82 +11,29 @@ import { tempDir } from "../helpers/tmp.ts";
  * handlers (test/fixtures/tasks/crash-tasks.ts) come in through TASK_MODULES
  * and write each invocation to a file, so the count survives the kills.
  */
-const MODULE = fileURLToPath(new URL("../fixtures/tasks/crash-tasks.ts", import.meta.url));
 const TOKEN = "crash-test-admin-token-0123456789";
-const auth = { authorization: `Bearer ${TOKEN}` };
 
-interface Invocation {
-  taskId: string;
-  attempt: number;
-  event: "start" | "done";
-  pid: number;
-}
-
-function setup(t: Parameters<typeof tempDir>[0]) {
-  const dir = tempDir(t);
-  const recordFile = join(dir, "invocations.jsonl");
-  const env = {
-    DATA_DIR: join(dir, "data"),
-    ADMIN_TOKEN: TOKEN,
-    TASK_MODULES: MODULE,
-    TASK_RECORD_FILE: recordFile,
-    TASK_BACKOFF_MS: "50",
+function setup(t: Parameters<typeof crashTasks>[0]) {
+  const { dir, env, invocations } = crashTasks(t);
+  return {
+    env: { ...env, DATA_DIR: join(dir, "data"), ADMIN_TOKEN: TOKEN, TASK_BACKOFF_MS: "50" },
+    invocations,
   };
-  const invocations = (): Invocation[] =>
-    existsSync(recordFile)
-      ? readFileSync(recordFile, "utf8")
-          .split("\n")
-          .filter((l) => l !== "")
-          .map((l) => JSON.parse(l) as Invocation)
-      : [];
-  return { env, invocations };
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function submit(url: string, type: string): Promise<string> {
-  const res = await fetch(`${url}/v1/tasks`, {
-    method: "POST",
-    headers: { ...auth, "content-type": "application/json" },
-    body: JSON.stringify({ type, payload: {} }),
-  });
-  assert.equal(res.status, 202, await res.clone().text());
-  return ((await res.json()) as { taskId: string }).taskId;
-}
-
-async function readTask(url: string, taskId: string) {
-  const res = await fetch(`${url}/v1/tasks/${taskId}`, { headers: auth });
-  assert.equal(res.status, 200);
-  return (await res.json()) as { status: string; attempts: number; result?: unknown; error?: string };
 }
 
 test("a worker killed mid-task: on restart the task runs again, 2 invocations and 1 success", async (t) => {
   const { env, invocations } = setup(t);
   const first = await startServer("start", env);
   t.after(() => first.stop("SIGKILL"));
-  const taskId = await submit(first.url, "test-hang-once");
+  const taskId = await taskClient(first.url, TOKEN).submit("test-hang-once");
   await until("the first attempt to start", () => (invocations().length === 1 ? true : undefined));
-  assert.equal((await readTask(first.url, taskId)).status, "running");
+  assert.equal((await taskClient(first.url, TOKEN).read(taskId)).status, "running");
   await first.stop("SIGKILL");
 
   const second = await startServer("start", env);
   t.after(() => second.stop());
-  const done = await until("the task to succeed", async () => {
-    const task = await readTask(second.url, taskId);
-    return task.status === "succeeded" ? task : undefined;
-  });
+  const tasks = taskClient(second.url, TOKEN);
+  const done = await tasks.settled(taskId, "succeeded");
   assert.equal(done.attempts, 2);
   assert.deepEqual(done.result, { attempt: 2 });
   // Give a duplicate (the journal's redelivery and the store's sweep both
@@ -107,7 +52,7 @@ test("a task that kills its worker every time is dead-lettered after its attempt
   const { env, invocations } = setup(t);
   const first = await startServer("start", env);
   t.after(() => first.stop("SIGKILL"));
-  const taskId = await submit(first.url, "test-kill-worker");
+  const taskId = await taskClient(first.url, TOKEN).submit("test-kill-worker");
   await until("the worker to die", () =>
     first.child.exitCode !== null || first.child.signalCode ? true : undefined,
   );
@@ -126,17 +71,10 @@ test("a task that kills its worker every time is dead-lettered after its attempt
     }
   }
   assert.ok(url, "a restarted process stayed up");
-  const task = await until("the task to be dead-lettered", async () => {
-    const current = await readTask(url!, taskId);
-    return current.status === "failed" ? current : undefined;
-  });
+  const tasks = taskClient(url, TOKEN);
+  const task = await tasks.settled(taskId, "failed");
   assert.equal(task.attempts, 2);
   assert.match(task.error ?? "", /did not finish/);
   assert.equal(invocations().filter((i) => i.taskId === taskId).length, 2, "the handler ran twice, no more");
-  const res = await fetch(`${url}/v1/admin/tasks/dead-letters`, { headers: auth });
-  const { tasks } = (await res.json()) as { tasks: { taskId: string }[] };
-  assert.deepEqual(
-    tasks.map((d) => d.taskId),
-    [taskId],
-  );
+  assert.deepEqual(await tasks.deadLetters(), [taskId]);
 });

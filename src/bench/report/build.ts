@@ -3,7 +3,7 @@ import type { ClaimRead, InvariantResult } from "../invariants.ts";
 import type { LimitReport } from "../limits.ts";
 import type { BenchOptions } from "../options.ts";
 import type { Sample } from "../sampler.ts";
-import { histogram, summarize, timeline } from "../stats.ts";
+import { histogram, summarize, timeline, windowed } from "../stats.ts";
 import type { BenchReport } from "./report.ts";
 
 /** Turns the raw material of a run into its report. */
@@ -78,6 +78,16 @@ export function buildReport(f: RunFacts): BenchReport {
     notes: f.notes,
     pass: f.invariants.every((i) => i.pass),
   };
+  if (options.latencyWindowMs !== undefined)
+    report.latency.windows = {
+      windowMs: options.latencyWindowMs,
+      summaries: windowed(
+        fired.doneAtMs,
+        fired.latencyMs,
+        (i) => fired.status[i] !== 0,
+        options.latencyWindowMs,
+      ),
+    };
   if (f.campaignId !== undefined)
     report.campaign = { id: f.campaignId, stock: options.stock, perUserLimit: options.perUserLimit };
 

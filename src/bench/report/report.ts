@@ -40,6 +40,8 @@ export interface BenchReport {
     byStatus: Record<string, Summary>;
     /** From the server's admittedAt/issuedAt of every claim answered 202 (ms resolution). */
     admissionToIssued?: Summary;
+    /** With --latency-window: admission latency per window, by when each request was due. */
+    windows?: { windowMs: number; summaries: Summary[] };
   };
   histogram: Bucket[];
   settle?: {

@@ -31,6 +31,7 @@ export async function start(argv: string[]): Promise<number> {
     flushIntervalMs: config.FLUSH_INTERVAL_MS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     fsync: config.FSYNC,
+    ledgerWriter: config.LEDGER_WRITER,
     tasks: { settings: taskSettings(config) },
     rateLimit: { user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP },
     userTokenSecret: config.USER_TOKEN_SECRET,

@@ -11,8 +11,8 @@ import { SqliteLifecycle } from "./sqlite-lifecycle.ts";
  * The embedded ledger on node:sqlite (docs/embedded-ledger.md says why not
  * PGlite). WAL with synchronous=FULL: a commit returns after its WAL frames
  * are fsync'ed, so the journal may drop what a commit covers. node:sqlite is
- * synchronous; a batch of a thousand claims is one short transaction, so the
- * event loop is blocked for about a millisecond per batch.
+ * synchronous: the embedded worker's issue() runs on a thread of its own
+ * (threaded-issuer.ts) so that its inserts and fsyncs do not stop admission.
  */
 const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
 /** Claims per page of campaignClaims(): bounded memory, and no statement held open across awaits. */
@@ -38,7 +38,12 @@ export class SqliteLedger implements Ledger {
     mkdirSync(dataDir, { recursive: true });
     this.#path = join(dataDir, "ledger.sqlite");
     this.#db = new DatabaseSync(this.#path);
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
+    // busy_timeout: the embedded worker writes through a second connection on
+    // its own thread (threaded-issuer.ts); a writer waits for the other's
+    // transaction (milliseconds) instead of failing with SQLITE_BUSY.
+    this.#db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+    );
     this.lifecycle = new SqliteLifecycle(this.#db);
     this.deliveries = new SqliteDeliveries(this.#db, this.lifecycle);
   }

@@ -1,3 +1,4 @@
+import { consumeInParallel } from "../parallel.ts";
 import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../types.ts";
 import { Journal, type JournalOptions } from "./journal.ts";
 
@@ -75,6 +76,8 @@ export class EmbeddedQueue<T> implements Queue<T> {
   }
 
   consume(handler: BatchHandler<T>, options: ConsumeOptions): Consumer {
+    const parallel = consumeInParallel(options, (one) => this.consume(handler, one));
+    if (parallel) return parallel;
     let running = true;
     const loop = async () => {
       let failures = 0;

@@ -1,6 +1,7 @@
 import { Consumer as KafkaConsumer, type Message, type MessagesStream } from "@platformatic/kafka";
 import type { BatchHandler, ConsumeOptions, Consumer } from "../types.ts";
 import { closeClient } from "./close.ts";
+import { CommitTracker } from "./commit-tracker.ts";
 import type { ResolvedKafkaQueueOptions } from "./options.ts";
 import { StreamBatcher } from "./stream-batcher.ts";
 
@@ -8,8 +9,10 @@ import { StreamBatcher } from "./stream-batcher.ts";
  * The consuming half of a KafkaQueue: one member of the consumer group,
  * handing the messages of its partitions to the handler in batches and
  * committing a batch's offsets only after the handler resolved (so only after
- * the batch is in the ledger). Everything else is redelivery, which the
- * ledger makes harmless:
+ * the batch is in the ledger). With `concurrency` above 1 (the task worker),
+ * several batches are in hand at once and a partition's commit never passes
+ * one still running. Everything else is redelivery, which the ledger (or the
+ * task store) makes harmless:
  *
  * - a failing batch is retried in place, with backoff, never skipped;
  * - a worker that dies (kill -9) stops heartbeating; after the session
@@ -45,6 +48,7 @@ export class BatchConsumer<T> implements Consumer {
   #running = true;
   #joined = false;
   #batcher: StreamBatcher<Raw> | undefined;
+  #committing: Promise<void> = Promise.resolve();
   readonly #done: Promise<void>;
   /** Offsets that failed to decode, logged once each. */
   readonly #undecodable = new Set<string>();
@@ -126,21 +130,44 @@ export class BatchConsumer<T> implements Consumer {
     });
   }
 
-  /** Batches until stopped; throws when the stream fails (the caller joins again). */
+  /**
+   * Batches until stopped; throws when the stream fails (the caller joins
+   * again). Up to `concurrency` batches are in hand at once, each committed
+   * when its handler resolved, never past an earlier one still running (see
+   * commit-tracker.ts). Before it returns, the batches in hand settle.
+   */
   async #drain(
     consumer: KafkaConsumer<Buffer, Buffer, Buffer, Buffer>,
     stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>,
   ): Promise<void> {
     const batcher = new StreamBatcher<Raw>(stream);
     this.#batcher = batcher;
-    while (this.#running) {
-      const messages = await batcher.next(this.#options.batchSize, this.#options.flushIntervalMs);
-      if (messages.length === 0) {
-        if (batcher.failure) throw batcher.failure;
-        continue;
+    const tracker = new CommitTracker();
+    const inHand = new Set<Promise<void>>();
+    const concurrency = Math.max(1, this.#options.concurrency ?? 1);
+    try {
+      while (this.#running) {
+        if (inHand.size >= concurrency) {
+          await Promise.race(inHand);
+          continue;
+        }
+        const messages = await batcher.next(this.#options.batchSize, this.#options.flushIntervalMs);
+        if (messages.length === 0) {
+          if (batcher.failure) throw batcher.failure;
+          continue;
+        }
+        tracker.read(messages);
+        const work = this.#handle(messages).then(async (handled) => {
+          // Stopped with the batch unfinished: it stays in hand, nothing at or after it is committed.
+          if (!handled) return;
+          tracker.done(messages);
+          await this.#commit(consumer, tracker);
+        });
+        inHand.add(work);
+        void work.then(() => inHand.delete(work));
       }
-      if (!(await this.#handle(messages))) return; // stopped with the batch unfinished: not committed
-      await this.#commit(consumer, messages);
+    } finally {
+      await Promise.all(inHand);
     }
   }
 
@@ -185,24 +212,25 @@ export class BatchConsumer<T> implements Consumer {
     });
   }
 
-  /** Commits the next offset of every partition in the batch. A failure only means redelivery. */
-  async #commit(consumer: KafkaConsumer<Buffer, Buffer, Buffer, Buffer>, messages: Raw[]): Promise<void> {
-    const last = new Map<number, Raw>();
-    for (const m of messages) {
-      const seen = last.get(m.partition);
-      if (!seen || seen.offset < m.offset) last.set(m.partition, m);
-    }
-    const offsets = [...last.values()].map((m) => ({
-      topic: m.topic,
-      partition: m.partition,
-      offset: m.offset + 1n,
-      leaderEpoch: m.leaderEpoch,
-    }));
-    try {
-      await consumer.commit({ offsets });
-    } catch (error) {
-      this.#o.logger.warn({ err: error }, "offset commit failed; these messages may be delivered again");
-    }
+  /**
+   * Commits what the tracker allows. One commit at a time, so that an older
+   * (lower) commit never lands after a newer one; each reads the tracker when
+   * its turn comes, so completions that pile up share one commit. A failure
+   * only means redelivery (the next commit carries the offsets again).
+   */
+  #commit(consumer: KafkaConsumer<Buffer, Buffer, Buffer, Buffer>, tracker: CommitTracker): Promise<void> {
+    const turn = this.#committing.then(async () => {
+      const offsets = tracker.pending();
+      if (offsets.length === 0) return;
+      try {
+        await consumer.commit({ offsets });
+        tracker.committed(offsets);
+      } catch (error) {
+        this.#o.logger.warn({ err: error }, "offset commit failed; these messages may be delivered again");
+      }
+    });
+    this.#committing = turn;
+    return turn;
   }
 
   /** True while this member is in the group with its message stream open. */

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { consumeInParallel } from "../parallel.ts";
 import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../types.ts";
 import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } from "./options.ts";
 import { type Entry, groupByStream, type ReadReply, streamsOf, toRecord } from "./replies.ts";
@@ -53,12 +54,14 @@ export class RedisStreamQueue<T> implements Queue<T> {
   }
 
   /**
-   * Starts a consumer loop. May be called several times (the task worker
-   * runs TASK_CONCURRENCY loops): the loops share this process's consumer
-   * name, its taken-over entries and its maintenance; each blocks on a
-   * connection of its own.
+   * Starts a consumer loop, or `concurrency` of them (the task worker runs
+   * TASK_CONCURRENCY): the loops share this process's consumer name, its
+   * taken-over entries and its maintenance; each blocks on a connection of
+   * its own and acknowledges its own entries.
    */
   consume(handler: BatchHandler<T>, options: ConsumeOptions): Consumer {
+    const parallel = consumeInParallel(options, (one) => this.consume(handler, one));
+    if (parallel) return parallel;
     let running = true;
     this.#startMaintenance(options.batchSize);
     const blocking = this.#loops++ === 0 ? this.#o.blocking : this.#o.blocking.duplicate();

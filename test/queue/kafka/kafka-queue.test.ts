@@ -144,6 +144,36 @@ describe("KafkaQueue on a real broker", { skip: await skipWithoutKafka(), timeou
     await eventually(() => new Set(again.map((v) => v.user)).size === 30, 30_000);
   });
 
+  test("concurrency: a slow batch holds up none behind it, and the commit never passes it", async (t) => {
+    const topic = testTopic(t);
+    const queue = await openQueue(t, { topic, partitions: 1 });
+    await queue.publish(items(10, 1));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handled: string[] = [];
+    const consumer = queue.consume(
+      async ([v]) => {
+        if (v!.user === "u0") await gate; // the first on the partition is slow
+        handled.push(v!.user);
+      },
+      { batchSize: 1, flushIntervalMs: 0, concurrency: 3 },
+    );
+    t.after(() => consumer.stop());
+    await eventually(() => handled.length === 9, 20_000);
+    assert.ok(!handled.includes("u0"));
+    // The nine after it are done, but committing them would commit u0 too.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(
+      (await queue.lag()).map((p) => p.lag),
+      [10],
+    );
+    release();
+    await eventually(async () => (await queue.lag())[0]!.lag === 0, 20_000);
+    assert.equal(handled.length, 10);
+  });
+
   test("members joining and leaving mid-stream lose nothing", async (t) => {
     const topic = testTopic(t);
     const group = testGroup(t);

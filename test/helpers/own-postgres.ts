@@ -1,0 +1,207 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { freePort } from "./own-redis.ts";
+import { skipWithoutServices } from "./services.ts";
+import { tempDir } from "./tmp.ts";
+
+/**
+ * A PostgreSQL cluster of the test's own (initdb into a temporary directory,
+ * its own port and socket directory), for tests that kill -9 PostgreSQL
+ * itself: never the shared server. The postmaster leads its own process group,
+ * so a kill -9 of the group takes it and every backend it forked, as a crash
+ * of the machine's PostgreSQL would. Stopped and removed when the test ends.
+ *
+ * PostgreSQL refuses to run as root; when the tests do, the cluster runs as
+ * the `postgres` user (Debian's package creates it).
+ */
+export interface OwnPostgres {
+  url: string;
+  port: number;
+  /** kill -9 of the postmaster and all its children, then waits for the postmaster's exit. */
+  kill9(): Promise<void>;
+  /** Starts it again on the same data directory and port (crash recovery replays the WAL); waits until it answers. */
+  restart(): Promise<void>;
+  /** The server's log so far (every start appends to it). */
+  log(): string;
+}
+
+type After = { after: (fn: () => Promise<void> | void) => void };
+
+/** The directory holding initdb and postgres: TEST_PG_BINDIR, Debian's newest, or pg_config's. */
+function binDir(): string | undefined {
+  const candidates: string[] = [];
+  if (process.env.TEST_PG_BINDIR) candidates.push(process.env.TEST_PG_BINDIR);
+  const debian = "/usr/lib/postgresql";
+  if (existsSync(debian)) {
+    const versions = readdirSync(debian)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+    candidates.push(...versions.map((v) => join(debian, v, "bin")));
+  }
+  try {
+    candidates.push(execFileSync("pg_config", ["--bindir"], { encoding: "utf8" }).trim());
+  } catch {
+    // no pg_config on PATH
+  }
+  return candidates.find((dir) => existsSync(join(dir, "initdb")) && existsSync(join(dir, "postgres")));
+}
+
+/** The user and group to run PostgreSQL as: ourselves, or `postgres` when we are root. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+  return { uid: id("-u"), gid: id("-g") };
+}
+
+/** Why a cluster of the test's own cannot be started, or undefined when it can. */
+export function ownPostgresMissing(): string | undefined {
+  if (!binDir())
+    return "PostgreSQL's initdb and postgres were not found (/usr/lib/postgresql/*/bin, pg_config --bindir, TEST_PG_BINDIR)";
+  try {
+    runAs();
+  } catch {
+    return "the tests run as root and there is no `postgres` user to run PostgreSQL as";
+  }
+  return undefined;
+}
+
+/**
+ * The `skip` option for tests that kill PostgreSQL: a reason when the shared
+ * services or initdb are missing, except under CI=true, where that fails.
+ */
+export async function skipWithoutOwnPostgres(): Promise<string | false> {
+  const services = await skipWithoutServices();
+  if (services) return services;
+  const missing = ownPostgresMissing();
+  if (!missing) return false;
+  if (process.env.CI === "true") throw new Error(`CI=true and a test needs its own PostgreSQL: ${missing}`);
+  process.stderr.write(`skipping PostgreSQL crash tests: ${missing}\n`);
+  return missing;
+}
+
+export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
+  const bin = binDir();
+  if (!bin) throw new Error(ownPostgresMissing());
+  const user = runAs();
+  let child: ChildProcess | undefined;
+  // Registered before the temporary directory is, so the cluster is gone before its directory goes.
+  t.after(async () => {
+    await killAll();
+    process.off("exit", killGroup);
+  });
+  // A test runner that exits without running its after hooks must not leave a cluster behind.
+  process.on("exit", killGroup);
+
+  const base = tempDir(t, "stampede-pg-");
+  if (user) chownSync(base, user.uid, user.gid);
+  const data = join(base, "data");
+  const logFile = join(base, "postgres.log");
+  // --no-sync skips initdb's final flush only; the server itself runs with fsync=on.
+  execFileSync(
+    join(bin, "initdb"),
+    ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+    { stdio: "pipe", cwd: base, ...user },
+  );
+  const port = await freePort();
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const settings = ["listen_addresses=127.0.0.1", "fsync=on", "max_connections=100", "shared_buffers=32MB"];
+  const args = ["-D", data, "-p", String(port), "-k", base, ...settings.flatMap((s) => ["-c", s])];
+
+  function log(): string {
+    return existsSync(logFile) ? readFileSync(logFile, "utf8") : "";
+  }
+  const logTail = () => log().split("\n").slice(-15).join("\n");
+
+  function killGroup(): void {
+    if (child?.pid === undefined) return;
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // the group is empty already
+    }
+  }
+
+  /** kill -9 of the whole group, then waits for the postmaster's exit and every backend's. */
+  async function killAll(): Promise<void> {
+    const c = child;
+    if (c?.pid === undefined) return;
+    const exited = c.exitCode === null && c.signalCode === null ? once(c, "exit") : undefined;
+    killGroup();
+    await exited;
+    // A restart that finds the old shared memory still attached refuses to start.
+    const deadline = Date.now() + 10_000;
+    while (groupAlive(c.pid)) {
+      if (Date.now() > deadline) throw new Error(`PostgreSQL's processes (group ${c.pid}) outlived kill -9`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async function start(): Promise<void> {
+    const out = openSync(logFile, "a");
+    if (user) chownSync(logFile, user.uid, user.gid);
+    // detached: the postmaster leads a process group of its own, which its backends join.
+    const started = spawn(join(bin!, "postgres"), args, {
+      detached: true,
+      stdio: ["ignore", out, out],
+      cwd: base,
+      ...user,
+    });
+    child = started;
+    closeSync(out);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (started.exitCode !== null)
+        throw new Error(`postgres exited with ${started.exitCode}:\n${logTail()}`);
+      const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+      probe.on("error", () => undefined);
+      try {
+        await probe.connect();
+        // During crash recovery connections are refused ("the database system is starting up").
+        await probe.query("SELECT 1");
+        return;
+      } catch {
+        // not up yet
+      } finally {
+        await probe.end().catch(() => undefined);
+      }
+      if (Date.now() > deadline)
+        throw new Error(`postgres on port ${port} did not answer within 60 s:\n${logTail()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  await start();
+  return { url, port, kill9: killAll, restart: start, log };
+}
+
+/**
+ * Whether a live process of the group remains. Reads /proc, where a zombie
+ * (exited, its memory released, waiting for init to reap it) can be told
+ * apart: it no longer holds the shared memory a restart needs free.
+ */
+function groupAlive(pgid: number): boolean {
+  if (!existsSync("/proc/self/stat")) {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z") return true;
+  }
+  return false;
+}
