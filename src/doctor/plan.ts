@@ -50,6 +50,7 @@ export async function planChecks(config: Config): Promise<DoctorCheck[]> {
           partitions: config.KAFKA_PARTITIONS,
           group: config.KAFKA_GROUP,
           issuedTopic: config.KAFKA_ISSUED_TOPIC,
+          tasksTopic: config.KAFKA_TASKS_TOPIC,
         }),
       );
   }

@@ -6,7 +6,7 @@ import type { DoctorCheck, Verdict } from "../types.ts";
  * the claims topic exists; what a 202 survives with its replication factor
  * and min.insync.replicas (a 202 is sent once Kafka acknowledged with
  * acks=all), including what a single broker does not survive; the consumer
- * group's lag; the issued topic (KAFKA_ISSUED_TOPIC) exists.
+ * group's lag; the issued and tasks topics (KAFKA_ISSUED_TOPIC, KAFKA_TASKS_TOPIC) exist.
  */
 export interface KafkaCheckOptions {
   brokers: string[];
@@ -14,6 +14,7 @@ export interface KafkaCheckOptions {
   partitions: number;
   group: string;
   issuedTopic?: string;
+  tasksTopic?: string;
   timeoutMs?: number;
 }
 

@@ -9,7 +9,7 @@ import { describeTopic, type TopicDescription } from "./topic.ts";
  * there, and what a 202 survives with its replication (SPEC "What a 202
  * survives": the 202 is sent once Kafka acknowledged with acks=all, so an
  * acknowledged claim is on at least min.insync.replicas brokers), and
- * whether the issued topic (KAFKA_ISSUED_TOPIC) is there.
+ * whether the issued (KAFKA_ISSUED_TOPIC) and tasks (KAFKA_TASKS_TOPIC) topics are there.
  */
 export type Status = "ok" | "info" | "warn" | "fail";
 
@@ -27,6 +27,8 @@ export interface KafkaDoctorOptions {
   partitions: number;
   /** KAFKA_ISSUED_TOPIC (undefined: off): the topic workers publish issued claims to. */
   issuedTopic?: string;
+  /** KAFKA_TASKS_TOPIC: the topic generic tasks (POST /v1/tasks) travel on. */
+  tasksTopic?: string;
   timeoutMs?: number;
 }
 
@@ -119,6 +121,7 @@ export async function kafkaDoctor(options: KafkaDoctorOptions): Promise<KafkaVer
 async function check(admin: Admin, options: KafkaDoctorOptions): Promise<KafkaVerdict[]> {
   const verdicts = await checkClaims(admin, options);
   if (options.issuedTopic !== undefined) verdicts.push(await checkIssued(admin, options.issuedTopic));
+  if (options.tasksTopic !== undefined) verdicts.push(await checkTasks(admin, options.tasksTopic));
   return verdicts;
 }
 
@@ -141,6 +144,23 @@ async function checkIssued(admin: Admin, topic: string): Promise<KafkaVerdict> {
     status: "ok",
     name,
     message: `issued topic ${issued.topic}: ${issued.partitions} partitions, replication factor ${issued.replicationFactor}; every issued claim is published to it, keyed by campaign id`,
+  };
+}
+
+/** The tasks topic: created by the first API or worker process at start, like the claims topic. */
+async function checkTasks(admin: Admin, topic: string): Promise<KafkaVerdict> {
+  const name = "kafka-tasks-topic";
+  const tasks = await describeTopic(admin, topic);
+  if (!tasks)
+    return {
+      status: "info",
+      name,
+      message: `tasks topic ${topic} does not exist yet; the first api or worker process creates it at start`,
+    };
+  return {
+    status: "ok",
+    name,
+    message: `tasks topic ${tasks.topic}: ${tasks.partitions} partitions (at most that many worker processes run tasks at once), replication factor ${tasks.replicationFactor}`,
   };
 }
 

@@ -111,4 +111,32 @@ describe("doctor against the real broker", { skip: await skipWithoutKafka(), tim
     const without = await kafkaDoctor({ brokers, topic: claims, group, partitions: 6 });
     assert.ok(!without.some((v) => v.name === "kafka-issued-topic"), 'KAFKA_ISSUED_TOPIC="": not checked');
   });
+
+  test("the tasks topic: missing until an api or worker creates it, then described", async (t) => {
+    const brokers = await kafkaBrokers();
+    const claims = testTopic(t, "doctor-claims");
+    const tasks = testTopic(t, "doctor-tasks");
+    const group = testGroup(t, "doctor-tasks");
+    const verdict = async () =>
+      (await kafkaDoctor({ brokers, topic: claims, group, partitions: 6, tasksTopic: tasks })).find(
+        (v) => v.name === "kafka-tasks-topic",
+      );
+    const before = await verdict();
+    assert.equal(before?.status, "info");
+    assert.match(before!.message, /does not exist yet; the first api or worker process creates it/);
+    const queue = await KafkaQueue.open<string>({
+      brokers,
+      topic: tasks,
+      partitions: 4,
+      group,
+      clientId: "doctor-test",
+      codec: { encode: (v) => v, decode: (b) => b.toString() },
+      keyOf: (v) => v,
+      logger: pino({ level: "silent" }),
+    });
+    t.after(() => queue.close());
+    const after = await verdict();
+    assert.equal(after?.status, "ok");
+    assert.match(after!.message, new RegExp(`tasks topic ${tasks}: 4 partitions`));
+  });
 });
