@@ -164,6 +164,22 @@ async function checkTasks(admin: Admin, topic: string): Promise<KafkaVerdict> {
   };
 }
 
+/**
+ * The group's lag, asked a few times: a broker that just started answers
+ * metadata at once but refuses group offsets while it loads its group
+ * coordinator (__consumer_offsets), for a few seconds.
+ */
+async function lagOnceCoordinatorAnswers(admin: Admin, topic: string, group: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await topicLag(admin, topic, group);
+    } catch (error) {
+      if (attempt >= 8) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 async function checkClaims(admin: Admin, options: KafkaDoctorOptions): Promise<KafkaVerdict[]> {
   const metadata = await admin.metadata({ topics: [] });
   const verdicts: KafkaVerdict[] = [
@@ -192,7 +208,18 @@ async function checkClaims(admin: Admin, options: KafkaDoctorOptions): Promise<K
         : ` (KAFKA_PARTITIONS ${options.partitions} applies only when stampede creates it)`),
   });
   verdicts.push(judgeReplication(topic));
-  const lag = await topicLag(admin, options.topic, options.group);
+  let lag: Awaited<ReturnType<typeof topicLag>>;
+  try {
+    lag = await lagOnceCoordinatorAnswers(admin, options.topic, options.group);
+  } catch (error) {
+    verdicts.push({
+      status: "warn",
+      name: "queue-lag",
+      message: `group ${options.group}: its committed offsets could not be read (${(error as Error).message})`,
+      fix: "run the doctor again in a few seconds (a broker that just started loads its group coordinator first)",
+    });
+    return verdicts;
+  }
   const total = lag.reduce((sum, p) => sum + p.lag, 0);
   const busiest = [...lag]
     .sort((a, b) => b.lag - a.lag)
