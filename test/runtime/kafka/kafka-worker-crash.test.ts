@@ -16,6 +16,38 @@ import { skipWithoutServices } from "../../helpers/services.ts";
  */
 const skip = (await skipWithoutServices()) || (await skipWithoutKafka());
 
+type Admin = Awaited<ReturnType<typeof testAdmin>>;
+
+/**
+ * The partitions each member of the group owns, once the group is stable with
+ * `members` members that all own some. Read while a rebalance runs (a worker
+ * that just joined), describeGroups shows members with no assignment: CI once
+ * froze a worker it believed owned nothing and waited for lag that never came.
+ */
+async function stableAssignment(
+  admin: Admin,
+  group: string,
+  members: number,
+): Promise<Map<string, number[]>> {
+  let owned = new Map<string, number[]>();
+  await waitFor(
+    async () => {
+      const described = (await admin.describeGroups({ groups: [group] })).get(group);
+      owned = new Map(
+        [...(described?.members.values() ?? [])].map((m) => [
+          m.clientId,
+          [...(m.assignments?.values() ?? [])].flatMap((a) => a.partitions),
+        ]),
+      );
+      const state = String(described?.state ?? "").toUpperCase();
+      return state === "STABLE" && owned.size === members && [...owned.values()].every((p) => p.length > 0);
+    },
+    30_000,
+    `group ${group} stable with ${members} members owning partitions`,
+  );
+  return owned;
+}
+
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name} `));
@@ -33,6 +65,8 @@ test("kill -9 of a worker mid-batch: its partitions are taken over, nothing lost
   const users = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
   const admin = await testAdmin(t);
   const doomed = cluster.workers[0]!;
+  // Both workers in the group before the first claim, so no rebalance runs mid-spike.
+  await stableAssignment(admin, env.KAFKA_GROUP!, 2);
   let chaos: Promise<void> | undefined;
   let orphaned: number[] = [];
   let lagAtKill = 0;
@@ -42,10 +76,12 @@ test("kill -9 of a worker mid-batch: its partitions are taken over, nothing lost
       if (chaos || done < 1500) return;
       chaos = (async () => {
         // Which partitions the doomed worker owns (its client id carries its pid).
-        const groups = await admin.describeGroups({ groups: [env.KAFKA_GROUP!] });
-        const members = [...(groups.get(env.KAFKA_GROUP!)?.members.values() ?? [])];
-        const mine = members.find((m) => m.clientId.includes(`-${doomed.child.pid}-`));
-        orphaned = [...(mine?.assignments?.values() ?? [])].flatMap((a) => a.partitions);
+        const owned = await stableAssignment(admin, env.KAFKA_GROUP!, 2);
+        orphaned = [...owned].find(([clientId]) => clientId.includes(`-${doomed.child.pid}-`))?.[1] ?? [];
+        assert.ok(
+          orphaned.length > 0,
+          `the doomed worker (pid ${doomed.child.pid}) owns partitions: ${[...owned.keys()]}`,
+        );
         doomed.child.kill("SIGSTOP");
         // Frozen, it commits nothing more while claims keep landing on its partitions.
         await waitFor(
@@ -55,7 +91,7 @@ test("kill -9 of a worker mid-batch: its partitions are taken over, nothing lost
             return lagAtKill > 0;
           },
           20_000,
-          "claims waiting on the frozen worker's partitions",
+          `claims waiting on the frozen worker's partitions ${orphaned.join(",")}`,
         );
         await doomed.stop("SIGKILL");
         await cluster.startWorker();
