@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import pg from "pg";
 import { loadConfig } from "../../src/config/config.ts";
-import { postgresCheck } from "../../src/doctor/checks/postgres.ts";
+import { durabilityVerdict, postgresCheck } from "../../src/doctor/checks/postgres.ts";
 import { persistenceVerdict } from "../../src/doctor/checks/redis.ts";
 import { planChecks } from "../../src/doctor/plan.ts";
 import { exitStatus, formatVerdict, runChecks } from "../../src/doctor/run.ts";
@@ -185,6 +185,28 @@ test("postgres: version and schema version", async (t) => {
   assert.equal(behind.status, "fail");
   assert.match(behind.message, /version 3, this stampede needs 4/);
   assert.equal(find(await check(), "postgres-schema")[0]!.status, "info");
+  // This machine's PostgreSQL runs with its durable defaults; the verdict reads them.
+  const durability = find(await check(3), "postgres-durability")[0]!;
+  const { rows } = await client.query(
+    "SELECT current_setting('fsync') AS f, current_setting('synchronous_commit') AS s",
+  );
+  const durable = rows[0].f === "on" && rows[0].s !== "off";
+  assert.equal(durability.status, durable ? "ok" : "warn");
+  assert.match(durability.message, new RegExp(`fsync=${rows[0].f}`));
+});
+
+test("postgres-durability: fsync, synchronous_commit or full_page_writes off is a warning naming it", () => {
+  const safe = { fsync: "on", synchronous_commit: "on", full_page_writes: "on" };
+  assert.equal(durabilityVerdict(safe).status, "ok");
+  for (const level of ["remote_write", "remote_apply", "local"])
+    assert.equal(durabilityVerdict({ ...safe, synchronous_commit: level }).status, "ok", level);
+  const lazy = durabilityVerdict({ ...safe, synchronous_commit: "off" });
+  assert.equal(lazy.status, "warn");
+  assert.match(lazy.message, /^synchronous_commit=off: a PostgreSQL crash can lose issued claims/);
+  const reckless = durabilityVerdict({ ...safe, fsync: "off", full_page_writes: "off" });
+  assert.equal(reckless.status, "warn");
+  assert.match(reckless.message, /fsync=off, full_page_writes=off/);
+  assert.match(reckless.fix!, /docs\/guarantees\.md/);
 });
 
 test("stampede doctor prints one verdict per line and exits non-zero on a failure", async (t) => {

@@ -57,10 +57,43 @@ async function checkPostgres(options: PostgresCheckOptions): Promise<Verdict[]> 
         : ok("postgres", `${where} answers, PostgreSQL ${version}`),
     );
     verdicts.push(await schemaVerdict(query, options));
+    const settings = await query(
+      "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')",
+    );
+    verdicts.push(
+      durabilityVerdict(Object.fromEntries(settings.rows.map((r) => [String(r.name), String(r.setting)]))),
+    );
     return verdicts;
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Once a claim is in PostgreSQL the workers acknowledge it in the queue and
+ * the queue lets it go: PostgreSQL then holds the only copy. A commit that a
+ * crash can undo (fsync, synchronous_commit or full_page_writes off) loses
+ * issued claims with nothing left to write them again (docs/guarantees.md).
+ * "remote_write", "remote_apply" and "local" are as durable as "on" locally.
+ */
+export function durabilityVerdict(settings: Record<string, string>): Verdict {
+  const unsafe = Object.entries({ fsync: "on", synchronous_commit: "", full_page_writes: "on" })
+    .filter(([name, wanted]) =>
+      name === "synchronous_commit"
+        ? settings[name] === "off"
+        : settings[name] !== undefined && settings[name] !== wanted,
+    )
+    .map(([name]) => `${name}=${settings[name]}`);
+  if (unsafe.length > 0)
+    return warn(
+      "postgres-durability",
+      `${unsafe.join(", ")}: a PostgreSQL crash can lose issued claims, and the queue no longer holds them`,
+      "set fsync, synchronous_commit and full_page_writes to on (the defaults); see docs/guarantees.md",
+    );
+  return ok(
+    "postgres-durability",
+    `fsync=${settings.fsync ?? "?"}, synchronous_commit=${settings.synchronous_commit ?? "?"}: a commit survives a crash`,
+  );
 }
 
 export async function readSchemaVersion(query: Query, schema: string): Promise<number | undefined> {
