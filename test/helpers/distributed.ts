@@ -192,6 +192,8 @@ export async function spike(
     onAnswer?: (done: number) => void;
     /** Sees every reply, retried ones included, with when its request was sent (performance.now()). */
     onReply?: (userId: string, reply: Reply, sentAt: number) => void;
+    /** Awaited before each request: a test holds the spike back while it breaks something. */
+    gate?: () => Promise<void> | undefined;
   },
 ): Promise<SpikeResult> {
   const answers = new Map<string, Reply>();
@@ -208,6 +210,7 @@ export async function spike(
       const index = next++;
       const userId = users[index]!;
       for (let attempt = 0; ; attempt++) {
+        await options.gate?.();
         const urls = apiUrls();
         const url = urls[(index + attempt) % urls.length]!;
         const sent = performance.now();

@@ -42,15 +42,23 @@ test("PostgreSQL killed -9 mid-spike and restarted: every 202 issued once, exact
   let admittedWhileDown = 0;
   let issuedBeforeKill = -1;
   let outage: Promise<void> | undefined;
+  // Held from the kill until the worker saw PostgreSQL go: the rest of the spike then
+  // lands while it is down, however fast the first part ran (CI once saw it all admitted before the kill).
+  let held: Promise<void> | undefined;
   const probes: Record<string, Reply> = {};
   const result = await spike(() => [api], "drop", users(7000), {
     concurrency: 500,
+    gate: () => held,
     onReply: (_user, reply) => {
       if (down && reply.status === 202) admittedWhileDown++;
     },
     onAnswer: (done) => {
       // Early, so that most of the stock is still to be admitted and issued when PostgreSQL dies.
       if (outage || done < 300) return;
+      let release = () => {};
+      held = new Promise((resolve) => {
+        release = resolve;
+      });
       outage = (async () => {
         issuedBeforeKill = (await cluster.rows("drop")).length;
         await postgres.kill9();
@@ -59,7 +67,10 @@ test("PostgreSQL killed -9 mid-spike and restarted: every 202 issued once, exact
           async () => (await request(worker.url, "GET", "/readyz")).status === 503,
           20_000,
           "the worker reports PostgreSQL down",
-        );
+        ).finally(() => {
+          held = undefined;
+          release();
+        });
         probes.worker = await request(worker.url, "GET", "/readyz");
         probes.api = await request(api, "GET", "/readyz");
         // A few seconds down, the worker retrying meanwhile.
