@@ -141,13 +141,14 @@ export function tempDataDir(prefix: string): string {
 /** Runs `stampede bench ... --json` to completion (or kills it at the deadline) and returns its report. */
 export async function runBench(
   args: string[],
-  options: { timeoutMs: number; env?: Record<string, string> },
+  options: { timeoutMs: number; env?: Record<string, string>; onSpawn?: (pid: number) => void },
 ): Promise<{ code: number | null; report: BenchJson | undefined; stderr: string }> {
   const child = spawn(process.execPath, [BIN, "bench", ...args, "--json", "--no-progress"], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));

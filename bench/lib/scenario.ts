@@ -5,6 +5,7 @@ import { median } from "../../src/bench/stats.ts";
 export { median };
 
 import type { ScenarioArgs } from "./args.ts";
+import { CpuSampler, type CpuShare, formatCpu } from "./cpu.ts";
 import { backlogLimits, diffCounters, type ListenCounters, listenCounters, machine } from "./kernel.ts";
 import { ADMIN_TOKEN, type System, type SystemOptions, startCeiling, startSystem } from "./modes.ts";
 import { type BenchJson, runBench } from "./processes.ts";
@@ -36,6 +37,8 @@ export interface RunFigures {
   generatorCpuUs?: number;
   listen?: ListenCounters;
   peakRssMiB?: Record<string, number>;
+  /** Where the CPU went during the firing phase (lib/cpu.ts). */
+  cpu?: CpuShare;
   failures: string[];
   extra?: Record<string, unknown>;
 }
@@ -143,11 +146,16 @@ export class Scenario {
   async ceilingRun(benchArgs = this.spec.benchArgs): Promise<RunFigures> {
     const server = await startCeiling();
     const before = listenCounters();
+    const known = new Map([[server.pid, "ceiling"]]);
+    const sampler = new CpuSampler(() => known);
     try {
       const result = await runBench(["--ceiling", "--target", server.url!, ...benchArgs], {
         timeoutMs: this.spec.runTimeoutMs,
+        onSpawn: (pid) => known.set(pid, "generator"),
       });
+      sampler.stop();
       const f = figures("ceiling", result.code, result.report, result.stderr);
+      f.cpu = firingCpu(sampler, result.report);
       f.listen = diffCounters(before, listenCounters());
       f.peakRssMiB = { ceiling: mib(server.peakRss()) ?? 0 };
       this.#save("ceiling", result.report);
@@ -167,10 +175,15 @@ export class Scenario {
       await this.spec.beforeSystemRun?.(system);
       const before = listenCounters();
       const targets = system.targets.flatMap((t) => ["--target", t]);
+      const known = new Map(system.processes.map((p) => [p.pid, cpuRole(p.name)]));
+      const sampler = new CpuSampler(() => known);
       const result = await runBench([...targets, "--admin-token", ADMIN_TOKEN, ...benchArgs], {
         timeoutMs: this.spec.runTimeoutMs,
+        onSpawn: (pid) => known.set(pid, "generator"),
       });
+      sampler.stop();
       const f = figures("system", result.code, result.report, result.stderr);
+      f.cpu = firingCpu(sampler, result.report);
       f.listen = diffCounters(before, listenCounters());
       f.peakRssMiB = Object.fromEntries(system.processes.map((p) => [p.name, mib(p.peakRss()) ?? 0]));
       if (this.spec.afterSystemRun) f.extra = await this.spec.afterSystemRun(system, result.report);
@@ -247,6 +260,20 @@ export class Scenario {
   }
 }
 
+/** "stampede api #2" -> "api"; the embedded "stampede start" -> "stampede". */
+const cpuRole = (name: string) =>
+  name === "stampede start" ? "stampede" : name.replace(/^stampede (\S+).*$/, "$1");
+
+/** The CPU of the report's firing phase, per request it sent. */
+function firingCpu(sampler: CpuSampler, report: BenchJson | undefined): CpuShare | undefined {
+  if (!report) return undefined;
+  const from = Date.parse(report.startedAt);
+  const requests =
+    Object.values(report.answers.byStatus).reduce((a, b) => a + b, 0) +
+    Object.values(report.answers.connectionErrors).reduce((a, b) => a + b, 0);
+  return sampler.window(from, from + report.firing.durationMs, requests);
+}
+
 export interface PairSummary {
   pairs: { ceiling: RunFigures; system: RunFigures }[];
   medianCeilingRps: number;
@@ -284,7 +311,7 @@ export function line(f: RunFigures): string {
   const settle = f.settleMs !== undefined ? ` settle ${ms(f.settleMs)}` : "";
   const errors = f.connectionErrors ? ` conn-errors ${num(f.connectionErrors)}` : "";
   const verdict = f.kind === "system" ? (f.ok ? " PASS" : " FAIL") : f.ok ? "" : " (unclean)";
-  return `${f.kind} ${num(f.rps)} req/s p99 ${ms(f.p99)}${settle}${listen}${errors}${verdict}`;
+  return `${f.kind} ${num(f.rps)} req/s p99 ${ms(f.p99)}${settle}${listen}${errors}${verdict}${formatCpu(f.cpu)}`;
 }
 
 export function log(text: string): void {
