@@ -194,6 +194,8 @@ export async function spike(
     onReply?: (userId: string, reply: Reply, sentAt: number) => void;
     /** Awaited before each request: a test holds the spike back while it breaks something. */
     gate?: () => Promise<void> | undefined;
+    /** Checked before each new user: true ends the spike early (users not taken get no answer entry). */
+    stop?: () => boolean;
   },
 ): Promise<SpikeResult> {
   const answers = new Map<string, Reply>();
@@ -206,7 +208,7 @@ export async function spike(
   let slowestMs = 0;
   const maxAttempts = options.maxAttempts ?? 60;
   const lane = async () => {
-    while (next < users.length) {
+    while (next < users.length && !options.stop?.()) {
       const index = next++;
       const userId = users[index]!;
       for (let attempt = 0; ; attempt++) {

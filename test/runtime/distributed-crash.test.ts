@@ -8,8 +8,11 @@ import { redisClient, skipWithoutServices } from "../helpers/services.ts";
 
 /**
  * 2 API processes and 2 workers; kill -9 one worker and one API in the middle
- * of a 10,000-claim spike, start replacements; once the dead worker's pending
- * claims are taken over, SPEC invariants 1-4 hold against PostgreSQL's rows.
+ * of a spike, start replacements; once the dead worker's pending claims are
+ * taken over, SPEC invariants 1-4 hold against PostgreSQL's rows. Every claim
+ * is admitted (stock = users) and the spike goes on until 2,000 answers after
+ * the replacements started, so claims keep landing in the stream for as long
+ * as freezing the worker takes (CI once saw the whole stock admitted first).
  */
 const skip = await skipWithoutServices();
 
@@ -20,10 +23,12 @@ test("kill -9 of a worker and an API mid-spike: invariants 1-4 hold in PostgreSQ
   timeout: 300_000,
 }, async (t) => {
   const cluster = await startCluster(t, { apis: 2, workers: 2 });
-  const stock = 6000;
+  const stock = 60_000;
   await cluster.createCampaign({ id: "drop", name: "crash", stock });
-  const users = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
+  const users = Array.from({ length: stock }, (_, i) => `user-${i}`);
   let chaos: Promise<void> | undefined;
+  let answered = 0;
+  let stopAt = Number.POSITIVE_INFINITY;
   let issuedAtKill = -1;
   let pendingOfDead = 0;
   const redis = redisClient(t);
@@ -31,7 +36,9 @@ test("kill -9 of a worker and an API mid-spike: invariants 1-4 hold in PostgreSQ
   const started = performance.now();
   const result = await spike(() => cluster.apis.filter(alive).map((a) => a.url), "drop", users, {
     concurrency: 1000,
+    stop: () => answered >= stopAt,
     onAnswer: (done) => {
+      answered = done;
       if (chaos || done < 1500) return;
       chaos = (async () => {
         // Freeze the worker first so that it dies holding claims it read but
@@ -64,6 +71,7 @@ test("kill -9 of a worker and an API mid-spike: invariants 1-4 hold in PostgreSQ
         await Promise.all([doomed.stop("SIGKILL"), cluster.apis[0]!.stop("SIGKILL")]);
         issuedAtKill = (await cluster.rows("drop")).length;
         await Promise.all([cluster.startApi(), cluster.startWorker()]);
+        stopAt = answered + 2000;
       })();
     },
   });
@@ -75,9 +83,10 @@ test("kill -9 of a worker and an API mid-spike: invariants 1-4 hold in PostgreSQ
   assert.ok(result.admitted.size > 0);
   assert.ok(pendingOfDead > 0, "the killed worker held unacknowledged claims (taken over below)");
   const decided = [...result.answers.values()].filter((r) => [202, 409, 410].includes(r.status)).length;
-  assert.equal(decided, users.length, "every user got a definitive answer");
+  assert.equal(decided, result.answers.size, "every user sent got a definitive answer");
+  assert.ok(decided < users.length, "the spike was still running after the replacements started");
   await waitFor(
-    async () => (await cluster.rows("drop")).length === Math.min(stock, decided),
+    async () => (await cluster.rows("drop")).length === decided,
     90_000,
     "every admitted claim in the ledger",
   );
@@ -89,6 +98,6 @@ test("kill -9 of a worker and an API mid-spike: invariants 1-4 hold in PostgreSQ
     "pending 0",
   );
   const body = (await request(live.url, "GET", "/v1/campaigns/drop")).body;
-  assert.equal(body.issued, stock);
-  assert.equal(body.remaining, 0);
+  assert.equal(body.issued, decided);
+  assert.equal(body.remaining, stock - decided);
 });
