@@ -68,13 +68,23 @@ test("a Redis with appendfsync always killed -9 mid-spike and restarted: every 2
   const stock = 3000;
   await cluster.createCampaign({ id: "drop", name: "aof", stock });
   let outage: Promise<void> | undefined;
+  // Held until Redis is dead, so the rest of the spike meets the outage however fast it runs.
+  let held: Promise<void> | undefined;
   const during: Reply[] = [];
   const result = await spike(() => [cluster.apis[0]!.url], "drop", users(0, 5000), {
     concurrency: 500,
+    gate: () => held,
     onAnswer: (done) => {
       if (outage || done < 800) return;
+      let release = () => {};
+      held = new Promise((resolve) => {
+        release = resolve;
+      });
       outage = (async () => {
-        await redis.kill9();
+        await redis.kill9().finally(() => {
+          held = undefined;
+          release();
+        });
         during.push(
           await request(cluster.apis[0]!.url, "POST", "/v1/campaigns/drop/claims", { userId: "probe" }),
         );
