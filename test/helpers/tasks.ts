@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ServerProcess } from "./server-process.ts";
 import { tempDir } from "./tmp.ts";
 
 /**
@@ -95,4 +96,81 @@ export function taskClient(url: string, token: string) {
       return ((await res.json()) as { tasks: { taskId: string }[] }).tasks.map((d) => d.taskId);
     },
   };
+}
+
+/**
+ * The invocations of a task whose first attempt was killed: start:1, start:2,
+ * done:2, the second attempt in another process, one success.
+ */
+export function assertRanTwiceSucceededOnce(invocations: () => Invocation[], taskId: string): void {
+  const calls = invocations().filter((i) => i.taskId === taskId);
+  assert.deepEqual(
+    calls.map((c) => `${c.event}:${c.attempt}`),
+    ["start:1", "start:2", "done:2"],
+  );
+  assert.notEqual(calls[0]!.pid, calls[1]!.pid, "the second attempt ran in another process");
+  assert.equal(calls.filter((c) => c.event === "done").length, 1, "one success");
+}
+
+/** An api + workers cluster (helpers/distributed.ts) with the crash handlers loaded. */
+export interface TaskCluster {
+  workers: ServerProcess[];
+  startWorker(): Promise<ServerProcess>;
+  tasks: ReturnType<typeof taskClient>;
+  invocations: () => Invocation[];
+}
+
+/**
+ * A worker killed (kill -9) mid-task in a distributed mode: another worker
+ * runs it again once its lease expires; 2 invocations, 1 success.
+ */
+export async function killWorkerMidTask({ workers, tasks, invocations }: TaskCluster): Promise<void> {
+  const taskId = await tasks.submit("test-hang-once");
+  const first = await until("the first attempt to start", () =>
+    invocations().find((i) => i.taskId === taskId),
+  );
+  assert.equal((await tasks.read(taskId)).status, "running");
+  const doomed = workers.find((w) => w.child.pid === first.pid);
+  assert.ok(doomed, "the attempt ran in a worker process");
+  await doomed.stop("SIGKILL");
+
+  const done = await tasks.settled(taskId, "succeeded", 60_000);
+  assert.equal(done.attempts, 2);
+  assert.deepEqual(done.result, { attempt: 2 });
+  // Time for a duplicate to run, if anything let it (the dead worker's
+  // message was never acknowledged, and the store's sweep publishes it too).
+  await new Promise((r) => setTimeout(r, 1500));
+  assertRanTwiceSucceededOnce(invocations, taskId);
+}
+
+/**
+ * A task that kills every worker that runs it, in a distributed mode: attempt
+ * 1 kills one worker, attempt 2 (after the lease) the other; a fresh worker
+ * then finds it out of attempts and dead-letters it.
+ */
+export async function killEveryWorker({
+  workers,
+  startWorker,
+  tasks,
+  invocations,
+}: TaskCluster): Promise<void> {
+  const taskId = await tasks.submit("test-kill-worker");
+  await until(
+    "every worker to die",
+    () => (workers.every((w) => w.child.exitCode !== null || w.child.signalCode) ? true : undefined),
+    60_000,
+  );
+  await startWorker();
+  const task = await tasks.settled(taskId, "failed", 60_000);
+  assert.equal(task.attempts, 2);
+  assert.match(task.error ?? "", /did not finish/);
+  assert.equal(invocations().filter((i) => i.taskId === taskId).length, 2, "the handler ran twice, no more");
+  assert.deepEqual(await tasks.deadLetters(), [taskId]);
+}
+
+/** The queue sources (streams, topic partitions) an API process reports lag for. */
+export async function queueSources(apiUrl: string, token: string): Promise<string[]> {
+  const stats = await fetch(`${apiUrl}/v1/admin/stats`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(stats.status, 200);
+  return ((await stats.json()) as { queue: { lag: { source: string }[] } }).queue.lag.map((l) => l.source);
 }

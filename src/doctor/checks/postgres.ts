@@ -77,13 +77,9 @@ async function checkPostgres(options: PostgresCheckOptions): Promise<Verdict[]> 
  * "remote_write", "remote_apply" and "local" are as durable as "on" locally.
  */
 export function durabilityVerdict(settings: Record<string, string>): Verdict {
-  const unsafe = Object.entries({ fsync: "on", synchronous_commit: "", full_page_writes: "on" })
-    .filter(([name, wanted]) =>
-      name === "synchronous_commit"
-        ? settings[name] === "off"
-        : settings[name] !== undefined && settings[name] !== wanted,
-    )
-    .map(([name]) => `${name}=${settings[name]}`);
+  const unsafe = ["fsync", "synchronous_commit", "full_page_writes"]
+    .filter((name) => settings[name] === "off")
+    .map((name) => `${name}=off`);
   if (unsafe.length > 0)
     return warn(
       "postgres-durability",

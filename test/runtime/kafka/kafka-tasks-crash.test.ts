@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ADMIN_TOKEN, startCluster } from "../../helpers/distributed.ts";
 import { kafkaEnv, skipWithoutKafka } from "../../helpers/kafka.ts";
-import { crashTasks, taskClient, until } from "../../helpers/tasks.ts";
+import {
+  crashTasks,
+  killEveryWorker,
+  killWorkerMidTask,
+  queueSources,
+  taskClient,
+} from "../../helpers/tasks.ts";
 
 /**
  * Tasks in Kafka mode (QUEUE=kafka: the tasks topic and its own consumer
@@ -36,58 +42,15 @@ async function cluster(t: Parameters<typeof crashTasks>[0], workers: number) {
 
 describe("tasks in Kafka mode", { skip, timeout: 180_000 }, () => {
   test("a worker killed (kill -9) mid-task: another runs it again, 2 invocations and 1 success", async (t) => {
-    const { workers, tasks, invocations, tasksTopic, apis } = await cluster(t, 2);
-    const taskId = await tasks.submit("test-hang-once");
-    const first = await until("the first attempt to start", () =>
-      invocations().find((i) => i.taskId === taskId),
-    );
-    assert.equal((await tasks.read(taskId)).status, "running");
-    const doomed = workers.find((w) => w.child.pid === first.pid);
-    assert.ok(doomed, "the attempt ran in a worker process");
-    await doomed.stop("SIGKILL");
-
-    const done = await tasks.settled(taskId, "succeeded", 60_000);
-    assert.equal(done.attempts, 2);
-    assert.deepEqual(done.result, { attempt: 2 });
-    // Time for a duplicate to run, if anything let it: the first message was
-    // never committed and the sweep published the task again.
-    await new Promise((r) => setTimeout(r, 1500));
-    const calls = invocations().filter((i) => i.taskId === taskId);
-    assert.deepEqual(
-      calls.map((c) => `${c.event}:${c.attempt}`),
-      ["start:1", "start:2", "done:2"],
-    );
-    assert.notEqual(calls[1]!.pid, first.pid, "the second attempt ran in the surviving worker");
-    assert.equal(calls.filter((c) => c.event === "done").length, 1, "one success");
+    const started = await cluster(t, 2);
+    await killWorkerMidTask(started);
     // The tasks travelled on their Kafka topic, and no Redis stream of tasks exists.
-    const stats = await fetch(`${apis[0]!.url}/v1/admin/stats`, {
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    });
-    const sources = ((await stats.json()) as { queue: { lag: { source: string }[] } }).queue.lag.map(
-      (l) => l.source,
-    );
-    assert.equal(sources.filter((s) => s.startsWith(`${tasksTopic}/`)).length, 4, sources.join(", "));
+    const sources = await queueSources(started.apis[0]!.url, ADMIN_TOKEN);
+    assert.equal(sources.filter((s) => s.startsWith(`${started.tasksTopic}/`)).length, 4, sources.join(", "));
     assert.ok(!sources.some((s) => s.includes(":tasks:stream")), sources.join(", "));
   });
 
   test("a task that kills every worker that runs it is dead-lettered after its attempts", async (t) => {
-    const { tasks, invocations, workers, startWorker } = await cluster(t, 2);
-    const taskId = await tasks.submit("test-kill-worker");
-    // Attempt 1 kills one worker; after the lease, attempt 2 kills the other.
-    await until(
-      "both workers to die",
-      () => (workers.every((w) => w.child.exitCode !== null || w.child.signalCode) ? true : undefined),
-      60_000,
-    );
-    await startWorker();
-    const task = await tasks.settled(taskId, "failed", 60_000);
-    assert.equal(task.attempts, 2);
-    assert.match(task.error ?? "", /did not finish/);
-    assert.equal(
-      invocations().filter((i) => i.taskId === taskId).length,
-      2,
-      "the handler ran twice, no more",
-    );
-    assert.deepEqual(await tasks.deadLetters(), [taskId]);
+    await killEveryWorker(await cluster(t, 2));
   });
 });
