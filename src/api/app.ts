@@ -73,10 +73,8 @@ export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promis
     frameworkErrors,
   });
 
-  // Callback style: an async hook costs a promise per request.
-  app.addHook("onRequest", (request, reply, done) => {
+  app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
-    done();
   });
 
   // The contract speaks JSON only: a text/plain body is a 415, not a string.
