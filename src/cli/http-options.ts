@@ -1,5 +1,5 @@
-import type { AppOptions } from "../api/app.ts";
 import type { Config } from "../config/config.ts";
+import type { AppOptions } from "../http/app.ts";
 
 /** The HTTP-level protections every API process takes from its settings (start, and api in distributed mode). */
 export function httpOptions(config: Config): Pick<AppOptions, "trustProxy" | "maxHeaderBytes" | "overload"> {

@@ -1,5 +1,5 @@
 import { type DestinationStream, type Logger, pino } from "pino";
-import { userHasher, userSerializers } from "../privacy/user-hash.ts";
+import { userHasher, userSerializers } from "../domain/user-hash.ts";
 
 /**
  * Fields that hold a secret wherever they appear in a log line: the admin
@@ -25,7 +25,7 @@ export const LOG_REDACT = [
 
 /**
  * One JSON line per event on stdout; the admin token is never among the
- * fields, and userIds appear only hashed (privacy/user-hash.ts) with the given
+ * fields, and userIds appear only hashed (domain/user-hash.ts) with the given
  * key (a random one when absent: hashes then agree within this process only).
  */
 export function createLogger(

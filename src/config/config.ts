@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { getHeapStatistics } from "node:v8";
-import { parseRate } from "../ratelimit/policy.ts";
+import { parseRate } from "../domain/rate-policy.ts";
 import {
   ConfigError,
   hostPorts,

@@ -1,4 +1,4 @@
-import type { Queue } from "../queue/types.ts";
+import type { Queue } from "../ports/queue.ts";
 
 const POLL_MS = 10;
 

@@ -1,13 +1,13 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
-import type { JournalOptions } from "../queue/embedded/journal.ts";
-import type { TaskRegistry } from "../tasks/registry.ts";
-import type { TaskService } from "../tasks/service.ts";
-import { defaultTaskSettings, type TaskSettings } from "../tasks/settings.ts";
-import { SqliteTaskStore } from "../tasks/store/sqlite/sqlite-task-store.ts";
-import type { TaskMessage } from "../tasks/types.ts";
-import type { TaskOutcomeEvent } from "../worker/task-worker.ts";
+import { EmbeddedQueue } from "../adapters/journal/embedded-queue.ts";
+import type { JournalOptions } from "../adapters/journal/journal.ts";
+import { SqliteTaskStore } from "../adapters/sqlite/tasks/sqlite-task-store.ts";
+import type { TaskMessage } from "../ports/task-store.ts";
+import type { TaskRegistry } from "../services/tasks/registry.ts";
+import { defaultTaskSettings, type TaskSettings } from "../services/tasks/settings.ts";
+import type { TaskService } from "../services/tasks/task-service.ts";
+import type { TaskOutcomeEvent } from "../workers/task-worker.ts";
 import { openTaskPipeline } from "./task-pipeline.ts";
 
 /**

@@ -1,25 +1,26 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { MemoryAdmission } from "../admission/memory/memory-admission.ts";
-import type { ApiDeps, DependencyStatus } from "../api/deps.ts";
+import { EmbeddedQueue } from "../adapters/journal/embedded-queue.ts";
+import type { JournalOptions } from "../adapters/journal/journal.ts";
+import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
+import { MemoryAdmission } from "../adapters/memory/memory-admission.ts";
+import { MemoryNotifier } from "../adapters/memory/memory-notifier.ts";
+import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.ts";
+import { SqliteLedger } from "../adapters/sqlite/sqlite-ledger.ts";
+import { ThreadedIssuer } from "../adapters/sqlite/threaded-issuer.ts";
+import { claimMessageCodec } from "../domain/claim-message.ts";
+import type { RateLimitOptions } from "../domain/rate-policy.ts";
+import type { Claim } from "../domain/types.ts";
+import type { ApiDeps, DependencyStatus } from "../http/deps.ts";
+import { countFailures } from "../ops/metrics/instrument.ts";
+import { Metrics } from "../ops/metrics/metrics.ts";
+import { ledgerCountsSource } from "../ops/stats/ledger-counts.ts";
+import { ClaimWorker } from "../workers/claim-worker.ts";
 import {
   DEFAULT_WEBHOOK_OPTIONS,
   WebhookDispatcher,
   type WebhookOptions,
-} from "../delivery/webhook-dispatcher.ts";
-import type { Claim } from "../domain/types.ts";
-import { userTokenVerifier } from "../identity/user-tokens.ts";
-import { SqliteLedger } from "../ledger/sqlite/sqlite-ledger.ts";
-import { ThreadedIssuer } from "../ledger/sqlite/threaded-issuer.ts";
-import { countFailures } from "../metrics/instrument.ts";
-import { Metrics } from "../metrics/metrics.ts";
-import { MemoryNotifier } from "../notify/memory-notifier.ts";
-import { claimMessageCodec } from "../queue/claim-message.ts";
-import { EmbeddedQueue } from "../queue/embedded/embedded-queue.ts";
-import type { JournalOptions } from "../queue/embedded/journal.ts";
-import { MemoryRateLimiter, type RateLimitOptions } from "../ratelimit/index.ts";
-import { ledgerCountsSource } from "../stats/ledger-counts.ts";
-import { ClaimWorker } from "../worker/claim-worker.ts";
+} from "../workers/webhook/dispatcher.ts";
 import { drainQueue } from "./drain.ts";
 import { type EmbeddedTaskOptions, type EmbeddedTasks, openEmbeddedTasks } from "./embedded-tasks.ts";
 
@@ -34,7 +35,7 @@ export interface EmbeddedOptions {
   batchSize: number;
   flushIntervalMs: number;
   requestTimeoutMs?: number;
-  /** LEDGER_WRITER: "thread" (default) issues on a thread of its own (ledger/sqlite/threaded-issuer.ts). */
+  /** LEDGER_WRITER: "thread" (default) issues on a thread of its own (adapters/sqlite/threaded-issuer.ts). */
   ledgerWriter?: "thread" | "loop";
   /** "off" skips fsync (tests and benchmarks that measure something else). */
   fsync?: "always" | "off";
@@ -47,7 +48,7 @@ export interface EmbeddedOptions {
   userTokenSecret?: string;
   /** CORS_ORIGINS. */
   corsOrigins?: string[];
-  /** Webhook delivery settings (WEBHOOK_* settings); defaults in delivery/webhook-dispatcher.ts. */
+  /** Webhook delivery settings (WEBHOOK_* settings); defaults in workers/webhook/dispatcher.ts. */
   webhook?: Partial<WebhookOptions>;
   /** The process's metrics registry (one is made when absent). */
   metrics?: Metrics;

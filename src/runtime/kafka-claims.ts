@@ -1,16 +1,16 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { KafkaAdmission } from "../admission/kafka/kafka-admission.ts";
-import { Outbox } from "../admission/kafka/outbox.ts";
-import { OutboxRelay } from "../admission/kafka/outbox-relay.ts";
-import { kafkaQueuedClaims } from "../admission/kafka/queued-claims.ts";
-import type { RedisKeys } from "../admission/redis/keys.ts";
-import type { AdmissionStore } from "../admission/types.ts";
+import { KafkaAdmission } from "../adapters/kafka/admission/kafka-admission.ts";
+import { Outbox } from "../adapters/kafka/admission/outbox.ts";
+import { OutboxRelay } from "../adapters/kafka/admission/outbox-relay.ts";
+import { kafkaQueuedClaims } from "../adapters/kafka/admission/queued-claims.ts";
+import { KafkaQueue } from "../adapters/kafka/kafka-queue.ts";
+import type { RedisKeys } from "../adapters/redis/admission/keys.ts";
 import type { Config } from "../config/config.ts";
+import { decodeClaimMessage, encodeClaimMessage } from "../domain/claim-message.ts";
 import type { Claim } from "../domain/types.ts";
-import type { Metrics } from "../metrics/metrics.ts";
-import { decodeClaimMessage, encodeClaimMessage } from "../queue/claim-message.ts";
-import { KafkaQueue } from "../queue/kafka/kafka-queue.ts";
+import type { Metrics } from "../ops/metrics/metrics.ts";
+import type { AdmissionStore } from "../ports/admission.ts";
 
 /**
  * The claims side of distributed mode with QUEUE=kafka, for distributed.ts:
@@ -52,7 +52,7 @@ export async function openKafkaClaims(options: {
     replicationFactor: config.KAFKA_REPLICATION_FACTOR || undefined,
     group: config.KAFKA_GROUP,
     clientId: `stampede-${role}-${instance}`,
-    // The versioned JSON claim message (queue/claim-message.ts): a worker refuses a
+    // The versioned JSON claim message (domain/claim-message.ts): a worker refuses a
     // newer version and commits nothing past it, for a newer worker to take.
     codec: {
       encode: (claim) => JSON.stringify(encodeClaimMessage(claim)),

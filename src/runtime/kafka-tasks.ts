@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
+import { KafkaQueue } from "../adapters/kafka/kafka-queue.ts";
 import type { Config } from "../config/config.ts";
-import { KafkaQueue } from "../queue/kafka/kafka-queue.ts";
-import type { TaskMessage } from "../tasks/types.ts";
+import type { TaskMessage } from "../ports/task-store.ts";
 
 /**
  * The tasks topic of distributed mode with QUEUE=kafka: the same KafkaQueue

@@ -1,13 +1,13 @@
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import type { Queue } from "../queue/types.ts";
-import { BUILTIN_TASKS } from "../tasks/builtin.ts";
-import { loadTaskModules } from "../tasks/modules.ts";
-import { defaultRegistry, type TaskRegistry } from "../tasks/registry.ts";
-import { TaskService } from "../tasks/service.ts";
-import type { TaskSettings } from "../tasks/settings.ts";
-import type { TaskMessage, TaskStore } from "../tasks/types.ts";
-import { type TaskOutcomeEvent, TaskWorker } from "../worker/task-worker.ts";
+import type { Queue } from "../ports/queue.ts";
+import type { TaskMessage, TaskStore } from "../ports/task-store.ts";
+import { BUILTIN_TASKS } from "../services/tasks/builtin.ts";
+import { loadTaskModules } from "../services/tasks/modules.ts";
+import { defaultRegistry, type TaskRegistry } from "../services/tasks/registry.ts";
+import type { TaskSettings } from "../services/tasks/settings.ts";
+import { TaskService } from "../services/tasks/task-service.ts";
+import { type TaskOutcomeEvent, TaskWorker } from "../workers/task-worker.ts";
 
 /**
  * Wires the task pipeline from any mode's queue and store: the API side (a

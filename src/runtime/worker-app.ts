@@ -1,9 +1,9 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
-import type { ApiDeps } from "../api/deps.ts";
-import { installErrorHandling } from "../api/errors.ts";
-import { registerHealthRoutes } from "../api/routes/health.ts";
-import { errorSchema } from "../api/schemas.ts";
-import { observeRequests, registerMetricsRoutes } from "../metrics/routes.ts";
+import type { ApiDeps } from "../http/deps.ts";
+import { installErrorHandling } from "../http/errors.ts";
+import { registerHealthRoutes } from "../http/routes/health.ts";
+import { errorSchema } from "../http/schemas.ts";
+import { observeRequests, registerMetricsRoutes } from "../ops/metrics/routes.ts";
 
 /**
  * The HTTP face of a worker process: /healthz, /readyz and /metrics only (the

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { test } from "node:test";
-import { buildApp } from "../../src/api/app.ts";
+import { mintUserToken } from "../../src/adapters/jwt/user-tokens.ts";
 import { createLogger } from "../../src/cli/logger.ts";
 import { loadConfig } from "../../src/config/config.ts";
-import { mintUserToken } from "../../src/identity/user-tokens.ts";
+import { buildApp } from "../../src/http/app.ts";
 import { openEmbedded } from "../../src/runtime/embedded.ts";
 import { ADMIN_TOKEN } from "../helpers/embedded-app.ts";
 import { tempDir } from "../helpers/tmp.ts";

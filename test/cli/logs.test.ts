@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import { pino } from "pino";
-import { buildApp } from "../../src/api/app.ts";
 import { createLogger } from "../../src/cli/logger.ts";
+import { buildApp } from "../../src/http/app.ts";
 import { admin, embeddedApp } from "../helpers/embedded-app.ts";
 
 /** A pino logger at `level` whose JSON lines land in an array. */

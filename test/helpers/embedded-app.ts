@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
-import { type AppOptions, buildApp } from "../../src/api/app.ts";
-import type { ApiDeps } from "../../src/api/deps.ts";
+import { type AppOptions, buildApp } from "../../src/http/app.ts";
+import type { ApiDeps } from "../../src/http/deps.ts";
 import { type EmbeddedOptions, type EmbeddedRuntime, openEmbedded } from "../../src/runtime/embedded.ts";
 import { tempDir } from "./tmp.ts";
 

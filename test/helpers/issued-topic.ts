@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { Consumer, stringDeserializers } from "@platformatic/kafka";
-import { parseIssuedEvent } from "../../src/delivery/issued-event.ts";
-import { DELIVERY_ID_HEADER, EVENT_HEADER } from "../../src/delivery/kafka-issued-sink.ts";
-import { claimIdOfDelivery, deliveryIdOf } from "../../src/delivery/types.ts";
+import { DELIVERY_ID_HEADER, EVENT_HEADER } from "../../src/adapters/kafka/issued-sink.ts";
+import { parseIssuedEvent } from "../../src/domain/issued-event.ts";
+import { claimIdOfDelivery, deliveryIdOf } from "../../src/ports/delivery.ts";
 
 /**
  * Reading Kafka mode's `issued` topic the way a shop's consumer would (a

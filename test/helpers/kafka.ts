@@ -8,7 +8,7 @@ import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Admin } from "@platformatic/kafka";
-import { closeClient } from "../../src/queue/kafka/close.ts";
+import { closeClient } from "../../src/adapters/kafka/close.ts";
 
 /**
  * The Kafka broker the tests use: KAFKA_BROKERS when set (scripts/test.sh

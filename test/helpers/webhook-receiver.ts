@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { SIGNATURE_HEADER, verifySignature } from "../../src/delivery/signature.ts";
+import { SIGNATURE_HEADER, verifySignature } from "../../src/workers/webhook/signature.ts";
 
 /**
  * A shop's webhook endpoint on 127.0.0.1 for tests. `behave` decides, per

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BUILTIN_TASKS } from "../../src/tasks/builtin.ts";
-import { createTask } from "../../src/tasks/define.ts";
-import { TaskRegistry } from "../../src/tasks/registry.ts";
-import { defaultTaskSettings } from "../../src/tasks/settings.ts";
-import type { TaskOutcomeEvent } from "../../src/worker/task-worker.ts";
+import { BUILTIN_TASKS } from "../../src/services/tasks/builtin.ts";
+import { createTask } from "../../src/services/tasks/define.ts";
+import { TaskRegistry } from "../../src/services/tasks/registry.ts";
+import { defaultTaskSettings } from "../../src/services/tasks/settings.ts";
+import type { TaskOutcomeEvent } from "../../src/workers/task-worker.ts";
 import { admin, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
 
 /**

@@ -1,9 +1,9 @@
 import Fastify, { type FastifyInstance, LogController } from "fastify";
-import { ERROR_CATALOGUE } from "../../errors/catalogue.ts";
+import { ERROR_CATALOGUE } from "../../domain/errors.ts";
 
 /**
  * The ceiling: the most a stampede-shaped server can answer on this machine
- * with this load generator. It is built like stampede's API (src/api/app.ts):
+ * with this load generator. It is built like stampede's API (src/http/app.ts):
  * the same Fastify, no request logging, the same body limit, 503 while
  * closing, idle connections closed on shutdown, Fastify's default keep-alive
  * timeouts, and it listens with the same LISTEN_BACKLOG (src/cli/serve.ts).

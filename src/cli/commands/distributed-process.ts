@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import { redisDurability } from "../../admission/redis/durability.ts";
-import { buildApp } from "../../api/app.ts";
+import { judgeReplication } from "../../adapters/kafka/doctor.ts";
+import { redisDurability } from "../../adapters/redis/admission/durability.ts";
 import { ConfigError, loadConfig } from "../../config/config.ts";
-import { userHashKey } from "../../privacy/user-hash.ts";
-import { judgeReplication } from "../../queue/kafka/doctor.ts";
+import { userHashKey } from "../../domain/user-hash.ts";
+import { buildApp } from "../../http/app.ts";
 import { type DistributedRuntime, openDistributed, type Role } from "../../runtime/distributed.ts";
 import { buildWorkerApp } from "../../runtime/worker-app.ts";
 import { httpOptions } from "../http-options.ts";

@@ -1,6 +1,6 @@
 import { loadConfig } from "../../config/config.ts";
-import { planChecks } from "../../doctor/plan.ts";
-import { exitStatus, formatVerdict, runChecks } from "../../doctor/run.ts";
+import { planChecks } from "../../ops/doctor/plan.ts";
+import { exitStatus, formatVerdict, runChecks } from "../../ops/doctor/run.ts";
 
 /**
  * `stampede doctor`: checks every configured dependency and the settings the

@@ -1,6 +1,6 @@
+import { PostgresLedger } from "../../adapters/postgres/postgres-ledger.ts";
+import { SqliteLedger } from "../../adapters/sqlite/sqlite-ledger.ts";
 import { loadConfig } from "../../config/config.ts";
-import { PostgresLedger } from "../../ledger/postgres/postgres-ledger.ts";
-import { SqliteLedger } from "../../ledger/sqlite/sqlite-ledger.ts";
 import { StartupError } from "../startup-error.ts";
 
 /** `stampede migrate`: applies the ledger's migrations (PostgreSQL when DATABASE_URL is set, else embedded). */

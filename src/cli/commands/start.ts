@@ -1,10 +1,10 @@
-import { buildApp } from "../../api/app.ts";
 import { loadConfig } from "../../config/config.ts";
-import { webhookOptions } from "../../delivery/options.ts";
-import { userHashKey } from "../../privacy/user-hash.ts";
+import { userHashKey } from "../../domain/user-hash.ts";
+import { buildApp } from "../../http/app.ts";
 import { embeddedAdminToken } from "../../runtime/admin-token.ts";
 import { openEmbedded } from "../../runtime/embedded.ts";
-import { taskSettings } from "../../tasks/settings.ts";
+import { taskSettings } from "../../services/tasks/settings.ts";
+import { webhookOptions } from "../../workers/webhook/options.ts";
 import { httpOptions } from "../http-options.ts";
 import { createLogger } from "../logger.ts";
 import { serve } from "../serve.ts";

@@ -1,0 +1,57 @@
+import { jwtVerify, SignJWT } from "jose";
+import type { UserTokens } from "../../http/deps.ts";
+
+/**
+ * User tokens (USER_TOKEN_SECRET): a JWT signed with HMAC-SHA256 whose `sub`
+ * is the userId, minted by the shop's backend for its logged-in user. Only
+ * HS256 is accepted (never `none`, never an algorithm the token chooses), and
+ * `exp` is required so that a leaked token stops working by itself.
+ */
+export const USER_TOKEN_ALGORITHM = "HS256";
+/** Clocks of the shop's backend and of stampede may disagree by this much. */
+const CLOCK_TOLERANCE_S = 30;
+/** Longer than any real JWT; refuses junk before it reaches the parser. */
+const MAX_TOKEN_LENGTH = 4096;
+
+export class UserTokenError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "UserTokenError";
+  }
+}
+
+const keyOf = (secret: string) => new TextEncoder().encode(secret);
+
+export function userTokenVerifier(secret: string): UserTokens {
+  const key = keyOf(secret);
+  return {
+    async subject(token: string): Promise<string> {
+      if (token.length > MAX_TOKEN_LENGTH) throw new UserTokenError("The user token is too long.");
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [USER_TOKEN_ALGORITHM],
+          requiredClaims: ["sub", "exp"],
+          clockTolerance: CLOCK_TOLERANCE_S,
+        });
+        if (typeof payload.sub !== "string" || payload.sub === "")
+          throw new UserTokenError("The user token has no subject.");
+        return payload.sub;
+      } catch (error) {
+        if (error instanceof UserTokenError) throw error;
+        // jose's messages name the failed check (expired, signature, claim)
+        // without echoing the token, so they are safe to show the client.
+        throw new UserTokenError(`Invalid user token: ${(error as Error).message}`, { cause: error });
+      }
+    },
+  };
+}
+
+/** Mints a user token as a shop's backend would (tests, the bench, the try-a-claim page). */
+export async function mintUserToken(secret: string, userId: string, ttlSeconds = 3600): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: USER_TOKEN_ALGORITHM, typ: "JWT" })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(keyOf(secret));
+}

@@ -1,0 +1,72 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+import type { Claim } from "../../../domain/types.ts";
+import { unpackClaim } from "../../redis/admission/claim-codec.ts";
+import type { RedisKeys } from "../../redis/admission/keys.ts";
+
+/**
+ * Kafka mode's outbox: per campaign, a sorted set of the claims reserved in
+ * Redis (by the admission script, in the same atomic step as the
+ * reservation) and not yet acknowledged by Kafka. It closes the gap between
+ * the reservation and the produce: an API process that dies in between
+ * leaves its claims here, and a relay sends them (see outbox-relay.ts and
+ * docs/kafka.md). Keys of one campaign share its hash tag (keys.ts).
+ */
+const TAKE = readFileSync(new URL("../../redis/lua/outbox-take-2.lua", import.meta.url), "utf8");
+const COMMAND = "stampede_outboxTake";
+
+type Scripted = Redis & {
+  stampede_outboxTake(outbox: string, claims: string, leaseMs: number, limit: number): Promise<string[]>;
+};
+
+export class Outbox {
+  readonly #redis: Scripted;
+  readonly #keys: RedisKeys;
+
+  constructor(redis: Redis, keys: RedisKeys) {
+    const scripted = redis as Scripted;
+    if (typeof (redis as unknown as Record<string, unknown>)[COMMAND] !== "function")
+      redis.defineCommand(COMMAND, { lua: TAKE, numberOfKeys: 2 });
+    this.#redis = scripted;
+    this.#keys = keys;
+  }
+
+  /** Claims of a campaign reserved at least `leaseMs` ago and still unsent; leased to the caller. */
+  async take(campaignId: string, leaseMs: number, limit: number): Promise<Claim[]> {
+    const k = this.#keys.campaign(campaignId);
+    const flat = await this.#redis.stampede_outboxTake(k.outbox, k.claims, leaseMs, limit);
+    const claims: Claim[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) claims.push(unpackClaim(flat[i + 1]!));
+    return claims;
+  }
+
+  /** Kafka acknowledged these claims: they leave the outbox. */
+  async remove(claims: readonly Claim[]): Promise<void> {
+    const byCampaign = new Map<string, string[]>();
+    for (const c of claims)
+      byCampaign.set(c.campaignId, [...(byCampaign.get(c.campaignId) ?? []), c.claimId]);
+    await Promise.all(
+      [...byCampaign].map(([campaignId, ids]) =>
+        this.#redis.zrem(this.#keys.campaign(campaignId).outbox, ...ids),
+      ),
+    );
+  }
+
+  /** Whether a claim is still waiting for Kafka's acknowledgement. */
+  async holds(claim: Claim): Promise<boolean> {
+    return (await this.#redis.zscore(this.#keys.campaign(claim.campaignId).outbox, claim.claimId)) !== null;
+  }
+
+  /** Campaigns whose outboxes a relay looks at: those admission knows (the workers' registry). */
+  campaigns(): Promise<string[]> {
+    return this.#redis.smembers(this.#keys.registry);
+  }
+
+  /** Reservations waiting for Kafka, over the given campaigns (metrics, doctor). */
+  async size(campaignIds: readonly string[]): Promise<number> {
+    const counts = await Promise.all(
+      campaignIds.map((id) => this.#redis.zcard(this.#keys.campaign(id).outbox)),
+    );
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+}

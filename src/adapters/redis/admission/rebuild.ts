@@ -1,0 +1,267 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Campaign, Claim } from "../../../domain/types.ts";
+import { packClaim, SEPARATOR } from "./claim-codec.ts";
+import type { RedisKeys } from "./keys.ts";
+import { isRetired } from "./retention.ts";
+import type { AdmissionScripts } from "./scripts.ts";
+
+/**
+ * Rebuilds one campaign's Redis state from the ledger (the truth) plus the
+ * claims still queued, before any new claim of it is admitted (SPEC
+ * invariant 6). Steps:
+ *
+ * 1. take the rebuild lock (SET NX PX, extended while working) so that two
+ *    processes noticing the same loss do the work once;
+ * 2. take a new epoch from the ledger and mark the state `rebuilding` with it
+ *    (rebuild-begin): admission answers 503 from here on, and only the
+ *    highest epoch may write, so even a rebuilder whose lock expired cannot
+ *    write over a newer rebuild;
+ * 3. read the queued claims, THEN the ledger: a claim leaves the queue only
+ *    after it is in the ledger, so reading in this order misses none;
+ * 4. write holders, pending claims, freed units and idempotency records in
+ *    fenced chunks (rebuild-load);
+ * 5. wait until API processes' sold-out caches can no longer be trusted
+ *    (their lease runs out), then set the counters and admit again
+ *    (rebuild-open).
+ *
+ * Units handed out again are only those no surviving claim holds, and the
+ * ledger's unique (campaign, unit) key refuses a second holder anyway.
+ */
+export interface RebuildLedger {
+  getCampaign(campaignId: string): Promise<Campaign | undefined>;
+  campaignClaims(campaignId: string): AsyncIterable<Claim>;
+  /** Increments and returns the campaign's Redis epoch: the fencing token of one rebuild. */
+  nextRedisEpoch(campaignId: string): Promise<number>;
+}
+
+export interface RebuildOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  scripts: AdmissionScripts;
+  ledger: RebuildLedger;
+  logger: Logger;
+  /**
+   * Claims still queued for the campaign (the stream's; Kafka mode waits for
+   * lag 0 and yields none). `epoch` 1 is the campaign's first state ever:
+   * nothing of it can be queued yet.
+   */
+  queuedClaims: (campaignId: string, context: { epoch: number }) => AsyncIterable<Claim>;
+  /** How long an API process may trust a cached sold-out (see SoldOutCache); waited out before admitting. */
+  cacheLeaseMs: number;
+  idempotencyTtlSec: number;
+  lockTtlMs?: number;
+  chunkSize?: number;
+  /** REDIS_RETENTION_GRACE_S in ms: a campaign ended longer ago is not rebuilt. */
+  retentionGraceMs?: number;
+}
+
+/** "retired": the campaign ended longer than the retention grace ago; it lives in the ledger only (retention.ts). */
+export type RebuildResult = "rebuilt" | "busy" | "superseded" | "not_found" | "retired";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function definitionFields(campaign: Campaign): (string | number)[] {
+  return [
+    "name",
+    campaign.name,
+    "stock",
+    campaign.stock,
+    "perUser",
+    campaign.perUserLimit,
+    "startsAt",
+    campaign.startsAt ?? "",
+    "endsAt",
+    campaign.endsAt ?? "",
+    "createdAt",
+    campaign.createdAt,
+    "lifecycleRevision",
+    campaign.revision ?? 0,
+  ];
+}
+
+export class Rebuilder {
+  readonly #o: RebuildOptions;
+
+  constructor(options: RebuildOptions) {
+    this.#o = options;
+  }
+
+  async rebuild(campaignId: string): Promise<RebuildResult> {
+    const { redis, keys, scripts } = this.#o;
+    const k = keys.campaign(campaignId);
+    const lockTtl = this.#o.lockTtlMs ?? 30_000;
+    const token = randomBytes(12).toString("base64url");
+    if ((await redis.set(k.lock, token, "PX", lockTtl, "NX")) !== "OK") return "busy";
+    const keepLock = setInterval(
+      () => void scripts.lockExtend(k.lock, token, lockTtl).catch(() => undefined),
+      Math.max(100, lockTtl / 3),
+    );
+    try {
+      return await this.#rebuildLocked(campaignId);
+    } finally {
+      clearInterval(keepLock);
+      await scripts.lockRelease(k.lock, token).catch(() => undefined);
+    }
+  }
+
+  async #rebuildLocked(campaignId: string): Promise<RebuildResult> {
+    const { redis, keys, scripts, ledger, logger } = this.#o;
+    const k = keys.campaign(campaignId);
+    const started = performance.now();
+    const campaign = await ledger.getCampaign(campaignId);
+    if (!campaign) return "not_found";
+    if (isRetired(campaign, Date.now(), this.#o.retentionGraceMs)) return "retired";
+    const epoch = await ledger.nextRedisEpoch(campaignId);
+    if ((await scripts.rebuildBegin(k.state, k.holders, k.free, epoch, ...definitionFields(campaign))) !== 1)
+      return "superseded";
+    const markedAt = performance.now();
+
+    // Queue first, ledger second (see the header).
+    const queued: Claim[] = [];
+    for await (const claim of this.#o.queuedClaims(campaignId, { epoch }))
+      if (claim.campaignId === campaignId) queued.push(claim);
+    const byId = new Map<string, Claim>();
+    for await (const claim of ledger.campaignClaims(campaignId)) byId.set(claim.claimId, claim);
+    const issued = byId.size;
+    const units = new Set<number>();
+    const slots = new Set<string>();
+    for (const c of byId.values()) {
+      units.add(c.unit);
+      slots.add(`${c.userId}\u0000${c.seq}`);
+    }
+    const pending: Claim[] = [];
+    let refused = 0;
+    for (const c of queued) {
+      if (byId.has(c.claimId)) continue;
+      const slot = `${c.userId}\u0000${c.seq}`;
+      if (units.has(c.unit) || slots.has(slot) || c.unit > campaign.stock) {
+        // Another claim holds its unit or slot: the ledger will refuse it.
+        refused++;
+        continue;
+      }
+      units.add(c.unit);
+      slots.add(slot);
+      byId.set(c.claimId, c);
+      pending.push(c);
+    }
+
+    const all = [...byId.values()].sort((a, b) => a.admittedAt - b.admittedAt || a.seq - b.seq);
+    const holders = new Map<string, string>();
+    let next = 0;
+    for (const c of all) {
+      const entry = `${c.claimId}:${c.admittedAt}:${c.seq}`;
+      const held = holders.get(c.userId);
+      holders.set(c.userId, held === undefined ? entry : `${held},${entry}`);
+      if (c.unit > next) next = c.unit;
+    }
+    const free: number[] = [];
+    if (units.size < next) for (let u = 1; u <= next; u++) if (!units.has(u)) free.push(u);
+    const pendingIds = new Set(pending.map((c) => c.claimId));
+    const drop = await this.#stalePending(k.claims, campaignId, pendingIds);
+
+    const ok = await this.#load(campaignId, epoch, {
+      holders: [...holders],
+      claims: pending.map((c) => [c.claimId, packClaim(c)] as [string, string]),
+      drop,
+      free,
+      idempotency: all.filter((c) => c.idempotencyKey !== undefined),
+    });
+    if (!ok) return "superseded";
+
+    // Epoch 1 is the campaign's first state ever: no process can have cached anything about it.
+    const wait = epoch === 1 ? 0 : this.#o.cacheLeaseMs + 100 - (performance.now() - markedAt);
+    if (wait > 0) await sleep(wait);
+    // The lifecycle status (open, paused, closed) comes from the ledger, like the definition.
+    const status = campaign.status ?? "open";
+    if ((await scripts.rebuildOpen(k.state, epoch, all.length, issued, next, status)) !== 1)
+      return "superseded";
+    await redis.sadd(keys.registry, campaignId);
+    logger.info(
+      {
+        campaignId,
+        epoch,
+        issued,
+        pending: pending.length,
+        refused,
+        freedUnits: free.length,
+        ms: Math.round(performance.now() - started),
+      },
+      "campaign state rebuilt in Redis from the ledger and the queue",
+    );
+    return "rebuilt";
+  }
+
+  /** Pending entries of this campaign in the (per-tag) claims hash that the rebuild does not keep. */
+  async #stalePending(claimsKey: string, campaignId: string, keep: Set<string>): Promise<string[]> {
+    const drop: string[] = [];
+    let cursor = "0";
+    do {
+      const [nextCursor, flat] = await this.#o.redis.hscan(claimsKey, cursor, "COUNT", 1000);
+      cursor = nextCursor;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const id = flat[i]!;
+        if (flat[i + 1]!.split(SEPARATOR)[2] === campaignId && !keep.has(id)) drop.push(id);
+      }
+    } while (cursor !== "0");
+    return drop;
+  }
+
+  async #load(
+    campaignId: string,
+    epoch: number,
+    parts: {
+      holders: [string, string][];
+      claims: [string, string][];
+      drop: string[];
+      free: number[];
+      idempotency: Claim[];
+    },
+  ): Promise<boolean> {
+    const { keys, scripts } = this.#o;
+    const k = keys.campaign(campaignId);
+    const size = this.#o.chunkSize ?? 500;
+    const chunks = Math.max(
+      1,
+      ...[parts.holders, parts.claims, parts.drop, parts.free, parts.idempotency].map((p) =>
+        Math.ceil(p.length / size),
+      ),
+    );
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < chunks; i++) {
+      const slice = <T>(items: T[]) => items.slice(i * size, (i + 1) * size);
+      const holders = slice(parts.holders);
+      const claims = slice(parts.claims);
+      const drop = slice(parts.drop);
+      const free = slice(parts.free);
+      const idem = slice(parts.idempotency);
+      const idemKeys = idem.map((c) => k.idempotency(c.userId, c.idempotencyKey!));
+      const idemValues = idem.map((c) => ["A", c.claimId, c.admittedAt, c.seq].join(SEPARATOR));
+      calls.push(
+        scripts.rebuildLoad(
+          4 + idemKeys.length,
+          k.state,
+          k.holders,
+          k.claims,
+          k.free,
+          ...idemKeys,
+          epoch,
+          this.#o.idempotencyTtlSec,
+          holders.length,
+          claims.length,
+          drop.length,
+          free.length,
+          ...holders.flat(),
+          ...claims.flat(),
+          ...drop,
+          ...free,
+          ...idemValues,
+        ),
+      );
+    }
+    // Pipelined; each chunk is fenced on its own, so a superseded rebuild stops writing at once.
+    const results = await Promise.all(calls);
+    return results.every((r) => r === 1);
+  }
+}

@@ -1,0 +1,109 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Campaign } from "../../../domain/types.ts";
+import { RETIRE } from "./codes.ts";
+import type { RedisKeys } from "./keys.ts";
+import type { AdmissionScripts } from "./scripts.ts";
+
+/**
+ * Retention of a campaign's Redis keys (docs/lifecycle.md). Redis holds what
+ * admission needs while a campaign can still take claims; the ledger keeps
+ * everything for good. Once a campaign has ended (its endsAt, which closing
+ * sets too) and every claim it admitted is issued, its keys expire at
+ * endsAt + REDIS_RETENTION_GRACE_S (scripts/retire-5.lua): the grace keeps
+ * late retries (409 naming the claim, Idempotency-Key replays) answered from
+ * Redis for a while. After that the campaign is "retired": nothing rebuilds
+ * it, and admission answers it from the ledger.
+ */
+export const DEFAULT_RETENTION_GRACE_MS = 86_400_000;
+
+export function isRetired(campaign: Campaign, now: number, graceMs = DEFAULT_RETENTION_GRACE_MS): boolean {
+  return campaign.endsAt !== null && campaign.endsAt + graceMs <= now;
+}
+
+export interface RetentionSweeperOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  scripts: AdmissionScripts;
+  ledger: { listCampaigns(): Promise<Campaign[]> };
+  logger: Logger;
+  graceMs: number;
+  intervalMs: number;
+}
+
+export interface SweepResult {
+  /** Campaigns whose keys now carry their expiry. */
+  expiring: string[];
+  /** Retired campaigns taken off the workers' stream list. */
+  retired: string[];
+}
+
+/**
+ * Run by workers. Each pass sets the expiry on the keys of ended, drained
+ * campaigns, and takes retired ones off the registry of streams the workers
+ * read (deleting the empty stream a consumer group may have created again
+ * after the expiry). Only after the keys are gone: until then a change may
+ * still reopen the campaign, and its claims must keep reaching a worker.
+ */
+export class RetentionSweeper {
+  readonly #o: RetentionSweeperOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
+  /** Retired campaigns with nothing left in Redis: not looked at again by this process. */
+  readonly #done = new Set<string>();
+
+  constructor(options: RetentionSweeperOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      this.#running ??= this.sweep()
+        .catch((error: unknown) => this.#o.logger.warn({ err: error }, "retention sweep failed"))
+        .finally(() => {
+          this.#running = undefined;
+        });
+    }, this.#o.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  async sweep(now = Date.now()): Promise<SweepResult> {
+    const { redis, keys, scripts, graceMs, logger } = this.#o;
+    const result: SweepResult = { expiring: [], retired: [] };
+    for (const campaign of await this.#o.ledger.listCampaigns()) {
+      if (campaign.endsAt === null || campaign.endsAt > now || this.#done.has(campaign.id)) continue;
+      const k = keys.campaign(campaign.id);
+      const [code, expireAt] = (await scripts.retire(
+        k.state,
+        k.holders,
+        k.stream,
+        k.outbox,
+        k.free,
+        graceMs,
+      )) as [number, number];
+      if (code === RETIRE.EXPIRING) {
+        result.expiring.push(campaign.id);
+        logger.debug({ campaignId: campaign.id, expireAt }, "campaign keys expire after the retention grace");
+      } else if (code === RETIRE.NOT_FOUND && isRetired(campaign, now, graceMs)) {
+        // The keys expired: retired for good. A consumer group may have
+        // created the stream again (empty) before the workers' stream list
+        // dropped it; passes repeat this until there is nothing left to do.
+        const [removed, deleted] = await Promise.all([
+          redis.srem(keys.registry, campaign.id),
+          redis.del(k.stream),
+        ]);
+        if (removed === 0 && deleted === 0) this.#done.add(campaign.id);
+        if (removed > 0) {
+          result.retired.push(campaign.id);
+          logger.info({ campaignId: campaign.id }, "campaign retired from Redis; the ledger keeps it");
+        }
+      }
+      // NOT_FOUND within the grace is a lost Redis: the loss monitor rebuilds it.
+    }
+    return result;
+  }
+}

@@ -1,0 +1,104 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Claim } from "../../domain/types.ts";
+import type { ClaimListener, Notifier } from "../../ports/notifier.ts";
+
+/**
+ * Notifier over Redis pub/sub: workers publish issued claims on one channel,
+ * every API process subscribes once and hands each claim to the SSE streams
+ * waiting for it here. subscribe() resolves only once the channel
+ * subscription is live, so a status read after it cannot miss the event.
+ * Messages published while the subscriber was reconnecting are lost by
+ * pub/sub's nature: after each resubscription the claims still awaited here
+ * are read again (`recheck`).
+ */
+export interface RedisNotifierOptions {
+  /** Publishes (any command connection). */
+  publisher: Redis;
+  /** A connection of its own: a subscribed connection can do nothing else. */
+  subscriber: Redis;
+  channel: string;
+  logger: Logger;
+  /** Reads the current state of these claims (after a reconnect); issued ones are delivered. */
+  recheck?: (claimIds: string[]) => Promise<Claim[]>;
+}
+
+const MESSAGE_VERSION = 1;
+const CLAIMS_PER_MESSAGE = 500;
+
+export class RedisNotifier implements Notifier {
+  readonly #o: RedisNotifierOptions;
+  readonly #listeners = new Map<string, Set<ClaimListener>>();
+  #live: Promise<unknown> | undefined;
+
+  constructor(options: RedisNotifierOptions) {
+    this.#o = options;
+    options.subscriber.on("message", (channel: string, message: string) => {
+      if (channel === options.channel) this.#deliver(message);
+    });
+    // ioredis subscribes again by itself after a reconnect; confirm it, then catch up.
+    options.subscriber.on("ready", () => {
+      if (this.#live === undefined) return;
+      this.#live = options.subscriber.subscribe(options.channel);
+      void this.#live.then(() => this.#recheck()).catch(() => undefined);
+    });
+  }
+
+  async publish(claims: readonly Claim[]): Promise<void> {
+    for (let i = 0; i < claims.length; i += CLAIMS_PER_MESSAGE) {
+      const message = JSON.stringify({ v: MESSAGE_VERSION, claims: claims.slice(i, i + CLAIMS_PER_MESSAGE) });
+      await this.#o.publisher.publish(this.#o.channel, message);
+    }
+  }
+
+  async subscribe(claimId: string, listener: ClaimListener): Promise<() => void> {
+    this.#live ??= this.#o.subscriber.subscribe(this.#o.channel);
+    try {
+      await this.#live;
+    } catch (error) {
+      this.#live = undefined;
+      throw error;
+    }
+    let listeners = this.#listeners.get(claimId);
+    if (!listeners) {
+      listeners = new Set();
+      this.#listeners.set(claimId, listeners);
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) this.#listeners.delete(claimId);
+    };
+  }
+
+  #deliver(message: string): void {
+    let claims: Claim[];
+    try {
+      const parsed = JSON.parse(message) as { v: number; claims: Claim[] };
+      if (parsed.v !== MESSAGE_VERSION) return;
+      claims = parsed.claims;
+    } catch {
+      return;
+    }
+    for (const claim of claims) this.#emit(claim);
+  }
+
+  #emit(claim: Claim): void {
+    const listeners = this.#listeners.get(claim.claimId);
+    if (listeners) for (const listener of [...listeners]) listener(claim);
+  }
+
+  async #recheck(): Promise<void> {
+    const ids = [...this.#listeners.keys()];
+    if (ids.length === 0 || !this.#o.recheck) return;
+    try {
+      for (const claim of await this.#o.recheck(ids)) if (claim.status === "issued") this.#emit(claim);
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, "could not re-read awaited claims after a reconnect");
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+  }
+}

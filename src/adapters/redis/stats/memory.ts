@@ -1,0 +1,211 @@
+import type { Redis } from "ioredis";
+import type { StatsSource } from "../../../ports/stats.ts";
+import { type KeyFamily, type RedisMemoryOptions, sampleKeyFamilies } from "./key-families.ts";
+
+export { defaultFamilyOf, stampedeKeyFamily } from "./key-families.ts";
+
+export type { KeyFamily, RedisMemoryOptions };
+
+export interface EvictionAssessment {
+  policy: string;
+  maxmemory: number;
+  /** True when this policy may evict keys stampede relies on. */
+  canEvict: boolean;
+  message: string;
+}
+
+type Part<T> = T | { error: string };
+
+export interface RedisMemoryReport {
+  info: Part<Record<string, number | string>>;
+  stats: Part<Record<string, number>>;
+  doctor: Part<string>;
+  keyFamilies: Part<{
+    prefix: string;
+    scannedKeys: number;
+    complete: boolean;
+    families: KeyFamily[];
+    estimatedBytes: number;
+  }>;
+  eviction: Part<EvictionAssessment>;
+  warnings: string[];
+}
+
+const INFO_FIELDS: Record<string, "number" | "string"> = {
+  used_memory: "number",
+  used_memory_human: "string",
+  used_memory_rss: "number",
+  used_memory_rss_human: "string",
+  used_memory_peak: "number",
+  used_memory_peak_human: "string",
+  used_memory_dataset: "number",
+  mem_fragmentation_ratio: "number",
+  allocator_frag_ratio: "number",
+  maxmemory: "number",
+  maxmemory_human: "string",
+  maxmemory_policy: "string",
+  mem_allocator: "string",
+};
+
+const STATS_FIELDS = [
+  "peak.allocated",
+  "total.allocated",
+  "startup.allocated",
+  "dataset.bytes",
+  "dataset.percentage",
+  "overhead.total",
+  "keys.count",
+  "keys.bytes-per-key",
+  "clients.normal",
+  "replication.backlog",
+  "aof.buffer",
+  "fragmentation",
+  "fragmentation.bytes",
+];
+
+/** Above this share of maxmemory, writes are close to failing (noeviction) or keys to being evicted. */
+const HIGH_USAGE = 0.9;
+/** Fragmentation only matters once there is enough memory for it to cost something. */
+const FRAGMENTATION_FLOOR_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Redis memory as an operator reads it when troubleshooting: the INFO memory
+ * and MEMORY STATS essentials, the MEMORY DOCTOR text, bytes per stampede key
+ * family (MEMORY USAGE on a sample of the keys a SCAN of the prefix finds),
+ * and warnings, above all when the eviction policy could evict stampede's
+ * keys (evicted admission state means over-issue and lost claims).
+ *
+ * Standalone: give it any ioredis client and the key prefix as it appears in
+ * Redis (the client's own `keyPrefix` option, if any, is accounted for). Each
+ * part is read on its own: a managed Redis that disables MEMORY or SCAN still
+ * reports the rest. Cost is bounded by `maxScanKeys` and `samplesPerFamily`.
+ * On a Cluster, call it once per master node (SCAN sees one node).
+ */
+export async function redisMemoryReport(
+  client: Redis,
+  prefix: string,
+  options: RedisMemoryOptions = {},
+): Promise<RedisMemoryReport> {
+  const [info, stats, doctor, keyFamilies] = await Promise.all([
+    attempt(async () => parseInfo(await client.info("memory"))),
+    attempt(async () => pickStats(await client.memory("STATS"))),
+    attempt(async () => String(await client.memory("DOCTOR")).trim()),
+    attempt(() => sampleKeyFamilies(client, prefix, options)),
+  ]);
+  const eviction: Part<EvictionAssessment> =
+    "error" in info
+      ? { error: info.error as string }
+      : assessEviction(String(info.maxmemory_policy ?? "unknown"), Number(info.maxmemory ?? 0));
+  return { info, stats, doctor, keyFamilies, eviction, warnings: warningsFor(info, eviction) };
+}
+
+/** The "redis" section of GET /v1/admin/stats. */
+export function redisMemorySource(client: Redis, prefix: string, options?: RedisMemoryOptions): StatsSource {
+  return { name: "redis", collect: () => redisMemoryReport(client, prefix, options) };
+}
+
+/**
+ * What a maxmemory policy means for stampede. allkeys-* evict anything, so
+ * admission state too; volatile-* evict keys that carry a TTL, which admission
+ * state must never do (but idempotency or status caches may); noeviction
+ * refuses writes instead, which stampede answers with 503: safe.
+ */
+export function assessEviction(policy: string, maxmemory: number): EvictionAssessment {
+  const limit = maxmemory > 0 ? `maxmemory ${maxmemory} bytes` : "maxmemory 0 (no limit yet)";
+  if (policy === "noeviction")
+    return {
+      policy,
+      maxmemory,
+      canEvict: false,
+      message:
+        "noeviction: at the memory limit Redis refuses writes (stampede answers 503); nothing is evicted",
+    };
+  if (policy.startsWith("allkeys-"))
+    return {
+      policy,
+      maxmemory,
+      canEvict: true,
+      message:
+        `${policy} with ${limit} can evict ANY key, admission state included (over-issue, lost claims): ` +
+        "set maxmemory-policy noeviction",
+    };
+  if (policy.startsWith("volatile-"))
+    return {
+      policy,
+      maxmemory,
+      canEvict: true,
+      message:
+        `${policy} with ${limit} evicts keys that have a TTL (idempotency and status caches): ` +
+        "set maxmemory-policy noeviction",
+    };
+  return {
+    policy,
+    maxmemory,
+    canEvict: true,
+    message: `unknown maxmemory-policy "${policy}": set maxmemory-policy noeviction`,
+  };
+}
+
+function warningsFor(
+  info: Part<Record<string, number | string>>,
+  eviction: Part<EvictionAssessment>,
+): string[] {
+  if ("error" in info || "error" in eviction) return [`could not read INFO memory: ${String(info.error)}`];
+  const warnings: string[] = [];
+  if (eviction.canEvict) warnings.push(eviction.message);
+  const used = Number(info.used_memory ?? 0);
+  const rss = Number(info.used_memory_rss ?? 0);
+  const ratio = Number(info.mem_fragmentation_ratio ?? 0);
+  if (eviction.maxmemory === 0)
+    warnings.push(
+      "maxmemory is 0: Redis grows until the machine runs out of memory; set maxmemory (with noeviction)",
+    );
+  else if (used / eviction.maxmemory > HIGH_USAGE)
+    warnings.push(
+      `used_memory is ${Math.round((100 * used) / eviction.maxmemory)}% of maxmemory: ` +
+        "raise maxmemory or end finished campaigns",
+    );
+  if (rss > FRAGMENTATION_FLOOR_BYTES && ratio > 1.5)
+    warnings.push(
+      `mem_fragmentation_ratio ${ratio}: RSS is well above the data; consider activedefrag yes or a restart`,
+    );
+  return warnings;
+}
+
+export function parseInfo(text: string): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const at = line.indexOf(":");
+    if (at < 1 || line.startsWith("#")) continue;
+    const key = line.slice(0, at);
+    const kind = INFO_FIELDS[key];
+    if (!kind) continue;
+    const value = line.slice(at + 1).trim();
+    out[key] = kind === "number" ? Number(value) : value;
+  }
+  return out;
+}
+
+/** MEMORY STATS is a flat [name, value, ...] array (RESP2, or RESP3 "legacy") or a map (RESP3). */
+export function pickStats(reply: unknown): Record<string, number> {
+  const all: Record<string, unknown> = {};
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) all[String(reply[i])] = reply[i + 1];
+  } else if (reply && typeof reply === "object") {
+    Object.assign(all, reply);
+  }
+  const out: Record<string, number> = {};
+  for (const name of STATS_FIELDS) {
+    const value = all[name];
+    if (value !== undefined && value !== null && !Number.isNaN(Number(value))) out[name] = Number(value);
+  }
+  return out;
+}
+
+async function attempt<T>(read: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await read();
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}

@@ -1,0 +1,370 @@
+import type { Redis } from "ioredis";
+import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../../../ports/queue.ts";
+import { consumeInParallel } from "../../parallel.ts";
+import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } from "./options.ts";
+import { type Entry, groupByStream, type ReadReply, streamsOf, toRecord } from "./replies.ts";
+import { defineStreamScripts, type Scripted } from "./scripts.ts";
+
+/**
+ * Queue<T> over Redis Streams and one consumer group. Each consumer reads new
+ * entries with XREADGROUP (on a connection of its own, since BLOCK holds it),
+ * hands them to the handler in batches, and XACKs a batch only after the
+ * handler resolved; a failing batch is retried with backoff while its entries
+ * stay pending (their idle time reset, so nobody takes them over meanwhile).
+ * Entries left pending by a dead consumer are taken over with XAUTOCLAIM
+ * after `claimIdleMs`. Streams are trimmed by MINID, never past an entry some
+ * group still needs (scripts/trim-acknowledged-1.lua).
+ */
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5000;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class RedisStreamQueue<T> implements Queue<T> {
+  readonly #o: RedisStreamQueueOptions<T>;
+  readonly #redis: Scripted;
+  readonly #groups = new Set<string>();
+  /** Entries taken over from dead consumers, handled before new ones. */
+  #reclaimed: Entry<T>[] = [];
+  readonly #undecodable = new Set<string>();
+  #streams: string[] = [];
+  #refreshedAt = -Infinity;
+
+  constructor(options: RedisStreamQueueOptions<T>) {
+    this.#o = options;
+    this.#redis = defineStreamScripts(options.redis);
+  }
+
+  async publish(values: readonly T[]): Promise<void> {
+    const { codec, maxLen } = this.#o;
+    await Promise.all(
+      values.map(async (value) => {
+        const stream = this.#streamFor(value);
+        const id = await this.#redis.stampede_publishCapped(stream, maxLen, DATA_FIELD, codec.encode(value));
+        if (id === null) throw new QueueFullError(stream);
+      }),
+    );
+  }
+
+  #streamFor(value: T): string {
+    if (this.#o.streamFor) return this.#o.streamFor(value);
+    const { streams } = this.#o;
+    if (typeof streams === "function" || streams[0] === undefined)
+      throw new Error("publish() needs streamFor when the streams are not fixed");
+    return streams[0];
+  }
+
+  /**
+   * Starts a consumer loop, or `concurrency` of them (the task worker runs
+   * TASK_CONCURRENCY): the loops share this process's consumer name, its
+   * taken-over entries and its maintenance; each blocks on a connection of
+   * its own and acknowledges its own entries.
+   */
+  consume(handler: BatchHandler<T>, options: ConsumeOptions): Consumer {
+    const parallel = consumeInParallel(options, (one) => this.consume(handler, one));
+    if (parallel) return parallel;
+    let running = true;
+    this.#startMaintenance(options.batchSize);
+    const blocking = this.#loops++ === 0 ? this.#o.blocking : this.#o.blocking.duplicate();
+    // Entries this consumer name left pending (a restart under the same INSTANCE_ID) come first, once.
+    this.#recovered ??= this.#recoverOwnPending();
+    const blockMs = this.#o.blockMs ?? DEFAULTS.blockMs;
+    const loop = async () => {
+      await this.#recovered;
+      while (running) {
+        let batch: Entry<T>[];
+        try {
+          batch = this.#reclaimed.splice(0, options.batchSize);
+          if (batch.length === 0) {
+            const streams = await this.#currentStreams();
+            if (streams.length === 0) {
+              await sleep(blockMs);
+              continue;
+            }
+            batch = await this.#read(streams, ">", options.batchSize, blockMs, blocking);
+            if (batch.length > 0 && batch.length < options.batchSize && options.flushIntervalMs > 0) {
+              await sleep(options.flushIntervalMs);
+              batch.push(...(await this.#read(streams, ">", options.batchSize - batch.length)));
+            }
+          }
+        } catch (error) {
+          await this.#recover(error);
+          continue;
+        }
+        if (batch.length > 0) await this.#handle(batch, handler, () => running);
+      }
+    };
+    const done = loop();
+    return {
+      stop: async () => {
+        running = false;
+        await done;
+        if (blocking !== this.#o.blocking) blocking.disconnect();
+        if (--this.#loops === 0) this.#stopMaintenance();
+      },
+    };
+  }
+
+  #loops = 0;
+  #recovered: Promise<void> | undefined;
+  #maintenance: NodeJS.Timeout | undefined;
+
+  #startMaintenance(batchSize: number): void {
+    if (this.#maintenance) return;
+    this.#maintenance = setInterval(
+      () => void this.#maintain(batchSize),
+      this.#o.maintenanceMs ?? DEFAULTS.maintenanceMs,
+    );
+  }
+
+  #stopMaintenance(): void {
+    clearInterval(this.#maintenance);
+    this.#maintenance = undefined;
+  }
+
+  /** Reads this consumer's own pending entries (XREADGROUP from 0, page by page) into the take-over buffer. */
+  async #recoverOwnPending(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for (const stream of await this.#currentStreams()) {
+          let from = "0";
+          for (;;) {
+            const { entries, lastId } = await this.#readPage(stream, from, 1000);
+            this.#reclaimed.push(...entries);
+            if (lastId === undefined) break;
+            from = lastId;
+          }
+        }
+        return;
+      } catch (error) {
+        if (attempt >= 3) {
+          // The entries stay pending; another consumer takes them over after the idle time.
+          this.#o.logger.warn({ err: error }, "could not read this consumer's pending entries");
+          return;
+        }
+        await this.#recover(error);
+      }
+    }
+  }
+
+  async #readPage(stream: string, from: string, count: number) {
+    const { group, consumer } = this.#o;
+    const reply = (await this.#o.redis.call(
+      "XREADGROUP",
+      "GROUP",
+      group,
+      consumer,
+      "COUNT",
+      count,
+      "STREAMS",
+      stream,
+      from,
+    )) as ReadReply;
+    const raw = streamsOf(reply)[0]?.[1] ?? [];
+    const entries: Entry<T>[] = [];
+    for (const [id, fields] of raw) {
+      const entry = this.#decode(stream, id, fields);
+      if (entry) entries.push(entry);
+    }
+    return { entries, lastId: raw.length === count ? raw.at(-1)![0] : undefined };
+  }
+
+  /** Runs the handler until it succeeds (or the consumer stops), then acknowledges. */
+  async #handle(batch: Entry<T>[], handler: BatchHandler<T>, running: () => boolean): Promise<void> {
+    let failures = 0;
+    for (;;) {
+      try {
+        await handler(batch.map((e) => e.value));
+        break;
+      } catch (error) {
+        failures++;
+        this.#o.logger.warn(
+          { err: error, size: batch.length, attempt: failures },
+          "batch failed; it stays pending and is retried",
+        );
+        if (!running()) return; // left pending: a live consumer takes it over
+        await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures));
+        await this.#touch(batch).catch(() => undefined);
+      }
+    }
+    for (;;) {
+      try {
+        await this.#ack(batch);
+        return;
+      } catch (error) {
+        // Unacknowledged entries are only redelivered (harmless), but try again while Redis comes back.
+        this.#o.logger.warn({ err: error }, "XACK failed; retrying");
+        if (!running()) return;
+        await sleep(RETRY_MAX_MS / 5);
+      }
+    }
+  }
+
+  async #ack(batch: Entry<T>[]): Promise<void> {
+    await Promise.all(
+      [...groupByStream(batch)].map(([stream, ids]) => this.#redis.xack(stream, this.#o.group, ...ids)),
+    );
+  }
+
+  /** Resets the idle time of entries this consumer is still working on (XCLAIM to itself). */
+  async #touch(batch: Entry<T>[]): Promise<void> {
+    const { group, consumer } = this.#o;
+    await Promise.all(
+      [...groupByStream(batch)].map(([stream, ids]) =>
+        this.#redis.xclaim(stream, group, consumer, 0, ...ids, "JUSTID"),
+      ),
+    );
+  }
+
+  async #read(streams: string[], from: string, count: number, blockMs?: number, blocking?: Redis) {
+    const { group, consumer } = this.#o;
+    const args: (string | number)[] = ["GROUP", group, consumer, "COUNT", count];
+    if (blockMs !== undefined) args.push("BLOCK", blockMs);
+    args.push("STREAMS", ...streams, ...streams.map(() => from));
+    const connection = blockMs === undefined || !blocking ? this.#o.redis : blocking;
+    const reply = (await connection.call("XREADGROUP", ...args)) as ReadReply;
+    const out: Entry<T>[] = [];
+    for (const [stream, entries] of streamsOf(reply)) {
+      for (const [id, fields] of entries) {
+        const entry = this.#decode(stream, id, fields);
+        if (entry) out.push(entry);
+      }
+    }
+    return out;
+  }
+
+  #decode(stream: string, id: string, fields: string[] | null): Entry<T> | undefined {
+    let data: string | undefined;
+    for (let i = 0; fields && i + 1 < fields.length; i += 2)
+      if (fields[i] === DATA_FIELD) data = fields[i + 1];
+    if (data === undefined) return undefined; // deleted while pending: nothing to deliver
+    try {
+      return { stream, id, value: this.#o.codec.decode(data) };
+    } catch (error) {
+      // A layout this version does not know (a newer process wrote it): leave
+      // it pending for a consumer that does; never acknowledge it unread.
+      const key = `${stream} ${id}`;
+      if (!this.#undecodable.has(key)) {
+        this.#undecodable.add(key);
+        this.#o.logger.error({ err: error, stream, id }, "cannot decode a queue entry; leaving it pending");
+      }
+      return undefined;
+    }
+  }
+
+  async #currentStreams(): Promise<string[]> {
+    const { streams } = this.#o;
+    const refreshMs = this.#o.refreshMs ?? DEFAULTS.refreshMs;
+    if (performance.now() - this.#refreshedAt >= refreshMs) {
+      this.#streams = typeof streams === "function" ? (await streams()).sort() : [...streams];
+      this.#refreshedAt = performance.now();
+      for (const stream of this.#streams) if (!this.#groups.has(stream)) await this.#ensureGroup(stream);
+    }
+    return this.#streams;
+  }
+
+  async #ensureGroup(stream: string): Promise<void> {
+    try {
+      // From the start ("0"): a stream created before its group loses nothing.
+      await this.#redis.xgroup("CREATE", stream, this.#o.group, "0", "MKSTREAM");
+    } catch (error) {
+      if (!String((error as Error).message).startsWith("BUSYGROUP")) throw error;
+    }
+    this.#groups.add(stream);
+  }
+
+  async #recover(error: unknown): Promise<void> {
+    const message = String((error as Error)?.message ?? error);
+    if (message.includes("NOGROUP")) {
+      // The stream or its group vanished (Redis flushed or restarted empty): create them again.
+      this.#o.logger.warn("consumer group missing; creating it again");
+      this.#groups.clear();
+      this.#refreshedAt = -Infinity;
+      return;
+    }
+    this.#o.logger.warn({ err: error }, "reading the queue failed; retrying");
+    await sleep(RETRY_MAX_MS / 10);
+  }
+
+  /** Takes over entries of dead consumers, trims what every group is done with. */
+  #maintaining = false;
+  async #maintain(batchSize: number): Promise<void> {
+    if (this.#maintaining) return;
+    this.#maintaining = true;
+    try {
+      const { group, consumer, claimIdleMs } = this.#o;
+      for (const stream of this.#streams) {
+        if (this.#reclaimed.length < batchSize * 4) {
+          const [, claimed, deleted] = (await this.#redis.call(
+            "XAUTOCLAIM",
+            stream,
+            group,
+            consumer,
+            claimIdleMs,
+            "0-0",
+            "COUNT",
+            batchSize,
+          )) as [string, [string, string[] | null][], string[]];
+          for (const [id, fields] of claimed) {
+            const entry = this.#decode(stream, id, fields);
+            if (entry) this.#reclaimed.push(entry);
+          }
+          if (claimed.length > 0)
+            this.#o.logger.info(
+              { stream, entries: claimed.length },
+              "took over entries of a silent consumer",
+            );
+          if (deleted?.length) await this.#redis.xack(stream, group, ...deleted);
+        }
+        await this.#redis.stampede_trimAcknowledged(stream);
+      }
+      await this.#forgetIdleConsumers();
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, "queue maintenance failed; retrying later");
+    } finally {
+      this.#maintaining = false;
+    }
+  }
+
+  #lastConsumerSweep = 0;
+  /** Removes consumers that own nothing and were silent for an hour (every restart adds one). */
+  async #forgetIdleConsumers(): Promise<void> {
+    if (Date.now() - this.#lastConsumerSweep < 60_000) return;
+    this.#lastConsumerSweep = Date.now();
+    for (const stream of this.#streams) {
+      const consumers = (await this.#redis.call("XINFO", "CONSUMERS", stream, this.#o.group)) as unknown[][];
+      for (const flat of consumers) {
+        const info = toRecord(flat);
+        if (Number(info.pending) === 0 && Number(info.idle) > 3_600_000 && info.name !== this.#o.consumer)
+          await this.#redis.xgroup("DELCONSUMER", stream, this.#o.group, String(info.name));
+      }
+    }
+  }
+
+  async lag(): Promise<QueueLag[]> {
+    const streams = await this.#currentStreams().catch(() => this.#streams);
+    return Promise.all(
+      streams.map(async (stream) => {
+        const groups = (await this.#redis.call("XINFO", "GROUPS", stream)) as unknown[][];
+        const info = groups.map(toRecord).find((g) => g.name === this.#o.group);
+        if (!info) return { source: stream, lag: await this.#redis.xlen(stream) };
+        // pending: delivered, not acknowledged; lag: not delivered yet (null when Redis cannot tell).
+        const undelivered =
+          info.lag === null || info.lag === undefined
+            ? await this.#undelivered(stream, info)
+            : Number(info.lag);
+        return { source: stream, lag: Number(info.pending) + undelivered };
+      }),
+    );
+  }
+
+  async #undelivered(stream: string, info: Record<string, unknown>): Promise<number> {
+    const after = `(${String(info["last-delivered-id"])}`;
+    return (await this.#redis.xrange(stream, after, "+", "COUNT", 100_000)).length;
+  }
+
+  async ping(): Promise<void> {
+    await this.#redis.ping();
+  }
+
+  async close(): Promise<void> {}
+}

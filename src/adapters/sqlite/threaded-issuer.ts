@@ -1,0 +1,81 @@
+import { Worker } from "node:worker_threads";
+import type { Claim } from "../../domain/types.ts";
+import type { IssueResult, Ledger } from "../../ports/ledger.ts";
+import type { IssueReply, IssueRequest } from "./issue-thread.ts";
+
+/**
+ * The embedded worker's ledger writes, on a thread of their own.
+ *
+ * node:sqlite is synchronous: on the event loop that admits claims, every
+ * batch's inserts and its COMMIT's fsync (synchronous=FULL) stop admission
+ * for their whole duration (23% of that loop's time in the spike-admit
+ * profile, BENCHMARKS.md). Here a worker thread with its own connection to
+ * the same WAL file does them; the loop only copies the batch across.
+ * Writes from both connections (the main one changes campaigns, webhooks,
+ * audit rows) are serialised by SQLite's write lock, waited on with
+ * busy_timeout (SqliteLedger).
+ *
+ * Durability is unchanged: issue() resolves after the thread's COMMIT
+ * returned, and only then does the queue acknowledge the batch. If the thread
+ * dies, pending calls reject (the queue redelivers) and the next call starts
+ * a new thread.
+ */
+export class ThreadedIssuer implements Pick<Ledger, "issue"> {
+  readonly #dataDir: string;
+  #worker: Worker | undefined;
+  readonly #pending = new Map<number, { resolve: (r: IssueResult) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+  #closed = false;
+
+  constructor(dataDir: string) {
+    this.#dataDir = dataDir;
+  }
+
+  issue(claims: readonly Claim[], issuedAt: number): Promise<IssueResult> {
+    if (this.#closed) return Promise.reject(new Error("the ledger writer thread is closed"));
+    const worker = this.#start();
+    const id = this.#nextId++;
+    return new Promise<IssueResult>((resolve, reject) => {
+      // The thread keeps the process alive only while it has work in hand.
+      if (this.#pending.size === 0) worker.ref();
+      this.#pending.set(id, { resolve, reject });
+      worker.postMessage({ kind: "issue", id, claims, issuedAt } satisfies IssueRequest);
+    });
+  }
+
+  /** Lets the thread finish what it was given, closes its connection and waits for it to exit. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const worker = this.#worker;
+    if (!worker) return;
+    worker.ref();
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    worker.postMessage({ kind: "close" } satisfies IssueRequest);
+    await exited;
+  }
+
+  #start(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(new URL("./issue-thread.ts", import.meta.url), {
+      workerData: { dataDir: this.#dataDir },
+    });
+    worker.on("message", (reply: IssueReply) => {
+      const call = this.#pending.get(reply.id);
+      if (!call) return;
+      this.#pending.delete(reply.id);
+      if (this.#pending.size === 0) worker.unref();
+      if ("error" in reply) call.reject(new Error(reply.error));
+      else call.resolve(reply.result);
+    });
+    const fail = (error: Error) => {
+      if (this.#worker === worker) this.#worker = undefined;
+      for (const call of this.#pending.values()) call.reject(error);
+      this.#pending.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`the ledger writer thread exited (code ${code})`)));
+    worker.unref();
+    this.#worker = worker;
+    return worker;
+  }
+}

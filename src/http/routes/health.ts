@@ -1,0 +1,53 @@
+import type { FastifyInstance } from "fastify";
+import { ApiError } from "../../domain/errors.ts";
+import type { ApiDeps } from "../deps.ts";
+import { errorResponses } from "../openapi.ts";
+
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: Pick<ApiDeps, "readiness" | "isShuttingDown">,
+): void {
+  app.get(
+    "/healthz",
+    {
+      schema: {
+        summary: "200 while the process runs",
+        tags: ["operations"],
+        response: { 200: { type: "object", properties: { status: { type: "string" } } } },
+      },
+    },
+    async () => ({ status: "ok" }),
+  );
+
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        summary: "200 when the dependencies this process's role needs answer",
+        tags: ["operations"],
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              status: { type: "string" },
+              dependencies: { type: "array", items: { type: "object", additionalProperties: true } },
+            },
+          },
+          ...errorResponses("unavailable"),
+        },
+      },
+    },
+    async () => {
+      if (deps.isShuttingDown?.())
+        throw new ApiError("unavailable", "Shutting down.", { retryAfter: 1, fields: { dependencies: [] } });
+      const dependencies = await deps.readiness();
+      const failing = dependencies.filter((d) => !d.ok);
+      if (failing.length > 0)
+        throw new ApiError("unavailable", `Not ready: ${failing.map((d) => d.name).join(", ")}.`, {
+          retryAfter: 1,
+          fields: { dependencies },
+        });
+      return { status: "ready", dependencies };
+    },
+  );
+}

@@ -1,0 +1,184 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { QueueLag } from "../../ports/queue.ts";
+import { FastCounter, FastHistogram } from "./fast.ts";
+
+/**
+ * One prom-client registry per process (never the global one, so tests can
+ * build several apps in one process). Labels are bounded on purpose: `route`
+ * is the route PATTERN (`/v1/campaigns/:id/claims`), never the URL, and
+ * nothing is labelled by campaign, user or claim. The per-request metrics
+ * are FastCounter/FastHistogram (./fast.ts) and every label combination is
+ * cached, so the hot path is a Map lookup and a few additions.
+ */
+export type AdmissionOutcome =
+  | "admitted"
+  | "already_claimed"
+  | "not_active"
+  | "sold_out"
+  | "campaign_not_found"
+  | "rate_limited"
+  | "error";
+
+export interface BatchObservation {
+  size: number;
+  issued: number;
+  conflicts: number;
+  durationMs: number;
+}
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_SIZE_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
+const BATCH_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** The claim route, whose latency the dashboard charts. */
+export const CLAIM_ROUTE = "/v1/campaigns/:id/claims";
+
+interface HttpChild {
+  observe: (seconds: number) => void;
+  byStatus: Map<number, () => void>;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly contentType: string = this.registry.contentType;
+  readonly httpRequests: FastCounter<"route" | "method" | "status">;
+  readonly httpDuration: FastHistogram<"route" | "method">;
+  readonly admissions: FastCounter<"outcome">;
+  readonly issued: Counter;
+  readonly ledgerConflicts: Counter;
+  readonly batchSize: Histogram;
+  readonly batchDuration: Histogram;
+  readonly dependencyErrors: Counter<"dependency">;
+  readonly queueLag: Gauge<"source">;
+  #lagSource: (() => Promise<QueueLag[]>) | undefined;
+  readonly #http = new Map<string, Map<string, HttpChild>>();
+  readonly #admission = new Map<string, { inc: () => void }>();
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.httpRequests = new FastCounter({
+      name: "stampede_http_requests_total",
+      help: "HTTP requests answered, by route pattern, method and status",
+      labelNames: ["route", "method", "status"],
+      registers,
+    });
+    this.httpDuration = new FastHistogram({
+      name: "stampede_http_request_duration_seconds",
+      help: "HTTP request latency by route pattern and method (event streams excluded)",
+      labelNames: ["route", "method"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.admissions = new FastCounter({
+      name: "stampede_admissions_total",
+      help: "admission decisions by outcome: admitted, or the reason for the rejection",
+      labelNames: ["outcome"],
+      registers,
+    });
+    this.issued = new Counter({
+      name: "stampede_claims_issued_total",
+      help: "claims the worker wrote to the ledger (redeliveries included)",
+      registers,
+    });
+    this.ledgerConflicts = new Counter({
+      name: "stampede_ledger_conflicts_total",
+      help: "claims the ledger refused because another claim holds their unit or user slot",
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: "stampede_worker_batch_size",
+      help: "claims per worker batch",
+      buckets: BATCH_SIZE_BUCKETS,
+      registers,
+    });
+    this.batchDuration = new Histogram({
+      name: "stampede_worker_batch_duration_seconds",
+      help: "time to issue one worker batch (ledger transaction, status, notification)",
+      buckets: BATCH_DURATION_BUCKETS,
+      registers,
+    });
+    this.dependencyErrors = new Counter({
+      name: "stampede_dependency_errors_total",
+      help: "calls to a dependency (admission store, queue, ledger, Redis, ...) that failed",
+      labelNames: ["dependency"],
+      registers,
+    });
+    const lagSource = () => this.#lagSource;
+    const countError = (dependency: string) => this.dependencyError(dependency);
+    this.queueLag = new Gauge({
+      name: "stampede_queue_lag",
+      help: "messages admitted but not yet acknowledged by the worker, per partition or stream",
+      labelNames: ["source"],
+      registers,
+      // Read on scrape only: nothing runs between scrapes.
+      async collect() {
+        const source = lagSource();
+        if (!source) return;
+        try {
+          const lags = await source();
+          this.reset();
+          for (const { source: name, lag } of lags) this.set({ source: name }, lag);
+        } catch {
+          countError("queue");
+        }
+      },
+    });
+    // Event-loop lag (nodejs_eventloop_lag_*), heap, GC, CPU, file descriptors.
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the queue-lag gauge reads from at scrape time. */
+  setQueueLagSource(source: (() => Promise<QueueLag[]>) | undefined): void {
+    this.#lagSource = source;
+  }
+
+  /** Counts one answered request; `seconds` is undefined for event streams (their duration is not latency). */
+  observeHttp(route: string, method: string, status: number, seconds: number | undefined): void {
+    // Nested maps keyed by the (interned) route pattern, method and numeric
+    // status: no string is built per request.
+    let byMethod = this.#http.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.#http.set(route, byMethod);
+    }
+    let child = byMethod.get(method);
+    if (!child) {
+      const histogram = this.httpDuration.labels({ route, method });
+      child = { observe: histogram.observe, byStatus: new Map() };
+      byMethod.set(method, child);
+    }
+    let count = child.byStatus.get(status);
+    if (!count) {
+      count = this.httpRequests.labels({ route, method, status: String(status) }).inc;
+      child.byStatus.set(status, count);
+    }
+    count();
+    if (seconds !== undefined) child.observe(seconds);
+  }
+
+  admission(outcome: AdmissionOutcome): void {
+    let child = this.#admission.get(outcome);
+    if (!child) {
+      child = this.admissions.labels({ outcome });
+      this.#admission.set(outcome, child);
+    }
+    child.inc();
+  }
+
+  /** ClaimWorker's `onBatch` hook. */
+  readonly observeBatch = (batch: BatchObservation): void => {
+    this.batchSize.observe(batch.size);
+    this.batchDuration.observe(batch.durationMs / 1000);
+    if (batch.issued > 0) this.issued.inc(batch.issued);
+    if (batch.conflicts > 0) this.ledgerConflicts.inc(batch.conflicts);
+  };
+
+  dependencyError(dependency: string): void {
+    this.dependencyErrors.inc({ dependency });
+  }
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

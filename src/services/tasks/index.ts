@@ -1,0 +1,10 @@
+/**
+ * What a task handler module imports (docs/tasks.md):
+ *   import { defineTask, PermanentTaskError } from "<stampede>/src/services/tasks/index.ts";
+ */
+
+export type { TaskRecord, TaskStatus } from "../../ports/task-store.ts";
+export { createTask, defineTask, TASK_NAME_PATTERN } from "./define.ts";
+export type { JsonSchema, TaskContext, TaskDefinition, TaskHandler, TaskOptions } from "./definition.ts";
+export { PermanentTaskError } from "./definition.ts";
+export { defaultRegistry, TaskRegistry } from "./registry.ts";

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { EmbeddedQueue } from "../../../src/adapters/journal/embedded-queue.ts";
+import { eventually } from "../../helpers/embedded-app.ts";
+import { tempDir } from "../../helpers/tmp.ts";
+
+test("several consumers of one queue share its messages, each taken once, and all are woken", async (t) => {
+  const { queue } = await EmbeddedQueue.open<number>(tempDir(t), "multi", { sync: async () => undefined });
+  t.after(() => queue.close());
+  const seen = new Map<number, number>();
+  let active = 0;
+  let mostActive = 0;
+  const consumers = Array.from({ length: 4 }, () =>
+    queue.consume(
+      async (batch) => {
+        active++;
+        mostActive = Math.max(mostActive, active);
+        for (const n of batch) seen.set(n, (seen.get(n) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+      },
+      { batchSize: 1, flushIntervalMs: 0 },
+    ),
+  );
+  await queue.publish(Array.from({ length: 200 }, (_, i) => i));
+  await eventually(() => seen.size === 200);
+  assert.ok([...seen.values()].every((count) => count === 1));
+  assert.equal(mostActive, 4, "the four consumers worked at the same time");
+  await eventually(async () => (await queue.lag())[0]!.lag === 0);
+  await Promise.all(consumers.map((c) => c.stop()));
+});

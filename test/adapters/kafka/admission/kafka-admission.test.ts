@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { pino } from "pino";
+import { Breaker } from "../../../../src/adapters/kafka/admission/breaker.ts";
+import { KafkaAdmission } from "../../../../src/adapters/kafka/admission/kafka-admission.ts";
+import type { Outbox } from "../../../../src/adapters/kafka/admission/outbox.ts";
+import { ApiError } from "../../../../src/domain/errors.ts";
+import type { Claim } from "../../../../src/domain/types.ts";
+import type { AdmissionStore, AdmitOutcome } from "../../../../src/ports/admission.ts";
+
+/**
+ * KafkaAdmission's own decisions, around a scripted Redis admission: when a
+ * 202 waits for Kafka, what a failed produce answers, and the breaker. (The
+ * whole path with Redis, Kafka and PostgreSQL runs in test/runtime/kafka/.)
+ */
+const claim = (id: string, status: Claim["status"] = "pending"): Claim => ({
+  claimId: id,
+  campaignId: "c",
+  userId: `user-${id}`,
+  seq: 1,
+  unit: 1,
+  couponCode: "CODE",
+  admittedAt: 1,
+  status,
+});
+
+function setup(outcomes: AdmitOutcome[], options: { inOutbox?: Set<string>; failPublish?: boolean } = {}) {
+  const events: string[] = [];
+  const inner = {
+    admit: async () => {
+      events.push("reserve");
+      const next = outcomes.shift();
+      if (!next) throw new ApiError("unavailable", "Redis did not answer.", { retryAfter: 1 });
+      return next;
+    },
+  } as unknown as AdmissionStore;
+  const outbox = {
+    remove: async (claims: Claim[]) => {
+      events.push(`remove ${claims.map((c) => c.claimId).join(",")}`);
+    },
+    holds: async (c: Claim) => options.inOutbox?.has(c.claimId) ?? false,
+  } as unknown as Outbox;
+  let now = 0;
+  const breaker = new Breaker({ baseMs: 1000, now: () => now });
+  const admission = new KafkaAdmission({
+    inner,
+    outbox,
+    publish: async (claims) => {
+      events.push(`publish ${claims.map((c) => c.claimId).join(",")}`);
+      if (options.failPublish) throw new Error("broker down");
+    },
+    logger: pino({ level: "silent" }),
+    slowMs: 5000,
+    breaker,
+  });
+  return { admission, events, breaker, advance: (ms: number) => (now += ms) };
+}
+
+const request = { campaignId: "c", userId: "u" };
+
+test("a 202 only once Kafka acknowledged; then the claim leaves the outbox", async () => {
+  const { admission, events } = setup([{ kind: "admitted", claim: claim("a"), replayed: false }]);
+  const outcome = await admission.admit(request);
+  assert.equal(outcome.kind, "admitted");
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(events, ["reserve", "publish a", "remove a"]);
+});
+
+test("Kafka not acknowledging: 503 (the reservation stays for the relay), then 503 at once with nothing reserved", async () => {
+  const { admission, events, advance } = setup(
+    [
+      { kind: "admitted", claim: claim("a"), replayed: false },
+      { kind: "admitted", claim: claim("b"), replayed: false },
+    ],
+    { failPublish: true },
+  );
+  await assert.rejects(
+    admission.admit(request),
+    (e: ApiError) => e.code === "unavailable" && /stays reserved/.test(e.message),
+  );
+  await assert.rejects(admission.admit(request), (e: ApiError) => /nothing was reserved/.test(e.message));
+  assert.deepEqual(events, ["reserve", "publish a"], "the second claim never reached Redis");
+  advance(1000);
+  await assert.rejects(admission.admit(request), /stays reserved/);
+  assert.deepEqual(events, ["reserve", "publish a", "reserve", "publish b"], "one probe after the wait");
+});
+
+test("a probe answered 409 (no Kafka needed) does not leave the breaker stuck", async () => {
+  const holder = claim("h");
+  const { admission, breaker, advance, events } = setup([
+    { kind: "already_claimed", claim: holder, replayed: false },
+    { kind: "admitted", claim: claim("n"), replayed: false },
+  ]);
+  breaker.failure();
+  advance(1000);
+  assert.equal((await admission.admit(request)).kind, "already_claimed");
+  assert.equal((await admission.admit(request)).kind, "admitted", "the next claim may probe");
+  assert.ok(breaker.isClosed, "its acknowledgement closed the breaker");
+  assert.ok(events.includes("publish n"));
+});
+
+test("a replayed admission (lost answer, same Idempotency-Key) is produced again only while it is in the outbox", async () => {
+  const a = claim("a");
+  const b = claim("b");
+  const { admission, events } = setup(
+    [
+      { kind: "admitted", claim: a, replayed: true },
+      { kind: "admitted", claim: b, replayed: true },
+      { kind: "admitted", claim: claim("c", "issued"), replayed: true },
+    ],
+    { inOutbox: new Set(["a"]) },
+  );
+  await admission.admit(request);
+  await admission.admit(request);
+  await admission.admit(request);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(events, ["reserve", "publish a", "remove a", "reserve", "reserve"]);
+});

@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { test } from "node:test";
+import { Redis } from "ioredis";
+import { RedisRateLimiter, type ScriptClient } from "../../../src/adapters/redis/rate-limiter.ts";
+import { parseRate } from "../../../src/domain/rate-policy.ts";
+
+/**
+ * Against the real Redis (REDIS_URL, default 127.0.0.1:6379), under a key
+ * prefix of its own that is deleted afterwards. Without Redis the tests are
+ * skipped with a reason, except in CI, where they fail.
+ */
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+async function connect(): Promise<Redis | undefined> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+  redis.on("error", () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    if (process.env.CI === "true")
+      throw new Error(`Redis at ${REDIS_URL} is required in CI: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+const redis = await connect();
+const skip = redis ? false : `no Redis at ${REDIS_URL} (set REDIS_URL; required when CI=true)`;
+if (skip) console.log(`# skipped: ${skip}`);
+
+/** Every key under a prefix (SCAN, not KEYS: the Redis is shared). */
+async function keysUnder(prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis!.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== "0");
+  return keys;
+}
+
+/** A prefix per test; its keys are deleted when the test ends. */
+function prefixFor(t: { after: (fn: () => Promise<void>) => void }): string {
+  const prefix = `stampede-test-${randomUUID()}`;
+  t.after(async () => {
+    const keys = await keysUnder(prefix);
+    if (keys.length > 0) await redis!.del(...keys);
+  });
+  return prefix;
+}
+
+test.after(() => redis?.disconnect());
+
+test("a burst per campaign and user, then 429 with Retry-After", { skip }, async (t) => {
+  const limiter = new RedisRateLimiter({ redis: redis!, prefix: prefixFor(t), user: parseRate("5/s", "X") });
+  for (let i = 0; i < 5; i++)
+    assert.equal(await limiter.check("c1", "alice", "ip"), undefined, `try ${i + 1}`);
+  assert.equal(await limiter.check("c1", "alice", "ip"), 1);
+  assert.equal(await limiter.check("c1", "bob", "ip"), undefined);
+  assert.equal(await limiter.check("c2", "alice", "ip"), undefined);
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(await limiter.check("c1", "alice", "ip"), undefined, "one interval later");
+});
+
+test("two API processes share one budget (two clients, two limiters)", { skip }, async (t) => {
+  const prefix = prefixFor(t);
+  const other = new Redis(REDIS_URL);
+  t.after(() => other.disconnect());
+  const policy = { user: parseRate("10/m", "X") };
+  const a = new RedisRateLimiter({ redis: redis!, prefix, ...policy });
+  const b = new RedisRateLimiter({ redis: other, prefix, ...policy });
+  // 40 tries at once, alternating between the two "processes".
+  const answers = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).check("c", "hammer", "ip")),
+  );
+  assert.equal(answers.filter((x) => x === undefined).length, 10, "exactly the burst got through");
+  for (const wait of answers.filter((x) => x !== undefined))
+    assert.ok(wait! >= 1 && wait! <= 6, `Retry-After ${wait}`);
+});
+
+test("per address across campaigns, all or nothing, and buckets expire once drained", { skip }, async (t) => {
+  const prefix = prefixFor(t);
+  const limiter = new RedisRateLimiter({
+    redis: redis!,
+    prefix,
+    user: parseRate("2/s", "X"),
+    ip: parseRate("3/m", "X"),
+  });
+  assert.equal(await limiter.check("c1", "u1", "1.1.1.1"), undefined);
+  assert.equal(await limiter.check("c1", "u1", "1.1.1.1"), undefined);
+  assert.equal(await limiter.check("c1", "u1", "1.1.1.1"), 1, "user bucket empty");
+  assert.equal(
+    await limiter.check("c2", "u2", "1.1.1.1"),
+    undefined,
+    "the refusal did not take from the address",
+  );
+  const wait = await limiter.check("c3", "u3", "1.1.1.1");
+  assert.ok(wait !== undefined && wait > 1 && wait <= 20, `address bucket empty across campaigns (${wait})`);
+  assert.equal(await limiter.check("c3", "u3", "2.2.2.2"), undefined);
+  const keys = await keysUnder(prefix);
+  assert.ok(keys.length >= 3 && keys.every((k) => k.startsWith(`${prefix}:rl:`)), keys.join(" "));
+  for (const key of keys) {
+    const ttl = await redis!.pttl(key);
+    assert.ok(ttl > 0 && ttl <= 60_000, `${key} expires (${ttl} ms)`);
+  }
+});
+
+test("after Redis forgets the script (restart, failover) it is sent again", { skip }, async (t) => {
+  let evalsha = 0;
+  let evals = 0;
+  const forgetful: ScriptClient = {
+    evalsha: async () => {
+      evalsha++;
+      throw new Error("NOSCRIPT No matching script. Please use EVAL.");
+    },
+    eval: (...args) => {
+      evals++;
+      return redis!.eval(...args);
+    },
+  };
+  const limiter = new RedisRateLimiter({
+    redis: forgetful,
+    prefix: prefixFor(t),
+    user: parseRate("1/s", "X"),
+  });
+  assert.equal(await limiter.check("c", "u", "ip"), undefined);
+  assert.equal(await limiter.check("c", "u", "ip"), 1);
+  assert.deepEqual([evalsha, evals], [2, 2]);
+});
+
+test("fails open: a Redis that errors or hangs lets the claim through and is reported", async () => {
+  const errors: string[] = [];
+  const broken: ScriptClient = {
+    evalsha: async () => {
+      throw new Error("connection refused");
+    },
+    eval: async () => undefined,
+  };
+  const hanging: ScriptClient = { evalsha: () => new Promise(() => undefined), eval: async () => undefined };
+  const onError = (e: Error) => errors.push(e.message);
+  const user = parseRate("1/s", "X");
+  assert.equal(
+    await new RedisRateLimiter({ redis: broken, prefix: "p", user, onError }).check("c", "u", "ip"),
+    undefined,
+  );
+  assert.equal(
+    await new RedisRateLimiter({ redis: hanging, prefix: "p", user, onError, timeoutMs: 50 }).check(
+      "c",
+      "u",
+      "ip",
+    ),
+    undefined,
+  );
+  assert.deepEqual(errors, ["connection refused", "rate limiter: Redis did not answer in time"]);
+});
