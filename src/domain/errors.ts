@@ -1,37 +1,43 @@
 /**
- * The contract's error catalogue (SPEC.md, "HTTP API"): every error code a
- * client can see, with its HTTP status. Codes are stable strings; nothing
- * outside this file invents one, and test/domain/errors.test.ts checks that
- * the OpenAPI document lists exactly these.
+ * The contract's error catalogue (docs/api.md, "Errors"): every error code a
+ * client can see, and whether retrying can help. Codes are stable strings;
+ * nothing outside this file invents one. Services and adapters throw
+ * StampedeError with these codes; only the HTTP edge (src/http/errors.ts)
+ * turns a code into a status, and test/domain/errors.test.ts checks that the
+ * OpenAPI document lists exactly these.
  */
 export const ERROR_CATALOGUE = {
-  invalid_request: { status: 400, message: "The request is malformed." },
-  unknown_task_type: { status: 400, message: "No handler is registered for this task type." },
-  unauthorized: { status: 401, message: "A valid bearer token is required." },
-  forbidden: { status: 403, message: "This token may not do that." },
-  campaign_not_active: { status: 403, message: "The campaign is not accepting claims now." },
-  not_found: { status: 404, message: "No such route." },
-  campaign_not_found: { status: 404, message: "No campaign with this id." },
-  claim_not_found: { status: 404, message: "No claim with this id." },
-  task_not_found: { status: 404, message: "No task with this id." },
-  method_not_allowed: { status: 405, message: "This route does not take that method." },
-  campaign_exists: { status: 409, message: "A campaign with this id already exists." },
-  already_claimed: { status: 409, message: "This user already holds the most claims allowed." },
-  sold_out: { status: 410, message: "Every unit is held by an admitted claim." },
-  payload_too_large: { status: 413, message: "The request body is too large." },
-  unsupported_media_type: { status: 415, message: "The body must be application/json." },
-  rate_limited: { status: 429, message: "Too many requests; retry later." },
-  unavailable: { status: 503, message: "A dependency did not answer in time; retry later." },
-} as const satisfies Record<string, { status: number; message: string }>;
+  invalid_request: { message: "The request is malformed.", retryable: false },
+  unknown_task_type: { message: "No handler is registered for this task type.", retryable: false },
+  unauthorized: { message: "A valid bearer token is required.", retryable: false },
+  forbidden: { message: "This token may not do that.", retryable: false },
+  campaign_not_active: { message: "The campaign is not accepting claims now.", retryable: false },
+  not_found: { message: "No such route.", retryable: false },
+  campaign_not_found: { message: "No campaign with this id.", retryable: false },
+  claim_not_found: { message: "No claim with this id.", retryable: false },
+  task_not_found: { message: "No task with this id.", retryable: false },
+  method_not_allowed: { message: "This route does not take that method.", retryable: false },
+  campaign_exists: { message: "A campaign with this id already exists.", retryable: false },
+  already_claimed: { message: "This user already holds the most claims allowed.", retryable: false },
+  already_confirmed: {
+    message: "This claim is confirmed already; it can no longer be released.",
+    retryable: false,
+  },
+  sold_out: { message: "Every unit is held by an admitted claim.", retryable: false },
+  hold_expired: { message: "The hold expired or was released before it was confirmed.", retryable: false },
+  payload_too_large: { message: "The request body is too large.", retryable: false },
+  unsupported_media_type: { message: "The body must be application/json.", retryable: false },
+  rate_limited: { message: "Too many requests; retry later.", retryable: true },
+  unavailable: { message: "A dependency did not answer in time; retry later.", retryable: true },
+} as const satisfies Record<string, { message: string; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
 
-/** An error that leaves the API as the contract's `{error, message, ...}` shape. */
-export class ApiError extends Error {
+/** An expected failure with a contract code; the HTTP edge answers it as `{error, message, ...fields}`. */
+export class StampedeError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
   /** Extra fields the contract names for this code (e.g. claimId on already_claimed). */
   readonly fields: Record<string, unknown>;
   /** Seconds, sent as Retry-After on 429 and 503. */
@@ -49,11 +55,15 @@ export class ApiError extends Error {
     Error.stackTraceLimit = 0;
     super(message ?? ERROR_CATALOGUE[code].message, { cause: options.cause });
     Error.stackTraceLimit = limit;
-    this.name = "ApiError";
+    this.name = "StampedeError";
     this.code = code;
-    this.status = ERROR_CATALOGUE[code].status;
     this.fields = options.fields ?? {};
     this.retryAfter = options.retryAfter;
+  }
+
+  /** True when the same request may succeed later (a dependency was down, a limit was hit). */
+  get retryable(): boolean {
+    return ERROR_CATALOGUE[this.code].retryable;
   }
 
   body(): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { ApiError } from "../domain/errors.ts";
+import { StampedeError } from "../domain/errors.ts";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
@@ -13,7 +13,7 @@ export type Guard = (request: FastifyRequest) => Promise<void>;
 export function adminGuard(adminToken: string): Guard {
   const isAdmin = adminCheck(adminToken);
   return async (request) => {
-    if (!isAdmin(request)) throw new ApiError("unauthorized");
+    if (!isAdmin(request)) throw new StampedeError("unauthorized");
   };
 }
 

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { ApiError, type ErrorCode } from "../domain/errors.ts";
-import { sendError, toApiError } from "./errors.ts";
+import { type ErrorCode, StampedeError } from "../domain/errors.ts";
+import { HTTP_STATUS, sendError, toStampedeError } from "./errors.ts";
 
 /**
  * Errors that happen before a request reaches Fastify's router: Node's HTTP
@@ -39,7 +39,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   if (error.code === "ECONNRESET" || socket.destroyed || answered.has(socket)) return;
   answered.add(socket);
   const known = error.code ? CLIENT_ERRORS[error.code] : undefined;
-  const apiError = new ApiError(
+  const apiError = new StampedeError(
     known?.code ?? "invalid_request",
     known?.message ?? `The request is not valid HTTP${error.code ? ` (${error.code})` : ""}.`,
   );
@@ -50,7 +50,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
     return;
   }
   socket.end(
-    `HTTP/1.1 ${apiError.status} ${STATUS_CODES[apiError.status]}\r\n` +
+    `HTTP/1.1 ${HTTP_STATUS[apiError.code]} ${STATUS_CODES[HTTP_STATUS[apiError.code]]}\r\n` +
       "Content-Type: application/json; charset=utf-8\r\n" +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-Id: ${randomUUID()}\r\n` +
@@ -66,5 +66,5 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
 /** Router-level errors (bad percent-encoding, a parameter over maxParamLength) in the contract's shape. */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header("x-request-id", request.id);
-  sendError(reply, toApiError(error, request));
+  sendError(reply, toStampedeError(error, request));
 }

@@ -1,5 +1,28 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ApiError, type ErrorCode } from "../domain/errors.ts";
+import { type ErrorCode, StampedeError } from "../domain/errors.ts";
+
+/** The one place a contract code becomes an HTTP status. */
+export const HTTP_STATUS = {
+  invalid_request: 400,
+  unknown_task_type: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  campaign_not_active: 403,
+  not_found: 404,
+  campaign_not_found: 404,
+  claim_not_found: 404,
+  task_not_found: 404,
+  method_not_allowed: 405,
+  campaign_exists: 409,
+  already_claimed: 409,
+  already_confirmed: 409,
+  sold_out: 410,
+  hold_expired: 410,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  unavailable: 503,
+} as const satisfies Record<ErrorCode, number>;
 
 /**
  * Every error leaves as the contract's shape. Fastify's own errors (bad JSON,
@@ -17,28 +40,34 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_BAD_URL: "invalid_request",
 };
 
-export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
+export function sendError(reply: FastifyReply, error: StampedeError): FastifyReply {
   if (error.retryAfter !== undefined) reply.header("retry-after", String(error.retryAfter));
-  return reply.code(error.status).type("application/json; charset=utf-8").send(error.body());
+  return reply.code(HTTP_STATUS[error.code]).type("application/json; charset=utf-8").send(error.body());
 }
 
-export function toApiError(error: FastifyError | Error, request: FastifyRequest): ApiError {
-  if (error instanceof ApiError) return error;
+export function toStampedeError(error: FastifyError | Error, request: FastifyRequest): StampedeError {
+  if (error instanceof StampedeError) return error;
   const fastifyError = error as FastifyError;
-  if (fastifyError.validation) return new ApiError("invalid_request", fastifyError.message);
+  if (fastifyError.validation) return new StampedeError("invalid_request", fastifyError.message);
   const mapped = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
-  if (mapped) return new ApiError(mapped, fastifyError.message);
-  if (error instanceof SyntaxError) return new ApiError("invalid_request", "The body is not valid JSON.");
+  if (mapped) return new StampedeError(mapped, fastifyError.message);
+  if (error instanceof SyntaxError)
+    return new StampedeError("invalid_request", "The body is not valid JSON.");
   const status = fastifyError.statusCode ?? 500;
-  if (status >= 400 && status < 500) return new ApiError("invalid_request", fastifyError.message);
+  if (status >= 400 && status < 500) return new StampedeError("invalid_request", fastifyError.message);
   request.log.error({ err: error }, "unexpected error; answered 503");
-  return new ApiError("unavailable", undefined, { retryAfter: 1 });
+  return new StampedeError("unavailable", undefined, { retryAfter: 1 });
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => sendError(reply, toApiError(error, request)));
+  app.setErrorHandler((error: FastifyError, request, reply) =>
+    sendError(reply, toStampedeError(error, request)),
+  );
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new ApiError("not_found", `No route ${request.method} ${request.url.split("?")[0]}.`)),
+    sendError(
+      reply,
+      new StampedeError("not_found", `No route ${request.method} ${request.url.split("?")[0]}.`),
+    ),
   );
 }
 
@@ -71,7 +100,7 @@ export function collectRoutes(app: FastifyInstance): () => void {
           reply.header("allow", allow);
           return sendError(
             reply,
-            new ApiError("method_not_allowed", `${request.method} is not allowed here.`),
+            new StampedeError("method_not_allowed", `${request.method} is not allowed here.`),
           );
         },
       });

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { ApiError } from "../domain/errors.ts";
+import { StampedeError } from "../domain/errors.ts";
 import { isEventStream } from "../ops/metrics/routes.ts";
 import { sendError } from "./errors.ts";
 
@@ -43,7 +43,7 @@ export class InFlight {
   }
 }
 
-const SHUTTING_DOWN = new ApiError("unavailable", "Shutting down; retry on another instance.", {
+const SHUTTING_DOWN = new StampedeError("unavailable", "Shutting down; retry on another instance.", {
   retryAfter: 1,
 });
 

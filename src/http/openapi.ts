@@ -2,6 +2,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import { ERROR_CATALOGUE, type ErrorCode } from "../domain/errors.ts";
+import { HTTP_STATUS } from "./errors.ts";
 import { campaignSchema, claimSchema, errorSchema } from "./schemas.ts";
 
 /**
@@ -51,7 +52,7 @@ export const COMMON_ERRORS: ErrorCode[] = ["invalid_request", "rate_limited", "u
 export function errorResponses(...codes: ErrorCode[]): Record<number, object> {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
-    const status = ERROR_CATALOGUE[code].status;
+    const status = HTTP_STATUS[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   const responses: Record<number, object> = {};

@@ -1,6 +1,6 @@
 import underPressure from "@fastify/under-pressure";
 import type { FastifyInstance } from "fastify";
-import { ApiError } from "../domain/errors.ts";
+import { StampedeError } from "../domain/errors.ts";
 
 /**
  * Load shedding. While the event loop lags or memory runs high, every request
@@ -65,7 +65,7 @@ export async function registerOverloadGuard(
         request.log.warn(figure, "overloaded: answering 503 until it passes");
       }
       const [low, high] = RETRY_AFTER_S;
-      throw new ApiError("unavailable", "The server is overloaded; retry later.", {
+      throw new StampedeError("unavailable", "The server is overloaded; retry later.", {
         retryAfter: low + Math.floor(Math.random() * (high - low + 1)),
       });
     },

@@ -1,4 +1,4 @@
-import { ApiError } from "../domain/errors.ts";
+import { StampedeError } from "../domain/errors.ts";
 
 /**
  * Bounds how long a request waits on a dependency (SPEC invariant 5). On
@@ -9,7 +9,8 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new ApiError("unavailable", "A dependency did not answer in time.", { retryAfter: 1 })),
+      () =>
+        reject(new StampedeError("unavailable", "A dependency did not answer in time.", { retryAfter: 1 })),
       ms,
     );
   });

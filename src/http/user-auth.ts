@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { ApiError } from "../domain/errors.ts";
+import { StampedeError } from "../domain/errors.ts";
 import { adminCheck, bearer, type Guard } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 
@@ -52,11 +52,11 @@ export function userAuth(deps: ApiDeps, admin: Guard): UserAuth {
 
   const authenticate = async (token: string | undefined): Promise<Caller> => {
     if (token === undefined)
-      throw new ApiError("unauthorized", "A user token is required: Authorization: Bearer <JWT>.");
+      throw new StampedeError("unauthorized", "A user token is required: Authorization: Bearer <JWT>.");
     try {
       return { admin: false, subject: await tokens.subject(token) };
     } catch (error) {
-      throw new ApiError("unauthorized", (error as Error).message);
+      throw new StampedeError("unauthorized", (error as Error).message);
     }
   };
 
@@ -74,7 +74,8 @@ export function userAuth(deps: ApiDeps, admin: Guard): UserAuth {
   const assertSubject = (request: FastifyRequest, userId: string, adminMay: boolean) => {
     const caller = callers.get(request);
     if (caller?.admin && adminMay) return;
-    if (caller?.subject !== userId) throw new ApiError("forbidden", "This token speaks for another user.");
+    if (caller?.subject !== userId)
+      throw new StampedeError("forbidden", "This token speaks for another user.");
   };
 
   return {

@@ -26,7 +26,12 @@ test("the built package (tsc + copy-assets) starts and serves without the TypeSc
     },
   );
   execFileSync(process.execPath, [join(ROOT, "scripts/copy-assets.mjs"), dist]);
-  for (const asset of ["adapters/redis/lua/admit-6.lua", "adapters/redis/lua/gcra.lua", "adapters/postgres/migrations", "ops/dashboard/public"])
+  for (const asset of [
+    "adapters/redis/lua/admit-6.lua",
+    "adapters/redis/lua/gcra.lua",
+    "adapters/postgres/migrations",
+    "ops/dashboard/public",
+  ])
     assert.ok(existsSync(join(dist, asset)), `${asset} is in the build`);
   mkdirSync(join(pkg, "bin"));
   copyFileSync(join(ROOT, "bin/stampede.js"), join(pkg, "bin/stampede.js"));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { ERROR_CATALOGUE } from "../../src/domain/errors.ts";
+import { HTTP_STATUS } from "../../src/http/errors.ts";
 import { createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
 import { type RawAnswer, rawRequest } from "../helpers/raw-http.ts";
 
@@ -12,7 +12,7 @@ function assertContractError(answer: RawAnswer, status: number, code: string, wh
   assert.ok(answer.headers["x-request-id"], `${what}: X-Request-Id`);
   const body = JSON.parse(answer.body) as { error: string; message: string };
   assert.equal(body.error, code, what);
-  assert.equal(ERROR_CATALOGUE[body.error as keyof typeof ERROR_CATALOGUE].status, status, what);
+  assert.equal(HTTP_STATUS[body.error as keyof typeof HTTP_STATUS], status, what);
   assert.equal(typeof body.message, "string", what);
 }
 

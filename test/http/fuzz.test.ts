@@ -4,8 +4,8 @@ import { test } from "node:test";
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
 import { mintUserToken } from "../../src/adapters/jwt/user-tokens.ts";
-import { ERROR_CATALOGUE } from "../../src/domain/errors.ts";
 import { parseRate } from "../../src/domain/rate-policy.ts";
+import { HTTP_STATUS } from "../../src/http/errors.ts";
 import { ADMIN_TOKEN, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
 
@@ -269,8 +269,8 @@ function checkAnswer(req: Req, status: number, headers: Record<string, unknown>,
   if (status < 400 || req.method === "HEAD") return;
   assert.match(String(headers["content-type"]), /^application\/json/, what);
   const parsed = JSON.parse(text) as { error: unknown; message: unknown };
-  assert.ok(Object.hasOwn(ERROR_CATALOGUE, String(parsed.error)), `a catalogued code: ${what}`);
-  assert.equal(ERROR_CATALOGUE[parsed.error as keyof typeof ERROR_CATALOGUE].status, status, what);
+  assert.ok(Object.hasOwn(HTTP_STATUS, String(parsed.error)), `a catalogued code: ${what}`);
+  assert.equal(HTTP_STATUS[parsed.error as keyof typeof HTTP_STATUS], status, what);
   assert.equal(typeof parsed.message, "string", what);
   if (status === 429) assert.ok(headers["retry-after"], `Retry-After: ${what}`);
   if (status === 405) assert.ok(headers.allow, `Allow: ${what}`);

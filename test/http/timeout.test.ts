@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ApiError } from "../../src/domain/errors.ts";
+import { StampedeError } from "../../src/domain/errors.ts";
 import { withTimeout } from "../../src/http/timeout.ts";
 
 test("withTimeout: an answer in time passes through, value or error", async () => {
@@ -23,8 +23,8 @@ test("withTimeout: a dependency that does not answer becomes 503 unavailable nea
   const elapsed = performance.now() - started;
   for (const result of errors) {
     assert.equal(result.status, "rejected");
-    const error = (result as PromiseRejectedResult).reason as ApiError;
-    assert.ok(error instanceof ApiError);
+    const error = (result as PromiseRejectedResult).reason as StampedeError;
+    assert.ok(error instanceof StampedeError);
     assert.equal(error.code, "unavailable");
   }
   assert.ok(elapsed >= 300 && elapsed < 1000, `both bounds kept (${elapsed.toFixed(0)} ms)`);

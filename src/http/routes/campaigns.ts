@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { ApiError } from "../../domain/errors.ts";
+import { StampedeError } from "../../domain/errors.ts";
 import { newCampaignId } from "../../domain/ids.ts";
 import type { Campaign } from "../../domain/types.ts";
 import type { Guard } from "../auth.ts";
@@ -51,7 +51,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps, admi
       const startsAt = body.startsAt === undefined ? null : Date.parse(body.startsAt);
       const endsAt = body.endsAt === undefined ? null : Date.parse(body.endsAt);
       if (startsAt !== null && endsAt !== null && endsAt <= startsAt)
-        throw new ApiError("invalid_request", "endsAt must be after startsAt.");
+        throw new StampedeError("invalid_request", "endsAt must be after startsAt.");
       const campaign: Campaign = {
         id: body.id ?? newCampaignId(),
         name: body.name,
@@ -63,7 +63,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps, admi
       };
       // The ledger is the truth and decides whether the id is taken; only
       // then does admission learn of the campaign.
-      if (!(await deps.ledger.createCampaign(campaign))) throw new ApiError("campaign_exists");
+      if (!(await deps.ledger.createCampaign(campaign))) throw new StampedeError("campaign_exists");
       await deps.admission.putCampaign(campaign);
       return reply.code(201).send(await present(campaign));
     },
@@ -108,7 +108,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps, admi
     },
     async (request) => {
       const campaign = await deps.admission.getCampaign(request.params.id);
-      if (!campaign) throw new ApiError("campaign_not_found");
+      if (!campaign) throw new StampedeError("campaign_not_found");
       return present(campaign);
     },
   );

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { ApiError } from "../../domain/errors.ts";
+import { StampedeError } from "../../domain/errors.ts";
 import type { Claim } from "../../domain/types.ts";
 import type { AdmitOutcome } from "../../ports/admission.ts";
 import type { Guard } from "../auth.ts";
@@ -63,10 +63,12 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
       const { userId } = request.body;
       auth.assertUser(request, userId);
       const campaign = await withTimeout(deps.admission.getCampaign(campaignId), timeoutMs);
-      if (!campaign) throw new ApiError("campaign_not_found");
+      if (!campaign) throw new StampedeError("campaign_not_found");
       const retryAfter = await deps.rateLimiter?.check(campaignId, userId, request.ip);
       if (retryAfter !== undefined)
-        throw new ApiError("rate_limited", "Too many claims for this user; retry later.", { retryAfter });
+        throw new StampedeError("rate_limited", "Too many claims for this user; retry later.", {
+          retryAfter,
+        });
       const outcome = await withTimeout(
         deps.admission.admit({ campaignId, userId, idempotencyKey: request.headers["idempotency-key"] }),
         timeoutMs,
@@ -91,7 +93,7 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
     },
     async (request) => {
       const claim = await findClaim(request.params.claimId);
-      if (!claim) throw new ApiError("claim_not_found");
+      if (!claim) throw new StampedeError("claim_not_found");
       auth.assertReader(request, claim.userId);
       return presentClaim(claim);
     },
@@ -118,7 +120,7 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
     },
     async (request) => {
       const { id, userId } = request.params;
-      if (!(await deps.admission.getCampaign(id))) throw new ApiError("campaign_not_found");
+      if (!(await deps.admission.getCampaign(id))) throw new StampedeError("campaign_not_found");
       let claims = await deps.admission.userClaims(id, userId);
       if (claims.length === 0) claims = await deps.ledger.userClaims(id, userId);
       return { claims: claims.map(presentClaim) };
@@ -133,24 +135,24 @@ export function registerClaimRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
  * and building an Error captures a stack trace (about 10% of the server's CPU
  * in the sold-out benchmark, BENCHMARKS.md).
  */
-const SOLD_OUT = new ApiError("sold_out");
+const SOLD_OUT = new StampedeError("sold_out");
 
 function answer(reply: FastifyReply, outcome: AdmitOutcome) {
   switch (outcome.kind) {
     case "admitted":
       return reply.code(202).send(presentClaim(outcome.claim));
     case "already_claimed":
-      throw new ApiError("already_claimed", "This user already holds a claim in this campaign.", {
+      throw new StampedeError("already_claimed", "This user already holds a claim in this campaign.", {
         fields: { claimId: outcome.claim.claimId, status: outcome.claim.status },
       });
     case "not_active":
-      throw new ApiError("campaign_not_active", NOT_ACTIVE_MESSAGES[outcome.reason], {
+      throw new StampedeError("campaign_not_active", NOT_ACTIVE_MESSAGES[outcome.reason], {
         fields: { reason: outcome.reason },
       });
     case "sold_out":
       return sendError(reply, SOLD_OUT);
     case "campaign_not_found":
-      throw new ApiError("campaign_not_found");
+      throw new StampedeError("campaign_not_found");
   }
 }
 
@@ -198,7 +200,7 @@ function registerClaimEvents(
       }
       if (!claim) {
         unsubscribe();
-        throw new ApiError("claim_not_found");
+        throw new StampedeError("claim_not_found");
       }
       try {
         auth.assertReader(request, claim.userId);

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { ApiError } from "../../domain/errors.ts";
+import { StampedeError } from "../../domain/errors.ts";
 import type { DeliveryLedger, DeliveryRecord } from "../../ports/delivery.ts";
 import { actorOf } from "../actor.ts";
 import type { Guard } from "../auth.ts";
@@ -37,7 +37,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: ApiDeps, admi
   const now = deps.now ?? Date.now;
 
   const campaignMustExist = async (id: string) => {
-    if (!(await deps.ledger.getCampaign(id))) throw new ApiError("campaign_not_found");
+    if (!(await deps.ledger.getCampaign(id))) throw new StampedeError("campaign_not_found");
   };
   const state = async (id: string) => {
     const webhook = await store.getWebhook(id);
@@ -86,10 +86,10 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: ApiDeps, admi
       try {
         parsed = new URL(url);
       } catch {
-        throw new ApiError("invalid_request", "url is not a URL.");
+        throw new StampedeError("invalid_request", "url is not a URL.");
       }
       if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
-        throw new ApiError("invalid_request", "url must be http or https.");
+        throw new StampedeError("invalid_request", "url must be http or https.");
       const generated = request.body.secret === undefined;
       const secret = request.body.secret ?? randomBytes(24).toString("base64url");
       const at = now();
@@ -220,7 +220,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: ApiDeps, admi
       const { id } = request.params;
       await campaignMustExist(id);
       if (!(await store.getWebhook(id)))
-        throw new ApiError("invalid_request", "The campaign has no webhook to send the deliveries to.");
+        throw new StampedeError("invalid_request", "The campaign has no webhook to send the deliveries to.");
       const at = now();
       const ids = request.body?.deliveryIds;
       const replayed = await store.replayDead(id, ids, at, {

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { ApiError } from "../../domain/errors.ts";
+import { StampedeError } from "../../domain/errors.ts";
 import { CONTENT_TYPES, type ExportFormat, exportChunks } from "../../services/export-format.ts";
 import type { Guard } from "../auth.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -50,7 +50,7 @@ export function registerExportRoutes(app: FastifyInstance, deps: ApiDeps, admin:
     async (request, reply) => {
       const { id } = request.params;
       const format = request.query.format ?? "ndjson";
-      if (!(await deps.ledger.getCampaign(id))) throw new ApiError("campaign_not_found");
+      if (!(await deps.ledger.getCampaign(id))) throw new StampedeError("campaign_not_found");
       const chunks = exportChunks(deps.ledger.exportClaims(id), {
         format,
         spreadsheetSafe: request.query.spreadsheetSafe === "true",

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { ApiError } from "../../domain/errors.ts";
+import { StampedeError } from "../../domain/errors.ts";
 import type { ApiDeps } from "../deps.ts";
 import { errorResponses } from "../openapi.ts";
 
@@ -39,11 +39,14 @@ export function registerHealthRoutes(
     },
     async () => {
       if (deps.isShuttingDown?.())
-        throw new ApiError("unavailable", "Shutting down.", { retryAfter: 1, fields: { dependencies: [] } });
+        throw new StampedeError("unavailable", "Shutting down.", {
+          retryAfter: 1,
+          fields: { dependencies: [] },
+        });
       const dependencies = await deps.readiness();
       const failing = dependencies.filter((d) => !d.ok);
       if (failing.length > 0)
-        throw new ApiError("unavailable", `Not ready: ${failing.map((d) => d.name).join(", ")}.`, {
+        throw new StampedeError("unavailable", `Not ready: ${failing.map((d) => d.name).join(", ")}.`, {
           retryAfter: 1,
           fields: { dependencies },
         });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { ApiError } from "../../domain/errors.ts";
+import { StampedeError } from "../../domain/errors.ts";
 import type { Campaign } from "../../domain/types.ts";
 import { userHasher, userHashKey } from "../../domain/user-hash.ts";
 import type { CampaignChange, ChangeOutcome } from "../../ports/admission.ts";
@@ -70,11 +70,11 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps, adm
   const refuse = async (outcome: Exclude<ChangeOutcome, { kind: "changed" }>, action: AuditAction) => {
     switch (outcome.kind) {
       case "campaign_not_found":
-        throw new ApiError("campaign_not_found");
+        throw new StampedeError("campaign_not_found");
       case "closed":
         // Closing twice is the same close: answer the campaign as it is.
         if (action === "close") return present(outcome.campaign);
-        throw new ApiError(
+        throw new StampedeError(
           "campaign_not_active",
           "The campaign is closed; a closed campaign cannot change.",
           {
@@ -82,13 +82,13 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps, adm
           },
         );
       case "archived":
-        throw new ApiError(
+        throw new StampedeError(
           "campaign_not_active",
           "The campaign ended longer ago than the retention grace; it can no longer change.",
           { fields: { reason: "ended" } },
         );
       case "stock_below_admitted":
-        throw new ApiError(
+        throw new StampedeError(
           "invalid_request",
           `stock cannot go below the ${outcome.admitted} units already admitted.`,
           { fields: { admitted: outcome.admitted } },
@@ -129,14 +129,14 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps, adm
       const { id } = request.params;
       const body = request.body;
       const campaign = await deps.admission.getCampaign(id);
-      if (!campaign) throw new ApiError("campaign_not_found");
+      if (!campaign) throw new StampedeError("campaign_not_found");
       const wanted: CampaignChange = {};
       if (body.status !== undefined) wanted.status = body.status;
       if (body.stock !== undefined) wanted.stock = body.stock;
       if (body.endsAt !== undefined) {
         wanted.endsAt = body.endsAt === null ? null : Date.parse(body.endsAt);
         if (wanted.endsAt !== null && campaign.startsAt !== null && wanted.endsAt <= campaign.startsAt)
-          throw new ApiError("invalid_request", "endsAt must be after startsAt.");
+          throw new StampedeError("invalid_request", "endsAt must be after startsAt.");
       }
       return change(request, id, wanted, "update");
     },
@@ -182,7 +182,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps, adm
     },
     async (request) => {
       const { id } = request.params;
-      if (!(await deps.ledger.getCampaign(id))) throw new ApiError("campaign_not_found");
+      if (!(await deps.ledger.getCampaign(id))) throw new StampedeError("campaign_not_found");
       const limit = pageLimit(request.query.limit);
       const entries = await lifecycle.ledger.auditLog(id, Number(request.query.after ?? 0), limit);
       return {
@@ -215,7 +215,7 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps, adm
     },
     async (request) => {
       const { id, userId } = request.params;
-      if (!(await deps.admission.getCampaign(id))) throw new ApiError("campaign_not_found");
+      if (!(await deps.admission.getCampaign(id))) throw new StampedeError("campaign_not_found");
       const audit = {
         ...actorOf(request),
         campaignId: id,
@@ -233,9 +233,9 @@ export function registerLifecycleRoutes(app: FastifyInstance, deps: ApiDeps, adm
         erased += (await lifecycle.ledger.eraseUser(id, userId, { ...audit, at: now() })).length;
         const outcome = await deps.admission.forgetUser(id, userId);
         if (outcome.kind === "forgotten") return { erased };
-        if (outcome.kind === "campaign_not_found") throw new ApiError("campaign_not_found");
+        if (outcome.kind === "campaign_not_found") throw new StampedeError("campaign_not_found");
         if (performance.now() > deadline)
-          throw new ApiError("unavailable", "A claim of this user is still being issued; retry.", {
+          throw new StampedeError("unavailable", "A claim of this user is still being issued; retry.", {
             retryAfter: 1,
           });
         await sleep(20);
@@ -254,7 +254,7 @@ async function record(
   } catch (error) {
     // Admission already applies the change. Changes carry absolute values, so
     // repeating the request records it (and applies it again, harmlessly).
-    throw new ApiError(
+    throw new StampedeError(
       "unavailable",
       "The change is in effect but the ledger did not record it; repeat the request.",
       { retryAfter: 1, cause: error },
@@ -273,7 +273,7 @@ function diff(before: Campaign, after: Campaign): Record<string, { from: unknown
 
 export function pageLimit(raw: string | undefined): number {
   const n = raw === undefined ? 100 : Number(raw);
-  if (n < 1 || n > 1000) throw new ApiError("invalid_request", "limit must be 1 to 1000.");
+  if (n < 1 || n > 1000) throw new StampedeError("invalid_request", "limit must be 1 to 1000.");
   return n;
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { ApiError } from "../../domain/errors.ts";
+import { StampedeError } from "../../domain/errors.ts";
 import type { TaskRecord } from "../../ports/task-store.ts";
 import type { TaskService } from "../../services/tasks/task-service.ts";
 import type { Guard } from "../auth.ts";
@@ -67,15 +67,15 @@ export function registerTaskRoutes(
         timeoutMs,
       );
       if (outcome.kind === "unknown_type")
-        throw new ApiError("unknown_task_type", `No handler is registered for task type "${type}".`);
-      if (outcome.kind === "invalid") throw new ApiError("invalid_request", outcome.message);
+        throw new StampedeError("unknown_task_type", `No handler is registered for task type "${type}".`);
+      if (outcome.kind === "invalid") throw new StampedeError("invalid_request", outcome.message);
       return reply.code(202).send({ taskId: outcome.taskId, status: "queued" });
     },
   );
 
   const findTask = async (taskId: string): Promise<TaskRecord> => {
     const task = await withTimeout(tasks.get(taskId), timeoutMs);
-    if (!task) throw new ApiError("task_not_found");
+    if (!task) throw new StampedeError("task_not_found");
     return task;
   };
 
@@ -142,7 +142,7 @@ export function registerTaskRoutes(
     },
     async (request, reply) => {
       const task = await withTimeout(tasks.retryDeadLetter(request.params.taskId), timeoutMs);
-      if (!task) throw new ApiError("task_not_found", "No dead-lettered task with this id.");
+      if (!task) throw new StampedeError("task_not_found", "No dead-lettered task with this id.");
       return reply.code(202).send(taskBody(task));
     },
   );

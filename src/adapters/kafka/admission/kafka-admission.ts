@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { ApiError } from "../../../domain/errors.ts";
+import { StampedeError } from "../../../domain/errors.ts";
 import type { Campaign, CampaignCounters, Claim } from "../../../domain/types.ts";
 import type {
   AdmissionStore,
@@ -56,9 +56,13 @@ export class KafkaAdmission implements AdmissionStore {
 
   async admit(request: AdmitRequest): Promise<AdmitOutcome> {
     if (!this.#breaker.tryPass())
-      throw new ApiError("unavailable", "The claims queue (Kafka) is not answering; nothing was reserved.", {
-        retryAfter: this.#breaker.retryAfterSec,
-      });
+      throw new StampedeError(
+        "unavailable",
+        "The claims queue (Kafka) is not answering; nothing was reserved.",
+        {
+          retryAfter: this.#breaker.retryAfterSec,
+        },
+      );
     let outcome: AdmitOutcome;
     let toSend: Claim | undefined;
     try {
@@ -93,7 +97,7 @@ export class KafkaAdmission implements AdmissionStore {
         { err: error, claimId: claim.claimId },
         "Kafka did not acknowledge a claim; it stays in the outbox for the relay",
       );
-      throw new ApiError(
+      throw new StampedeError(
         "unavailable",
         "The claims queue (Kafka) did not acknowledge the claim; it stays reserved and will be issued (a retry answers 409).",
         { retryAfter: 1, cause: error },

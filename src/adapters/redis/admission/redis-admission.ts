@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { ERASED_PREFIX } from "../../../domain/erasure.ts";
-import { ApiError } from "../../../domain/errors.ts";
+import { StampedeError } from "../../../domain/errors.ts";
 import { newClaimId, newCouponCode } from "../../../domain/ids.ts";
 import type { Campaign, CampaignCounters, Claim } from "../../../domain/types.ts";
 import type {
@@ -148,7 +148,7 @@ export class RedisAdmission implements AdmissionStore {
     try {
       return await this.ensure(campaignId);
     } catch (error) {
-      throw new ApiError("unavailable", "The campaign's admission state cannot be rebuilt now.", {
+      throw new StampedeError("unavailable", "The campaign's admission state cannot be rebuilt now.", {
         retryAfter: 1,
         cause: error,
       });
@@ -159,7 +159,7 @@ export class RedisAdmission implements AdmissionStore {
     this.#definitions.delete(campaign.id);
     const ready = await this.#ready(campaign.id);
     if (ready !== "ready" && ready !== "retired")
-      throw new ApiError("unavailable", "The campaign's admission state is not ready yet.", {
+      throw new StampedeError("unavailable", "The campaign's admission state is not ready yet.", {
         retryAfter: 1,
       });
   }
@@ -168,12 +168,12 @@ export class RedisAdmission implements AdmissionStore {
     const known = this.#definitions.get(campaignId);
     if (known && known.until > performance.now()) return known.campaign;
     let campaign = await this.#readDefinition(campaignId).catch((error: unknown) => {
-      throw new ApiError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
+      throw new StampedeError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
     });
     if (!campaign) {
       // Missing in Redis: unknown, or lost with Redis. The ledger decides.
       const inLedger = await this.#o.ledger.getCampaign(campaignId).catch((error: unknown) => {
-        throw new ApiError("unavailable", "The ledger did not answer.", { retryAfter: 1, cause: error });
+        throw new StampedeError("unavailable", "The ledger did not answer.", { retryAfter: 1, cause: error });
       });
       if (inLedger) void this.ensure(campaignId).catch(() => undefined);
       campaign = inLedger;
@@ -251,7 +251,7 @@ export class RedisAdmission implements AdmissionStore {
       if (ready === "unknown") return { kind: "campaign_not_found" };
       if (ready === "retired") return this.#retiredOutcome(campaignId, userId);
       if (ready === "timeout") {
-        throw new ApiError("unavailable", "The campaign's admission state is being rebuilt.", {
+        throw new StampedeError("unavailable", "The campaign's admission state is being rebuilt.", {
           retryAfter: 1,
         });
       }
@@ -281,7 +281,7 @@ export class RedisAdmission implements AdmissionStore {
         this.#o.sinkCap,
       )) as (string | number)[];
     } catch (error) {
-      throw new ApiError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
+      throw new StampedeError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
     }
   }
 
@@ -310,9 +310,9 @@ export class RedisAdmission implements AdmissionStore {
         this.#cache.soldOut(campaignId);
         return { kind: "sold_out", replayed };
       case ADMIT.SINK_FULL:
-        throw new ApiError("unavailable", "The claims queue is full; retry later.", { retryAfter: 1 });
+        throw new StampedeError("unavailable", "The claims queue is full; retry later.", { retryAfter: 1 });
       default:
-        throw new ApiError("unavailable", "The campaign's admission state is being rebuilt.", {
+        throw new StampedeError("unavailable", "The campaign's admission state is being rebuilt.", {
           retryAfter: 1,
         });
     }
@@ -413,7 +413,7 @@ export class RedisAdmission implements AdmissionStore {
     if (ready === "unknown") return { kind: "campaign_not_found" };
     if (ready === "retired") return { kind: "archived" };
     if (ready === "timeout")
-      throw new ApiError("unavailable", "The campaign's admission state is being rebuilt.", {
+      throw new StampedeError("unavailable", "The campaign's admission state is being rebuilt.", {
         retryAfter: 1,
       });
     const definition = await this.#readDefinition(campaignId);
@@ -443,8 +443,8 @@ export class RedisAdmission implements AdmissionStore {
       this.#cache.drop(campaignId);
       return this.#changeOutcome(definition, reply);
     } catch (error) {
-      if (error instanceof ApiError) throw error;
-      throw new ApiError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
+      if (error instanceof StampedeError) throw error;
+      throw new StampedeError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
     }
   }
 
@@ -482,7 +482,7 @@ export class RedisAdmission implements AdmissionStore {
       case CHANGE.NOT_FOUND:
         return { kind: "campaign_not_found" };
       default:
-        throw new ApiError("unavailable", "The campaign's admission state is being rebuilt.", {
+        throw new StampedeError("unavailable", "The campaign's admission state is being rebuilt.", {
           retryAfter: 1,
         });
     }
@@ -505,7 +505,7 @@ export class RedisAdmission implements AdmissionStore {
         ERASED_PREFIX,
       )) as number[];
     } catch (error) {
-      throw new ApiError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
+      throw new StampedeError("unavailable", "Redis did not answer.", { retryAfter: 1, cause: error });
     }
     this.#cache.drop(campaignId);
     if (reply[0] === FORGET.FORGOTTEN) return { kind: "forgotten", claims: reply[1] ?? 0 };
@@ -528,7 +528,7 @@ async function unavailableOnFailure<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (error) {
-    if (error instanceof ApiError) throw error;
-    throw new ApiError("unavailable", "A dependency did not answer.", { retryAfter: 1, cause: error });
+    if (error instanceof StampedeError) throw error;
+    throw new StampedeError("unavailable", "A dependency did not answer.", { retryAfter: 1, cause: error });
   }
 }

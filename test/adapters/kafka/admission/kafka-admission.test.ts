@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { Breaker } from "../../../../src/adapters/kafka/admission/breaker.ts";
 import { KafkaAdmission } from "../../../../src/adapters/kafka/admission/kafka-admission.ts";
 import type { Outbox } from "../../../../src/adapters/kafka/admission/outbox.ts";
-import { ApiError } from "../../../../src/domain/errors.ts";
+import { StampedeError } from "../../../../src/domain/errors.ts";
 import type { Claim } from "../../../../src/domain/types.ts";
 import type { AdmissionStore, AdmitOutcome } from "../../../../src/ports/admission.ts";
 
@@ -30,7 +30,7 @@ function setup(outcomes: AdmitOutcome[], options: { inOutbox?: Set<string>; fail
     admit: async () => {
       events.push("reserve");
       const next = outcomes.shift();
-      if (!next) throw new ApiError("unavailable", "Redis did not answer.", { retryAfter: 1 });
+      if (!next) throw new StampedeError("unavailable", "Redis did not answer.", { retryAfter: 1 });
       return next;
     },
   } as unknown as AdmissionStore;
@@ -76,9 +76,11 @@ test("Kafka not acknowledging: 503 (the reservation stays for the relay), then 5
   );
   await assert.rejects(
     admission.admit(request),
-    (e: ApiError) => e.code === "unavailable" && /stays reserved/.test(e.message),
+    (e: StampedeError) => e.code === "unavailable" && /stays reserved/.test(e.message),
   );
-  await assert.rejects(admission.admit(request), (e: ApiError) => /nothing was reserved/.test(e.message));
+  await assert.rejects(admission.admit(request), (e: StampedeError) =>
+    /nothing was reserved/.test(e.message),
+  );
   assert.deepEqual(events, ["reserve", "publish a"], "the second claim never reached Redis");
   advance(1000);
   await assert.rejects(admission.admit(request), /stays reserved/);
