@@ -27,10 +27,11 @@ test("the built package (tsc + copy-assets) starts and serves without the TypeSc
   );
   execFileSync(process.execPath, [join(ROOT, "scripts/copy-assets.mjs"), dist]);
   for (const asset of [
-    "adapters/redis/lua/admit-6.lua",
-    "adapters/redis/lua/gcra.lua",
-    "adapters/postgres/migrations",
-    "ops/dashboard/public",
+    "src/adapters/redis/lua/admit-6.lua",
+    "src/adapters/redis/lua/gcra.lua",
+    "src/adapters/postgres/migrations",
+    "src/ops/dashboard/public",
+    "bench/engine/generator/child.js",
   ])
     assert.ok(existsSync(join(dist, asset)), `${asset} is in the build`);
   mkdirSync(join(pkg, "bin"));
@@ -62,4 +63,20 @@ test("the built package (tsc + copy-assets) starts and serves without the TypeSc
   const page = await fetch(`${server.url}/`);
   assert.equal(page.status, 200, "the dashboard's page is in dist/");
   assert.match(await page.text(), /<html/i);
+
+  // `stampede bench` ships too: its generator child and its ceiling server start from dist/.
+  const bin = join(pkg, "bin/stampede.js");
+  assert.match(execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" }), /bench/);
+  assert.match(execFileSync(process.execPath, [bin, "bench", "--help"], { encoding: "utf8" }), /--ceiling/);
+  const ceiling = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [bin, "bench", "--ceiling", "--users", "200", "--concurrency", "20", "--json"],
+      {
+        encoding: "utf8",
+      },
+    ),
+  ) as { kind: string; answers: { byStatus: Record<string, number> } };
+  assert.equal(ceiling.kind, "ceiling");
+  assert.deepEqual(ceiling.answers.byStatus, { "410": 200 });
 });

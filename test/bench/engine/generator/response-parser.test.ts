@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ResponseParser } from "../../../src/bench/generator/response-parser.ts";
+import { ResponseParser } from "../../../../bench/engine/generator/response-parser.ts";
 
 const response = (status: number, body: string, extra = "") =>
   `HTTP/1.1 ${status} X\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { median } from "../../src/bench/stats.ts";
+import { median } from "../engine/stats.ts";
 
 export { median };
 
@@ -37,7 +37,7 @@ export interface RunFigures {
   generatorCpuUs?: number;
   listen?: ListenCounters;
   peakRssMiB?: Record<string, number>;
-  /** Where the CPU went during the firing phase (lib/cpu.ts). */
+  /** Where the CPU went during the firing phase (harness/cpu.ts). */
   cpu?: CpuShare;
   failures: string[];
   extra?: Record<string, unknown>;
@@ -129,7 +129,7 @@ export class Scenario {
     this.args = args;
     this.outDir = args.outDir;
     mkdirSync(this.outDir, { recursive: true });
-    // Bounded in time whatever happens: processes are killed by the exit handler (lib/processes.ts).
+    // Bounded in time whatever happens: processes are killed by the exit handler (harness/processes.ts).
     setTimeout(() => {
       process.stderr.write(`\n${spec.name}: deadline of ${args.deadlineMinutes} min passed; stopping\n`);
       process.exit(3);

@@ -2,8 +2,8 @@
 // interval change (BATCH_SIZE x FLUSH_INTERVAL_MS), each on a spike-admit-like load (every claim
 // admitted). There is no ceiling for the ledger, so this runs the system only.
 // Usage: bench/run.sh drain [--mode ...] [--batches 100,1000,5000] [--flushes 0,2,10] [--users 50000]
-import { parseScenarioArgs } from "./lib/args.ts";
-import { log, median, ms, num, type RunFigures, Scenario } from "./lib/scenario.ts";
+import { parseScenarioArgs } from "../harness/args.ts";
+import { log, median, ms, num, type RunFigures, Scenario } from "../harness/scenario.ts";
 
 const args = parseScenarioArgs(
   process.argv.slice(2),

@@ -6,16 +6,16 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { BenchReport } from "../../src/bench/report/report.ts";
-import { startServer } from "../helpers/server-process.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import type { BenchReport } from "../../../bench/engine/report/report.ts";
+import { startServer } from "../../helpers/server-process.ts";
+import { tempDir } from "../../helpers/tmp.ts";
 
 /**
  * The CI smoke version of the benchmarks: a small spike through the real
  * tool against a real `stampede start`, checking the tool's own verdicts and
  * that its counts add up. Speed is not judged here (see bench/).
  */
-const BIN = fileURLToPath(new URL("../../bin/stampede.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../../bin/stampede.js", import.meta.url));
 const TOKEN = "smoke-admin-token-0123456789";
 
 function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

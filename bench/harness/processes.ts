@@ -168,7 +168,7 @@ export async function runBench(
   return { code, report, stderr };
 }
 
-/** The fields of `stampede bench --json` the scenarios read (src/bench/report/report.ts has them all). */
+/** The fields of `stampede bench --json` the scenarios read (bench/engine/report/report.ts has them all). */
 export interface Latency {
   count: number;
   p50: number;

@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, LogController } from "fastify";
-import { ERROR_CATALOGUE } from "../../domain/errors.ts";
+import { ERROR_CATALOGUE } from "../../../src/domain/errors.ts";
 
 /**
  * The ceiling: the most a stampede-shaped server can answer on this machine

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RAISE_AND_EXEC } from "../limits.ts";
 
@@ -7,7 +9,14 @@ import { RAISE_AND_EXEC } from "../limits.ts";
  * sharing the bench's event loop would measure nothing), on a free port,
  * with its open-file limit raised like the generator's.
  */
-const BIN = fileURLToPath(new URL("../../../bin/stampede.js", import.meta.url));
+const BIN = stampedeBin();
+
+/** bin/stampede.js of this package: the nearest one above this module, from the sources or from dist/. */
+function stampedeBin(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir))
+    if (existsSync(join(dir, "bin/stampede.js"))) return join(dir, "bin/stampede.js");
+  throw new Error("bin/stampede.js not found above bench/engine/");
+}
 
 export interface CeilingProcess {
   url: string;

@@ -9,7 +9,7 @@ import {
   summarize,
   timeline,
   windowed,
-} from "../../src/bench/stats.ts";
+} from "../../../bench/engine/stats.ts";
 
 test("percentile is the nearest rank: always an observed value", () => {
   const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1); // 1..100

@@ -12,11 +12,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { linearFit } from "../src/bench/stats.ts";
-import { machine } from "./lib/kernel.ts";
-import { ADMIN_TOKEN, DATABASE_URL, MODES, type Mode, startSystem } from "./lib/modes.ts";
-import { runBench } from "./lib/processes.ts";
-import { log, ms, num } from "./lib/scenario.ts";
+import { linearFit } from "../engine/stats.ts";
+import { machine } from "../harness/kernel.ts";
+import { ADMIN_TOKEN, DATABASE_URL, MODES, type Mode, startSystem } from "../harness/modes.ts";
+import { runBench } from "../harness/processes.ts";
+import { log, ms, num } from "../harness/scenario.ts";
 
 const GROWTH_TARGET_MB_PER_MIN = 1;
 const P99_DRIFT_TARGET = 1.2;
@@ -67,7 +67,7 @@ if (!(warmupMinutes >= 0 && warmupMinutes <= minutes - 1)) {
 }
 const outDir = values["out-dir"]!;
 mkdirSync(outDir, { recursive: true });
-// Bounded in time whatever happens: the processes are killed by lib/processes.ts's exit handler.
+// Bounded in time whatever happens: the processes are killed by harness/processes.ts's exit handler.
 setTimeout(
   () => {
     process.stderr.write("soak: deadline passed; stopping\n");

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-const BIN = fileURLToPath(new URL("../bin/stampede.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/stampede.js", import.meta.url));
 const ADMIN_TOKEN = "overload-bench-admin-token-0123456789";
 const P99_BOUND_MS = 50;
 

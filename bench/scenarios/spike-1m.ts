@@ -3,10 +3,10 @@
 // MEMORY USAGE of each key family) and peak RSS of every stampede process.
 // Targets: <= 200 bytes of Redis memory per admitted claim once drained; every process < 300 MB RSS.
 // In embedded mode it reports the peak RSS only. Usage: bench/run.sh spike-1m --mode redis
-import { parseScenarioArgs } from "./lib/args.ts";
-import { REDIS_URL } from "./lib/modes.ts";
-import { MiniRedis, memoryByFamily } from "./lib/redis.ts";
-import { log, num, printPairs, Scenario } from "./lib/scenario.ts";
+import { parseScenarioArgs } from "../harness/args.ts";
+import { REDIS_URL } from "../harness/modes.ts";
+import { MiniRedis, memoryByFamily } from "../harness/redis.ts";
+import { log, num, printPairs, Scenario } from "../harness/scenario.ts";
 
 const args = parseScenarioArgs(process.argv.slice(2), { deadlineMinutes: 60, pairs: 1 });
 let usedBefore = Number.NaN;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { buildPlan, claimRequest, minUserIdLength, userId } from "../../../src/bench/generator/plan.ts";
+import { buildPlan, claimRequest, minUserIdLength, userId } from "../../../../bench/engine/generator/plan.ts";
 
 test("without re-sends every user asks once, in order", () => {
   assert.deepEqual([...buildPlan({ users: 5, duplicates: 0, seed: 1 })], [0, 1, 2, 3, 4]);

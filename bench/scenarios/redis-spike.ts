@@ -38,7 +38,7 @@ const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
 const id = `bench_${randomBytes(4).toString("hex")}`;
-const BIN = new URL("../bin/stampede.js", import.meta.url).pathname;
+const BIN = new URL("../../bin/stampede.js", import.meta.url).pathname;
 const KAFKA = values.queue === "kafka";
 const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:19092";
 const kafkaEnv: Record<string, string> = KAFKA

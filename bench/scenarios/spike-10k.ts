@@ -1,8 +1,8 @@
 // spike-10k: 10,000 users, stock 100, every request at once (one new connection each).
 // Target: zero connection errors, zero 5xx, every invariant PASS, in every mode; listen-queue
 // overflows reported beside the latency. Usage: bench/run.sh spike-10k [--mode embedded|redis|kafka]
-import { parseScenarioArgs } from "./lib/args.ts";
-import { log, num, printPairs, Scenario } from "./lib/scenario.ts";
+import { parseScenarioArgs } from "../harness/args.ts";
+import { log, num, printPairs, Scenario } from "../harness/scenario.ts";
 
 const args = parseScenarioArgs(process.argv.slice(2), { deadlineMinutes: 20 });
 const scenario = new Scenario(

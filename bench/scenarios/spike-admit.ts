@@ -2,8 +2,8 @@
 // (admission, queue, ledger). Targets: embedded >= 75% of the ceiling, Redis Streams >= 60%,
 // Kafka >= 50%; everything issued within 1 s of the last 202; admission p99 <= 2x the ceiling's.
 // Usage: bench/run.sh spike-admit [--mode embedded|redis|kafka] [--profile]
-import { parseScenarioArgs } from "./lib/args.ts";
-import { log, ms, printPairs, Scenario } from "./lib/scenario.ts";
+import { parseScenarioArgs } from "../harness/args.ts";
+import { log, ms, printPairs, Scenario } from "../harness/scenario.ts";
 
 const TARGET = { embedded: 0.75, redis: 0.6, kafka: 0.5 } as const;
 const args = parseScenarioArgs(process.argv.slice(2), { deadlineMinutes: 30 });

@@ -1,6 +1,6 @@
-import { createLogger } from "../../cli/logger.ts";
-import { serve } from "../../cli/serve.ts";
-import { loadConfig } from "../../config/config.ts";
+import { createLogger } from "../../../src/cli/logger.ts";
+import { serve } from "../../../src/cli/serve.ts";
+import { loadConfig } from "../../../src/config/config.ts";
 import { buildCeilingApp } from "./ceiling-app.ts";
 
 /**

@@ -1,8 +1,8 @@
 // sold-out: 100,000 users, stock 100, concurrency 500: the rejection path once the stock is gone.
 // Targets: >= 85% of the ceiling's requests/s in every mode; admission p99 <= 2x the ceiling's.
 // Usage: bench/run.sh sold-out [--mode embedded|redis|kafka] [--profile]
-import { parseScenarioArgs } from "./lib/args.ts";
-import { printPairs, Scenario } from "./lib/scenario.ts";
+import { parseScenarioArgs } from "../harness/args.ts";
+import { printPairs, Scenario } from "../harness/scenario.ts";
 
 const args = parseScenarioArgs(process.argv.slice(2), { deadlineMinutes: 30 });
 const scenario = new Scenario(

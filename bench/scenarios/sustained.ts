@@ -2,8 +2,8 @@
 // probes (rate doubled, then bisected), then held for --duration seconds (60) in interleaved
 // ceiling/system pairs. Every claim is admitted (stock = requests): the whole pipeline runs.
 // Usage: bench/run.sh sustained [--mode ...] [--duration 60] [--probe-seconds 5] [--start-rate 1000]
-import { parseScenarioArgs } from "./lib/args.ts";
-import { log, median, ms, num, pct, type RunFigures, Scenario } from "./lib/scenario.ts";
+import { parseScenarioArgs } from "../harness/args.ts";
+import { log, median, ms, num, pct, type RunFigures, Scenario } from "../harness/scenario.ts";
 
 const P99_BOUND_MS = 50;
 const args = parseScenarioArgs(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type ClaimRead, checkInvariants, type InvariantInput } from "../../src/bench/invariants.ts";
+import { type ClaimRead, checkInvariants, type InvariantInput } from "../../../bench/engine/invariants.ts";
 
 /** A clean run: 5 users, stock 2, users 0 and 1 admitted, user 0 re-sent (409), the rest sold out. */
 function cleanRun(): InvariantInput {
