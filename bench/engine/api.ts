@@ -2,6 +2,7 @@
  * The few API calls `stampede bench` makes outside the firing phase
  * (creating the campaign, reading its counters), with the global fetch.
  */
+
 export interface CampaignView {
   id: string;
   stock: number;

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { BenchApiError, createCampaign } from "./api.ts";
 import { serveCeiling } from "./ceiling/serve-ceiling.ts";
-import { type CeilingProcess, spawnCeiling } from "./ceiling/spawn-ceiling.ts";
 import type { FireOptions, FireResult } from "./generator/fire.ts";
 import { userId } from "./generator/plan.ts";
 import { type Generator, startGenerator } from "./generator/spawn.ts";
@@ -16,6 +15,7 @@ import { htmlReport } from "./report/html.ts";
 import type { BenchReport } from "./report/report.ts";
 import { textReport } from "./report/text.ts";
 import { CounterSampler } from "./sampler.ts";
+import { type StampedeProcess, startStampede } from "./stampede-process.ts";
 import { readClaims, readUserClaims } from "./verify.ts";
 
 /**
@@ -57,13 +57,20 @@ export async function bench(argv: string[]): Promise<number> {
 async function run(options: BenchOptions, targetGiven: boolean): Promise<BenchReport> {
   const requests = options.users + Math.round(options.users * options.duplicates);
   const connections = Math.min(requests, options.concurrency);
-  let ceiling: CeilingProcess | undefined;
+  let ceiling: StampedeProcess | undefined;
   let generator: Generator | undefined;
   try {
     let targets = options.targets;
     if (options.ceiling && !targetGiven) {
-      ceiling = await spawnCeiling(filesNeeded(connections));
-      targets = [ceiling.url];
+      // A process of its own: a server sharing this event loop would measure nothing.
+      ceiling = await startStampede({
+        name: "stampede-ceiling",
+        args: ["bench", "--serve-ceiling"],
+        openFiles: filesNeeded(connections),
+        startTimeoutMs: 20_000,
+        stopTimeoutMs: 5000,
+      });
+      targets = [ceiling.url!];
     }
     generator = await startGenerator(filesNeeded(connections));
     if (!generator.limit.ok) process.stderr.write(`stampede bench: ${generator.limit.message}\n`);

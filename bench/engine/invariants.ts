@@ -1,5 +1,3 @@
-import type { Sample } from "./sampler.ts";
-
 /**
  * SPEC invariants 1-5, judged from what the run saw: every answer of the
  * firing phase, the counters sampled during and after it, every claim named
@@ -8,6 +6,9 @@ import type { Sample } from "./sampler.ts";
  * checked (evidence) and what broke (failures); a result passes when nothing
  * broke.
  */
+
+import type { Sample } from "./sampler.ts";
+
 export interface ClaimRead {
   /** HTTP status of GET /v1/claims/:id (0 = no answer). */
   http: number;

@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-
 /**
  * The open-file limit. Every connection is a file descriptor: a spike of
  * 10,000 users at once needs 10,000 of them in the generator (and as many in
@@ -8,6 +6,9 @@ import { readFileSync } from "node:fs";
  * soft limit up to the hard one (and, for root, the hard one too), and the
  * report says what happened.
  */
+
+import { readFileSync } from "node:fs";
+
 export interface OpenFileLimit {
   soft: number;
   hard: number;

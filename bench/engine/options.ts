@@ -1,14 +1,15 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { minUserIdLength } from "./generator/plan.ts";
-
 /**
  * `stampede bench`'s own flags (it is a client, not a server: stampede's
  * settings table does not apply to it, except PORT/HOST/LISTEN_BACKLOG for
  * --serve-ceiling). A bad flag is one line naming it, exit status 2.
  */
-export class UsageError extends Error {}
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type FlagTable, flagHelp, int, parseFlags, UsageError } from "./flags.ts";
+import { minUserIdLength } from "./generator/plan.ts";
+
+export { UsageError };
 
 export interface BenchOptions {
   targets: string[];
@@ -44,101 +45,100 @@ export interface BenchOptions {
   help: boolean;
 }
 
-const FLAGS = {
+const FLAGS: FlagTable = {
   target: {
     type: "string",
     multiple: true,
     doc: "stampede URL; repeat for several API instances",
-    def: "http://127.0.0.1:8080",
+    default: "http://127.0.0.1:8080",
   },
-  users: { type: "string", doc: "distinct users, one claim each", def: "10000" },
-  stock: { type: "string", doc: "stock of the campaign the run creates", def: "100" },
-  "per-user-limit": { type: "string", doc: "perUserLimit of that campaign", def: "1" },
+  users: { type: "string", doc: "distinct users, one claim each", default: "10000" },
+  stock: { type: "string", doc: "stock of the campaign the run creates", default: "100" },
+  "per-user-limit": { type: "string", doc: "perUserLimit of that campaign", default: "1" },
   concurrency: {
     type: "string",
     doc: "requests in flight (all = every request at once, one connection each; with --rate: the cap)",
-    def: "all",
+    default: "all",
   },
   rate: {
     type: "string",
     doc: "fixed rate in requests/s instead of fixed concurrency; latency counts from each request's due time",
-    def: "(off)",
+    shown: "(off)",
   },
   duplicates: {
     type: "string",
     doc: "share of re-sends: 0.1 adds 10% more requests from users who already asked",
-    def: "0",
+    default: "0",
   },
   "idempotency-keys": {
     type: "boolean",
     doc: "send Idempotency-Key: k-<userId>, so a re-send is an exact repeat",
-    def: "off",
+    shown: "off",
   },
-  "user-id-length": { type: "string", doc: "characters per user id", def: "16" },
-  campaign: { type: "string", doc: "id of the campaign to create", def: "bench-<random>" },
+  "user-id-length": { type: "string", doc: "characters per user id", default: "16" },
+  campaign: { type: "string", doc: "id of the campaign to create", shown: "bench-<random>" },
   "admin-token": {
     type: "string",
     doc: "admin token (else $ADMIN_TOKEN, else $DATA_DIR/admin-token)",
-    def: "",
   },
-  timeout: { type: "string", doc: "ms before the generator gives up on one request", def: "30000" },
+  timeout: { type: "string", doc: "ms before the generator gives up on one request", default: "30000" },
   "answer-bound": {
     type: "string",
     doc: "ms within which every request must be answered (invariant 5)",
-    def: "10000",
+    default: "10000",
   },
-  retries: { type: "string", doc: "retries of a 429/503 after its Retry-After", def: "3" },
-  "max-retry-wait": { type: "string", doc: "ms, cap on one Retry-After wait", def: "10000" },
+  retries: { type: "string", doc: "retries of a 429/503 after its Retry-After", default: "3" },
+  "max-retry-wait": { type: "string", doc: "ms, cap on one Retry-After wait", default: "10000" },
   "settle-timeout": {
     type: "string",
     doc: "ms to wait for every admitted claim to be issued",
-    def: "120000",
+    default: "120000",
   },
   "verify-users": {
     type: "string",
     doc: "users who re-sent whose claim list is read back (admin route)",
-    def: "1000",
+    default: "1000",
   },
   "sample-interval": {
     type: "string",
     doc: "ms between reads of the campaign counters (invariant 1)",
-    def: "50",
+    default: "50",
   },
   "database-url": {
     type: "string",
     doc: "also check the PostgreSQL ledger rows (needs the pg package)",
-    def: "(off)",
+    shown: "(off)",
   },
-  "database-schema": { type: "string", doc: "schema of the ledger tables", def: "stampede" },
-  json: { type: "boolean", doc: "print the report as JSON on stdout", def: "off" },
-  out: { type: "string", doc: "also write a self-contained HTML report to this file", def: "(off)" },
+  "database-schema": { type: "string", doc: "schema of the ledger tables", default: "stampede" },
+  json: { type: "boolean", doc: "print the report as JSON on stdout", shown: "off" },
+  out: { type: "string", doc: "also write a self-contained HTML report to this file", shown: "(off)" },
   ceiling: {
     type: "boolean",
     doc: "bench the in-repo constant-410 server instead (started here unless --target is given)",
-    def: "off",
+    shown: "off",
   },
   "serve-ceiling": {
     type: "boolean",
     doc: "run the constant-410 server in the foreground (PORT, HOST, LISTEN_BACKLOG as stampede)",
-    def: "off",
+    shown: "off",
   },
-  "no-progress": { type: "boolean", doc: "no progress bar (there is none off a TTY anyway)", def: "off" },
-  seed: { type: "string", doc: "seed of the re-send order", def: "1" },
+  "no-progress": { type: "boolean", doc: "no progress bar (there is none off a TTY anyway)", shown: "off" },
+  seed: { type: "string", doc: "seed of the re-send order", default: "1" },
   warmup: {
     type: "string",
     doc: "requests fired first (at concurrency 100, on a campaign of their own) and not measured: JIT warm-up",
-    def: "0",
+    default: "0",
   },
   "latency-window": {
     type: "string",
     doc: "ms; also report admission latency per window of this length, by when each request was due (soak)",
-    def: "(off)",
+    shown: "(off)",
   },
-  help: { type: "boolean", short: "h", doc: "this text", def: "" },
-} as const;
+  help: { type: "boolean", short: "h", doc: "this text" },
+};
 
 export function benchHelp(): string {
-  const lines = [
+  return `${[
     "Usage: stampede bench [--flag value ...]",
     "",
     "Creates a campaign, fires claims from N distinct users at one or more stampede URLs, waits until",
@@ -146,61 +146,39 @@ export function benchHelp(): string {
     "every invariant holds, 1 when one failed, 2 for a bad flag.",
     "",
     "Flags:",
-  ];
-  for (const [name, flag] of Object.entries(FLAGS)) {
-    const def = flag.def === "" ? "" : ` [default: ${flag.def}]`;
-    lines.push(`  --${name.padEnd(18)} ${flag.doc}${def}`);
-  }
-  lines.push(
+    ...flagHelp(FLAGS),
     "",
     "Examples:",
     "  stampede bench                                   # 10,000 users at once, stock 100, http://127.0.0.1:8080",
     "  stampede bench --users 100000 --stock 100000 --concurrency 500 --out report.html",
     "  stampede bench --ceiling --users 100000 --concurrency 500   # the same load against a constant 410",
     "  stampede bench --target http://127.0.0.1:8081 --target http://127.0.0.1:8082 --duplicates 0.1",
-  );
-  return `${lines.join("\n")}\n`;
+  ].join("\n")}\n`;
 }
 
-const int = (name: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-  if (!/^\d+$/.test(raw.replaceAll("_", "")))
-    throw new UsageError(`--${name}: expected an integer, got "${raw}"`);
-  const n = Number(raw.replaceAll("_", ""));
-  if (n < min || n > max) throw new UsageError(`--${name}: expected ${min} to ${max}, got ${n}`);
-  return n;
-};
-
 export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {};
-  for (const [name, flag] of Object.entries(FLAGS))
-    options[name] = {
-      type: flag.type,
-      ...("multiple" in flag ? { multiple: true } : {}),
-      ...("short" in flag ? { short: flag.short } : {}),
-    };
-  let v: Record<string, string | boolean | string[] | undefined>;
-  try {
-    v = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof v;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const v = parseFlags(argv, FLAGS);
+  // Flags with a default in FLAGS always have a value here.
   const str = (name: string) => v[name] as string | undefined;
+  const value = (name: string) => v[name] as string;
   const bool = (name: string) => v[name] === true;
+  const optionalInt = (name: string, min: number, max?: number) =>
+    str(name) === undefined ? undefined : int(name, value(name), min, max);
 
-  const users = int("users", str("users") ?? "10000", 1, 100_000_000);
-  const concurrencyRaw = str("concurrency") ?? "all";
+  const users = int("users", value("users"), 1, 100_000_000);
+  const concurrencyRaw = value("concurrency");
   const concurrency =
     concurrencyRaw === "all" ? Number.POSITIVE_INFINITY : int("concurrency", concurrencyRaw, 1, 1_000_000);
-  const rate = str("rate") === undefined ? undefined : int("rate", str("rate")!, 1, 10_000_000);
-  const duplicates = Number(str("duplicates") ?? "0");
+  const rate = optionalInt("rate", 1, 10_000_000);
+  const duplicates = Number(value("duplicates"));
   if (!Number.isFinite(duplicates) || duplicates < 0 || duplicates > 10)
-    throw new UsageError(`--duplicates: expected a share between 0 and 10, got "${str("duplicates")}"`);
-  const userIdLength = int("user-id-length", str("user-id-length") ?? "16", 2, 128);
+    throw new UsageError(`--duplicates: expected a share between 0 and 10, got "${value("duplicates")}"`);
+  const userIdLength = int("user-id-length", value("user-id-length"), 2, 128);
   if (userIdLength < minUserIdLength(users))
     throw new UsageError(
       `--user-id-length: ${users} users need ids of at least ${minUserIdLength(users)} characters`,
     );
-  const targets = (v.target as string[] | undefined) ?? ["http://127.0.0.1:8080"];
+  const targets = v.target as string[];
   for (const target of targets) {
     let url: URL;
     try {
@@ -218,8 +196,8 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   return {
     targets: targets.map((t) => t.replace(/\/+$/, "")),
     users,
-    stock: int("stock", str("stock") ?? "100", 1, 1_000_000_000),
-    perUserLimit: int("per-user-limit", str("per-user-limit") ?? "1", 1, 1000),
+    stock: int("stock", value("stock"), 1, 1_000_000_000),
+    perUserLimit: int("per-user-limit", value("per-user-limit"), 1, 1000),
     concurrency: rate !== undefined && concurrencyRaw === "all" ? 2000 : concurrency,
     rate,
     duplicates,
@@ -227,24 +205,23 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     userIdLength,
     campaignId,
     adminToken: str("admin-token") ?? env.ADMIN_TOKEN ?? readStoredToken(env.DATA_DIR ?? "./data"),
-    timeoutMs: int("timeout", str("timeout") ?? "30000", 100),
-    answerBoundMs: int("answer-bound", str("answer-bound") ?? "10000", 1),
-    retries: int("retries", str("retries") ?? "3", 0, 100),
-    maxRetryWaitMs: int("max-retry-wait", str("max-retry-wait") ?? "10000", 0),
-    settleTimeoutMs: int("settle-timeout", str("settle-timeout") ?? "120000", 0),
-    verifyUsers: int("verify-users", str("verify-users") ?? "1000", 0),
-    sampleIntervalMs: int("sample-interval", str("sample-interval") ?? "50", 5),
+    timeoutMs: int("timeout", value("timeout"), 100),
+    answerBoundMs: int("answer-bound", value("answer-bound"), 1),
+    retries: int("retries", value("retries"), 0, 100),
+    maxRetryWaitMs: int("max-retry-wait", value("max-retry-wait"), 0),
+    settleTimeoutMs: int("settle-timeout", value("settle-timeout"), 0),
+    verifyUsers: int("verify-users", value("verify-users"), 0),
+    sampleIntervalMs: int("sample-interval", value("sample-interval"), 5),
     databaseUrl: str("database-url"),
-    databaseSchema: str("database-schema") ?? "stampede",
+    databaseSchema: value("database-schema"),
     json: bool("json"),
     out: str("out"),
     ceiling: bool("ceiling"),
     serveCeiling: bool("serve-ceiling"),
     progress: !bool("no-progress"),
-    seed: int("seed", str("seed") ?? "1", 0, 2 ** 32 - 1),
-    warmup: int("warmup", str("warmup") ?? "0", 0, 10_000_000),
-    latencyWindowMs:
-      str("latency-window") === undefined ? undefined : int("latency-window", str("latency-window")!, 100),
+    seed: int("seed", value("seed"), 0, 2 ** 32 - 1),
+    warmup: int("warmup", value("warmup"), 0, 10_000_000),
+    latencyWindowMs: optionalInt("latency-window", 100),
     help: bool("help"),
   };
 }

@@ -1,11 +1,12 @@
-import type { DatabaseFacts } from "./invariants.ts";
-
 /**
  * Optional checks against the PostgreSQL ledger (--database-url): the rows,
  * not the API's view of them. Assumes the ledger's `claims` table with the
  * columns of the embedded ledger (claim_id, campaign_id, user_id, unit,
  * coupon_code). `pg` is loaded only here, so the tool runs without it.
  */
+
+import type { DatabaseFacts } from "./invariants.ts";
+
 interface PgClient {
   connect(): Promise<void>;
   query(sql: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;

@@ -2,6 +2,7 @@
  * A one-line progress bar on stderr, only when stderr is a terminal (a CI log
  * or a pipe gets nothing), redrawn at most five times a second.
  */
+
 export interface Progress {
   update(done: number): void;
   finish(): void;

@@ -1,10 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type CampaignView, describe, readCampaign } from "./api.ts";
 
-/**
- * Reads the campaign's counters every few ms while the spike runs and after
- * it, for invariant 1 ("remaining >= 0 whenever it is read") and the settle
- * time. Reads rotate over the targets, so every API instance is asked.
- */
+/** One read of the campaign's counters. */
 export interface Sample {
   /** Epoch ms when the read was sent (so a read "after" an event cannot predate it on the server). */
   at: number;
@@ -13,6 +10,11 @@ export interface Sample {
   remaining: number;
 }
 
+/**
+ * Reads the campaign's counters every few ms while the spike runs and after
+ * it, for invariant 1 ("remaining >= 0 whenever it is read") and the settle
+ * time. Reads rotate over the targets, so every API instance is asked.
+ */
 export class CounterSampler {
   readonly samples: Sample[] = [];
   readonly errors: string[] = [];
@@ -34,7 +36,7 @@ export class CounterSampler {
     this.#loop = (async () => {
       while (this.#running) {
         await this.read();
-        await new Promise((r) => setTimeout(r, this.#intervalMs));
+        await sleep(this.#intervalMs);
       }
     })();
   }
@@ -70,7 +72,7 @@ export class CounterSampler {
       view = await this.read();
       if (view && view.pending === 0) return { view, quietAt: this.samples.at(-1)!.at };
       if (Date.now() >= deadline) return { view, quietAt: undefined };
-      await new Promise((r) => setTimeout(r, this.#intervalMs));
+      await sleep(this.#intervalMs);
     }
   }
 }

@@ -3,6 +3,7 @@
  * which p% of the samples fall, always an observed sample), latency
  * histograms on a 1-2-5 scale, and throughput per time bucket.
  */
+
 export interface Summary {
   count: number;
   min: number;

@@ -1,12 +1,13 @@
-import type { Generator } from "./generator/spawn.ts";
-import type { ClaimRead } from "./invariants.ts";
-
 /**
  * Reads back, through the API, every claim a 202 or 409 named, and the claim
  * lists of a sample of users who sent more than once. The reads go through
  * the generator process (its HTTP client costs a fifth of fetch's), spread
  * over every target.
  */
+
+import type { Generator } from "./generator/spawn.ts";
+import type { ClaimRead } from "./invariants.ts";
+
 const READ_CONCURRENCY = 128;
 
 interface ClaimBody {

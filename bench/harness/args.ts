@@ -1,7 +1,17 @@
-import { parseArgs } from "node:util";
+/**
+ * The flags of a scenario script: the common ones below plus its own,
+ * declared and parsed as `stampede bench` declares and parses its flags
+ * (bench/engine/flags.ts). `--help` prints the script's header comment (what
+ * it measures, its targets, its usage) and every flag; a bad flag is one
+ * line on stderr and exit status 2.
+ */
+
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type FlagTable, type FlagValues, flagHelp, int, parseFlags, UsageError } from "../engine/flags.ts";
 import { MODES, type Mode } from "./modes.ts";
 
-/** Flags every scenario script takes. */
 export interface ScenarioArgs {
   mode: Mode;
   pairs: number;
@@ -11,53 +21,97 @@ export interface ScenarioArgs {
   users?: number;
   concurrency?: string;
   deadlineMinutes: number;
-  extra: Record<string, string | boolean | undefined>;
+  /** Every flag's value by name, the scenario's own included (with their defaults). */
+  extra: FlagValues;
 }
 
-export const COMMON_HELP = `Common flags:
-  --mode embedded|redis|kafka   system to measure [embedded]; redis/kafka start \`stampede api\` + \`stampede worker\`
-                                with QUEUE=redis|kafka, REDIS_URL, DATABASE_URL, KAFKA_BROKERS, ADMIN_TOKEN
-  --pairs N                     interleaved ceiling/system pairs [3]
-  --users N, --concurrency N    override the scenario's load (for a quick try; figures then do not count)
-  --profile                     run stampede under node --cpu-prof and print its hot spots
-  --out-dir DIR                 raw reports, profiles and the summary [bench/results]
-  --deadline-minutes N          stop everything after this long [scenario's own]`;
+export interface ScenarioDefaults {
+  deadlineMinutes: number;
+  pairs?: number;
+  mode?: Mode;
+}
 
-export function parseScenarioArgs(
-  argv: string[],
-  defaults: { deadlineMinutes: number; pairs?: number },
-  extra: Record<string, { type: "string" | "boolean" }> = {},
-): ScenarioArgs {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      mode: { type: "string", default: "embedded" },
-      pairs: { type: "string", default: String(defaults.pairs ?? 3) },
-      profile: { type: "boolean", default: false },
-      "out-dir": { type: "string", default: "bench/results" },
-      users: { type: "string" },
-      concurrency: { type: "string" },
-      "deadline-minutes": { type: "string", default: String(defaults.deadlineMinutes) },
-      help: { type: "boolean", short: "h" },
-      ...extra,
+export function commonFlags(defaults: ScenarioDefaults): FlagTable {
+  return {
+    mode: {
+      type: "string",
+      doc: `${MODES.join(" | ")}: redis and kafka start \`stampede api\` + \`stampede worker\` (QUEUE, REDIS_URL, DATABASE_URL, KAFKA_BROKERS)`,
+      default: defaults.mode ?? "embedded",
     },
-  });
-  if (values.help) {
-    process.stdout.write(`${COMMON_HELP}\n`);
-    process.exit(0);
-  }
-  const mode = values.mode as Mode;
-  if (!MODES.includes(mode)) throw new Error(`--mode: expected ${MODES.join(" | ")}, got "${mode}"`);
-  const v = values as Record<string, string | boolean | undefined>;
+    pairs: {
+      type: "string",
+      doc: "interleaved ceiling/system pairs (runs per setting where there is no ceiling)",
+      default: String(defaults.pairs ?? 3),
+    },
+    users: { type: "string", doc: "override the scenario's users (a quick try: its figures do not count)" },
+    concurrency: { type: "string", doc: "override the scenario's concurrency" },
+    profile: { type: "boolean", doc: "run stampede under node --cpu-prof and print its hot spots" },
+    "out-dir": { type: "string", doc: "raw reports, profiles and the summary", default: "bench/results" },
+    "deadline-minutes": {
+      type: "string",
+      doc: "stop everything after this long",
+      default: String(defaults.deadlineMinutes),
+    },
+    help: { type: "boolean", short: "h", doc: "this text" },
+  };
+}
+
+/** The flags of `argv`, or "help"; throws UsageError for a bad one. */
+export function parseScenarioFlags(
+  argv: string[],
+  defaults: ScenarioDefaults,
+  own: FlagTable = {},
+): ScenarioArgs | "help" {
+  const v = parseFlags(argv, { ...commonFlags(defaults), ...own });
+  if (v.help) return "help";
+  const mode = v.mode as Mode;
+  if (!MODES.includes(mode)) throw new UsageError(`--mode: expected ${MODES.join(" | ")}, got "${mode}"`);
   return {
     mode,
-    pairs: Math.max(1, Number(values.pairs)),
-    profile: values.profile === true,
-    outDir: values["out-dir"] as string,
-    ...(values.users ? { users: Number(values.users) } : {}),
-    ...(values.concurrency ? { concurrency: String(values.concurrency) } : {}),
-    deadlineMinutes: Number(values["deadline-minutes"]),
+    pairs: int("pairs", v.pairs as string, 1),
+    profile: v.profile === true,
+    outDir: v["out-dir"] as string,
+    ...(v.users !== undefined ? { users: int("users", v.users as string, 1) } : {}),
+    ...(v.concurrency !== undefined ? { concurrency: v.concurrency as string } : {}),
+    deadlineMinutes: int("deadline-minutes", v["deadline-minutes"] as string, 1),
     extra: v,
   };
+}
+
+/** The script's header comment (its leading `//` lines) and the table of its flags. */
+export function scenarioHelp(scenarioUrl: string, defaults: ScenarioDefaults, own: FlagTable = {}): string {
+  const header = readFileSync(fileURLToPath(scenarioUrl), "utf8")
+    .split("\n")
+    .filter((_, i, lines) => lines.slice(0, i + 1).every((l) => l.startsWith("//")))
+    .map((l) => l.replace(/^\/\/ ?/, ""));
+  const ownHelp = Object.keys(own).length ? ["", "Flags of this scenario:", ...flagHelp(own)] : [];
+  return `${[...header, ...ownHelp, "", "Common flags:", ...flagHelp(commonFlags(defaults))].join("\n")}\n`;
+}
+
+/**
+ * parseScenarioFlags for a scenario script (pass its import.meta.url):
+ * prints the help and exits 0, or prints a bad flag's message and exits 2.
+ */
+export function parseScenarioArgs(
+  scenarioUrl: string,
+  defaults: ScenarioDefaults,
+  own: FlagTable = {},
+  argv = process.argv.slice(2),
+): ScenarioArgs {
+  try {
+    const args = parseScenarioFlags(argv, defaults, own);
+    if (args !== "help") return args;
+    process.stdout.write(scenarioHelp(scenarioUrl, defaults, own));
+    process.exit(0);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const name = basename(fileURLToPath(scenarioUrl), ".ts");
+    process.stderr.write(`${name}: ${error.message} (try bench/run.sh ${name} --help)\n`);
+    process.exit(2);
+  }
+}
+
+/** A scenario flag's value as a whole number of at least `min`. */
+export function intFlag(args: ScenarioArgs, name: string, min = 0): number {
+  return int(name, String(args.extra[name]), min);
 }

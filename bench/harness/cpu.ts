@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync } from "node:fs";
-
 /**
  * Where the machine's CPU went during a run's firing phase, per process role
  * (generator, api, worker, Redis, PostgreSQL, the Kafka broker, ...), read
@@ -12,6 +10,9 @@ import { readdirSync, readFileSync } from "node:fs";
  * afterwards from the report's start time and duration (the verification
  * reads that follow are not part of it).
  */
+
+import { readdirSync, readFileSync } from "node:fs";
+
 const TICK_US = 10_000; // USER_HZ is 100 on Linux (getconf CLK_TCK)
 
 interface Sample {

@@ -1,12 +1,13 @@
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-
 /**
  * Kernel facts beside each figure. With 10,000 new connections at once the
  * listen queue is part of the system: when it overflows the SYN is dropped
  * and the client retransmits it a second (then three) later. The counters are
  * machine-wide: other programs' overflows count too.
  */
+
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
 export interface ListenCounters {
   overflows: number;
   drops: number;
@@ -90,6 +91,11 @@ export function machine(): { cpus: string; cores: number; memoryGiB: number; ker
   const cores = (cpuinfo.match(/^processor\s*:/gm) ?? []).length;
   const mem = Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0);
   const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
-  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  const load = loadAverage().join(" ");
   return { cpus: model, cores, memoryGiB: Math.round(mem / 1024 / 1024), kernel, load };
+}
+
+/** The load averages over 1, 5 and 15 minutes. */
+export function loadAverage(): number[] {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 }

@@ -1,14 +1,16 @@
-import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { Admin } from "@platformatic/kafka";
-import { type Proc, startProcess, tempDataDir } from "./processes.ts";
-import { deletePrefix, MiniRedis } from "./redis.ts";
-
 /**
  * The systems a scenario can measure. Each start() brings up fresh processes
  * with fresh state (a new data directory, or a new Redis prefix and
  * PostgreSQL schema) and stop() removes all of it.
  */
+
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Admin } from "@platformatic/kafka";
+import { type Proc, startProcess, tempDataDir } from "./processes.ts";
+import { deletePrefix, MiniRedis } from "./redis.ts";
+
 export type Mode = "embedded" | "redis" | "kafka";
 export const MODES: Mode[] = ["embedded", "redis", "kafka"];
 
@@ -116,8 +118,8 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
       });
       processes.push(worker);
       // A worker has no URL to wait for: give it a moment, then make sure it is still running.
-      await new Promise((r) => setTimeout(r, 2000));
-      if (/unknown command|exited/.test(worker.output()) || !isAlive(worker.pid))
+      await sleep(2000);
+      if (/unknown command|exited/.test(worker.output()) || !worker.running())
         throw new Error(`stampede worker did not start:\n${worker.output()}`);
     }
   } catch (error) {
@@ -137,15 +139,6 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
     databaseSchema: schema,
     stop,
   };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Removes this run's Redis keys and PostgreSQL schema (shared services: nothing else). */

@@ -1,35 +1,40 @@
-import { type ChildProcess, spawn } from "node:child_process";
+/**
+ * The processes a scenario runs: the servers and workers it measures (started
+ * as `stampede bench --ceiling` starts its ceiling, bench/engine/stampede-process.ts),
+ * each with its temporary data directory removed on stop and all of them
+ * killed when the script ends or is interrupted, and `stampede bench` itself.
+ */
+
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { BenchReport } from "../engine/report/report.ts";
+import { STAMPEDE_BIN, type StampedeProcess, startStampede } from "../engine/stampede-process.ts";
 
-/**
- * Starting and stopping the processes a scenario measures: each through
- * `sh -c 'ulimit -n ...; exec node ...'` (a server accepting 10,000
- * connections needs 10,000 descriptors, and Node cannot raise its own
- * limit), each with its own temporary data directory removed on stop, each
- * killed if it does not stop in time.
- */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const BIN = join(ROOT, "bin/stampede.js");
 export const OPEN_FILES = 65_536;
-const RAISE = 'ulimit -n "$1" 2>/dev/null || ulimit -Sn "$(ulimit -Hn)" 2>/dev/null; shift; exec "$@"';
 
-export interface Proc {
-  name: string;
-  pid: number;
-  url?: string;
-  output(): string;
+export interface Proc extends StampedeProcess {
   /** Peak resident set size so far (VmHWM), in bytes; undefined once exited or off Linux. */
   peakRss(): number | undefined;
-  stop(): Promise<void>;
+}
+
+/** A /proc/<pid>/status size in bytes (VmRSS now, VmHWM the peak); undefined once gone or off Linux. */
+export function statusBytes(pid: number, field: "VmRSS" | "VmHWM"): number | undefined {
+  try {
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const live = new Set<Proc>();
 let cleanupInstalled = false;
 
-/** Stops everything still running when the script ends or is interrupted. */
+/** Kills everything still running when the script ends or is interrupted (a deadline exits too). */
 function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
@@ -59,78 +64,31 @@ export interface StartOptions {
   waitForUrl?: boolean;
   /** Removed on stop. */
   dataDir?: string;
-  startTimeoutMs?: number;
 }
 
 export async function startProcess(options: StartOptions): Promise<Proc> {
   installCleanup();
-  const child: ChildProcess = spawn(
-    "/bin/sh",
-    [
-      "-c",
-      RAISE,
-      "bench",
-      String(OPEN_FILES),
-      process.execPath,
-      ...(options.nodeFlags ?? []),
-      BIN,
-      ...options.args,
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (output += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (output += d));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const removeData = () => {
+    if (options.dataDir) rmSync(options.dataDir, { recursive: true, force: true });
+  };
+  let started: StampedeProcess;
+  try {
+    started = await startStampede({ ...options, openFiles: OPEN_FILES, cwd: ROOT });
+  } catch (error) {
+    removeData();
+    throw error;
+  }
   const proc: Proc = {
-    name: options.name,
-    pid: child.pid!,
-    output: () => output,
-    peakRss: () => {
-      try {
-        const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-        return match ? Number(match[1]) * 1024 : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    ...started,
+    url: started.url,
+    peakRss: () => statusBytes(started.pid, "VmHWM"),
     async stop() {
       live.delete(proc);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      if (options.dataDir) rmSync(options.dataDir, { recursive: true, force: true });
+      await started.stop();
+      removeData();
     },
   };
   live.add(proc);
-  if (options.waitForUrl === false) return proc;
-  proc.url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void proc.stop();
-      reject(new Error(`${options.name} did not start in time:\n${output}`));
-    }, options.startTimeoutMs ?? 30_000);
-    const look = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on("data", look);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      live.delete(proc);
-      if (options.dataDir) rmSync(options.dataDir, { recursive: true, force: true });
-      reject(new Error(`${options.name} exited (${code}) before listening:\n${output}`));
-    });
-  });
   return proc;
 }
 
@@ -142,8 +100,8 @@ export function tempDataDir(prefix: string): string {
 export async function runBench(
   args: string[],
   options: { timeoutMs: number; env?: Record<string, string>; onSpawn?: (pid: number) => void },
-): Promise<{ code: number | null; report: BenchJson | undefined; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, "bench", ...args, "--json", "--no-progress"], {
+): Promise<{ code: number | null; report: BenchReport | undefined; stderr: string }> {
+  const child = spawn(process.execPath, [STAMPEDE_BIN, "bench", ...args, "--json", "--no-progress"], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -159,44 +117,11 @@ export async function runBench(
   }, options.timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
   clearTimeout(timer);
-  let report: BenchJson | undefined;
+  let report: BenchReport | undefined;
   try {
-    report = JSON.parse(stdout) as BenchJson;
+    report = JSON.parse(stdout) as BenchReport;
   } catch {
     report = undefined;
   }
   return { code, report, stderr };
-}
-
-/** The fields of `stampede bench --json` the scenarios read (bench/engine/report/report.ts has them all). */
-export interface Latency {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-export interface BenchJson {
-  kind: string;
-  /** When the first measured request was sent (ISO). */
-  startedAt: string;
-  answers: { byStatus: Record<string, number>; connectionErrors: Record<string, number> };
-  firing: { durationMs: number; requestsPerSecond: number; generatorCpuUsPerRequest?: number };
-  latency: {
-    admission: Latency;
-    byStatus: Record<string, Latency>;
-    admissionToIssued?: Latency;
-    /** With --latency-window. */
-    windows?: { windowMs: number; summaries: Latency[] };
-  };
-  settle?: {
-    quiet: boolean;
-    pendingZeroAfterMs?: number;
-    lastIssuedAfterLastAdmittedMs?: number;
-    issuedPerSecond?: number;
-  };
-  counters?: { final?: { issued: number; pending: number } };
-  invariants: { id: number; name: string; pass: boolean; failures: string[] }[];
-  pass: boolean;
 }

@@ -1,11 +1,12 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-
 /**
  * Reads a V8 .cpuprofile (node --cpu-prof) and lists where the time went:
  * self time per function, and per place (a package under node_modules, a
  * source file of stampede, Node's internals, the garbage collector).
  */
+
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };

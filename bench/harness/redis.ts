@@ -1,10 +1,11 @@
-import net from "node:net";
-
 /**
  * A minimal Redis client for the scenarios' measurements (INFO memory,
  * MEMORY USAGE per key family) and cleanup (SCAN + UNLINK of one prefix),
  * so the bench scripts need no dependency. Never FLUSHALL: Redis is shared.
  */
+
+import net from "node:net";
+
 type Reply = string | number | null | Reply[];
 
 export class MiniRedis {

@@ -1,10 +1,13 @@
 // spike-10k: 10,000 users, stock 100, every request at once (one new connection each).
 // Target: zero connection errors, zero 5xx, every invariant PASS, in every mode; listen-queue
-// overflows reported beside the latency. Usage: bench/run.sh spike-10k [--mode embedded|redis|kafka]
+// overflows reported beside the latency.
+// Usage: bench/run.sh spike-10k [--mode embedded|redis|kafka] [--pairs 3]
+import { num } from "../engine/format.ts";
 import { parseScenarioArgs } from "../harness/args.ts";
-import { log, num, printPairs, Scenario } from "../harness/scenario.ts";
+import { log, printPairs } from "../harness/figures.ts";
+import { Scenario } from "../harness/scenario.ts";
 
-const args = parseScenarioArgs(process.argv.slice(2), { deadlineMinutes: 20 });
+const args = parseScenarioArgs(import.meta.url, { deadlineMinutes: 20 });
 const scenario = new Scenario(
   {
     name: "spike-10k",

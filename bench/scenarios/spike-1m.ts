@@ -2,14 +2,15 @@
 // Meant for the distributed modes: Redis memory per admitted claim (INFO memory before/after,
 // MEMORY USAGE of each key family) and peak RSS of every stampede process.
 // Targets: <= 200 bytes of Redis memory per admitted claim once drained; every process < 300 MB RSS.
-// In embedded mode it reports the peak RSS only. Usage: bench/run.sh spike-1m --mode redis
+// In embedded mode it reports the peak RSS only.
+// Usage: bench/run.sh spike-1m --mode redis [--pairs 1]
+import { num } from "../engine/format.ts";
 import { parseScenarioArgs } from "../harness/args.ts";
-import { REDIS_URL } from "../harness/modes.ts";
-import { MiniRedis, memoryByFamily } from "../harness/redis.ts";
-import { log, num, printPairs, Scenario } from "../harness/scenario.ts";
+import { log, printPairs } from "../harness/figures.ts";
+import { printRedisMemory, redisMemoryHooks } from "../harness/redis-memory.ts";
+import { Scenario } from "../harness/scenario.ts";
 
-const args = parseScenarioArgs(process.argv.slice(2), { deadlineMinutes: 60, pairs: 1 });
-let usedBefore = Number.NaN;
+const args = parseScenarioArgs(import.meta.url, { deadlineMinutes: 60, pairs: 1 });
 const scenario = new Scenario(
   {
     name: "spike-1m",
@@ -26,29 +27,7 @@ const scenario = new Scenario(
       "300000",
     ],
     runTimeoutMs: 20 * 60_000,
-    async beforeSystemRun(system) {
-      if (!system.redisPrefix) return;
-      const redis = await MiniRedis.connect(REDIS_URL);
-      usedBefore = await redis.usedMemory();
-      redis.close();
-    },
-    async afterSystemRun(system, report) {
-      if (!system.redisPrefix) return {};
-      const redis = await MiniRedis.connect(REDIS_URL);
-      try {
-        const usedAfter = await redis.usedMemory();
-        const families = await memoryByFamily(redis, system.redisPrefix);
-        const admitted = report?.counters?.final?.issued ?? Number.NaN;
-        return {
-          redisUsedBefore: usedBefore,
-          redisUsedAfter: usedAfter,
-          bytesPerAdmittedClaim: (usedAfter - usedBefore) / admitted,
-          families,
-        };
-      } finally {
-        redis.close();
-      }
-    },
+    ...redisMemoryHooks(),
   },
   args,
 );
@@ -63,15 +42,7 @@ for (const { system } of summary.pairs) {
       .join(", ")}`,
   );
   if (Object.values(rss).some((v) => v >= 300)) met = false;
-  const perClaim = system.extra?.bytesPerAdmittedClaim as number | undefined;
-  if (perClaim !== undefined) {
-    log(`Redis: ${num(perClaim)} bytes per admitted claim (target <= 200), families:`);
-    for (const [family, f] of Object.entries(
-      system.extra?.families as Record<string, { keys: number; bytes: number }>,
-    ))
-      log(`  ${family}: ${num(f.keys)} keys, ${num(f.bytes)} bytes`);
-    if (!(perClaim <= 200)) met = false;
-  } else log("Redis memory: not measured (embedded mode has no Redis)");
+  if (!printRedisMemory(system.extra)) met = false;
 }
 scenario.finish({ ...summary, targetMet: met });
 process.exit(summary.allSystemRunsPass ? 0 : 1);

@@ -1,12 +1,14 @@
 // spike-admit: stock = users = 100,000 at concurrency 500: every claim goes the whole way
 // (admission, queue, ledger). Targets: embedded >= 75% of the ceiling, Redis Streams >= 60%,
 // Kafka >= 50%; everything issued within 1 s of the last 202; admission p99 <= 2x the ceiling's.
-// Usage: bench/run.sh spike-admit [--mode embedded|redis|kafka] [--profile]
+// Usage: bench/run.sh spike-admit [--mode embedded|redis|kafka] [--pairs 3] [--profile]
+import { ms } from "../engine/format.ts";
 import { parseScenarioArgs } from "../harness/args.ts";
-import { log, ms, printPairs, Scenario } from "../harness/scenario.ts";
+import { log, printPairs } from "../harness/figures.ts";
+import { Scenario } from "../harness/scenario.ts";
 
 const TARGET = { embedded: 0.75, redis: 0.6, kafka: 0.5 } as const;
-const args = parseScenarioArgs(process.argv.slice(2), { deadlineMinutes: 30 });
+const args = parseScenarioArgs(import.meta.url, { deadlineMinutes: 30 });
 const users = String(args.users ?? 100_000);
 const scenario = new Scenario(
   {

@@ -2,22 +2,25 @@
 // probes (rate doubled, then bisected), then held for --duration seconds (60) in interleaved
 // ceiling/system pairs. Every claim is admitted (stock = requests): the whole pipeline runs.
 // Usage: bench/run.sh sustained [--mode ...] [--duration 60] [--probe-seconds 5] [--start-rate 1000]
-import { parseScenarioArgs } from "../harness/args.ts";
-import { log, median, ms, num, pct, type RunFigures, Scenario } from "../harness/scenario.ts";
+import { ms, num, pct } from "../engine/format.ts";
+import { median } from "../engine/stats.ts";
+import { intFlag, parseScenarioArgs } from "../harness/args.ts";
+import { log, type Pair, type RunFigures } from "../harness/figures.ts";
+import { highestRate } from "../harness/rate-search.ts";
+import { Scenario } from "../harness/scenario.ts";
 
 const P99_BOUND_MS = 50;
 const args = parseScenarioArgs(
-  process.argv.slice(2),
+  import.meta.url,
   { deadlineMinutes: 45 },
   {
-    duration: { type: "string" },
-    "probe-seconds": { type: "string" },
-    "start-rate": { type: "string" },
+    duration: { type: "string", doc: "seconds to hold the rate found", default: "60" },
+    "probe-seconds": { type: "string", doc: "seconds per probe", default: "5" },
+    "start-rate": { type: "string", doc: "requests/s of the first probe", default: "1000" },
   },
 );
-const duration = Number(args.extra.duration ?? 60);
-const probeSeconds = Number(args.extra["probe-seconds"] ?? 5);
-const startRate = Number(args.extra["start-rate"] ?? 1000);
+const duration = intFlag(args, "duration", 1);
+const probeSeconds = intFlag(args, "probe-seconds", 1);
 const load = (rate: number, seconds: number) => {
   const users = String(Math.round(rate * seconds));
   return [
@@ -39,37 +42,23 @@ const scenario = new Scenario(
   args,
 );
 const good = (f: RunFigures) => f.ok && f.connectionErrors === 0 && f.p99 < P99_BOUND_MS;
-
-async function search(kind: "ceiling" | "system"): Promise<number> {
-  const probe = (rate: number) =>
-    kind === "ceiling"
-      ? scenario.ceilingRun(load(rate, probeSeconds))
-      : scenario.systemRun(load(rate, probeSeconds));
-  let lo = 0;
-  let hi = 0;
-  for (let rate = startRate; hi === 0; rate *= 2) {
-    const f = await probe(rate);
-    log(`  ${kind} probe ${num(rate)}/s: p99 ${ms(f.p99)} ${good(f) ? "ok" : "too slow"}`);
-    if (good(f)) lo = rate;
-    else hi = rate;
-    if (rate > 1_000_000) break;
-  }
-  for (let i = 0; i < 3 && hi - lo > lo * 0.05; i++) {
-    const rate = Math.round((lo + hi) / 2);
-    const f = await probe(rate);
-    log(`  ${kind} probe ${num(rate)}/s: p99 ${ms(f.p99)} ${good(f) ? "ok" : "too slow"}`);
-    if (good(f)) lo = rate;
-    else hi = rate;
-  }
-  return lo;
-}
+const search = (label: "ceiling" | "system") =>
+  highestRate({
+    label,
+    startRate: intFlag(args, "start-rate", 1),
+    good,
+    probe: (rate) =>
+      label === "ceiling"
+        ? scenario.ceilingRun(load(rate, probeSeconds))
+        : scenario.systemRun(load(rate, probeSeconds)),
+  });
 
 const ceilingRate = await search("ceiling");
 const systemRate = await search("system");
 log(
   `highest rate with p99 < ${P99_BOUND_MS} ms in ${probeSeconds} s probes: ceiling ${num(ceilingRate)}/s, system ${num(systemRate)}/s`,
 );
-const finals: { ceiling: RunFigures; system: RunFigures }[] = [];
+const finals: Pair[] = [];
 for (let i = 0; i < args.pairs && systemRate > 0 && ceilingRate > 0; i++) {
   const c = i % 2 === 0 ? await scenario.ceilingRun(load(ceilingRate, duration)) : undefined;
   const s = await scenario.systemRun(load(systemRate, duration));

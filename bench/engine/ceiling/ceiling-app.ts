@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { ERROR_CATALOGUE } from "../../../src/domain/errors.ts";
 
+const SOLD_OUT = JSON.stringify({ error: "sold_out", message: ERROR_CATALOGUE.sold_out.message });
+
 /**
  * The ceiling: the most a stampede-shaped server can answer on this machine
  * with this load generator. It is built like stampede's API (src/http/app.ts):
@@ -11,8 +13,6 @@ import { ERROR_CATALOGUE } from "../../../src/domain/errors.ts";
  * contract's constant 410. Whatever a benchmark measures against stampede is
  * read as a share of what this server reaches in the same run.
  */
-const SOLD_OUT = JSON.stringify({ error: "sold_out", message: ERROR_CATALOGUE.sold_out.message });
-
 export function buildCeilingApp(): FastifyInstance {
   const app = Fastify({
     logger: false,

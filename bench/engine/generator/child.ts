@@ -1,13 +1,14 @@
-import { readOpenFileLimit } from "../limits.ts";
-import { fire, read } from "./fire.ts";
-import type { ToChild, ToParent } from "./protocol.ts";
-
 /**
  * The generator process. It runs apart from `stampede bench`'s main process
  * so that it has a core of its own, its own event loop (no sampler or
  * progress bar competing with it) and its own open-file limit, raised by the
  * shell that launches it (Node cannot call setrlimit).
  */
+
+import { readOpenFileLimit } from "../limits.ts";
+import { fire, read } from "./fire.ts";
+import type { ToChild, ToParent } from "./protocol.ts";
+
 const send = (message: ToParent) => process.send?.(message);
 
 process.on("message", (message: ToChild) => {

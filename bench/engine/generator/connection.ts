@@ -1,12 +1,7 @@
 import net from "node:net";
 import { type ParsedResponse, ResponseParser } from "./response-parser.ts";
 
-/**
- * One keep-alive HTTP/1.1 connection, one request at a time (no pipelining:
- * a browser or a shop backend does not pipeline). It connects on its first
- * request; a failure rejects the request in flight with the socket's error
- * code (ECONNRESET, ECONNREFUSED, ...) and the connection is dead from then on.
- */
+/** A request that got no answer; `code` says why (the socket's error code, ETIMEDOUT, EPARSE, ...). */
 export class RequestError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
@@ -15,6 +10,12 @@ export class RequestError extends Error {
   }
 }
 
+/**
+ * One keep-alive HTTP/1.1 connection, one request at a time (no pipelining:
+ * a browser or a shop backend does not pipeline). It connects on its first
+ * request; a failure rejects the request in flight with the socket's error
+ * code (ECONNRESET, ECONNREFUSED, ...) and the connection is dead from then on.
+ */
 export class Connection {
   readonly #socket: net.Socket;
   readonly #parser = new ResponseParser();

@@ -1,7 +1,3 @@
-import { RequestError } from "./connection.ts";
-import { Pool } from "./pool.ts";
-import type { ParsedResponse } from "./response-parser.ts";
-
 /**
  * Fires `count` requests at one or more targets, either at a fixed
  * concurrency (each lane keeps one connection and sends its next request as
@@ -12,6 +8,12 @@ import type { ParsedResponse } from "./response-parser.ts";
  * 429 and 503 answers with Retry-After are retried after that delay, as a
  * real client would.
  */
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { RequestError } from "./connection.ts";
+import { Pool } from "./pool.ts";
+import type { ParsedResponse } from "./response-parser.ts";
+
 export interface EngineOptions {
   targets: URL[];
   count: number;
@@ -37,7 +39,6 @@ export interface EngineResult {
 }
 
 const RETRYABLE = new Set([429, 503]);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function runEngine(options: EngineOptions): Promise<EngineResult> {
   const { targets, count } = options;

@@ -1,12 +1,13 @@
-import { type Answer, runEngine } from "./engine.ts";
-import { buildPlan, claimRequest, getRequest, userId } from "./plan.ts";
-
 /**
  * The firing phase: every request of the plan, recorded in typed arrays
  * (a million requests fit in a few tens of MB and cross the process boundary
  * by structured clone). Only the bodies of 202 and 409 are decoded: they name
  * the claim, which the invariant checks read back afterwards.
  */
+
+import { type Answer, runEngine } from "./engine.ts";
+import { buildPlan, claimRequest, getRequest, userId } from "./plan.ts";
+
 export interface FireOptions {
   targets: string[];
   /** Path of the claim route, e.g. /v1/campaigns/abc/claims. */

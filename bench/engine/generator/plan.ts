@@ -5,6 +5,7 @@
  * is a small typed array rather than a million strings, and the main process
  * can rebuild any user's id.
  */
+
 export interface PlanOptions {
   users: number;
   /** Re-sends as a share of users: 0.1 adds 10% more requests. */

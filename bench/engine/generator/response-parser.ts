@@ -6,6 +6,7 @@
  * BENCHMARKS.md, "The generator"), and on two cores the generator's CPU is
  * taken from the server under test.
  */
+
 export interface ParsedResponse {
   status: number;
   /** The raw body; decoded only by callers that need it (202, 409, reads). */

@@ -6,7 +6,6 @@ import type { Sample } from "../sampler.ts";
 import { histogram, summarize, timeline, windowed } from "../stats.ts";
 import type { BenchReport } from "./report.ts";
 
-/** Turns the raw material of a run into its report. */
 export interface RunFacts {
   kind: BenchReport["kind"];
   options: BenchOptions;
@@ -25,6 +24,7 @@ export interface RunFacts {
 const TIMELINE_BUCKET_MS = 100;
 const MAX_SERIES_POINTS = 600;
 
+/** Turns the raw material of a run into its report. */
 export function buildReport(f: RunFacts): BenchReport {
   const { fired, options } = f;
   const count = fired.status.length;

@@ -1,15 +1,13 @@
-import type { Summary } from "../stats.ts";
-import type { BenchReport } from "./report.ts";
-import { barChart, esc, lineChart } from "./svg.ts";
-
 /**
  * `--out report.html`: one self-contained page (inline CSS and SVG, no
  * script, no build step) with the latency histogram, throughput over time,
  * the counters during the run and the invariant verdicts.
  */
-const n = (v: number) => v.toLocaleString("en-US");
-const ms = (v: number | undefined) =>
-  v === undefined || Number.isNaN(v) ? "n/a" : v < 10 ? v.toFixed(2) : n(Math.round(v));
+
+import { msFigure as ms, num as n } from "../format.ts";
+import type { Summary } from "../stats.ts";
+import type { BenchReport } from "./report.ts";
+import { barChart, esc, lineChart } from "./svg.ts";
 
 function latencyRows(r: BenchReport): string {
   const rows: [string, Summary][] = [["admission (all)", r.latency.admission]];

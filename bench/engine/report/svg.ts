@@ -2,6 +2,7 @@
  * Tiny SVG charts for the HTML report: no library, no script, so the page
  * is one self-contained file that opens anywhere.
  */
+
 const W = 760;
 const H = 220;
 const PAD = { left: 60, right: 12, top: 12, bottom: 40 };

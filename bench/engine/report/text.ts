@@ -1,10 +1,9 @@
+/** The report for a person at a terminal. */
+
+import { ms, num as n } from "../format.ts";
 import type { Summary } from "../stats.ts";
 import type { BenchReport } from "./report.ts";
 
-/** The report for a person at a terminal. */
-const n = (v: number) => v.toLocaleString("en-US");
-const ms = (v: number | undefined) =>
-  v === undefined || Number.isNaN(v) ? "n/a" : v < 10 ? `${v.toFixed(2)} ms` : `${n(Math.round(v))} ms`;
 const line = (label: string, s: Summary) =>
   `  ${label.padEnd(22)} p50 ${ms(s.p50).padStart(9)}  p90 ${ms(s.p90).padStart(9)}  p99 ${ms(s.p99).padStart(9)}  max ${ms(s.max).padStart(9)}  (${n(s.count)})`;
 
