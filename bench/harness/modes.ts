@@ -4,12 +4,10 @@
  * PostgreSQL schema) and stop() removes all of it.
  */
 
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Admin } from "@platformatic/kafka";
 import { type Proc, startProcess, tempDataDir } from "./processes.ts";
-import { deletePrefix, MiniRedis } from "./redis.ts";
+import { DATABASE_URL, KAFKA_BROKERS, REDIS_URL, removeRunState } from "./services.ts";
 
 export type Mode = "embedded" | "redis" | "kafka";
 export const MODES: Mode[] = ["embedded", "redis", "kafka"];
@@ -35,11 +33,6 @@ export interface SystemOptions {
   apiInstances?: number;
   workerInstances?: number;
 }
-
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-/** Default: the single-node broker of scripts/kafka.sh. */
-export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:19092";
 
 const profileFlags = (dir: string | undefined) => (dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []);
 
@@ -96,7 +89,11 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
   const processes: Proc[] = [];
   const stop = async () => {
     await Promise.all(processes.map((p) => p.stop()));
-    await cleanupDistributed(redisPrefix, schema, mode === "kafka" ? `stampede-bench-${run}` : undefined);
+    await removeRunState({
+      redisPrefix,
+      schema,
+      kafkaTopic: mode === "kafka" ? `stampede-bench-${run}` : undefined,
+    });
   };
   try {
     for (let i = 0; i < (options.apiInstances ?? 1); i++)
@@ -139,36 +136,4 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
     databaseSchema: schema,
     stop,
   };
-}
-
-/** Removes this run's Redis keys and PostgreSQL schema (shared services: nothing else). */
-async function cleanupDistributed(redisPrefix: string, schema: string, kafkaTopic?: string): Promise<void> {
-  try {
-    const redis = await MiniRedis.connect(REDIS_URL);
-    await deletePrefix(redis, redisPrefix);
-    redis.close();
-  } catch (error) {
-    process.stderr.write(`bench: could not clean Redis prefix ${redisPrefix}: ${(error as Error).message}\n`);
-  }
-  try {
-    execFileSync("psql", [DATABASE_URL, "-q", "-c", `DROP SCHEMA IF EXISTS "${schema}" CASCADE`], {
-      stdio: "ignore",
-      timeout: 30_000,
-    });
-  } catch (error) {
-    process.stderr.write(`bench: could not drop schema ${schema}: ${(error as Error).message}\n`);
-  }
-  if (kafkaTopic) {
-    const admin = new Admin({ clientId: "stampede-bench", bootstrapBrokers: KAFKA_BROKERS.split(",") });
-    try {
-      // The claims topic and group, and the tasks' (named after them).
-      const names = [kafkaTopic, `${kafkaTopic}.tasks`];
-      await admin.deleteGroups({ groups: names }).catch(() => undefined);
-      await admin.deleteTopics({ topics: names });
-    } catch (error) {
-      process.stderr.write(`bench: could not delete topic ${kafkaTopic}: ${(error as Error).message}\n`);
-    } finally {
-      await admin.close().catch(() => undefined);
-    }
-  }
 }

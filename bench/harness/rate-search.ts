@@ -19,7 +19,7 @@ export interface RateSearch {
   maxRate?: number;
 }
 
-/** 0 when even the start rate fails. */
+/** When the start rate fails, the bisection looks below it; 0 when no probe passed. */
 export async function highestRate(search: RateSearch): Promise<number> {
   const maxRate = search.maxRate ?? 1_000_000;
   let lo = 0;

@@ -23,16 +23,10 @@ import {
   summarizePairs,
 } from "./figures.ts";
 import { backlogLimits, diffCounters, listenCounters, machine } from "./kernel.ts";
-import {
-  ADMIN_TOKEN,
-  DATABASE_URL,
-  type System,
-  type SystemOptions,
-  startCeiling,
-  startSystem,
-} from "./modes.ts";
+import { ADMIN_TOKEN, type System, type SystemOptions, startCeiling, startSystem } from "./modes.ts";
 import { runBench } from "./processes.ts";
 import { formatHotSpots, profilesIn, summarizeProfile } from "./profile.ts";
+import { DATABASE_URL } from "./services.ts";
 
 export interface ScenarioSpec {
   name: string;
