@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { HTTP_STATUS } from "../../src/http/errors.ts";
+import { HTTP_STATUS } from "../../src/http/plugins/errors.ts";
 import { createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
 import { type RawAnswer, rawRequest } from "../helpers/raw-http.ts";
 

@@ -19,12 +19,12 @@ async function seedCampaign(runtime: EmbeddedRuntime, id: string): Promise<void>
     endsAt: null,
     createdAt: Date.now(),
   };
-  await runtime.deps.ledger.createCampaign(campaign);
-  await runtime.deps.admission.putCampaign(campaign);
+  await runtime.ledger.createCampaign(campaign);
+  await runtime.admission.putCampaign(campaign);
 }
 
 const admitted = async (runtime: EmbeddedRuntime, id: string) =>
-  (await runtime.deps.admission.counters(id))!.admitted;
+  (await runtime.admission.counters(id))!.admitted;
 
 function assertShed(res: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }) {
   assert.equal(res.statusCode, 503);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { type ErrorCode, StampedeError } from "../domain/errors.ts";
+import { type ErrorCode, StampedeError } from "../../domain/errors.ts";
 import { HTTP_STATUS, sendError, toStampedeError } from "./errors.ts";
 
 /**

@@ -1,6 +1,6 @@
 import underPressure from "@fastify/under-pressure";
 import type { FastifyInstance } from "fastify";
-import { StampedeError } from "../domain/errors.ts";
+import { StampedeError } from "../../domain/errors.ts";
 
 /**
  * Load shedding. While the event loop lags or memory runs high, every request

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { StampedeError } from "../../src/domain/errors.ts";
-import { withTimeout } from "../../src/http/timeout.ts";
+import { StampedeError } from "../../../src/domain/errors.ts";
+import { withTimeout } from "../../../src/http/plugins/request-timeout.ts";
 
 test("withTimeout: an answer in time passes through, value or error", async () => {
   assert.equal(await withTimeout(Promise.resolve(42), 100), 42);
