@@ -230,6 +230,16 @@ describe("claims", () => {
     assertError(await app.inject({ method: "GET", url: "/v1/claims/a%20b" }), 400, "invalid_request");
   });
 
+  test("503 unavailable, never 404, for a claim only a failing ledger could answer for", async (t) => {
+    const { app, runtime } = await embeddedApp(t);
+    runtime.ledger.findClaim = async () => Promise.reject(new Error("disk unreadable"));
+    for (const url of ["/v1/claims/AAAAAAAAAAAAAAAAAAAAAA", "/v1/claims/AAAAAAAAAAAAAAAAAAAAAA/events"]) {
+      const res = await app.inject({ method: "GET", url });
+      assertError(res, 503, "unavailable");
+      assert.equal(res.headers["retry-after"], "1");
+    }
+  });
+
   test("429 rate_limited with Retry-After comes after 404 and before 409", async (t) => {
     const { app, runtime } = await embeddedApp(t, {
       rateLimit: { user: parseRate("1000/s", "RATE_LIMIT_USER") },
