@@ -33,3 +33,11 @@ test("withTimeout: a dependency that does not answer becomes 503 unavailable nea
   await assert.rejects(withTimeout(never, 100));
   assert.ok(performance.now() - first < 400);
 });
+
+test("withTimeout: a value that arrives after the deadline is handed to discard, one in time is not", async () => {
+  const discarded: string[] = [];
+  await assert.rejects(withTimeout(sleep(80, "late"), 20, (late) => discarded.push(late)));
+  assert.equal(await withTimeout(Promise.resolve("in time"), 100, (v) => discarded.push(v)), "in time");
+  await sleep(120);
+  assert.deepEqual(discarded, ["late"]);
+});

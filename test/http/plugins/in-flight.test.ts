@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pino } from "pino";
-import { InFlight, inFlightOf } from "../../src/http/plugins/in-flight.ts";
-import { openEmbedded } from "../../src/runtime/embedded.ts";
-import { ADMIN_TOKEN, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { InFlight, inFlightOf } from "../../../src/http/plugins/in-flight.ts";
+import { openEmbedded } from "../../../src/runtime/embedded.ts";
+import { ADMIN_TOKEN, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { tempDir } from "../../helpers/tmp.ts";
 
 test("InFlight.waitIdle resolves when the last request leaves, or false at the deadline", async () => {
   const tracker = new InFlight();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
 
 const SHOP = "https://shop.example";
 
