@@ -1,3 +1,4 @@
+/** What services answer, as the contract's JSON bodies (epoch ms -> RFC3339). */
 import { type Claim, campaignStatus } from "../domain/types.ts";
 import type { DeliveryRecord } from "../ports/delivery.ts";
 import type { AuditRecord } from "../ports/lifecycle-ledger.ts";
@@ -5,7 +6,6 @@ import type { TaskRecord } from "../ports/task-store.ts";
 import type { CampaignView } from "../services/campaigns.ts";
 import type { WebhookSet } from "../services/deliveries.ts";
 
-/** What services answer, as the contract's JSON bodies (epoch ms -> RFC3339). */
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 

@@ -4,12 +4,7 @@ import type { Campaign, CampaignCounters } from "../domain/types.ts";
 import type { AdmissionStore } from "../ports/admission.ts";
 import type { Ledger } from "../ports/ledger.ts";
 
-/**
- * Campaigns: creating one (the ledger decides, admission learns), and reading
- * them with their live counters as the contract defines them (SPEC
- * "Campaigns"): `issued` in the ledger, `pending` admitted but not yet there,
- * `remaining = stock - issued - pending`.
- */
+/** What creating a campaign takes; times are epoch ms. */
 export interface NewCampaign {
   /** Generated when absent. */
   id?: string | undefined;
@@ -41,6 +36,12 @@ export interface CampaignServicePorts {
 
 const NO_CLAIMS: CampaignCounters = { admitted: 0, issued: 0 };
 
+/**
+ * Campaigns: creating one (the ledger decides, admission learns), and reading
+ * them with their live counters as the contract defines them (SPEC
+ * "Campaigns"): `issued` in the ledger, `pending` admitted but not yet there,
+ * `remaining = stock - issued - pending`.
+ */
 export class CampaignService {
   readonly #admission: AdmissionStore;
   readonly #ledger: Ledger;

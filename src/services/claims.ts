@@ -6,11 +6,7 @@ import type { Notifier } from "../ports/notifier.ts";
 import type { RateLimiter } from "../ports/rate-limiter.ts";
 import { subscribeThenRead, type Watched } from "./watch.ts";
 
-/**
- * Claims (SPEC "Claims"): admitting one, in the contract's order of checks
- * (campaign, rate limit, then admission decides already claimed / not active
- * / sold out), and reading them back.
- */
+/** One claim request, as the edge received it. */
 export interface ClaimRequest {
   campaignId: string;
   userId: string;
@@ -39,6 +35,11 @@ const NOT_ACTIVE_MESSAGES = {
  */
 const SOLD_OUT = new StampedeError("sold_out");
 
+/**
+ * Claims (SPEC "Claims"): admitting one, in the contract's order of checks
+ * (campaign, rate limit, then admission decides already claimed / not active
+ * / sold out), and reading them back.
+ */
 export class ClaimService {
   readonly #ports: ClaimServicePorts;
   readonly #lookup: ClaimLookup;

@@ -4,11 +4,7 @@ import type { DeliveryLedger, DeliveryRecord, WebhookConfig } from "../ports/del
 import type { Actor } from "../ports/lifecycle-ledger.ts";
 import type { CampaignService } from "./campaigns.ts";
 
-/**
- * A campaign's webhook and its dead-letter list (docs/lifecycle.md). The
- * secret is write-only: shown once when stampede generates it, never read
- * back. Every change is recorded in the audit trail with the change itself.
- */
+/** What setting a webhook takes. */
 export interface WebhookRequest {
   url: string;
   /** Generated (and shown once) when absent. */
@@ -35,6 +31,11 @@ export interface DeliveryServicePorts {
   now?: (() => number) | undefined;
 }
 
+/**
+ * A campaign's webhook and its dead-letter list (docs/lifecycle.md). The
+ * secret is write-only: shown once when stampede generates it, never read
+ * back. Every change is recorded in the audit trail with the change itself.
+ */
 export class DeliveryService {
   readonly #store: DeliveryLedger;
   readonly #campaigns: CampaignService;

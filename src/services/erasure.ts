@@ -6,18 +6,6 @@ import type { AdmissionStore } from "../ports/admission.ts";
 import type { Actor, LifecycleLedger } from "../ports/lifecycle-ledger.ts";
 import type { Notifier } from "../ports/notifier.ts";
 
-/**
- * Erasure of a user from a campaign (docs/lifecycle.md). The user's claims
- * stay in the ledger, anonymised (their units stay consumed); admission then
- * forgets the user, who may claim again while the campaign takes claims.
- *
- * Ledger first, admission second: until admission forgets the user, their
- * claims keep new ones of theirs out, so no new claim can collide with a row
- * not yet anonymised. Admission refuses while a claim of theirs is pending (the
- * worker would write it to the ledger with the userId): erase() then waits for
- * those claims to be issued, woken by the notifier, and goes again. It gives up
- * with `unavailable` (the admin retries) once `waitMs` has passed.
- */
 export interface ErasureServicePorts {
   admission: AdmissionStore;
   lifecycle: LifecycleLedger;
@@ -36,6 +24,18 @@ export interface ErasureServicePorts {
  */
 const RECHECK_MS = { first: 20, max: 500 } as const;
 
+/**
+ * Erasure of a user from a campaign (docs/lifecycle.md). The user's claims
+ * stay in the ledger, anonymised (their units stay consumed); admission then
+ * forgets the user, who may claim again while the campaign takes claims.
+ *
+ * Ledger first, admission second: until admission forgets the user, their
+ * claims keep new ones of theirs out, so no new claim can collide with a row
+ * not yet anonymised. Admission refuses while a claim of theirs is pending (the
+ * worker would write it to the ledger with the userId): erase() then waits for
+ * those claims to be issued, woken by the notifier, and goes again. It gives up
+ * with `unavailable` (the admin retries) once `waitMs` has passed.
+ */
 export class ErasureService {
   readonly #ports: ErasureServicePorts;
   readonly #now: () => number;

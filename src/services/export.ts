@@ -2,18 +2,19 @@ import type { Ledger } from "../ports/ledger.ts";
 import type { CampaignService } from "./campaigns.ts";
 import { CONTENT_TYPES, type ExportFormat, exportChunks } from "./export-format.ts";
 
-/**
- * A campaign's issued claims from the ledger (the truth), in unit order, as
- * text chunks to stream. Memory stays bounded whatever the size: the ledger
- * is read a page at a time, and only as fast as the caller takes the chunks
- * (the HTTP route writes them with backpressure).
- */
+/** The chunks to stream, and how to label them. */
 export interface ClaimExport {
   chunks: AsyncIterable<string>;
   contentType: string;
   fileName: string;
 }
 
+/**
+ * A campaign's issued claims from the ledger (the truth), in unit order, as
+ * text chunks to stream. Memory stays bounded whatever the size: the ledger
+ * is read a page at a time, and only as fast as the caller takes the chunks
+ * (the HTTP route writes them with backpressure).
+ */
 export class ExportService {
   readonly #ledger: Ledger;
   readonly #campaigns: CampaignService;

@@ -1,3 +1,8 @@
+/**
+ * The use cases, one service each, built over the ports of whichever mode
+ * runs them. The HTTP API (src/http) only parses, authorises, calls one of
+ * these and presents the answer; tests call them directly.
+ */
 import { type UserHasher, userHasher } from "../domain/user-hash.ts";
 import type { AdmissionStore } from "../ports/admission.ts";
 import type { DeliveryLedger } from "../ports/delivery.ts";
@@ -13,11 +18,6 @@ import { ExportService } from "./export.ts";
 import { LifecycleService } from "./lifecycle.ts";
 import type { TaskService } from "./tasks/task-service.ts";
 
-/**
- * The use cases, one service each, built over the ports of whichever mode
- * runs them. The HTTP API (src/http) only parses, authorises, calls one of
- * these and presents the answer; tests call them directly.
- */
 export interface Services {
   campaigns: CampaignService;
   claims: ClaimService;

@@ -4,12 +4,7 @@ import type { AdmissionStore, CampaignChange, ChangeOutcome } from "../ports/adm
 import type { Actor, AuditAction, AuditRecord, LifecycleLedger } from "../ports/lifecycle-ledger.ts";
 import type { CampaignService, CampaignView } from "./campaigns.ts";
 
-/**
- * Lifecycle (docs/lifecycle.md): pause / resume, stock and endsAt during a
- * live drop, close, and the audit trail. Each change is applied by the
- * admission store in one atomic step (validated there against the live
- * counters), then recorded in the ledger with its audit entry.
- */
+/** What a PATCH may change; absent fields stay as they are. */
 export interface CampaignPatch {
   status?: Exclude<CampaignStatus, "closed"> | undefined;
   stock?: number | undefined;
@@ -23,6 +18,12 @@ export interface LifecycleServicePorts {
   campaigns: CampaignService;
 }
 
+/**
+ * Lifecycle (docs/lifecycle.md): pause / resume, stock and endsAt during a
+ * live drop, close, and the audit trail. Each change is applied by the
+ * admission store in one atomic step (validated there against the live
+ * counters), then recorded in the ledger with its audit entry.
+ */
 export class LifecycleService {
   readonly #ports: LifecycleServicePorts;
 

@@ -3,6 +3,7 @@
  * and handed over, so whoever follows a claim or a task (the SSE routes)
  * misses nothing, whichever process makes the change.
  */
+/** A subscription and the state read once it was live. */
 export interface Watched<T> {
   /** The state read once the subscription was live. */
   readonly current: T;

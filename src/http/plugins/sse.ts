@@ -1,7 +1,3 @@
-import type { ServerResponse } from "node:http";
-import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Watched } from "../../services/watch.ts";
-
 /**
  * Server-Sent Events, written once for every stream the API serves: a claim
  * (/v1/claims/:id/events), a task (/v1/tasks/:id/events) and the dashboard
@@ -11,6 +7,11 @@ import type { Watched } from "../../services/watch.ts";
  * A stream whose client cannot keep up is dropped rather than buffered
  * without bound; a heartbeat comment keeps proxies from closing a quiet one.
  */
+import type { ServerResponse } from "node:http";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Watched } from "../../services/watch.ts";
+
+/** What a stream may hold unsent before its client is dropped. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /** One event's bytes: serialize once, write to as many streams as need it. */

@@ -14,16 +14,16 @@ import {
   patchCampaignRequest,
 } from "../schemas/lifecycle.ts";
 
-/**
- * Lifecycle routes (admin, docs/lifecycle.md): pause / resume, stock and
- * endsAt during a live drop, close, the audit trail, and erasure.
- */
 interface PatchBody {
   status?: "open" | "paused";
   stock?: number;
   endsAt?: string | null;
 }
 
+/**
+ * Lifecycle routes (admin, docs/lifecycle.md): pause / resume, stock and
+ * endsAt during a live drop, close, the audit trail, and erasure.
+ */
 export function registerLifecycleRoutes(
   app: FastifyInstance,
   services: { lifecycle: LifecycleService; erasure: ErasureService },

@@ -15,11 +15,6 @@ import {
   taskSchema,
 } from "../schemas/tasks.ts";
 
-/**
- * The generic task routes (SPEC "Generic tasks"), all admin: tasks are
- * submitted by the operator's own services. The dead-letter routes sit under
- * /v1/admin beside the other operator routes.
- */
 export interface TaskRouteOptions {
   admin: Guard;
   within: Deadline;
@@ -28,6 +23,11 @@ export interface TaskRouteOptions {
 
 const FINAL = new Set(["succeeded", "failed"]);
 
+/**
+ * The generic task routes (SPEC "Generic tasks"), all admin: tasks are
+ * submitted by the operator's own services. The dead-letter routes sit under
+ * /v1/admin beside the other operator routes.
+ */
 export function registerTaskRoutes(
   app: FastifyInstance,
   tasks: TaskService,

@@ -1,3 +1,11 @@
+/**
+ * The dashboard: plain files from ./public, read once at start and served as
+ * they are (no build step), and the admin event stream that feeds it.
+ *
+ * The stream needs the admin token, and EventSource cannot send headers; a
+ * token in the URL would end up in proxy and access logs. So the page reads
+ * the stream with fetch() and an Authorization header instead (public/common.js).
+ */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -8,14 +16,6 @@ import type { Metrics } from "../metrics/metrics.ts";
 import type { StatsInputs } from "../stats/collect.ts";
 import { DashboardHub, type HubOptions } from "./hub.ts";
 
-/**
- * The dashboard: plain files from ./public, read once at start and served as
- * they are (no build step), and the admin event stream that feeds it.
- *
- * The stream needs the admin token, and EventSource cannot send headers; a
- * token in the URL would end up in proxy and access logs. So the page reads
- * the stream with fetch() and an Authorization header instead (public/common.js).
- */
 const PUBLIC_DIR = new URL("./public/", import.meta.url);
 
 const TYPES: Record<string, string> = {

@@ -5,16 +5,7 @@ import type { TaskMessage, TaskRecord, TaskStore } from "../../ports/task-store.
 import { subscribeThenRead, type Watched } from "../watch.ts";
 import type { TaskRegistry } from "./registry.ts";
 
-/**
- * The task use cases (SPEC "Generic tasks"), whatever the mode: submit, read,
- * follow, and the dead-letter list. The service only sees a registry, a
- * TaskStore and a Queue<TaskMessage>.
- *
- * Submitting publishes first and records second. A crash in between leaves a
- * message whose record is missing, and the worker creates the record from the
- * message; the other order could leave a queued record that no message will
- * ever start.
- */
+/** A queued task, and whether an earlier request with the same key queued it. */
 export interface Submitted {
   taskId: string;
   /** True when an Idempotency-Key already answered: the first request's task. */
@@ -33,6 +24,16 @@ export interface TaskServiceOptions {
 /** 128 random bits, base64url (22 characters): knowing a task id is what lets its status be read. */
 export const newTaskId = (): string => randomBytes(16).toString("base64url");
 
+/**
+ * The task use cases (SPEC "Generic tasks"), whatever the mode: submit, read,
+ * follow, and the dead-letter list. The service only sees a registry, a
+ * TaskStore and a Queue<TaskMessage>.
+ *
+ * Submitting publishes first and records second. A crash in between leaves a
+ * message whose record is missing, and the worker creates the record from the
+ * message; the other order could leave a queued record that no message will
+ * ever start.
+ */
 export class TaskService {
   readonly #options: TaskServiceOptions;
 
