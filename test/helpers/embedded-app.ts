@@ -21,7 +21,7 @@ export interface PartsOverride {
 }
 
 /** The runtime's parts with some services or ops swapped. */
-export function withParts(parts: ApiParts, override: PartsOverride = {}): ApiParts {
+function withParts(parts: ApiParts, override: PartsOverride = {}): ApiParts {
   return {
     ...parts,
     services: { ...parts.services, ...override.services },
