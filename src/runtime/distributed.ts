@@ -18,13 +18,17 @@ import { RedisStreamQueue } from "../adapters/redis/streams/redis-stream-queue.t
 import { RedisTaskStore } from "../adapters/redis/tasks/redis-task-store.ts";
 import { type Config, ConfigError } from "../config/config.ts";
 import type { Claim } from "../domain/types.ts";
-import type { ApiDeps, DependencyStatus } from "../http/deps.ts";
-import { countFailures } from "../ops/metrics/instrument.ts";
+import { userHashKey } from "../domain/user-hash.ts";
+import type { ApiParts } from "../http/app.ts";
+import { countFailures, instrumentPorts } from "../ops/metrics/instrument.ts";
 import { Metrics } from "../ops/metrics/metrics.ts";
 import { ledgerCountsSource } from "../ops/stats/ledger-counts.ts";
 import type { IssuedSink } from "../ports/delivery.ts";
 import type { Queue, QueueLag } from "../ports/queue.ts";
+import type { DependencyStatus } from "../ports/readiness.ts";
 import type { TaskMessage } from "../ports/task-store.ts";
+import { ClaimLookup } from "../services/claims.ts";
+import { createServices } from "../services/index.ts";
 import { taskSettings } from "../services/tasks/settings.ts";
 import { ClaimWorker } from "../workers/claim-worker.ts";
 import { fanOut } from "../workers/fan-out.ts";
@@ -50,7 +54,8 @@ export interface DistributedOptions {
 }
 
 export interface DistributedRuntime {
-  deps: ApiDeps;
+  /** What the HTTP API serves (buildApp); a worker's HTTP face reads only `api.ops`. */
+  api: ApiParts;
   admission: RedisAdmission;
   ledger: PostgresLedger;
   redis: Redis;
@@ -184,17 +189,13 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     soldOutCacheMaxHolders: role === "api" ? config.SOLD_OUT_CACHE_MAX_HOLDERS : 0,
     retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
   });
+  const claimLookup = new ClaimLookup({ admission, ledger });
   const notifier = new RedisNotifier({
     publisher: redis,
     subscriber,
     channel: keys.issuedChannel,
     logger,
-    recheck: async (claimIds) => {
-      const found = await Promise.all(
-        claimIds.map(async (id) => (await admission.getClaim(id)) ?? (await ledger.findClaim(id))),
-      );
-      return found.filter((c): c is Claim => c !== undefined);
-    },
+    recheck: (claimIds) => claimLookup.findMany(claimIds),
   });
 
   // Tasks (POST /v1/tasks): their own stream or topic, the Redis task store; workers run them.
@@ -334,30 +335,42 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     return Promise.all(checks);
   };
 
-  const deps: ApiDeps = {
-    // Kafka mode: a 202 waits for Kafka's acknowledgement.
-    admission: kafka ? kafka.admission(admission) : admission,
-    ledger,
-    notifier,
-    adminToken: settings.adminToken,
-    readiness,
-    isShuttingDown: () => shuttingDown,
-    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-    corsOrigins: config.CORS_ORIGINS,
-    rateLimiter,
-    userTokens:
-      config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
-    tasks: tasks.service,
-    lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
-    metrics,
-    mode: role,
-    // An API process reads the lag through a claims queue it never consumes from.
-    queueLag: lagOf([queue ?? kafka?.queue ?? claimsQueue(redis), taskQueue]),
-    stats: [ledgerCountsSource(ledger), redisMemorySource(redis, `${config.REDIS_PREFIX}:`)],
+  const services = createServices(
+    instrumentPorts(
+      {
+        // Kafka mode: a 202 waits for Kafka's acknowledgement.
+        admission: kafka ? kafka.admission(admission) : admission,
+        ledger,
+        notifier,
+        lifecycle: ledger.lifecycle,
+        deliveries: ledger.deliveries,
+        rateLimiter,
+        tasks: tasks.service,
+      },
+      metrics,
+    ),
+    { userHashKey: userHashKey(settings.adminToken), requestTimeoutMs: config.REQUEST_TIMEOUT_MS },
+  );
+  const api: ApiParts = {
+    services,
+    access: {
+      adminToken: settings.adminToken,
+      userTokens:
+        config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
+    },
+    ops: {
+      readiness,
+      isShuttingDown: () => shuttingDown,
+      metrics,
+      mode: role,
+      // An API process reads the lag through a claims queue it never consumes from.
+      queueLag: lagOf([queue ?? kafka?.queue ?? claimsQueue(redis), taskQueue]),
+      stats: [ledgerCountsSource(ledger), redisMemorySource(redis, `${config.REDIS_PREFIX}:`)],
+    },
   };
 
   return {
-    deps,
+    api,
     admission,
     ledger,
     redis,

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { ipBucket, userBucket } from "../../domain/rate-buckets.ts";
 import { type RateLimitOptions, type RatePolicy, retryAfterSeconds } from "../../domain/rate-policy.ts";
-import type { RateLimiter } from "../../http/deps.ts";
+import type { RateLimiter } from "../../ports/rate-limiter.ts";
 
 /** The only Redis commands this limiter uses (an ioredis client fits). */
 export interface ScriptClient {

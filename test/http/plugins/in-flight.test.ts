@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pino } from "pino";
-import { InFlight, inFlightOf } from "../../src/http/in-flight.ts";
-import { openEmbedded } from "../../src/runtime/embedded.ts";
-import { ADMIN_TOKEN, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { InFlight, inFlightOf } from "../../../src/http/plugins/in-flight.ts";
+import { openEmbedded } from "../../../src/runtime/embedded.ts";
+import { ADMIN_TOKEN, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { tempDir } from "../../helpers/tmp.ts";
 
 test("InFlight.waitIdle resolves when the last request leaves, or false at the deadline", async () => {
   const tracker = new InFlight();
@@ -74,10 +74,10 @@ test("drain: what the worker cannot issue in time stays in the journal and is is
   t.after(() => again.close());
   assert.equal(again.recoveredPending, 20);
   assert.equal(await again.drain(Date.now() + 10_000), 0, "a running worker drains to zero");
-  await eventually(async () => (await again.deps.admission.counters("left"))?.issued === 20);
+  await eventually(async () => (await again.admission.counters("left"))?.issued === 20);
   for (const answer of answers) {
     const { claimId } = answer.json();
-    const claim = await again.deps.ledger.findClaim(claimId);
+    const claim = await again.ledger.findClaim(claimId);
     assert.equal(claim?.status, "issued");
   }
 });

@@ -1,11 +1,11 @@
 /**
  * JSON schemas of the lifecycle, delivery and export routes (docs/lifecycle.md),
- * next to the contract's own in schemas.ts.
+ * next to the contract's own in contract.ts.
  */
-import { CLAIM_ID_PATTERN, ID_PATTERN, USER_ID_PATTERN } from "./schemas.ts";
+import { CLAIM_ID_PATTERN, USER_ID_PATTERN } from "./contract.ts";
 
 /** X-Actor: who the caller says they are (1-128 characters, no control characters). */
-export const ACTOR_PATTERN = USER_ID_PATTERN;
+const ACTOR_PATTERN = USER_ID_PATTERN;
 
 export const actorHeaders = {
   type: "object",
@@ -18,7 +18,7 @@ export const actorHeaders = {
   },
 } as const;
 
-export const patchCampaignBody = {
+export const patchCampaignRequest = {
   type: "object",
   additionalProperties: false,
   minProperties: 1,
@@ -51,7 +51,7 @@ export const auditQuery = {
   },
 } as const;
 
-export const auditPage = {
+export const auditPageSchema = {
   type: "object",
   required: ["entries", "next"],
   properties: {
@@ -78,13 +78,13 @@ export const auditPage = {
   },
 } as const;
 
-export const erasureResult = {
+export const erasureSchema = {
   type: "object",
   required: ["erased"],
   properties: { erased: { type: "integer", description: "claims anonymised by this request" } },
 } as const;
 
-export const webhookBody = {
+export const webhookRequest = {
   type: "object",
   required: ["url"],
   additionalProperties: false,
@@ -108,7 +108,7 @@ export const webhookBody = {
   },
 } as const;
 
-export const webhookState = {
+export const webhookSchema = {
   type: "object",
   required: ["webhook", "deadDeliveries"],
   properties: {
@@ -136,7 +136,7 @@ export const deadQuery = {
   },
 } as const;
 
-export const deadPage = {
+export const deadPageSchema = {
   type: "object",
   required: ["deliveries", "next"],
   properties: {
@@ -158,7 +158,7 @@ export const deadPage = {
   },
 } as const;
 
-export const replayBody = {
+export const replayRequest = {
   type: "object",
   additionalProperties: false,
   properties: {
@@ -183,10 +183,4 @@ export const exportQuery = {
       description: "csv only: prefix cells that a spreadsheet would run as a formula (=, +, -, @) with '",
     },
   },
-} as const;
-
-export const campaignIdParams = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", pattern: ID_PATTERN } },
 } as const;

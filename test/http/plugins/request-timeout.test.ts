@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { StampedeError } from "../../src/domain/errors.ts";
-import { withTimeout } from "../../src/http/timeout.ts";
+import { StampedeError } from "../../../src/domain/errors.ts";
+import { withTimeout } from "../../../src/http/plugins/request-timeout.ts";
 
 test("withTimeout: an answer in time passes through, value or error", async () => {
   assert.equal(await withTimeout(Promise.resolve(42), 100), 42);
@@ -32,4 +32,12 @@ test("withTimeout: a dependency that does not answer becomes 503 unavailable nea
   const first = performance.now();
   await assert.rejects(withTimeout(never, 100));
   assert.ok(performance.now() - first < 400);
+});
+
+test("withTimeout: a value that arrives after the deadline is handed to discard, one in time is not", async () => {
+  const discarded: string[] = [];
+  await assert.rejects(withTimeout(sleep(80, "late"), 20, (late) => discarded.push(late)));
+  assert.equal(await withTimeout(Promise.resolve("in time"), 100, (v) => discarded.push(v)), "in time");
+  await sleep(120);
+  assert.deepEqual(discarded, ["late"]);
 });

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FastifyInstance } from "fastify";
-import type { Campaign } from "../../src/domain/types.ts";
-import type { EmbeddedRuntime } from "../../src/runtime/embedded.ts";
-import { ADMIN_TOKEN, embeddedApp, eventually } from "../helpers/embedded-app.ts";
-import { countBy, createClient } from "../helpers/load.ts";
-import { startServer } from "../helpers/server-process.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import type { Campaign } from "../../../src/domain/types.ts";
+import type { EmbeddedRuntime } from "../../../src/runtime/embedded.ts";
+import { ADMIN_TOKEN, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { countBy, createClient } from "../../helpers/load.ts";
+import { startServer } from "../../helpers/server-process.ts";
+import { tempDir } from "../../helpers/tmp.ts";
 
 /** Creates a campaign behind the API's back (the API itself is shedding load). */
 async function seedCampaign(runtime: EmbeddedRuntime, id: string): Promise<void> {
@@ -19,12 +19,12 @@ async function seedCampaign(runtime: EmbeddedRuntime, id: string): Promise<void>
     endsAt: null,
     createdAt: Date.now(),
   };
-  await runtime.deps.ledger.createCampaign(campaign);
-  await runtime.deps.admission.putCampaign(campaign);
+  await runtime.ledger.createCampaign(campaign);
+  await runtime.admission.putCampaign(campaign);
 }
 
 const admitted = async (runtime: EmbeddedRuntime, id: string) =>
-  (await runtime.deps.admission.counters(id))!.admitted;
+  (await runtime.admission.counters(id))!.admitted;
 
 function assertShed(res: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }) {
   assert.equal(res.statusCode, 503);

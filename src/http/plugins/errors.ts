@@ -1,5 +1,11 @@
+/**
+ * Every error leaves as the contract's shape. Fastify's own errors (bad JSON,
+ * wrong content type, body too large, schema validation) are mapped to their
+ * catalogue codes; anything unexpected is logged and answered 503, because the
+ * contract allows no other 5xx.
+ */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { type ErrorCode, StampedeError } from "../domain/errors.ts";
+import { type ErrorCode, StampedeError } from "../../domain/errors.ts";
 
 /** The one place a contract code becomes an HTTP status. */
 export const HTTP_STATUS = {
@@ -24,12 +30,7 @@ export const HTTP_STATUS = {
   unavailable: 503,
 } as const satisfies Record<ErrorCode, number>;
 
-/**
- * Every error leaves as the contract's shape. Fastify's own errors (bad JSON,
- * wrong content type, body too large, schema validation) are mapped to their
- * catalogue codes; anything unexpected is logged and answered 503, because the
- * contract allows no other 5xx.
- */
+/** Fastify's error codes that have a catalogue code of their own. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: "payload_too_large",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "unsupported_media_type",

@@ -1,22 +1,57 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { StampedeError } from "../domain/errors.ts";
-import { adminCheck, bearer, type Guard } from "./auth.ts";
-import type { ApiDeps } from "./deps.ts";
+import { StampedeError } from "../../domain/errors.ts";
+import type { UserTokens } from "../../ports/user-tokens.ts";
 
 /**
- * Signed user identity (USER_TOKEN_SECRET, SPEC "Identity and tokens"). When
- * the mode gives no `userTokens`, every check here lets the request through
- * and stampede trusts the userId it is given, as the contract says.
+ * Who may call what (SPEC "Identity and tokens"): admin routes take the
+ * ADMIN_TOKEN; with USER_TOKEN_SECRET set, claims and reads of claims take
+ * the user's token. Without `userTokens`, every user check lets the request
+ * through and stampede trusts the userId it is given, as the contract says.
  *
  * Authentication (401) runs as an onRequest hook, before the body is even
  * read, so anonymous traffic costs little; the comparison of the token's
  * subject with the userId (403) runs once that userId is known and valid.
  */
+export interface Access {
+  adminToken: string;
+  /** When set, claims and reads of claims need the user's token. */
+  userTokens?: UserTokens | undefined;
+}
+
+export type Guard = (request: FastifyRequest) => Promise<void>;
+
+/** The cookie an EventSource (which cannot send headers) may carry the user's token in. */
 export const USER_TOKEN_COOKIE = "stampede_token";
 
-interface Caller {
-  admin: boolean;
-  subject: string | undefined;
+const digest = (value: string) => createHash("sha256").update(value).digest();
+
+/**
+ * True when the request carries the admin token. Both sides are hashed first
+ * so the comparison takes the same time whatever the length or content of
+ * the token presented.
+ */
+export function adminCheck(adminToken: string): (request: FastifyRequest) => boolean {
+  const expected = digest(adminToken);
+  return (request) => {
+    const token = bearer(request);
+    return token !== undefined && timingSafeEqual(digest(token), expected);
+  };
+}
+
+/** The admin routes' onRequest hook: 401 without the admin token. */
+export function adminGuard(adminToken: string): Guard {
+  const isAdmin = adminCheck(adminToken);
+  return async (request) => {
+    if (!isAdmin(request)) throw new StampedeError("unauthorized");
+  };
+}
+
+export function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== "string") return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
 }
 
 export interface UserAuth {
@@ -34,8 +69,13 @@ export interface UserAuth {
   adminOrUser: Guard;
 }
 
-export function userAuth(deps: ApiDeps, admin: Guard): UserAuth {
-  const tokens = deps.userTokens;
+interface Caller {
+  admin: boolean;
+  subject: string | undefined;
+}
+
+export function userAuth(access: Access, admin: Guard): UserAuth {
+  const tokens = access.userTokens;
   const pass: Guard = async () => undefined;
   if (!tokens)
     return {
@@ -47,7 +87,7 @@ export function userAuth(deps: ApiDeps, admin: Guard): UserAuth {
       adminOrUser: admin,
     };
 
-  const isAdmin = adminCheck(deps.adminToken);
+  const isAdmin = adminCheck(access.adminToken);
   const callers = new WeakMap<FastifyRequest, Caller>();
 
   const authenticate = async (token: string | undefined): Promise<Caller> => {

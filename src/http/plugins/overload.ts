@@ -1,14 +1,8 @@
 import underPressure from "@fastify/under-pressure";
 import type { FastifyInstance } from "fastify";
-import { StampedeError } from "../domain/errors.ts";
+import { StampedeError } from "../../domain/errors.ts";
 
-/**
- * Load shedding. While the event loop lags or memory runs high, every request
- * is answered 503 `unavailable` at once, in its onRequest hook: before its
- * body is read, before anything is admitted. A server that has fallen behind
- * otherwise keeps accepting work it cannot finish, and every client ends in a
- * timeout instead of a quick, honest "retry later".
- */
+/** OVERLOAD_* settings: a threshold of 0 is not checked. */
 export interface OverloadOptions {
   /** How late the event loop may run a timer, ms (0 = not checked). */
   maxEventLoopDelayMs: number;
@@ -26,6 +20,13 @@ const EXEMPT = new Set(["/healthz", "/metrics"]);
 /** Retry-After is drawn from this range so that shed clients do not all come back in the same second. */
 const RETRY_AFTER_S = [1, 3] as const;
 
+/**
+ * Load shedding. While the event loop lags or memory runs high, every request
+ * is answered 503 `unavailable` at once, in its onRequest hook: before its
+ * body is read, before anything is admitted. A server that has fallen behind
+ * otherwise keeps accepting work it cannot finish, and every client ends in a
+ * timeout instead of a quick, honest "retry later".
+ */
 export async function registerOverloadGuard(
   app: FastifyInstance,
   options: OverloadOptions | undefined,

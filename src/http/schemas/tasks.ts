@@ -1,10 +1,8 @@
 /**
  * JSON schemas of the task routes' bodies and parameters (SPEC "Generic
- * tasks"), beside src/http/schemas.ts, and the record -> body conversion.
+ * tasks"), next to the contract's own in contract.ts.
  */
-import type { TaskRecord } from "../ports/task-store.ts";
-
-export const TASK_ID_PATTERN = "^[A-Za-z0-9_-]{16,64}$";
+const TASK_ID_PATTERN = "^[A-Za-z0-9_-]{16,64}$";
 
 export const taskSchema = {
   $id: "Task",
@@ -36,7 +34,7 @@ export const taskAcceptedSchema = {
   properties: { taskId: { type: "string" }, status: { type: "string", enum: ["queued"] } },
 } as const;
 
-export const submitTaskBody = {
+export const submitTaskRequest = {
   type: "object",
   required: ["type", "payload"],
   additionalProperties: false,
@@ -60,23 +58,3 @@ export const deadLetterQuery = {
     offset: { type: "string", pattern: "^[0-9]{1,7}$", description: "default 0" },
   },
 } as const;
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-export function taskBody(task: TaskRecord) {
-  const body: Record<string, unknown> = {
-    taskId: task.taskId,
-    type: task.type,
-    status: task.status,
-    attempts: task.attempts,
-    maxAttempts: task.maxAttempts,
-    createdAt: iso(task.createdAt),
-    updatedAt: iso(task.updatedAt),
-  };
-  if (task.status === "succeeded") body.result = task.result ?? null;
-  if (task.error !== undefined && task.status !== "succeeded") body.error = task.error;
-  if (task.startedAt !== undefined) body.startedAt = iso(task.startedAt);
-  if (task.finishedAt !== undefined) body.finishedAt = iso(task.finishedAt);
-  if (task.runAfter !== undefined) body.nextAttemptAt = iso(task.runAfter);
-  return body;
-}

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { HTTP_STATUS } from "../../src/http/errors.ts";
-import { createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
-import { type RawAnswer, rawRequest } from "../helpers/raw-http.ts";
+import { HTTP_STATUS } from "../../../src/http/plugins/errors.ts";
+import { createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
+import { type RawAnswer, rawRequest } from "../../helpers/raw-http.ts";
 
 /** Requests that Node's parser or Fastify's router refuse still get the contract's JSON error. */
 function assertContractError(answer: RawAnswer, status: number, code: string, what: string) {

@@ -1,9 +1,11 @@
 /**
  * JSON schemas of the contract's bodies and parameters. Fastify validates
  * requests and serializes responses with them, and @fastify/swagger turns
- * them into the OpenAPI document at /docs/json.
+ * them into the OpenAPI document at /docs/json. Names: `*Request` for a
+ * request body, `*Params`, `*Query` and `*Headers` for the rest of a request,
+ * `*Schema` for an answer's shape.
  */
-import { ERROR_CODES } from "../domain/errors.ts";
+import { ERROR_CODES } from "../../domain/errors.ts";
 
 export const ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$";
 /** 1-128 characters, none of them a control character (C0, DEL or C1). */
@@ -76,7 +78,7 @@ export const claimSchema = {
   },
 } as const;
 
-export const createCampaignBody = {
+export const createCampaignRequest = {
   type: "object",
   required: ["name", "stock"],
   additionalProperties: false,
@@ -90,7 +92,7 @@ export const createCampaignBody = {
   },
 } as const;
 
-export const claimBody = {
+export const claimRequest = {
   type: "object",
   required: ["userId"],
   additionalProperties: false,

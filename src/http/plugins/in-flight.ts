@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { StampedeError } from "../domain/errors.ts";
-import { isEventStream } from "../ops/metrics/routes.ts";
+import { StampedeError } from "../../domain/errors.ts";
+import { isEventStream } from "../../ops/metrics/routes.ts";
 import { sendError } from "./errors.ts";
 
 /**

@@ -1,10 +1,3 @@
-import { randomUUID } from "node:crypto";
-import { STATUS_CODES } from "node:http";
-import type { Socket } from "node:net";
-import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { type ErrorCode, StampedeError } from "../domain/errors.ts";
-import { HTTP_STATUS, sendError, toStampedeError } from "./errors.ts";
-
 /**
  * Errors that happen before a request reaches Fastify's router: Node's HTTP
  * parser refusing the bytes (bad request line, invalid header characters,
@@ -16,6 +9,14 @@ import { HTTP_STATUS, sendError, toStampedeError } from "./errors.ts";
  * the catalogue) nor 413 (`payload_too_large` names the body, and a client
  * told its body is too large would look in the wrong place).
  */
+import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { type ErrorCode, StampedeError } from "../../domain/errors.ts";
+import { HTTP_STATUS, sendError, toStampedeError } from "./errors.ts";
+
+/** Node's client error codes that have a message of their own. */
 const CLIENT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   HPE_HEADER_OVERFLOW: {
     code: "invalid_request",

@@ -1,4 +1,6 @@
+/** What routes read off a request beyond what its schema validates. */
 import type { FastifyRequest } from "fastify";
+import { StampedeError } from "../domain/errors.ts";
 import type { Actor } from "../ports/lifecycle-ledger.ts";
 
 /**
@@ -14,4 +16,11 @@ export function actorOf(request: FastifyRequest): Actor {
     requestId: String(request.id),
     clientIp: request.ip,
   };
+}
+
+/** `?limit=` of a paged list: 1 to 1000, 100 when absent (the schema has checked it is digits). */
+export function pageLimit(raw: string | undefined): number {
+  const n = raw === undefined ? 100 : Number(raw);
+  if (n < 1 || n > 1000) throw new StampedeError("invalid_request", "limit must be 1 to 1000.");
+  return n;
 }

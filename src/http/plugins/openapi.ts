@@ -1,9 +1,9 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
-import { ERROR_CATALOGUE, type ErrorCode } from "../domain/errors.ts";
+import { ERROR_CATALOGUE, type ErrorCode } from "../../domain/errors.ts";
+import { campaignSchema, claimSchema, errorSchema } from "../schemas/contract.ts";
 import { HTTP_STATUS } from "./errors.ts";
-import { campaignSchema, claimSchema, errorSchema } from "./schemas.ts";
 
 /**
  * The OpenAPI document (/docs/json) and its page (/docs), built from the

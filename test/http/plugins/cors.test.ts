@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
 
 const SHOP = "https://shop.example";
 
@@ -21,7 +21,7 @@ test("no CORS_ORIGINS: no CORS header, and a preflight is an unknown route", asy
 });
 
 test("CORS_ORIGINS lists who may call, with credentials; others get no permission", async (t) => {
-  const { app } = await embeddedApp(t, { corsOrigins: [SHOP, "https://other.example"] });
+  const { app } = await embeddedApp(t, { app: { corsOrigins: [SHOP, "https://other.example"] } });
   const { id } = await createCampaign(app, { name: "c", stock: 1 });
 
   const allowed = await app.inject({ method: "GET", url: `/v1/campaigns/${id}`, headers: { origin: SHOP } });
@@ -72,7 +72,7 @@ test("CORS_ORIGINS lists who may call, with credentials; others get no permissio
 });
 
 test("CORS_ORIGINS=* allows any origin, without credentials", async (t) => {
-  const { app } = await embeddedApp(t, { corsOrigins: ["*"] });
+  const { app } = await embeddedApp(t, { app: { corsOrigins: ["*"] } });
   const res = await app.inject({
     method: "GET",
     url: "/healthz",
