@@ -28,7 +28,8 @@ test("the built package (tsc + copy-assets) starts and serves without the TypeSc
   execFileSync(process.execPath, [join(ROOT, "scripts/copy-assets.mjs"), dist]);
   for (const asset of [
     "adapters/redis/lua/admit-6.lua",
-    "adapters/redis/lua/gcra.lua",
+    "adapters/redis/lua/rate-limit-n.lua",
+    "adapters/redis/lua/includes/redis-time.lua",
     "adapters/postgres/migrations",
     "ops/dashboard/public",
   ])

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { pino } from "pino";
-import { KafkaQueue } from "../../../src/adapters/kafka/kafka-queue.ts";
-import type { KafkaQueueOptions } from "../../../src/adapters/kafka/options.ts";
+import { KafkaQueue } from "../../../src/adapters/kafka/queue/kafka-queue.ts";
+import type { KafkaQueueOptions } from "../../../src/adapters/kafka/queue/options.ts";
 import { eventually } from "../../helpers/embedded-app.ts";
 import { kafkaBrokers, skipWithoutKafka, testAdmin, testGroup, testTopic } from "../../helpers/kafka.ts";
 
