@@ -41,7 +41,7 @@ export interface KafkaIssuedSinkOptions {
   /** Names the producer in broker logs. */
   clientId: string;
   logger: Logger;
-  /** One broker request's timeout (tests shorten it; see queue/kafka/options.ts). */
+  /** One broker request's timeout (tests shorten it; see queue/options.ts). */
   requestTimeoutMs?: number;
 }
 

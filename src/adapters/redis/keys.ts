@@ -49,7 +49,7 @@ export class KeyLayout {
     this.#pattern = new RegExp(`^${source}$`);
   }
 
-  /** The key of this family for these ids, without the prefix. */
+  /** The key of this layout for these ids, without the prefix. */
   fill(ids: Readonly<Record<string, string>>): string {
     let out = "";
     for (let i = 0; i < this.#parts.length; i++) {
@@ -61,7 +61,7 @@ export class KeyLayout {
     return out;
   }
 
-  /** Whether a key (prefix removed) is of this family. */
+  /** Whether a key (prefix removed) has this layout. */
   matches(rest: string): boolean {
     return this.#pattern.test(rest);
   }
@@ -163,7 +163,7 @@ export class RedisKeys {
   constructor(prefix: string) {
     if (/[{}]/.test(prefix)) throw new Error("REDIS_PREFIX must not contain { or }");
     this.prefix = prefix;
-    const key = (family: KeyLayout, ids?: Record<string, string>) => this.#key(family, ids);
+    const key = (layout: KeyLayout, ids?: Record<string, string>) => this.#key(layout, ids);
     this.tasks = {
       taskPrefix: key(KEY_FAMILIES.task, { task: "" }),
       task: (task) => key(KEY_FAMILIES.task, { task }),
@@ -175,8 +175,8 @@ export class RedisKeys {
     };
   }
 
-  #key(family: KeyLayout, ids: Record<string, string> = {}): string {
-    return `${this.prefix}:${family.fill(ids)}`;
+  #key(layout: KeyLayout, ids: Record<string, string> = {}): string {
+    return `${this.prefix}:${layout.fill(ids)}`;
   }
 
   campaign(campaignId: string): CampaignKeys {
