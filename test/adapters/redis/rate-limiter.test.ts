@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { RedisRateLimiter } from "../../../src/adapters/redis/rate-limiter.ts";
 import { parseRate } from "../../../src/domain/rate-policy.ts";
@@ -63,7 +64,7 @@ test("a burst per campaign and user, then 429 with Retry-After", { skip }, async
   assert.equal(await limiter.check("c1", "alice", "ip"), 1);
   assert.equal(await limiter.check("c1", "bob", "ip"), undefined);
   assert.equal(await limiter.check("c2", "alice", "ip"), undefined);
-  await new Promise((r) => setTimeout(r, 250));
+  await sleep(250);
   assert.equal(await limiter.check("c1", "alice", "ip"), undefined, "one interval later");
 });
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { PostgresLedger } from "../../../../src/adapters/postgres/postgres-ledger.ts";
 import { LossMonitor } from "../../../../src/adapters/redis/admission/loss-monitor.ts";
@@ -239,7 +240,7 @@ test("retention: ended and drained, the keys expire after the grace; retired cam
   const k = w.keys.campaign("c1");
   assert.deepEqual(await sweeper.sweep(), { expiring: [], retired: [] }, "not ended yet");
 
-  await new Promise((r) => setTimeout(r, endsAt - Date.now() + 50));
+  await sleep(endsAt - Date.now() + 50);
   await w.issue(a, [kept]);
   assert.deepEqual((await sweeper.sweep()).expiring, [], "a claim is still pending: no expiry");
   assert.equal(await w.redis.pttl(k.state), -1);
@@ -335,7 +336,7 @@ test("one worker, two layouts on the stream: the v1 claim is issued, a newer lay
   worker.start();
   t.after(() => worker.stop());
   await eventually(async () => (await w.ledger.issuedCount("c1")) === 1);
-  await new Promise((r) => setTimeout(r, 300));
+  await sleep(300);
   assert.equal((await w.ledger.findClaim(claim.claimId))?.couponCode, claim.couponCode);
   assert.equal(await w.ledger.issuedCount("c1"), 1, "the newer layout was not misread as a claim");
   const [pending] = (await w.redis.xpending(k.stream, "workers")) as [number];

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { RedisKeys } from "../../../../src/adapters/redis/keys.ts";
 import { RedisTaskStore } from "../../../../src/adapters/redis/tasks/redis-task-store.ts";
@@ -87,7 +88,7 @@ test("redis: a watch in one store instance sees changes made through another (an
   await worker.start(m, "w", 10_000);
   await worker.succeed(m.taskId, 1, { fine: true });
   const deadline = Date.now() + 5000;
-  while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (seen.length < 3 && Date.now() < deadline) await sleep(10);
   unwatch();
   assert.deepEqual(seen, ["queued", "running", "succeeded"]);
 });
