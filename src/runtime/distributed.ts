@@ -2,20 +2,28 @@ import { hostname } from "node:os";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
-import { KafkaIssuedSink } from "../adapters/kafka/issued-sink.ts";
-import type { KafkaQueue } from "../adapters/kafka/kafka-queue.ts";
+import {
+  type KafkaClaims,
+  KafkaIssuedSink,
+  type KafkaQueue,
+  openKafkaClaims,
+  openKafkaTasks,
+} from "../adapters/kafka/index.ts";
 import { PostgresLedger } from "../adapters/postgres/postgres-ledger.ts";
-import { packClaim, unpackClaim } from "../adapters/redis/admission/claim-codec.ts";
-import { RedisKeys } from "../adapters/redis/admission/keys.ts";
-import { LossMonitor } from "../adapters/redis/admission/loss-monitor.ts";
-import { streamClaims } from "../adapters/redis/admission/queued-claims.ts";
-import { RedisAdmission } from "../adapters/redis/admission/redis-admission.ts";
-import { RetentionSweeper } from "../adapters/redis/admission/retention.ts";
-import { RedisNotifier } from "../adapters/redis/notifier.ts";
-import { RedisRateLimiter } from "../adapters/redis/rate-limiter.ts";
-import { redisMemorySource } from "../adapters/redis/stats/memory.ts";
-import { RedisStreamQueue } from "../adapters/redis/streams/redis-stream-queue.ts";
-import { RedisTaskStore } from "../adapters/redis/tasks/redis-task-store.ts";
+import {
+  LossMonitor,
+  packClaim,
+  RedisAdmission,
+  RedisKeys,
+  RedisNotifier,
+  RedisRateLimiter,
+  RedisStreamQueue,
+  RedisTaskStore,
+  RetentionSweeper,
+  redisMemorySource,
+  streamSink,
+  unpackClaim,
+} from "../adapters/redis/index.ts";
 import { type Config, ConfigError } from "../config/config.ts";
 import type { Claim } from "../domain/types.ts";
 import { userHashKey } from "../domain/user-hash.ts";
@@ -34,8 +42,6 @@ import { ClaimWorker } from "../workers/claim-worker.ts";
 import { fanOut } from "../workers/fan-out.ts";
 import { WebhookDispatcher } from "../workers/webhook/dispatcher.ts";
 import { webhookOptions } from "../workers/webhook/options.ts";
-import { type KafkaClaims, openKafkaClaims } from "./kafka-claims.ts";
-import { openKafkaTasks } from "./kafka-tasks.ts";
 import { openTaskPipeline, type TaskPipeline } from "./task-pipeline.ts";
 
 /**
@@ -79,8 +85,6 @@ export interface DistributedRuntime {
 export const CLAIMS_GROUP = "stampede-claim-workers";
 /** The consumer group of the tasks stream (QUEUE=redis; KAFKA_TASKS_GROUP with Kafka). */
 export const TASKS_GROUP = "stampede-task-workers";
-/** The tasks stream (its own, so a slow task never delays a claim). */
-export const tasksStream = (prefix: string) => `${prefix}:tasks:stream`;
 
 /** Refuses, in one line naming the setting, what distributed mode cannot run without. */
 export function requireDistributedSettings(config: Config): {
@@ -155,7 +159,15 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
   let issuedTopic: KafkaIssuedSink | undefined;
   if (config.QUEUE === "kafka") {
     try {
-      kafka = await openKafkaClaims({ role, config, redis, keys, logger, metrics, instance });
+      kafka = await openKafkaClaims({
+        role,
+        config,
+        redis,
+        keys,
+        logger,
+        instance,
+        onPublishError: () => metrics.dependencyError("kafka"),
+      });
       // Workers publish what they issued to the shop's topic (docs/kafka.md, "The issued topic").
       if (role === "worker" && config.KAFKA_ISSUED_TOPIC !== undefined)
         issuedTopic = await KafkaIssuedSink.open({
@@ -180,11 +192,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     keys,
     ledger,
     logger,
-    sink: kafka ? "outbox" : "stream",
-    sinkCap: config.STREAM_MAX_LEN,
-    queuedClaims: kafka
-      ? kafka.queuedClaims
-      : (campaignId) => streamClaims(redis, keys.campaign(campaignId).stream),
+    sink: kafka ? kafka.sink : streamSink({ redis, keys, cap: config.STREAM_MAX_LEN }),
     idempotencyTtlSec: config.IDEMPOTENCY_TTL_S,
     soldOutCacheMaxHolders: role === "api" ? config.SOLD_OUT_CACHE_MAX_HOLDERS : 0,
     retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
@@ -223,7 +231,8 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     taskQueue = new RedisStreamQueue<TaskMessage>({
       redis,
       blocking: taskBlocking ?? redis,
-      streams: [tasksStream(config.REDIS_PREFIX)],
+      // Its own stream, so a slow task never delays a claim.
+      streams: [keys.tasks.stream],
       group: TASKS_GROUP,
       consumer: instance,
       codec: { encode: (m) => JSON.stringify(m), decode: (d) => JSON.parse(d) as TaskMessage },
@@ -308,7 +317,6 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     retention = new RetentionSweeper({
       redis,
       keys,
-      scripts: admission.scripts,
       ledger,
       logger,
       graceMs: config.REDIS_RETENTION_GRACE_S * 1000,

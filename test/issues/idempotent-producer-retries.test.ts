@@ -3,8 +3,8 @@ import { createServer } from "node:net";
 import { test } from "node:test";
 import { Producer, stringSerializers } from "@platformatic/kafka";
 import { pino } from "pino";
-import { deliveryBoundMs, resolveOptions } from "../../src/adapters/kafka/options.ts";
-import { Publisher } from "../../src/adapters/kafka/publisher.ts";
+import { deliveryBoundMs, resolveOptions } from "../../src/adapters/kafka/queue/options.ts";
+import { Publisher } from "../../src/adapters/kafka/queue/publisher.ts";
 
 /**
  * @platformatic/kafka's idempotent producer retries forever unless told

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RedisKeys } from "../../src/adapters/redis/admission/keys.ts";
+import { RedisKeys } from "../../src/adapters/redis/keys.ts";
 import { CLAIMS_GROUP } from "../../src/runtime/distributed.ts";
 import { checkInvariants, request, spike, startCluster, waitFor } from "../helpers/distributed.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { campaignTag } from "../../src/adapters/redis/admission/keys.ts";
+import { campaignTag } from "../../src/adapters/redis/keys.ts";
 import { ADMIN_TOKEN, type Reply, request, startCluster, waitFor } from "../helpers/distributed.ts";
 import { skipWithoutServices, sql } from "../helpers/services.ts";
 import { steadyClaims } from "../helpers/steady-claims.ts";

@@ -3,8 +3,8 @@ import { describe, test } from "node:test";
 import { pino } from "pino";
 import { judgeReplication, kafkaDoctor } from "../../../src/adapters/kafka/doctor.ts";
 import { KafkaIssuedSink } from "../../../src/adapters/kafka/issued-sink.ts";
-import { KafkaQueue } from "../../../src/adapters/kafka/kafka-queue.ts";
-import type { TopicDescription } from "../../../src/adapters/kafka/topic.ts";
+import { KafkaQueue } from "../../../src/adapters/kafka/queue/kafka-queue.ts";
+import type { TopicDescription } from "../../../src/adapters/kafka/queue/types.ts";
 import { kafkaBrokers, skipWithoutKafka, testGroup, testTopic } from "../../helpers/kafka.ts";
 
 /**

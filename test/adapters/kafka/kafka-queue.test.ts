@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
-import { KafkaQueue } from "../../../src/adapters/kafka/kafka-queue.ts";
-import type { KafkaQueueOptions } from "../../../src/adapters/kafka/options.ts";
+import { KafkaQueue } from "../../../src/adapters/kafka/queue/kafka-queue.ts";
+import type { KafkaQueueOptions } from "../../../src/adapters/kafka/queue/options.ts";
 import { eventually } from "../../helpers/embedded-app.ts";
 import { kafkaBrokers, skipWithoutKafka, testAdmin, testGroup, testTopic } from "../../helpers/kafka.ts";
 
@@ -105,7 +106,7 @@ describe("KafkaQueue on a real broker", { skip: await skipWithoutKafka(), timeou
     t.after(() => consumer.stop());
     await eventually(() => calls >= 2, 20_000);
     // The handler is still running: nothing may be committed yet.
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     assert.equal(
       (await queue.lag()).reduce((sum, p) => sum + p.lag, 0),
       20,
@@ -164,7 +165,7 @@ describe("KafkaQueue on a real broker", { skip: await skipWithoutKafka(), timeou
     await eventually(() => handled.length === 9, 20_000);
     assert.ok(!handled.includes("u0"));
     // The nine after it are done, but committing them would commit u0 too.
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     assert.deepEqual(
       (await queue.lag()).map((p) => p.lag),
       [10],
@@ -180,7 +181,7 @@ describe("KafkaQueue on a real broker", { skip: await skipWithoutKafka(), timeou
     const queue = await openQueue(t, { topic, group, partitions: 6 });
     const handled = new Map<string, number>();
     const handler = (who: string) => async (batch: Item[]) => {
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
       for (const v of batch) handled.set(`${v.user}/${v.n}`, (handled.get(`${v.user}/${v.n}`) ?? 0) + 1);
       void who;
     };
@@ -189,12 +190,12 @@ describe("KafkaQueue on a real broker", { skip: await skipWithoutKafka(), timeou
     const publishing = (async () => {
       for (let round = 0; round < 10; round++) {
         await queue.publish(all.filter((v) => v.n === round));
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300);
       }
     })();
-    await new Promise((r) => setTimeout(r, 800));
+    await sleep(800);
     const b = queue.consume(handler("b"), { batchSize: 20, flushIntervalMs: 2 });
-    await new Promise((r) => setTimeout(r, 1200));
+    await sleep(1200);
     await a.stop(); // leaves the group: b takes every partition
     const c = queue.consume(handler("c"), { batchSize: 20, flushIntervalMs: 2 });
     t.after(() => Promise.all([b.stop(), c.stop()]));
@@ -225,7 +226,7 @@ describe("KafkaQueue on a real broker", { skip: await skipWithoutKafka(), timeou
     const waiting = queue.waitUntilConsumed({ settleMs: 0, pollMs: 50 }).then(() => {
       waited = true;
     });
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     assert.equal(waited, false, "returned before anything was consumed");
     const consumer = queue.consume(async () => undefined, { batchSize: 100, flushIntervalMs: 2 });
     t.after(() => consumer.stop());

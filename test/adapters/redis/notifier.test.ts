@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { RedisNotifier } from "../../../src/adapters/redis/notifier.ts";
 import type { Claim } from "../../../src/domain/types.ts";
@@ -40,7 +41,7 @@ test("a claim issued by any process reaches the listeners of another, once subsc
   assert.deepEqual(got, ["k1"]);
   stop();
   await worker.publish([claim("k1")]);
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   assert.equal(got.length, 1, "unsubscribed listeners hear nothing");
 });
 

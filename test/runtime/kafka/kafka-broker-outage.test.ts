@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RedisKeys } from "../../../src/adapters/redis/admission/keys.ts";
+import { RedisKeys } from "../../../src/adapters/redis/keys.ts";
 import { checkInvariants, request, spike, startCluster, waitFor } from "../../helpers/distributed.ts";
 import { checkIssuedTopic, readIssuedTopic } from "../../helpers/issued-topic.ts";
 import { kafkaEnv, ownBroker, skipWithoutKafka, testGroup } from "../../helpers/kafka.ts";

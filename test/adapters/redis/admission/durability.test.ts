@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createCampaign, embeddedApp } from "../../../helpers/embedded-app.ts";
 
 /**
@@ -34,7 +35,7 @@ test("no 202 is sent before the admission's fsync completes", async (t) => {
         return res;
       }),
   );
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   assert.equal(answered, 0, "held fsync: nobody has an answer yet");
   assert.equal(fsyncs, 1, "one fsync covers the whole burst so far");
   // A holder's repeat must not name a claim that is not durable yet: it waits too.
@@ -45,7 +46,7 @@ test("no 202 is sent before the admission's fsync completes", async (t) => {
       heldAnswered = true;
       return res;
     });
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50);
   assert.equal(heldAnswered, false);
   // Release fsyncs one by one until everything is answered.
   const pump = setInterval(() => release?.(), 5);

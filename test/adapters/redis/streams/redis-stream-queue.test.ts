@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { QueueFullError } from "../../../../src/adapters/redis/streams/options.ts";
 import { RedisStreamQueue } from "../../../../src/adapters/redis/streams/redis-stream-queue.ts";
@@ -136,7 +137,7 @@ test("trimming never drops a pending entry or one not yet delivered", { skip }, 
     got.push(...batch.map((j) => j.n));
   });
   await eventually(() => got.length === 8);
-  await new Promise((r) => setTimeout(r, 400)); // several maintenance rounds
+  await sleep(400); // several maintenance rounds
   // MINID stops at the oldest pending entry: everything from it on stays.
   assert.deepEqual(
     (await redis.xrange(stream, "-", "+")).map(([, f]) => JSON.parse(f[1]!).n),
@@ -194,7 +195,7 @@ test("an entry this version cannot decode is left pending, never acknowledged un
     got.push(...batch.map((j) => j.n));
   });
   await eventually(() => got.length === 1);
-  await new Promise((r) => setTimeout(r, 300));
+  await sleep(300);
   const [pending] = (await redis.xpending(stream, GROUP)) as [number];
   assert.equal(pending, 1, "the undecodable entry waits for a newer consumer");
   const [first] = await redis.xrange(stream, "-", "+", "COUNT", 1);
@@ -219,13 +220,13 @@ test("several consume loops on one queue (task workers): each entry handled once
       t,
       q,
       async (batch) => {
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         seen.push(...batch.map((j) => j.n));
       },
       1,
     );
   await eventually(() => seen.length >= 50);
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   assert.equal(seen.length, 50, "nothing twice");
   assert.equal(new Set(seen).size, 50);
 });

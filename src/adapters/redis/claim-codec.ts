@@ -1,4 +1,4 @@
-import type { Claim } from "../../../domain/types.ts";
+import type { Claim } from "../../domain/types.ts";
 
 /**
  * The packed form of a pending claim, as the admission script writes it to

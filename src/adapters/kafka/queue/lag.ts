@@ -1,5 +1,3 @@
-import { type Admin, ListOffsetTimestamps } from "@platformatic/kafka";
-
 /**
  * Consumer-group lag per partition, read from the broker (not from a
  * consumer's memory), so any process can report it: an API process for
@@ -7,14 +5,9 @@ import { type Admin, ListOffsetTimestamps } from "@platformatic/kafka";
  * the end of the topic. A partition whose group never committed counts from
  * the start of its log (the group starts there: fallback "earliest").
  */
-export interface PartitionLag {
-  partition: number;
-  /** Next offset to be written (the high watermark). */
-  end: bigint;
-  /** Next offset the group will read (committed, or the log start when none). */
-  committed: bigint;
-  lag: number;
-}
+
+import { type Admin, ListOffsetTimestamps } from "@platformatic/kafka";
+import type { PartitionLag } from "./types.ts";
 
 export async function partitionCount(admin: Admin, topic: string): Promise<number> {
   const metadata = await admin.metadata({ topics: [topic] });

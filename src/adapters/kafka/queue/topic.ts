@@ -1,28 +1,18 @@
-import { type Admin, ConfigResourceTypes, findErrorBy } from "@platformatic/kafka";
-
 /**
  * The topic itself: created when missing (several processes may start at
  * once; the one that loses the race finds it created), and described for
  * `stampede doctor` (what a 202 survives depends on its replication).
  */
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Admin, ConfigResourceTypes, findErrorBy } from "@platformatic/kafka";
+import type { TopicDescription } from "./types.ts";
+
 export interface TopicSpec {
   topic: string;
   partitions: number;
   /** Default: min(3, brokers in the cluster). */
   replicationFactor?: number;
-}
-
-export interface TopicDescription {
-  topic: string;
-  partitions: number;
-  replicationFactor: number;
-  /** Smallest in-sync replica set over the partitions right now. */
-  minIsr: number;
-  /** The topic's min.insync.replicas setting. */
-  minInsyncReplicas: number;
-  /** The topic's unclean.leader.election.enable setting. */
-  uncleanLeaderElection: boolean;
-  brokers: number;
 }
 
 /** Creates the topic when it does not exist; returns true when this call created it. */
@@ -77,7 +67,7 @@ async function untilReady(admin: Admin, topic: string, partitions: number | unde
     if (led && (partitions === undefined ? count === previous : count >= partitions)) return;
     previous = led ? count : -1;
     if (performance.now() > deadline) throw new Error(`topic ${topic}: not every partition has a leader yet`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

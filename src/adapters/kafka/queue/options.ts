@@ -1,10 +1,5 @@
 import type { Logger } from "pino";
-
-/** Turns a value into a message's bytes and back (decode throws on a layout it does not know). */
-export interface KafkaCodec<T> {
-  encode(value: T): string | Buffer;
-  decode(data: Buffer): T;
-}
+import type { KafkaCodec } from "./types.ts";
 
 export interface KafkaQueueOptions<T> {
   /** Bootstrap brokers, "host:port". */
@@ -80,16 +75,4 @@ export function deliveryBoundMs(
   // An attempt may connect, refresh metadata (one request) and produce (another).
   const attempt = o.connectTimeoutMs + 2 * o.requestTimeoutMs + o.retryDelayMs;
   return (o.retries + 1) * attempt + o.lingerMs;
-}
-
-export class KafkaPublishError extends Error {
-  constructor(topic: string, cause: unknown) {
-    super(
-      `Kafka did not acknowledge the messages for topic ${topic}: ${(cause as Error)?.message ?? cause}`,
-      {
-        cause,
-      },
-    );
-    this.name = "KafkaPublishError";
-  }
 }

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * Takes batches off an object-mode Readable: waits for a first item, then up
@@ -52,7 +53,7 @@ export class StreamBatcher<T> {
       this.#pull(out, max);
     }
     if (out.length > 0 && out.length < max && flushMs > 0 && !this.failure) {
-      await new Promise((resolve) => setTimeout(resolve, flushMs));
+      await sleep(flushMs);
       this.#pull(out, max);
     }
     return out;

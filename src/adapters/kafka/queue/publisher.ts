@@ -1,7 +1,13 @@
 import { compatibilityPartitioner, Producer } from "@platformatic/kafka";
-import { closeClient } from "./close.ts";
+import { closeClient } from "../close.ts";
 import type { ResolvedKafkaQueueOptions } from "./options.ts";
-import { KafkaPublishError } from "./options.ts";
+import { KafkaPublishError, type OutgoingMessage } from "./types.ts";
+
+interface Waiting {
+  messages: OutgoingMessage[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
 
 /**
  * The producing half of a KafkaQueue: an idempotent producer (acks=all, one
@@ -11,19 +17,6 @@ import { KafkaPublishError } from "./options.ts";
  * costs a few round trips, not one per claim. Each caller's promise settles
  * when the broker acknowledged (or refused) the request carrying its values.
  */
-export interface OutgoingMessage {
-  key: string;
-  value: string | Buffer;
-  /** Record headers (e.g. the issued topic's delivery id), UTF-8. */
-  headers?: Record<string, string>;
-}
-
-interface Waiting {
-  messages: OutgoingMessage[];
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
 export class Publisher {
   readonly #o: ResolvedKafkaQueueOptions<unknown>;
   readonly #producer: Producer<string, string | Buffer, string, string>;

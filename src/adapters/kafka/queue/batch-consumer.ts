@@ -1,9 +1,22 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Consumer as KafkaConsumer, type Message, type MessagesStream } from "@platformatic/kafka";
-import type { BatchHandler, ConsumeOptions, Consumer } from "../../ports/queue.ts";
-import { closeClient } from "./close.ts";
+import type { BatchHandler, ConsumeOptions, Consumer } from "../../../ports/queue.ts";
+import { closeClient } from "../close.ts";
 import { CommitTracker } from "./commit-tracker.ts";
 import type { ResolvedKafkaQueueOptions } from "./options.ts";
 import { StreamBatcher } from "./stream-batcher.ts";
+
+type Raw = Message<Buffer, Buffer, Buffer, Buffer>;
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5000;
+
+async function destroyStream(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
+  if (stream.closed) return;
+  const closed = new Promise<void>((resolve) => stream.once("close", () => resolve()));
+  stream.destroy();
+  await Promise.race([closed, sleep(5000)]);
+}
 
 /**
  * The consuming half of a KafkaQueue: one member of the consumer group,
@@ -28,19 +41,6 @@ import { StreamBatcher } from "./stream-batcher.ts";
  * - when the message stream fails, this member leaves the group and joins
  *   again from the committed offsets, after a backoff.
  */
-type Raw = Message<Buffer, Buffer, Buffer, Buffer>;
-
-const RETRY_MIN_MS = 50;
-const RETRY_MAX_MS = 5000;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function destroyStream(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
-  if (stream.closed) return;
-  const closed = new Promise<void>((resolve) => stream.once("close", () => resolve()));
-  stream.destroy();
-  await Promise.race([closed, sleep(5000)]);
-}
-
 export class BatchConsumer<T> implements Consumer {
   readonly #o: ResolvedKafkaQueueOptions<T> & { group: string };
   readonly #handler: BatchHandler<T>;

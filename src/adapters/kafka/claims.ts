@@ -1,35 +1,55 @@
+/**
+ * The claims side of distributed mode with QUEUE=kafka, opened by the
+ * runtime: the claims topic (created at start when missing), the outbox
+ * between the Redis reservation and Kafka's acknowledgement, the sink that
+ * sends admitted claims to that outbox, the admission store that answers 202
+ * only after the acknowledgement, and, in workers, the relay that sends
+ * reservations left behind. docs/kafka.md explains the design.
+ */
+
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { KafkaAdmission } from "../adapters/kafka/admission/kafka-admission.ts";
-import { Outbox } from "../adapters/kafka/admission/outbox.ts";
-import { OutboxRelay } from "../adapters/kafka/admission/outbox-relay.ts";
-import { kafkaQueuedClaims } from "../adapters/kafka/admission/queued-claims.ts";
-import { KafkaQueue } from "../adapters/kafka/kafka-queue.ts";
-import type { RedisKeys } from "../adapters/redis/admission/keys.ts";
-import type { Config } from "../config/config.ts";
-import { decodeClaimMessage, encodeClaimMessage } from "../domain/claim-message.ts";
-import type { Claim } from "../domain/types.ts";
-import type { Metrics } from "../ops/metrics/metrics.ts";
-import type { AdmissionStore } from "../ports/admission.ts";
+import type { Config } from "../../config/config.ts";
+import { decodeClaimMessage, encodeClaimMessage } from "../../domain/claim-message.ts";
+import type { Claim } from "../../domain/types.ts";
+import type { AdmissionStore } from "../../ports/admission.ts";
+import type { AdmissionSink } from "../redis/admission/sink.ts";
+import type { RedisKeys } from "../redis/keys.ts";
+import { KafkaAdmission } from "./admission/kafka-admission.ts";
+import { Outbox } from "./admission/outbox.ts";
+import { OutboxRelay } from "./admission/outbox-relay.ts";
+import { outboxSink } from "./admission/outbox-sink.ts";
+import { KafkaQueue } from "./queue/index.ts";
 
-/**
- * The claims side of distributed mode with QUEUE=kafka, for distributed.ts:
- * the claims topic (created at start when missing), the outbox between the
- * Redis reservation and Kafka's acknowledgement, the admission store that
- * answers 202 only after that acknowledgement, and, in workers, the relay
- * that sends reservations left behind. docs/kafka.md explains the design.
- */
 export interface KafkaClaims {
   queue: KafkaQueue<Claim>;
   outbox: Outbox;
-  /** For RedisAdmission: a rebuild waits until the workers consumed the topic. */
-  queuedClaims: (campaignId: string, context: { epoch: number }) => AsyncIterable<Claim>;
-  /** Wraps the Redis admission (sink "outbox") so that a 202 waits for Kafka. */
+  /** For RedisAdmission: claims go to the outbox; a rebuild waits until the workers consumed the topic. */
+  sink: AdmissionSink;
+  /** Wraps the Redis admission (with `sink`) so that a 202 waits for Kafka. */
   admission(inner: AdmissionStore): KafkaAdmission;
   /** Workers only: sends the outbox entries no API process is waiting on. */
   relay?: OutboxRelay;
   close(): Promise<void>;
 }
+
+/** The settings the claims side reads. */
+export type KafkaClaimsConfig = Pick<
+  Config,
+  | "KAFKA_BROKERS"
+  | "KAFKA_TOPIC"
+  | "KAFKA_PARTITIONS"
+  | "KAFKA_REPLICATION_FACTOR"
+  | "KAFKA_GROUP"
+  | "KAFKA_LINGER_MS"
+  | "KAFKA_SESSION_TIMEOUT_MS"
+  | "KAFKA_OUTBOX_LEASE_MS"
+  | "KAFKA_RELAY_INTERVAL_MS"
+  | "KAFKA_FAULT_DELAY_MS"
+  | "BATCH_SIZE"
+  | "STREAM_MAX_LEN"
+  | "REQUEST_TIMEOUT_MS"
+>;
 
 /** A claim's message key: one user's claims in a campaign land on one partition, in order. */
 export const claimKey = (claim: Pick<Claim, "campaignId" | "userId">) =>
@@ -37,14 +57,15 @@ export const claimKey = (claim: Pick<Claim, "campaignId" | "userId">) =>
 
 export async function openKafkaClaims(options: {
   role: "api" | "worker";
-  config: Config;
+  config: KafkaClaimsConfig;
   redis: Redis;
   keys: RedisKeys;
   logger: Logger;
-  metrics: Metrics;
+  /** Told about every produce Kafka did not acknowledge (metrics). */
+  onPublishError?: () => void;
   instance: string;
 }): Promise<KafkaClaims> {
-  const { role, config, redis, keys, logger, metrics, instance } = options;
+  const { role, config, redis, keys, logger, instance } = options;
   const queue = await KafkaQueue.open<Claim>({
     brokers: config.KAFKA_BROKERS,
     topic: config.KAFKA_TOPIC,
@@ -69,7 +90,7 @@ export async function openKafkaClaims(options: {
     try {
       await queue.publish(claims);
     } catch (error) {
-      metrics.dependencyError("kafka");
+      options.onPublishError?.();
       throw error;
     }
   };
@@ -88,7 +109,7 @@ export async function openKafkaClaims(options: {
   return {
     queue,
     outbox,
-    queuedClaims: kafkaQueuedClaims(queue, logger),
+    sink: outboxSink({ queue, cap: config.STREAM_MAX_LEN, logger }),
     admission: (inner) =>
       new KafkaAdmission({
         inner,

@@ -1,7 +1,19 @@
 import type { Logger } from "pino";
-import { KafkaQueue } from "../adapters/kafka/kafka-queue.ts";
-import type { Config } from "../config/config.ts";
-import type { TaskMessage } from "../ports/task-store.ts";
+import type { Config } from "../../config/config.ts";
+import type { TaskMessage } from "../../ports/task-store.ts";
+import { KafkaQueue } from "./queue/index.ts";
+
+/** The settings the tasks topic reads. */
+export type KafkaTasksConfig = Pick<
+  Config,
+  | "KAFKA_BROKERS"
+  | "KAFKA_TASKS_TOPIC"
+  | "KAFKA_TASKS_PARTITIONS"
+  | "KAFKA_REPLICATION_FACTOR"
+  | "KAFKA_TASKS_GROUP"
+  | "KAFKA_LINGER_MS"
+  | "KAFKA_SESSION_TIMEOUT_MS"
+>;
 
 /**
  * The tasks topic of distributed mode with QUEUE=kafka: the same KafkaQueue
@@ -12,7 +24,7 @@ import type { TaskMessage } from "../ports/task-store.ts";
  */
 export function openKafkaTasks(options: {
   role: "api" | "worker";
-  config: Config;
+  config: KafkaTasksConfig;
   logger: Logger;
   instance: string;
 }): Promise<KafkaQueue<TaskMessage>> {

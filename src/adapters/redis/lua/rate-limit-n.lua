@@ -1,5 +1,5 @@
 --[[
-  gcra.lua: count one request against every bucket in KEYS, or against none.
+  rate-limit (GCRA): count one request against every bucket in KEYS, or against none.
   The same arithmetic as src/domain/gcra.ts; the clock is Redis TIME, so
   every API process judges by the same one.
 
@@ -14,8 +14,8 @@
 
   Returns: 0 = allowed (counted), n > 0 = refused, retry in n ms.
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @include redis-time.lua
+local now = redisTimeMs()
 local wait = 0
 local next_tats = {}
 for i, key in ipairs(KEYS) do

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Admin } from "@platformatic/kafka";
-import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../../ports/queue.ts";
+import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../../../ports/queue.ts";
+import { closeClient } from "../close.ts";
 import { BatchConsumer } from "./batch-consumer.ts";
-import { closeClient } from "./close.ts";
-import { consumedThrough, endOffsets, type PartitionLag, topicLag } from "./lag.ts";
+import { consumedThrough, endOffsets, topicLag } from "./lag.ts";
 import {
   deliveryBoundMs,
   type KafkaQueueOptions,
@@ -10,7 +11,8 @@ import {
   resolveOptions,
 } from "./options.ts";
 import { Publisher } from "./publisher.ts";
-import { describeTopic, ensureTopic, type TopicDescription } from "./topic.ts";
+import { describeTopic, ensureTopic } from "./topic.ts";
+import type { PartitionLag, TopicDescription } from "./types.ts";
 
 /**
  * Queue<T> over one Kafka topic and one consumer group. Generic: claims use
@@ -21,8 +23,6 @@ import { describeTopic, ensureTopic, type TopicDescription } from "./topic.ts";
  * handler resolved (see batch-consumer.ts). lag() reads the group's lag per
  * partition from the broker, so any process can report it.
  */
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class KafkaQueue<T> implements Queue<T> {
   readonly #o: ResolvedKafkaQueueOptions<T>;
   readonly #admin: Admin;
