@@ -56,11 +56,12 @@ export class SqliteLedger implements Ledger {
     mkdirSync(dataDir, { recursive: true });
     this.#path = join(dataDir, "ledger.sqlite");
     this.#db = new DatabaseSync(this.#path);
-    // busy_timeout: the embedded worker writes through a second connection on
-    // its own thread (threaded-issuer.ts); a writer waits for the other's
-    // transaction (milliseconds) instead of failing with SQLITE_BUSY.
+    // busy_timeout, first: the embedded worker writes through a second
+    // connection on its own thread (threaded-issuer.ts), and `stampede
+    // migrate` may open the file while a server runs; a writer waits for the
+    // other's transaction (milliseconds) instead of failing with SQLITE_BUSY.
     this.#db.exec(
-      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+      "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
     );
     this.lifecycle = new SqliteLifecycle(this.#db);
     this.deliveries = new SqliteDeliveries(this.#db);

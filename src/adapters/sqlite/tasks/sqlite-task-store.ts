@@ -53,8 +53,8 @@ export class SqliteTaskStore implements TaskStore {
   constructor(options: SqliteTaskStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
     this.#db = new DatabaseSync(join(options.dataDir, "tasks.sqlite"));
-    // busy_timeout: only another process migrating the same file at once would make it wait.
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;");
+    // busy_timeout, first: only another process opening the same file at once would make it wait.
+    this.#db.exec("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
     migrate(this.#db, readMigrations(MIGRATIONS_DIR), { userVersion: true });
     this.#sql = prepare(this.#db);
     this.#retention = options.retention;
