@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { setTimeout } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../helpers/server-process.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -61,6 +62,16 @@ test("the built package (tsc + copy-assets) starts and serves without the TypeSc
     body: JSON.stringify({ userId: "u1" }),
   });
   assert.equal(claim.status, 202);
+  // The worker issues it: the ledger's writer thread starts from dist/ too (it once looked for a .ts file).
+  const { claimId } = (await claim.json()) as { claimId: string };
+  const deadline = Date.now() + 10_000;
+  let status = "pending";
+  while (status !== "issued" && Date.now() < deadline) {
+    await setTimeout(50);
+    status = ((await (await fetch(`${server.url}/v1/claims/${claimId}`)).json()) as { status: string })
+      .status;
+  }
+  assert.equal(status, "issued", "the claim is issued by the built worker");
   const page = await fetch(`${server.url}/`);
   assert.equal(page.status, 200, "the dashboard's page is in dist/");
   assert.match(await page.text(), /<html/i);
