@@ -41,8 +41,10 @@ export interface KafkaIssuedSinkOptions {
   /** Names the producer in broker logs. */
   clientId: string;
   logger: Logger;
-  /** One broker request's timeout (tests shorten it; see queue/options.ts). */
+  /** One broker request's timeout (KAFKA_REQUEST_TIMEOUT_MS; see queue/options.ts). */
   requestTimeoutMs?: number;
+  /** KAFKA_CONNECT_TIMEOUT_MS */
+  connectTimeoutMs?: number;
 }
 
 export const issuedEventCodec = {
@@ -73,6 +75,7 @@ export class KafkaIssuedSink implements IssuedSink {
       lingerMs: 0,
       maxBatch: EVENTS_PER_REQUEST,
       requestTimeoutMs: options.requestTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
     });
     return new KafkaIssuedSink(queue);
   }

@@ -4,6 +4,7 @@ import type { IssueResult, Ledger } from "../../ports/ledger.ts";
 import { distinctClaims, issueOutcome, notInserted } from "../ledger-common/issue-outcome.ts";
 import { eachClaim, keysetPages } from "../ledger-common/keyset-pages.ts";
 import { migrate } from "./migrate.ts";
+import { DEFAULT_TIMEOUTS, type PostgresLedgerOptions, poolDeadlines } from "./options.ts";
 import { PostgresDeliveries } from "./postgres-deliveries.ts";
 import { PostgresLifecycle } from "./postgres-lifecycle.ts";
 import { quoteSchema, type Schema } from "./schema.ts";
@@ -14,14 +15,7 @@ import { insertCampaign } from "./sql/insert-campaign.ts";
 import { insertClaims } from "./sql/insert-claims.ts";
 import { nextRedisEpoch, type RedisEpochRow, redisEpochs } from "./sql/redis-epochs.ts";
 
-export interface PostgresLedgerOptions {
-  connectionString: string;
-  schema: string;
-  /** Pool size. */
-  max?: number;
-  /** Reports errors of idle pooled connections (e.g. the server restarted); they are never thrown. */
-  onError?: (error: Error) => void;
-}
+export type { PostgresLedgerOptions } from "./options.ts";
 
 /** Claims per page of campaignClaims() (the Redis rebuild reads every claim of a campaign). */
 const PAGE = 5000;
@@ -51,7 +45,8 @@ export class PostgresLedger implements Ledger {
     this.#pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 8,
-      connectionTimeoutMillis: 5000,
+      // Every call has a deadline (options.ts): a hung server fails it, never holds it.
+      ...poolDeadlines(options.timeouts ?? DEFAULT_TIMEOUTS),
       idleTimeoutMillis: 30_000,
       // Times are epoch milliseconds in bigint columns: far below 2^53, safe as numbers.
       types: {
