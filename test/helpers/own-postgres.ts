@@ -10,9 +10,10 @@ import { tempDir } from "./tmp.ts";
 /**
  * A PostgreSQL cluster of the test's own (initdb into a temporary directory,
  * its own port and socket directory), for tests that kill -9 PostgreSQL
- * itself: never the shared server. The postmaster leads its own process group,
- * so a kill -9 of the group takes it and every backend it forked, as a crash
- * of the machine's PostgreSQL would. Stopped and removed when the test ends.
+ * itself (or freeze it): never the shared server. kill -9 takes the
+ * postmaster and every process it forked (found by parent: each of them
+ * calls setsid()), as a crash of the machine's PostgreSQL would. Stopped and
+ * removed when the test ends.
  *
  * PostgreSQL refuses to run as root; when the tests do, the cluster runs as
  * the `postgres` user (Debian's package creates it).
@@ -159,7 +160,7 @@ export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
   async function start(): Promise<void> {
     const out = openSync(logFile, "a");
     if (user) chownSync(logFile, user.uid, user.gid);
-    // detached: the postmaster leads a process group of its own, which its backends join.
+    // detached: the postmaster leads a process group of its own (its children start sessions of their own).
     const started = spawn(join(bin!, "postgres"), args, {
       detached: true,
       stdio: ["ignore", out, out],
