@@ -56,7 +56,9 @@ export class ThreadedIssuer implements Pick<Ledger, "issue"> {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL("./issue-thread.ts", import.meta.url), {
+    // The thread's own module: issue-thread.ts beside the sources, issue-thread.js in a build.
+    const extension = import.meta.url.endsWith(".ts") ? "ts" : "js";
+    const worker = new Worker(new URL(`./issue-thread.${extension}`, import.meta.url), {
       workerData: { dataDir: this.#dataDir },
     });
     worker.on("message", (reply: IssueReply) => {
