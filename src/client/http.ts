@@ -79,8 +79,7 @@ export class Transport {
       const timeoutMs = Math.max(1, Math.min(this.options.attemptTimeoutMs, deadline - Date.now()));
       const answer = await this.once(request, options, timeoutMs);
       if (answer.ok || !answer.error.retryable) return answer;
-      const waitMs =
-        answer.error.retryAfterMs !== undefined ? jitter(answer.error.retryAfterMs) : backoff(attempt);
+      const waitMs = retryDelay(answer.error, attempt);
       if (Date.now() + waitMs >= deadline) return answer;
       options.onRetry?.({ attempt, error: answer.error, waitMs });
       await sleep(waitMs, options.signal);
@@ -125,6 +124,15 @@ export class Transport {
       return { ok: false, error: transportError(timeout.aborted ? "timeout" : "network_error", error) };
     }
   }
+}
+
+/**
+ * How long to wait before retrying after `error`: the server's Retry-After
+ * when it sent one (at least 100 ms, so that "0" cannot make a busy loop),
+ * else the backoff.
+ */
+export function retryDelay(error: StampedeClientError, attempt: number): number {
+  return error.retryAfterMs !== undefined ? jitter(Math.max(100, error.retryAfterMs)) : backoff(attempt);
 }
 
 /** Exponential backoff from 200 ms, capped at 5 s, with jitter so that clients do not come back together. */

@@ -1,5 +1,5 @@
 import { errorFromAnswer, type StampedeClientError, transportError } from "./errors.ts";
-import { backoff, type CallOptions, type RetryInfo, sleep, type Transport } from "./http.ts";
+import { type CallOptions, type RetryInfo, retryDelay, sleep, type Transport } from "./http.ts";
 import { parseEvents } from "./sse.ts";
 
 export interface WatchOptions extends Pick<CallOptions, "signal" | "token"> {
@@ -91,7 +91,10 @@ export async function* watchStream<T>(
     }
     if (!failure.retryable) throw failure;
     attempt++;
-    const waitMs = failure.retryAfterMs ?? serverRetryMs ?? backoff(attempt);
+    const waitMs =
+      failure.retryAfterMs === undefined && serverRetryMs !== undefined
+        ? serverRetryMs
+        : retryDelay(failure, attempt);
     options.onReconnect?.({ attempt, error: failure, waitMs });
     await sleep(waitMs, options.signal);
   }
