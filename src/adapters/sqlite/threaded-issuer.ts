@@ -56,12 +56,11 @@ export class ThreadedIssuer implements Pick<Ledger, "issue"> {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(
-      new URL(`./issue-thread${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url),
-      {
-        workerData: { dataDir: this.#dataDir },
-      },
-    );
+    // The thread's own module: issue-thread.ts beside the sources, issue-thread.js in a build.
+    const extension = import.meta.url.endsWith(".ts") ? "ts" : "js";
+    const worker = new Worker(new URL(`./issue-thread.${extension}`, import.meta.url), {
+      workerData: { dataDir: this.#dataDir },
+    });
     worker.on("message", (reply: IssueReply) => {
       const call = this.#pending.get(reply.id);
       if (!call) return;
