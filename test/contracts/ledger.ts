@@ -94,57 +94,68 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
     assert.equal((await ledger.getCampaign("b"))?.endsAt, null);
   });
 
-  it("issue: new claims are issued at the batch's time; a redelivery is issued again as first written", async (t) => {
+  it("write: a claim without holds is issued at the batch's time; a redelivery is written again as first written", async (t) => {
     const { ledger } = await open(t);
     await ledger.createCampaign(campaign("c1"));
     const batch = [claim("c1", 1), claim("c1", 2, { idempotencyKey: "key-2" }), claim("c1", 3)];
-    assert.deepEqual(await ledger.issue(batch, T0 + 1000), {
-      issued: batch.map((c) => issuedAs(c, T0 + 1000)),
+    const first = batch.map((c) => issuedAs(c, T0 + 1000));
+    assert.deepEqual(await ledger.write(batch, T0 + 1000), {
+      written: first,
+      changed: first,
+      behind: [],
       conflicts: [],
     });
     const fresh = claim("c1", 4);
-    const again = await ledger.issue([batch[1]!, fresh, batch[0]!], T0 + 2000);
+    const again = await ledger.write([batch[1]!, fresh, batch[0]!], T0 + 2000);
     assert.deepEqual(again, {
-      issued: [issuedAs(batch[1]!, T0 + 1000), issuedAs(fresh, T0 + 2000), issuedAs(batch[0]!, T0 + 1000)],
+      written: [issuedAs(batch[1]!, T0 + 1000), issuedAs(fresh, T0 + 2000), issuedAs(batch[0]!, T0 + 1000)],
+      changed: [issuedAs(fresh, T0 + 2000)],
+      behind: [],
       conflicts: [],
     });
     assert.equal(await ledger.issuedCount("c1"), 4);
+    assert.deepEqual(await ledger.counts("c1"), { issued: 4, held: 0 });
 
     // A batch may carry one claim twice (the queue redelivered it): written once.
     const twice = claim("c1", 5);
-    const result = await ledger.issue([twice, twice], T0 + 3000);
-    assert.deepEqual(result.issued, [issuedAs(twice, T0 + 3000)]);
+    const result = await ledger.write([twice, twice], T0 + 3000);
+    assert.deepEqual(result.written, [issuedAs(twice, T0 + 3000)]);
     assert.equal(await ledger.issuedCount("c1"), 5);
-    assert.deepEqual(await ledger.issue([], T0), { issued: [], conflicts: [] });
+    assert.deepEqual(await ledger.write([], T0), { written: [], changed: [], behind: [], conflicts: [] });
   });
 
-  it("issue: another claim on a held unit, user slot or coupon code is a conflict; the rest is issued", async (t) => {
+  it("write: another claim on a held unit, user slot or coupon code is a conflict naming it; the rest is written", async (t) => {
     const { ledger } = await open(t);
     await ledger.createCampaign(campaign("c1", { perUserLimit: 2 }));
     await ledger.createCampaign(campaign("c2"));
     const held = claim("c1", 1, { userId: "alice" });
-    await ledger.issue([held], T0);
+    await ledger.write([held], T0);
     const sameUnit = claim("c1", 1, { userId: "bob" });
     const sameSlot = claim("c1", 7, { userId: "alice", seq: 1 });
     const sameCode = claim("c1", 8, { couponCode: held.couponCode });
     const secondSlot = claim("c1", 9, { userId: "alice", seq: 2 });
     const otherCampaign = claim("c2", 1, { userId: "alice" });
-    const result = await ledger.issue([sameUnit, sameSlot, secondSlot, sameCode, otherCampaign], T0 + 1);
-    assert.deepEqual(result.conflicts, [sameUnit, sameSlot, sameCode]);
-    assert.deepEqual(result.issued, [issuedAs(secondSlot, T0 + 1), issuedAs(otherCampaign, T0 + 1)]);
+    const result = await ledger.write([sameUnit, sameSlot, secondSlot, sameCode, otherCampaign], T0 + 1);
+    const inLedger = issuedAs(held, T0);
+    assert.deepEqual(result.conflicts, [
+      { snapshot: sameUnit, reason: "taken", blocker: inLedger },
+      { snapshot: sameSlot, reason: "taken", blocker: inLedger },
+      { snapshot: sameCode, reason: "taken", blocker: inLedger },
+    ]);
+    assert.deepEqual(result.written, [issuedAs(secondSlot, T0 + 1), issuedAs(otherCampaign, T0 + 1)]);
     assert.equal(await ledger.issuedCount("c1"), 2);
     assert.equal(await ledger.issuedCount("c2"), 1);
     assert.equal(await ledger.findClaim(sameUnit.claimId), undefined);
   });
 
-  it("findClaim, userClaims and issuedCount read what was issued", async (t) => {
+  it("findClaim, userClaims and counts read what was written", async (t) => {
     const { ledger } = await open(t);
     await ledger.createCampaign(campaign("c1", { perUserLimit: 3 }));
     await ledger.createCampaign(campaign("empty"));
     const second = claim("c1", 2, { userId: "alice", seq: 2, idempotencyKey: "k" });
     const first = claim("c1", 5, { userId: "alice", seq: 1 });
-    await ledger.issue([second, claim("c1", 3)], T0 + 10);
-    await ledger.issue([first], T0 + 20);
+    await ledger.write([second, claim("c1", 3)], T0 + 10);
+    await ledger.write([first], T0 + 20);
     assert.deepEqual(await ledger.findClaim(second.claimId), issuedAs(second, T0 + 10));
     assert.deepEqual(await ledger.findClaim(first.claimId), issuedAs(first, T0 + 20));
     assert.equal(await ledger.findClaim("unknown"), undefined);
@@ -156,6 +167,7 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
     assert.equal(await ledger.issuedCount("c1"), 3);
     assert.equal(await ledger.issuedCount("empty"), 0);
     assert.equal(await ledger.issuedCount("unknown"), 0);
+    assert.deepEqual(await ledger.counts("unknown"), { issued: 0, held: 0 });
   });
 
   it("campaignClaims and exportClaims: every claim of the campaign in unit order, over several pages", async (t) => {
@@ -165,8 +177,8 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
     await ledger.createCampaign(campaign("other"));
     await ledger.createCampaign(campaign("empty"));
     const claims = Array.from({ length: count }, (_, i) => claim("big", count - i));
-    for (let i = 0; i < count; i += 1000) await ledger.issue(claims.slice(i, i + 1000), T0);
-    await ledger.issue([claim("other", 1), claim("other", 2)], T0);
+    for (let i = 0; i < count; i += 1000) await ledger.write(claims.slice(i, i + 1000), T0);
+    await ledger.write([claim("other", 1), claim("other", 2)], T0);
     const expected = Array.from({ length: count }, (_, i) => i + 1);
 
     const units: number[] = [];
@@ -229,7 +241,7 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
     const delivered = claim("c1", 1, { userId: "alice", idempotencyKey: "k1" });
     const pending = claim("c1", 2, { userId: "alice", seq: 2 });
     const bobs = claim("c1", 3, { userId: "bob" });
-    await ledger.issue([delivered, pending, bobs], T0 + 10);
+    await ledger.write([delivered, pending, bobs], T0 + 10);
     await deliveries.markDelivered([delivered.claimId], T0 + 20);
 
     const erasure = audit("c1", "erase_user", T0 + 30, { user: "hashed" });
@@ -244,7 +256,7 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
     assert.equal(await ledger.issuedCount("c1"), 3);
     // The units stay held: the ledger still refuses a second holder.
     const thief = claim("c1", 2, { userId: "carol" });
-    assert.deepEqual((await ledger.issue([thief], T0 + 40)).conflicts, [thief]);
+    assert.deepEqual((await ledger.write([thief], T0 + 40)).conflicts.map((c) => c.snapshot), [thief]);
     // The pending delivery went with the user; bob's stays due.
     const due = await deliveries.claimDue(T0 + 50, 10, T0 + 60);
     assert.deepEqual(
@@ -270,7 +282,7 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
     assert.deepEqual(await deliveries.getWebhook("c1"), webhook());
     assert.equal(await deliveries.getWebhook("c2"), undefined);
     const [a, b, c] = [claim("c1", 1), claim("c1", 2), claim("c1", 3)];
-    await ledger.issue([a!, b!, c!], T0 + 100);
+    await ledger.write([a!, b!, c!], T0 + 100);
     assert.equal(await deliveries.nextDueAt(), T0 + 100);
     assert.deepEqual(await deliveries.claimDue(T0 + 99, 10, T0 + 1000), [], "not due yet");
 
@@ -279,6 +291,7 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
       leased.sort((x, y) => x.claim.unit - y.claim.unit),
       [a!, b!, c!].map((x) => ({
         deliveryId: deliveryIdOf(x.claimId),
+        event: "claim.issued",
         claim: issuedAs(x, T0 + 100),
         attempt: 1,
         url: webhook().url,
@@ -307,6 +320,7 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
       {
         deliveryId: deliveryIdOf(c!.claimId),
         claimId: c!.claimId,
+        event: "claim.issued",
         campaignId: "c1",
         state: "dead",
         attempts: 1,
@@ -344,7 +358,7 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
     const { ledger, deliveries, lifecycle } = await open(t);
     await ledger.createCampaign(campaign("c1"));
     const before = [claim("c1", 1), claim("c1", 2)];
-    await ledger.issue(before, T0);
+    await ledger.write(before, T0);
     assert.deepEqual(await deliveries.claimDue(T0 + 10, 10, T0 + 20), []);
     assert.equal(await deliveries.nextDueAt(), undefined);
 
@@ -352,7 +366,7 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
     assert.equal((await lifecycle.auditLog("c1", 0, 10))[0]?.details.backfilled, 2);
     assert.equal(await deliveries.nextDueAt(), T0 + 100);
     const after = claim("c1", 3);
-    await ledger.issue([after], T0 + 200);
+    await ledger.write([after], T0 + 200);
 
     await deliveries.setWebhook("c1", null, audit("c1", "webhook_removed", T0 + 300), false);
     assert.equal(await deliveries.getWebhook("c1"), undefined);

@@ -30,7 +30,7 @@ test("migrate: several processes at once apply each migration once", { skip }, a
   await ledgers[0]!.migrate(); // and again later: nothing to do
 });
 
-test("issue: two workers writing the same batch at once both see it issued, none as a conflict", {
+test("write: two workers writing the same batch at once both see it issued, none as a conflict", {
   skip,
 }, async (t) => {
   const schema = testSchema(t, "race");
@@ -39,10 +39,10 @@ test("issue: two workers writing the same batch at once both see it issued, none
   await a.migrate();
   await a.createCampaign(campaign("c1", { stock: 500 }));
   const batch = Array.from({ length: 300 }, (_, i) => claim("c1", i + 1));
-  const [ra, rb] = await Promise.all([a.issue(batch, 1), b.issue(batch, 2)]);
+  const [ra, rb] = await Promise.all([a.write(batch, 1), b.write(batch, 2)]);
   assert.equal(ra.conflicts.length + rb.conflicts.length, 0);
-  assert.equal(ra.issued.length, 300);
-  assert.equal(rb.issued.length, 300);
+  assert.equal(ra.written.length, 300);
+  assert.equal(rb.written.length, 300);
   assert.equal(await a.issuedCount("c1"), 300);
 });
 
@@ -51,7 +51,7 @@ test("Redis epochs count up per campaign, with the highest unit the ledger holds
   await l.migrate();
   await l.createCampaign(campaign("c1", { stock: 100 }));
   await l.createCampaign(campaign("c2", { stock: 5 }));
-  await l.issue([claim("c1", 62), claim("c1", 7)], 5);
+  await l.write([claim("c1", 62), claim("c1", 7)], 5);
   assert.equal(await l.nextRedisEpoch("c1"), 1);
   assert.equal(await l.nextRedisEpoch("c1"), 2);
   const epochs = new Map((await l.redisEpochs()).map((e) => [e.campaignId, e]));
