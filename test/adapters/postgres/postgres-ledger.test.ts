@@ -71,3 +71,47 @@ test("a schema name is an identifier, never SQL", { skip }, async (t) => {
   );
   assert.equal(rows[0]?.n, 1);
 });
+
+test("the holds migration keeps a ledger written before it: its claims issued, its keys guarding, its deliveries due", {
+  skip,
+}, async (t) => {
+  const schema = testSchema(t, "holds_mig");
+  const q = `"${schema}"`;
+  // The schema as the release before holds left it.
+  await sql(`CREATE SCHEMA ${q}`);
+  await sql(
+    `CREATE TABLE ${q}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+       applied_at timestamptz NOT NULL DEFAULT now())`,
+  );
+  for (const m of migrations().filter((m) => m.version <= 2)) {
+    await sql(`SET search_path TO ${q}; ${m.sql}`);
+    await sql(`INSERT INTO ${q}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+  }
+  await sql(`
+    INSERT INTO ${q}.campaigns (id, name, stock, per_user_limit, created_at) VALUES ('old', 'Old', 5, 1, 1);
+    INSERT INTO ${q}.redis_epochs (campaign_id) VALUES ('old');
+    INSERT INTO ${q}.claims (claim_id, campaign_id, user_id, seq, unit, coupon_code, admitted_at, issued_at)
+      VALUES ('claim-a', 'old', 'alice', 1, 1, 'CODE-A', 10, 20), ('claim-b', 'old', 'bob', 1, 2, 'CODE-B', 11, 21);
+    INSERT INTO ${q}.webhooks (campaign_id, url, secret, updated_at) VALUES ('old', 'https://shop.example/h', 's', 1);
+    INSERT INTO ${q}.deliveries (claim_id, campaign_id, next_attempt_at, created_at) VALUES ('claim-a', 'old', 30, 20);`);
+
+  const l = ledger(t, schema);
+  await l.migrate();
+  const applied = await sql<{ version: number }>(
+    `SELECT version FROM ${q}.schema_migrations ORDER BY version`,
+  );
+  assert.deepEqual(
+    applied.map((r) => r.version),
+    [1, 2, 3],
+  );
+  const a = await l.findClaim("claim-a");
+  assert.deepEqual([a?.status, a?.issuedAt, a?.expiresAt], ["issued", 20, undefined]);
+  assert.deepEqual(await l.counts("old"), { issued: 2, held: 0 });
+  const thief = { ...claim("old", 2), userId: "carol" };
+  assert.equal((await l.write([thief], 60)).conflicts[0]?.blocker?.claimId, "claim-b");
+  const due = await l.deliveries.claimDue(100, 10, 200);
+  assert.deepEqual(
+    due.map((d) => [d.deliveryId, d.event, d.claim.claimId]),
+    [["iss_claim-a", "claim.issued", "claim-a"]],
+  );
+});
