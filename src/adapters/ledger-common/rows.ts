@@ -97,14 +97,6 @@ export function toClaim(row: ClaimRow): Claim {
   return claim;
 }
 
-/** A claim as the columns of its row (the insert's values; ledger-common/snapshots.ts newRow). */
-export const rowValues = (c: Claim) => ({
-  issued_at: c.issuedAt ?? null,
-  expires_at: c.expiresAt ?? null,
-  ended_at: c.endedAt ?? null,
-  idempotency_key: c.idempotencyKey ?? null,
-});
-
 /** holdSeconds only when the campaign has holds: a campaign without reads as before holds. */
 export function toCampaign(row: CampaignRow): Campaign {
   const campaign: Campaign = {

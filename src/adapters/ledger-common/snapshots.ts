@@ -12,7 +12,7 @@
  *     const blockers = findBlockers(snapshots of claims the ledger lacks);
  *     return writeOutcome(batch, contradictions, applied, existing, blockers);
  */
-import { type Claim, type FinalStatus, isFinal } from "../../domain/types.ts";
+import type { Claim, FinalStatus } from "../../domain/types.ts";
 import type { WriteConflict, WriteResult } from "../../ports/ledger.ts";
 
 /** What a snapshot asks for: `held` (a pending hold as admission shows it once written) reads as pending. */
@@ -179,9 +179,6 @@ export function writeOutcome(
 /** The snapshots whose claims are in none of the given sets: the ones still to look up. */
 export const notIn = (batch: readonly Claim[], ...found: ReadonlyMap<string, unknown>[]): Claim[] =>
   batch.filter((s) => found.every((m) => !m.has(s.claimId)));
-
-/** True when the claim's final state is one that gets an outbox row (every final state does). */
-export const announced = (claim: Claim): boolean => isFinal(claim.status);
 
 /**
  * Campaigns' holdSeconds, as write() needs them for every batch: fixed at
