@@ -57,14 +57,15 @@ export interface LedgerCounts {
  * released), and write() applies them monotonically: a claim moves from held
  * to one final state (issued, expired, released) and never leaves it.
  *
- * | snapshot | absent                               | held        | issued   | expired / released            |
- * |----------|--------------------------------------|-------------|----------|-------------------------------|
- * | pending  | insert held (holds) / issued (else)  | -           | - behind | - behind                      |
- * | issued   | insert issued                        | -> issued   | -        | conflict (final)              |
- * | expired  | insert expired                       | -> expired  | conflict | - if the same, else conflict  |
- * | released | insert released                      | -> released | conflict | - if the same, else conflict  |
+ * | snapshot | absent                              | held        | issued                       | expired / released           |
+ * |----------|-------------------------------------|-------------|------------------------------|------------------------------|
+ * | pending  | insert held (holds) / issued (else) | =           | = (no holds) / behind (hold) | behind                       |
+ * | issued   | insert issued                       | -> issued   | =                            | conflict                     |
+ * | expired  | insert expired                      | -> expired  | conflict                     | = if expired, else conflict  |
+ * | released | insert released                     | -> released | conflict                     | = if released, else conflict |
  *
- * ("-": no change, reported as written; "behind": reported in `behind`.) A
+ * ("=": no change, reported in `written`, a redelivery; "behind": reported
+ * in `behind`; "conflict": reason final, the claim's row as blocker.) A
  * claim inserted active (held, issued) that collides with another active
  * claim on (campaign, unit) or (campaign, user, seq), or any claim inserted
  * with another's coupon code, is refused and reported as a conflict with the
