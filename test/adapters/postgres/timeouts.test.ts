@@ -67,14 +67,14 @@ test("a hung server: every call fails within the query or connection timeout, an
   await ledger.createCampaign(campaign("c1", { stock: 100 }));
   const issuedAt = Date.now();
   const [first, second] = [claim("c1", 1), claim("c1", 2)];
-  await ledger.issue([first], issuedAt);
+  await ledger.write([first], issuedAt);
 
   own.freeze();
   t.after(() => own.thaw());
   // More calls than pooled connections: some wait on their query, the others for a connection.
   const calls = await Promise.all([
     timed(ledger.findClaim(first.claimId)),
-    timed(ledger.issue([second], issuedAt)),
+    timed(ledger.write([second], issuedAt)),
     timed(ledger.ping()),
     timed(ledger.getCampaign("c1")),
     timed(ledger.lifecycle.auditLog("c1", 0, 10)),
@@ -105,9 +105,9 @@ test("a hung server: every call fails within the query or connection timeout, an
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  const result = await ledger.issue([second], issuedAt);
+  const result = await ledger.write([second], issuedAt);
   assert.deepEqual(
-    result.issued.map((c) => c.claimId),
+    result.written.map((c) => c.claimId),
     [second.claimId],
     "the batch retried after the hang is written, once",
   );
