@@ -13,7 +13,7 @@ export interface Campaign {
   /** Bumped by every lifecycle change, so the ledger keeps the newest when two changes race; absent = 0. */
   revision?: number | undefined;
   /**
-   * Holds (SPEC "Holds"): a claim reserves its unit for this many seconds,
+   * Holds (docs/api.md "Holds"): a claim reserves its unit for this many seconds,
    * until confirmed (issued) or let go (expired, released). Absent or null:
    * no holds, a claim is final once admitted. Fixed at creation.
    */

@@ -36,7 +36,7 @@ const NOT_ACTIVE_MESSAGES = {
 const SOLD_OUT = new StampedeError("sold_out");
 
 /**
- * Claims (SPEC "Claims"): admitting one, in the contract's order of checks
+ * Claims (docs/api.md "Claims"): admitting one, in the contract's order of checks
  * (campaign, rate limit, then admission decides already claimed / not active
  * / sold out), and reading them back.
  */
@@ -109,7 +109,7 @@ function admitted(outcome: AdmitOutcome): Claim {
  * pending, and recent ones), else the ledger, the truth, which keeps every
  * issued claim. Only an answer "no such claim" from the ledger means the
  * claim does not exist; a ledger that fails means it cannot be read now
- * (unavailable, 503), never claim_not_found (SPEC "Claims").
+ * (unavailable, 503), never claim_not_found (docs/api.md "Claims").
  */
 export class ClaimLookup {
   readonly #admission: AdmissionStore;

@@ -14,7 +14,7 @@ import {
 } from "../../src/client/index.ts";
 
 /**
- * The client's calls for Holds and the Waiting room (SPEC sections of those
+ * The client's calls for Holds and the Waiting room (docs/api.md sections of those
  * names) and its reconnection paths, against a tiny fake server: the real
  * server does not implement holds and the waiting room yet, and a real
  * stream cannot be made to drop or fall silent on cue. Everything else is

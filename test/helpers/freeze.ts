@@ -12,7 +12,7 @@ import { steadyClaims, type Timed } from "./steady-claims.ts";
  * resumed; traffic goes on for `afterMs`, then every user answered 503 tries
  * once more, as a client honouring Retry-After would (a 503 may hide an
  * admission made after its deadline: the retry then answers 409 naming it).
- * Then the system is left to issue everything and the SPEC invariants are
+ * Then the system is left to issue everything and the invariants (docs/api.md) are
  * checked against the ledger.
  */
 export interface FreezeOptions {

@@ -1,7 +1,7 @@
 import { StampedeError } from "../../domain/errors.ts";
 
 /**
- * Bounds how long a request waits on a dependency (SPEC invariant 5). On
+ * Bounds how long a request waits on a dependency (invariant 5, docs/api.md). On
  * timeout the answer is 503 `unavailable`; the operation itself may still
  * complete (an admission then shows up as 409 on retry, as the contract says).
  * `discard` receives a value that arrives too late, to release what it holds

@@ -1,4 +1,4 @@
--- Holds (SPEC "Holds"): a claim may be held, then issued, expired or released;
+-- Holds (docs/api.md "Holds"): a claim may be held, then issued, expired or released;
 -- the same schema as the embedded ledger's 0003_holds.sql.
 --
 -- claims gains status (existing rows are issued), expires_at and ended_at;

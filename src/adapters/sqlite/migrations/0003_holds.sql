@@ -1,4 +1,4 @@
--- Holds (SPEC "Holds"): a claim may be held, then issued, expired or released.
+-- Holds (docs/api.md "Holds"): a claim may be held, then issued, expired or released.
 --
 -- claims gains status (existing rows are issued), expires_at and ended_at;
 -- issued_at is null unless issued. The unit and user-slot keys apply to
