@@ -1,6 +1,7 @@
 import { ConfigError } from "../config/config.ts";
+import { StartupError } from "../runtime/startup-error.ts";
+import { reportStartFailure } from "./cluster/ipc.ts";
 import { helpText } from "./help.ts";
-import { StartupError } from "./startup-error.ts";
 
 /**
  * Entry point of `stampede <command>`. Every command returns its exit status;
@@ -38,14 +39,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`stampede: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof StartupError) {
-      process.stderr.write(`stampede: ${error.message}\n`);
-      return 1;
-    }
+    if (error instanceof ConfigError) return fail(error.message, 2);
+    if (error instanceof StartupError) return fail(error.message, 1);
     throw error;
   }
+}
+
+/** One line on stderr; a child of --processes N hands it to its primary, which prints it once. */
+async function fail(message: string, status: number): Promise<number> {
+  if (!(await reportStartFailure(message, status))) process.stderr.write(`stampede: ${message}\n`);
+  return status;
 }

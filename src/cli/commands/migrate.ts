@@ -1,7 +1,7 @@
 import { PostgresLedger } from "../../adapters/postgres/postgres-ledger.ts";
 import { SqliteLedger } from "../../adapters/sqlite/sqlite-ledger.ts";
 import { loadConfig } from "../../config/config.ts";
-import { StartupError } from "../startup-error.ts";
+import { StartupError } from "../../runtime/startup-error.ts";
 
 /** `stampede migrate`: applies the ledger's migrations (PostgreSQL when DATABASE_URL is set, else embedded). */
 export async function migrate(argv: string[]): Promise<number> {
