@@ -1,12 +1,9 @@
+import cluster from "node:cluster";
 import { ConfigError } from "../config/config.ts";
 import { StartupError } from "../runtime/startup-error.ts";
 import { reportStartFailure } from "./cluster/ipc.ts";
 import { helpText } from "./help.ts";
 
-/**
- * Entry point of `stampede <command>`. Every command returns its exit status;
- * a bad setting is one line on stderr naming it, never a stack trace.
- */
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -21,7 +18,18 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 /** Commands whose flags are their own (not the settings table): they print their own --help. */
 const OWN_HELP = new Set(["bench"]);
 
+/**
+ * Entry point of `stampede <command>`. Every command returns its exit status;
+ * a bad setting is one line on stderr naming it, never a stack trace.
+ */
 export async function main(argv: string[]): Promise<number> {
+  const status = await run(argv);
+  // A child of --processes N is done (its runtime closed): its IPC channel alone would keep it alive.
+  if (cluster.isWorker) process.exit(status);
+  return status;
+}
+
+async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(helpText());
