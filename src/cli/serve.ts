@@ -57,9 +57,6 @@ export async function serve(options: ServeOptions): Promise<number> {
   const address = app.server.address();
   const where =
     typeof address === "object" && address ? `http://${address.address}:${address.port}` : String(address);
-  logger.info({ mode: options.mode, address: where, pid: process.pid }, "stampede listening");
-  if (child) child.listening(where);
-  else process.stdout.write(`stampede ${options.mode} listening on ${where} (API docs: ${where}/docs)\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -115,5 +112,9 @@ export async function serve(options: ServeOptions): Promise<number> {
     process.once("SIGTERM", onTerm);
     process.once("SIGINT", onInt);
     child?.onStop(() => void stop("primary"));
+    // Announced once the signals are handled: whoever waits for this line may SIGTERM at once.
+    logger.info({ mode: options.mode, address: where, pid: process.pid }, "stampede listening");
+    if (child) child.listening(where);
+    else process.stdout.write(`stampede ${options.mode} listening on ${where} (API docs: ${where}/docs)\n`);
   });
 }
