@@ -1,7 +1,3 @@
-import { availableParallelism } from "node:os";
-import { type Config, ConfigError, readSettings, SETTINGS, type SettingName } from "./config.ts";
-import type { Setting } from "./settings.ts";
-
 /**
  * The settings each server command takes, on top of loadConfig's checks.
  * `stampede start` refuses a distributed-mode setting it is given: an
@@ -11,6 +7,11 @@ import type { Setting } from "./settings.ts";
  * without. Embedded-only settings (DATA_DIR, FSYNC, ...) given to api or worker
  * are harmless, so a shared environment file may carry them.
  */
+
+import { availableParallelism } from "node:os";
+import { type Config, ConfigError, readSettings, SETTINGS, type SettingName } from "./config.ts";
+import type { Setting } from "./settings.ts";
+
 export type DistributedRole = "api" | "worker";
 
 /** A configuration distributed mode can run: its required settings present, QUEUE and PROCESSES resolved. */

@@ -1,3 +1,10 @@
+/**
+ * The embedded mode in one object, from the configuration: ledger,
+ * journal-backed queue, in-process admission and notifier, and the worker,
+ * wired and recovered from DATA_DIR. One process: its admission state is in
+ * this process's memory.
+ */
+
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { EmbeddedQueue } from "../adapters/journal/embedded-queue.ts";
@@ -29,12 +36,7 @@ import type { Runtime } from "./runtime.ts";
 import { checkDataDirAtStart } from "./start-checks.ts";
 import { startupError } from "./startup-error.ts";
 
-/**
- * The embedded mode in one object, from the configuration: ledger,
- * journal-backed queue, in-process admission and notifier, and the worker,
- * wired and recovered from DATA_DIR. One process: its admission state is in
- * this process's memory.
- */
+/** What tests and benchmarks may hand openEmbedded besides the configuration. */
 export interface EmbeddedOverrides {
   /** The journals' options (tests inject a failing or slow fsync). */
   journal?: JournalOptions;

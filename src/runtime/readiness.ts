@@ -1,11 +1,12 @@
-import type { DependencyStatus, Readiness } from "../ports/readiness.ts";
-
 /**
  * GET /readyz for every mode: each dependency the process's role needs is
  * probed at once, each within a deadline, so a dependency that hangs
  * instead of refusing makes /readyz answer "not ready" in time rather than
  * hang the orchestrator's probe.
  */
+
+import type { DependencyStatus, Readiness } from "../ports/readiness.ts";
+
 export interface Probe {
   name: string;
   probe: () => Promise<void>;

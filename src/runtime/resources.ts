@@ -1,5 +1,3 @@
-import type { Logger } from "pino";
-
 /**
  * Every composition root's teardown, written once. Each resource registers
  * its close the moment it is opened; closing runs them in reverse, so what
@@ -9,6 +7,9 @@ import type { Logger } from "pino";
  * logged and the rest still run: one stuck client must not keep the files
  * of the others open.
  */
+
+import type { Logger } from "pino";
+
 export class Resources {
   readonly #closers: { name: string; close: () => Promise<void> | void }[] = [];
   readonly #logger: Logger;

@@ -1,3 +1,11 @@
+/**
+ * SPEC "What a 202 survives": each mode checks at start the settings its
+ * promise depends on, with `stampede doctor`'s own verdicts (src/ops/doctor),
+ * so the two never disagree. A `fail` refuses the start in one line naming
+ * the setting, the finding and the fix; the other verdicts (ok, info, warn)
+ * come back for the CLI to print once.
+ */
+
 import type { Redis } from "ioredis";
 import { judgeReplication } from "../adapters/kafka/doctor.ts";
 import type { TopicDescription } from "../adapters/kafka/queue/types.ts";
@@ -11,16 +19,10 @@ import { type Verdict, warn } from "../ops/doctor/types.ts";
 import { within } from "./readiness.ts";
 import { describe, StartupError } from "./startup-error.ts";
 
-/**
- * SPEC "What a 202 survives": each mode checks at start the settings its
- * promise depends on, with `stampede doctor`'s own verdicts (src/ops/doctor),
- * so the two never disagree. A `fail` refuses the start in one line naming
- * the setting, the finding and the fix; the other verdicts (ok, info, warn)
- * come back for the CLI to print once.
- */
 /** A dependency that hangs instead of answering must not hang the start. */
 const CHECK_TIMEOUT_MS = 5000;
 
+/** Throws a StartupError for the first failed verdict, blamed on `setting`; returns the verdicts otherwise. */
 export function enforce(setting: string, verdicts: Verdict[]): Verdict[] {
   const failed = verdicts.find((v) => v.status === "fail");
   if (failed)

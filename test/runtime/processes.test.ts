@@ -3,7 +3,7 @@ import http from "node:http";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ADMIN_TOKEN, type Reply, request } from "../helpers/distributed.ts";
-import { startServer } from "../helpers/server-process.ts";
+import { runCli, startServer } from "../helpers/server-process.ts";
 import { DATABASE_URL, REDIS_URL, skipWithoutServices, testPrefix, testSchema } from "../helpers/services.ts";
 
 /**
@@ -44,20 +44,17 @@ const alive = (pid: number) => {
 test("two API processes share one port, both answer, /metrics sums them, a dead one is replaced, SIGTERM stops all", {
   skip,
 }, async (t) => {
-  const api = await startServer(
-    "api",
-    {
-      PROCESSES: "2",
-      ADMIN_TOKEN,
-      REDIS_URL,
-      DATABASE_URL,
-      REDIS_PREFIX: testPrefix(t, "procs"),
-      DATABASE_SCHEMA: testSchema(t, "procs"),
-      LOG_LEVEL: "info",
-      SHUTDOWN_TIMEOUT_MS: "5000",
-    },
-    { timeoutMs: 60_000 },
-  );
+  const env = {
+    PROCESSES: "2",
+    ADMIN_TOKEN,
+    REDIS_URL,
+    DATABASE_URL,
+    REDIS_PREFIX: testPrefix(t, "procs"),
+    DATABASE_SCHEMA: testSchema(t, "procs"),
+    LOG_LEVEL: "info",
+    SHUTDOWN_TIMEOUT_MS: "5000",
+  };
+  const api = await startServer("api", env, { timeoutMs: 60_000 });
   t.after(() => api.stop("SIGKILL"));
   assert.match(api.output(), /stampede api listening on http:\/\/127\.0\.0\.1:\d+ \(2 processes/);
   assert.equal(
@@ -98,6 +95,17 @@ test("two API processes share one port, both answer, /metrics sums them, a dead 
   const after = await pidsOf();
   assert.equal(after.size, 2);
   assert.ok(!after.has(victim!), "the dead child is not among those answering");
+
+  // A second group on the same port fails instead of silently sharing it.
+  const port = new URL(api.url).port;
+  const second = await runCli(["api"], { ...env, PORT: port });
+  assert.equal(second.status, 1, second.stderr);
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `^stampede: cannot listen on 127\\.0\\.0\\.1:${port} \\(HOST, PORT\\): .*EADDRINUSE[^\\n]*\\n$`,
+    ),
+  );
 
   // SIGTERM to the primary drains every child and exits 0; no child is left behind.
   assert.equal(await api.stop("SIGTERM"), 0, api.output().slice(-2000));

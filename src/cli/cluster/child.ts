@@ -1,7 +1,3 @@
-import cluster from "node:cluster";
-import { Metrics } from "../../ops/metrics/metrics.ts";
-import { isMessage, type PrimaryMessage, sendToPrimary } from "./ipc.ts";
-
 /**
  * A child process of `stampede api --processes N` (primary.ts): it opens its
  * own runtime and listens on PORT with a socket of its own (SO_REUSEPORT:
@@ -9,6 +5,11 @@ import { isMessage, type PrimaryMessage, sendToPrimary } from "./ipc.ts";
  * when it serves or why it could not start, stops when the primary says so,
  * and answers GET /metrics with the metrics of every child.
  */
+
+import cluster from "node:cluster";
+import { Metrics } from "../../ops/metrics/metrics.ts";
+import { isMessage, type PrimaryMessage, sendToPrimary } from "./ipc.ts";
+
 export interface ClusterChild {
   /** The first child prints what the start checks found; the others, and restarted ones, stay quiet. */
   first: boolean;

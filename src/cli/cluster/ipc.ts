@@ -1,10 +1,10 @@
-import cluster from "node:cluster";
-import type { Registry } from "prom-client";
-
 /**
  * What the primary of `stampede api --processes N` and its child processes
  * say to each other over the cluster's IPC channel (primary.ts, child.ts).
  */
+
+import cluster from "node:cluster";
+import type { Registry } from "prom-client";
 
 /** A registry's metrics as JSON (Registry.getMetricsAsJSON), what prom-client's AggregatorRegistry sums. */
 export type RegistryJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;

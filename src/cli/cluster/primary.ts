@@ -1,10 +1,3 @@
-import cluster, { type Worker } from "node:cluster";
-import { once } from "node:events";
-import { createServer } from "node:net";
-import type { Logger } from "pino";
-import { AggregatorRegistry } from "prom-client";
-import { type ChildMessage, isMessage, type PrimaryMessage, type RegistryJson } from "./ipc.ts";
-
 /**
  * `stampede api --processes N` (and `worker`): a primary process that runs
  * N children of the same command and serves nothing itself. Each child
@@ -21,6 +14,15 @@ import { type ChildMessage, isMessage, type PrimaryMessage, type RegistryJson } 
  * or SIGINT asks every child to shut down gracefully and exits once they
  * have (a second signal kills them at once).
  */
+
+import cluster, { type Worker } from "node:cluster";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import type { Logger } from "pino";
+import { AggregatorRegistry } from "prom-client";
+import { describe, StartupError } from "../../runtime/startup-error.ts";
+import { type ChildMessage, isMessage, type PrimaryMessage, type RegistryJson } from "./ipc.ts";
+
 export interface PrimaryOptions {
   role: "api" | "worker";
   processes: number;
@@ -44,7 +46,7 @@ const COLLECT_TIMEOUT_MS = 2000;
 
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { role, logger } = options;
-  const port = options.port === 0 ? await freePort(options.host) : options.port;
+  const port = await claimablePort(options.host, options.port);
   // parseArgs keeps the last of a repeated flag: the children listen on this port.
   cluster.setupPrimary({ args: [role, ...options.argv, "--port", String(port)] });
   const serving = new Set<Worker>();
@@ -178,13 +180,24 @@ function sumMetricsFor(serving: Set<Worker>): void {
   });
 }
 
-/** A port free on `host` now, for every child to listen on (PORT=0). */
-async function freePort(host: string): Promise<number> {
+/**
+ * The port the children will share, checked free now by binding it without
+ * SO_REUSEPORT (0: a free one chosen here). Without this check a second
+ * `stampede api --processes N` on the same port would join the first one's
+ * sockets instead of failing, and the two would split the connections.
+ */
+async function claimablePort(host: string, port: number): Promise<number> {
   const server = createServer();
-  server.listen(0, host);
-  await once(server, "listening");
+  try {
+    server.listen({ host, port, exclusive: true });
+    await once(server, "listening");
+  } catch (error) {
+    throw new StartupError(`cannot listen on ${host}:${port} (HOST, PORT): ${describe(error)}`, {
+      cause: error,
+    });
+  }
   const address = server.address();
   server.close();
   await once(server, "close");
-  return typeof address === "object" && address ? address.port : 0;
+  return typeof address === "object" && address ? address.port : port;
 }

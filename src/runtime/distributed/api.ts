@@ -1,3 +1,11 @@
+/**
+ * `stampede api`: one API process of distributed mode. It admits claims in
+ * Redis (and, with QUEUE=kafka, waits for Kafka's acknowledgement before a
+ * 202), answers reads from Redis and PostgreSQL, and pushes issued claims to
+ * waiting clients from Redis pub/sub. It consumes nothing: the claims and
+ * tasks are the workers' (worker.ts). Any number of them run side by side.
+ */
+
 import type { Logger } from "pino";
 import { RedisRateLimiter } from "../../adapters/redis/index.ts";
 import { requireDistributed } from "../../config/commands.ts";
@@ -8,13 +16,6 @@ import type { Runtime } from "../runtime.ts";
 import { checkKafkaTopicAtStart } from "../start-checks.ts";
 import { apiParts, claimsStreams, type DistributedOverrides, openShared } from "./shared.ts";
 
-/**
- * `stampede api`: one API process of distributed mode. It admits claims in
- * Redis (and, with QUEUE=kafka, waits for Kafka's acknowledgement before a
- * 202), answers reads from Redis and PostgreSQL, and pushes issued claims to
- * waiting clients from Redis pub/sub. It consumes nothing: the claims and
- * tasks are the workers' (worker.ts). Any number of them run side by side.
- */
 export async function openDistributedApi(
   config: Config,
   logger: Logger,

@@ -1,3 +1,11 @@
+/**
+ * What both processes of distributed mode open, `stampede api` (api.ts) and
+ * `stampede worker` (worker.ts): the Redis connections, the PostgreSQL
+ * ledger, Redis admission (behind Kafka's outbox with QUEUE=kafka), the
+ * pub/sub notifier and the task pipeline; and the parts the HTTP API is
+ * built from. The roles differ in the options below, not in branches here.
+ */
+
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
@@ -41,13 +49,6 @@ import { describe, StartupError } from "../startup-error.ts";
 import { openTaskPipeline, type TaskPipeline } from "../task-pipeline.ts";
 import { RedisConnections } from "./connections.ts";
 
-/**
- * What both processes of distributed mode open, `stampede api` (api.ts) and
- * `stampede worker` (worker.ts): the Redis connections, the PostgreSQL
- * ledger, Redis admission (behind Kafka's outbox with QUEUE=kafka), the
- * pub/sub notifier and the task pipeline; and the parts the HTTP API is
- * built from. The roles differ in the options below, not in branches here.
- */
 export interface SharedOptions {
   role: DistributedRole;
   /** PostgreSQL connections this process may hold. */

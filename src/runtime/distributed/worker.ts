@@ -1,3 +1,13 @@
+/**
+ * `stampede worker`: one worker process of distributed mode. It consumes
+ * the claims (Redis Streams, or the Kafka topic), writes them to PostgreSQL
+ * in batches, marks them issued in Redis and publishes that; runs tasks;
+ * delivers webhooks; and watches for a lost or stale Redis (rebuilt from
+ * the ledger) and for ended campaigns whose Redis keys may expire. Its HTTP
+ * face serves only /healthz, /readyz and /metrics (worker-app.ts). Any
+ * number of them run side by side: consumer groups and leases share the work.
+ */
+
 import type { Logger } from "pino";
 import { KafkaIssuedSink } from "../../adapters/kafka/index.ts";
 import { LossMonitor, RetentionSweeper } from "../../adapters/redis/index.ts";
@@ -16,15 +26,6 @@ import { openWith } from "../resources.ts";
 import type { Runtime } from "../runtime.ts";
 import { apiParts, claimsStreams, type DistributedOverrides, openShared } from "./shared.ts";
 
-/**
- * `stampede worker`: one worker process of distributed mode. It consumes
- * the claims (Redis Streams, or the Kafka topic), writes them to PostgreSQL
- * in batches, marks them issued in Redis and publishes that; runs tasks;
- * delivers webhooks; and watches for a lost or stale Redis (rebuilt from
- * the ledger) and for ended campaigns whose Redis keys may expire. Its HTTP
- * face serves only /healthz, /readyz and /metrics (worker-app.ts). Any
- * number of them run side by side: consumer groups and leases share the work.
- */
 export async function openDistributedWorker(
   config: Config,
   logger: Logger,
