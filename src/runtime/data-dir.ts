@@ -18,13 +18,7 @@ import { startupError } from "./startup-error.ts";
 export async function prepareDataDir(
   config: Config,
 ): Promise<{ config: Config & { ADMIN_TOKEN: string }; createdToken: boolean }> {
-  process.umask(0o077);
-  const dir = config.DATA_DIR;
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw startupError("DATA_DIR", `create ${dir}`, error);
-  }
+  const dir = await privateDataDir(config.DATA_DIR);
   if (config.ADMIN_TOKEN !== undefined)
     return { config: { ...config, ADMIN_TOKEN: config.ADMIN_TOKEN }, createdToken: false };
   try {
@@ -33,4 +27,15 @@ export async function prepareDataDir(
   } catch (error) {
     throw startupError("DATA_DIR", `read or store the admin token in ${dir}`, error);
   }
+}
+
+/** Files created from now on are their owner's only; `dir` exists, created 0700 if it did not. */
+export async function privateDataDir(dir: string): Promise<string> {
+  process.umask(0o077);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw startupError("DATA_DIR", `create ${dir}`, error);
+  }
+  return dir;
 }
