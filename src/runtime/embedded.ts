@@ -146,15 +146,11 @@ async function wire(
     (w) => w.stop(),
   );
   const tasks = await inDataDir(`the task store in ${dataDir}`, () =>
-    openEmbeddedTasks({
-      dataDir,
-      logger,
-      journal,
-      settings: taskSettings(config),
-      ...overrides.tasks,
-    }),
+    openEmbeddedTasks(
+      { dataDir, logger, journal, settings: taskSettings(config), ...overrides.tasks },
+      resources,
+    ),
   );
-  resources.add("task pipeline", tasks, (t) => t.close());
   // Admission is in this process, so the limiter's budget lives here too.
   const rateLimiter =
     config.RATE_LIMIT_USER || config.RATE_LIMIT_IP
