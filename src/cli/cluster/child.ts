@@ -18,6 +18,7 @@ export interface ClusterChild {
   onStop(stop: () => void): void;
 }
 
+/** This process's link to its primary; undefined in a process of its own. */
 export function clusterChild(): ClusterChild | undefined {
   const worker = cluster.worker;
   if (!cluster.isWorker || !worker) return undefined;
