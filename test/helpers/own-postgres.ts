@@ -91,7 +91,12 @@ export async function skipWithoutOwnPostgres(): Promise<string | false> {
   return missing;
 }
 
-export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
+export async function startOwnPostgres(
+  t: After,
+  options: {
+    /** Server settings (name=value) on top of the defaults, e.g. "fsync=off". */ settings?: string[];
+  } = {},
+): Promise<OwnPostgres> {
   const bin = binDir();
   if (!bin) throw new Error(ownPostgresMissing());
   const user = runAs();
@@ -116,7 +121,13 @@ export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
   );
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const settings = ["listen_addresses=127.0.0.1", "fsync=on", "max_connections=100", "shared_buffers=32MB"];
+  const settings = [
+    "listen_addresses=127.0.0.1",
+    "fsync=on",
+    "max_connections=100",
+    "shared_buffers=32MB",
+    ...(options.settings ?? []),
+  ];
   const args = ["-D", data, "-p", String(port), "-k", base, ...settings.flatMap((s) => ["-c", s])];
 
   function log(): string {

@@ -35,7 +35,12 @@ export async function freePort(): Promise<number> {
 
 export async function startOwnRedis(
   t: { after: (fn: () => Promise<void> | void) => void },
-  options: { appendfsync?: "always" | "everysec" | "no"; persistence?: boolean } = {},
+  options: {
+    appendfsync?: "always" | "everysec" | "no";
+    persistence?: boolean;
+    /** With a maxmemory of 64 MB, so the policy means something. */
+    maxmemoryPolicy?: string;
+  } = {},
 ): Promise<OwnRedis> {
   const dir = tempDir(t, "stampede-redis-");
   const port = await freePort();
@@ -53,6 +58,8 @@ export async function startOwnRedis(
   ];
   if (options.persistence === false) args.push("--appendonly", "no");
   else args.push("--appendonly", "yes", "--appendfsync", options.appendfsync ?? "always");
+  if (options.maxmemoryPolicy)
+    args.push("--maxmemory", "64mb", "--maxmemory-policy", options.maxmemoryPolicy);
   let child: ChildProcess | undefined;
 
   const start = async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { RedisKeys } from "../../src/adapters/redis/keys.ts";
-import { CLAIMS_GROUP } from "../../src/runtime/distributed.ts";
+import { CLAIMS_GROUP } from "../../src/runtime/distributed/shared.ts";
 import { checkInvariants, request, spike, startCluster, waitFor } from "../helpers/distributed.ts";
 import type { ServerProcess } from "../helpers/server-process.ts";
 import { redisClient, skipWithoutServices } from "../helpers/services.ts";

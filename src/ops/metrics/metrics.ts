@@ -110,6 +110,8 @@ export class Metrics {
       help: "messages admitted but not yet acknowledged by the worker, per partition or stream",
       labelNames: ["source"],
       registers,
+      // Every process reads the same queues: summed over --processes N it would count them N times.
+      aggregator: "max",
       // Read on scrape only: nothing runs between scrapes.
       async collect() {
         const source = lagSource();
