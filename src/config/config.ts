@@ -10,6 +10,7 @@ import {
   oneOf,
   optional,
   optionalStr,
+  redisUrl,
   type Setting,
   secret,
   str,
@@ -38,9 +39,9 @@ export const SETTINGS = {
     parse: secret(16),
   },
   REDIS_URL: {
-    doc: "Redis for admission and status (distributed mode)",
+    doc: "Redis for admission and status (distributed mode): redis://host:port, or a Redis Cluster by some of its nodes, redis+cluster://host:port,host:port (rediss: for TLS)",
     default: undefined,
-    parse: url("redis:", "rediss:"),
+    parse: redisUrl,
     scope: "distributed",
   },
   KAFKA_BROKERS: {
@@ -123,6 +124,18 @@ export const SETTINGS = {
     parse: oneOf("thread", "loop"),
     scope: "embedded",
   },
+  REDIS_WAIT_REPLICAS: {
+    doc: "an admission waits until this many replicas of its Redis master hold it (WAIT) before its 202; 503 when they do not within REDIS_WAIT_TIMEOUT_MS (0: no wait)",
+    default: 0,
+    parse: int(0, 16),
+    scope: "distributed",
+  },
+  REDIS_WAIT_TIMEOUT_MS: {
+    doc: "how long an admission waits for REDIS_WAIT_REPLICAS replicas before it is answered 503",
+    default: 500,
+    parse: int(1, 60_000),
+    scope: "distributed",
+  },
   REDIS_PREFIX: {
     doc: "prefix of every Redis key stampede writes",
     default: "stampede",
@@ -148,7 +161,13 @@ export const SETTINGS = {
     scope: "distributed",
   },
   KAFKA_REPLICATION_FACTOR: {
-    doc: "replicas of the claims and tasks topics when stampede creates them (0: min(3, brokers)); min.insync.replicas is 2 from 3 replicas on",
+    doc: "replicas of the claims and tasks topics when stampede creates them (0: min(3, brokers))",
+    default: 0,
+    parse: int(0, 100),
+    scope: "distributed",
+  },
+  KAFKA_MIN_INSYNC_REPLICAS: {
+    doc: "min.insync.replicas of the topics stampede creates: a claim is acknowledged (and answered 202) once on this many brokers (0: 2 from 3 replicas on, else all replicas)",
     default: 0,
     parse: int(0, 100),
     scope: "distributed",
@@ -474,6 +493,14 @@ export function readSettings(env: NodeJS.ProcessEnv, argv: string[] = []): Loade
 export function validateConfig(config: Config): void {
   if (config.QUEUE === "kafka" && config.KAFKA_BROKERS.length === 0)
     throw new ConfigError("KAFKA_BROKERS", "required when QUEUE=kafka");
+  if (
+    config.KAFKA_REPLICATION_FACTOR > 0 &&
+    config.KAFKA_MIN_INSYNC_REPLICAS > config.KAFKA_REPLICATION_FACTOR
+  )
+    throw new ConfigError(
+      "KAFKA_MIN_INSYNC_REPLICAS",
+      `above KAFKA_REPLICATION_FACTOR (${config.KAFKA_REPLICATION_FACTOR}): Kafka would refuse every claim`,
+    );
 }
 
 /**

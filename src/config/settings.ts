@@ -13,6 +13,7 @@ export class ConfigError extends Error {
 }
 
 import { isIP } from "node:net";
+import { parseRedisUrl } from "../adapters/redis/url.ts";
 
 type Parser<T> = (raw: string, name: string) => T;
 
@@ -82,6 +83,17 @@ export const url =
       throw new ConfigError(name, `expected a ${protocols.join(" or ")} URL, got "${parsed.protocol}"`);
     return raw;
   };
+
+/** REDIS_URL: one Redis (redis:, rediss:) or a Redis Cluster (redis+cluster://host:port,...; src/adapters/redis/url.ts). */
+export const redisUrl: Parser<string | undefined> = (raw, name) => {
+  if (raw === "") return undefined;
+  try {
+    parseRedisUrl(raw);
+  } catch (error) {
+    throw new ConfigError(name, (error as Error).message);
+  }
+  return raw;
+};
 
 export const list: Parser<string[]> = (raw) =>
   raw

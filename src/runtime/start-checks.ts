@@ -10,11 +10,19 @@ import type { Redis } from "ioredis";
 import { judgeReplication } from "../adapters/kafka/doctor.ts";
 import type { TopicDescription } from "../adapters/kafka/queue/types.ts";
 import { redisDurability } from "../adapters/redis/admission/durability.ts";
+import type { RedisClient } from "../adapters/redis/connection.ts";
+import { isCluster, masterNodes, nodeAddress } from "../adapters/redis/nodes.ts";
 import { assessEviction } from "../adapters/redis/stats/memory.ts";
 import type { Config } from "../config/config.ts";
 import { dataDirCheck } from "../ops/doctor/checks/data-dir.ts";
 import { DURABILITY_SETTINGS_SQL, durabilityVerdict } from "../ops/doctor/checks/postgres.ts";
-import { evictionVerdict, parseInfoSections, persistenceVerdict } from "../ops/doctor/checks/redis.ts";
+import {
+  evictionVerdict,
+  mergeNodeVerdicts,
+  parseInfoSections,
+  persistenceVerdict,
+  replicasVerdict,
+} from "../ops/doctor/checks/redis.ts";
 import { type Verdict, warn } from "../ops/doctor/types.ts";
 import { within } from "./readiness.ts";
 import { describe, StartupError } from "./startup-error.ts";
@@ -37,14 +45,36 @@ export async function checkDataDirAtStart(config: Pick<Config, "DATA_DIR" | "FSY
 
 /**
  * Distributed: Redis's maxmemory-policy (allkeys-* refuses, volatile-* warns)
- * and, with QUEUE=redis, its persistence (warns as the SPEC's table says).
- * A Redis that will not tell (INFO or CONFIG disabled by a provider) is a
- * warning: the start goes on, `stampede doctor` says what to check.
+ * and, with QUEUE=redis, its persistence (warns as the SPEC's table says);
+ * on a cluster, every master's. With REDIS_WAIT_REPLICAS, a master without
+ * that many replicas answers its admissions 503 until one is back: a warning
+ * (replicas come and go), never a refusal. A Redis that will not tell (INFO
+ * or CONFIG disabled by a provider) is a warning: the start goes on,
+ * `stampede doctor` says what to check.
  */
-export async function checkRedisAtStart(redis: Redis, queue: "redis" | "kafka"): Promise<Verdict[]> {
+export async function checkRedisAtStart(
+  redis: RedisClient,
+  queue: "redis" | "kafka",
+  waitReplicas = 0,
+): Promise<Verdict[]> {
+  const cluster = isCluster(redis);
+  const perNode = await Promise.all(
+    masterNodes(redis).map(
+      async (node) =>
+        [nodeAddress(node), await checkNodeAtStart(node, queue, { waitReplicas, cluster })] as const,
+    ),
+  );
+  return enforce("REDIS_URL", mergeNodeVerdicts(perNode, cluster ? undefined : nodeAddress(redis as Redis)));
+}
+
+async function checkNodeAtStart(
+  node: Redis,
+  queue: "redis" | "kafka",
+  { waitReplicas, cluster }: { waitReplicas: number; cluster: boolean },
+): Promise<Verdict[]> {
   const verdicts: Verdict[] = [];
   try {
-    const memory = parseInfoSections(await within(CHECK_TIMEOUT_MS, redis.info("memory")));
+    const memory = parseInfoSections(await within(CHECK_TIMEOUT_MS, node.info("memory")));
     const policy = memory.maxmemory_policy;
     verdicts.push(
       policy === undefined
@@ -55,11 +85,23 @@ export async function checkRedisAtStart(redis: Redis, queue: "redis" | "kafka"):
     verdicts.push(unknown("redis-eviction", "Redis's maxmemory-policy", error));
   }
   try {
-    verdicts.push(persistenceVerdict(await within(CHECK_TIMEOUT_MS, redisDurability(redis)), queue));
+    verdicts.push(persistenceVerdict(await within(CHECK_TIMEOUT_MS, redisDurability(node)), queue));
   } catch (error) {
     verdicts.push(unknown("promise", "Redis's persistence", error));
   }
-  return enforce("REDIS_URL", verdicts);
+  if (waitReplicas > 0 || cluster) {
+    try {
+      const replication = parseInfoSections(await within(CHECK_TIMEOUT_MS, node.info("replication")));
+      const verdict = replicasVerdict(Number(replication.connected_slaves ?? 0), waitReplicas);
+      if (verdict)
+        verdicts.push(
+          verdict.status === "fail" ? warn(verdict.name, verdict.message, verdict.fix ?? "") : verdict,
+        );
+    } catch (error) {
+      verdicts.push(unknown("redis-replicas", "Redis's replicas", error));
+    }
+  }
+  return verdicts;
 }
 
 type Query = (text: string) => Promise<{ rows: Record<string, unknown>[] }>;

@@ -43,6 +43,15 @@ export class PeriodicTask {
     return this.#timer !== undefined;
   }
 
+  /** A run now, without waiting for the interval (while started); one in hand is followed by another. */
+  runNow(): void {
+    if (!this.#timer) return;
+    if (this.#running) this.#again = true;
+    else this.#tick();
+  }
+
+  #again = false;
+
   #tick(): void {
     if (this.#running) return;
     let run: Promise<unknown>;
@@ -58,6 +67,10 @@ export class PeriodicTask {
       )
       .finally(() => {
         this.#running = undefined;
+        if (this.#again && this.#timer) {
+          this.#again = false;
+          this.#tick();
+        }
       });
   }
 }

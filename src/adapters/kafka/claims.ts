@@ -7,13 +7,13 @@
  * reservations left behind. docs/kafka.md explains the design.
  */
 
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Config } from "../../config/config.ts";
 import { decodeClaimMessage, encodeClaimMessage } from "../../domain/claim-message.ts";
 import type { Claim } from "../../domain/types.ts";
 import type { AdmissionStore } from "../../ports/admission.ts";
 import type { AdmissionSink } from "../redis/admission/sink.ts";
+import type { RedisClient } from "../redis/connection.ts";
 import type { RedisKeys } from "../redis/keys.ts";
 import { KafkaAdmission } from "./admission/kafka-admission.ts";
 import { Outbox } from "./admission/outbox.ts";
@@ -40,6 +40,7 @@ export type KafkaClaimsConfig = Pick<
   | "KAFKA_TOPIC"
   | "KAFKA_PARTITIONS"
   | "KAFKA_REPLICATION_FACTOR"
+  | "KAFKA_MIN_INSYNC_REPLICAS"
   | "KAFKA_GROUP"
   | "KAFKA_LINGER_MS"
   | "KAFKA_SESSION_TIMEOUT_MS"
@@ -60,7 +61,7 @@ export const claimKey = (claim: Pick<Claim, "campaignId" | "userId">) =>
 export async function openKafkaClaims(options: {
   role: "api" | "worker";
   config: KafkaClaimsConfig;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   logger: Logger;
   /** Told about every produce Kafka did not acknowledge (metrics). */
@@ -73,6 +74,7 @@ export async function openKafkaClaims(options: {
     topic: config.KAFKA_TOPIC,
     partitions: config.KAFKA_PARTITIONS,
     replicationFactor: config.KAFKA_REPLICATION_FACTOR || undefined,
+    minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS || undefined,
     group: config.KAFKA_GROUP,
     clientId: `stampede-${role}-${instance}`,
     // The versioned JSON claim message (domain/claim-message.ts): a worker refuses a

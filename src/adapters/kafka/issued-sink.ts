@@ -41,6 +41,7 @@ export interface KafkaIssuedSinkOptions {
   /** Partitions and replicas when this creates the topic (an existing topic keeps its own). */
   partitions: number;
   replicationFactor?: number;
+  minInsyncReplicas?: number;
   /** Names the producer in broker logs. */
   clientId: string;
   logger: Logger;
@@ -69,6 +70,7 @@ export class KafkaIssuedSink implements IssuedSink {
       topic: options.topic,
       partitions: options.partitions,
       replicationFactor: options.replicationFactor,
+      minInsyncReplicas: options.minInsyncReplicas,
       clientId: options.clientId,
       codec: issuedEventCodec,
       keyOf: (event) => event.claim.campaignId,

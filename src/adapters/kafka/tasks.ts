@@ -10,6 +10,7 @@ export type KafkaTasksConfig = Pick<
   | "KAFKA_TASKS_TOPIC"
   | "KAFKA_TASKS_PARTITIONS"
   | "KAFKA_REPLICATION_FACTOR"
+  | "KAFKA_MIN_INSYNC_REPLICAS"
   | "KAFKA_TASKS_GROUP"
   | "KAFKA_LINGER_MS"
   | "KAFKA_SESSION_TIMEOUT_MS"
@@ -36,6 +37,7 @@ export function openKafkaTasks(options: {
     topic: config.KAFKA_TASKS_TOPIC,
     partitions: config.KAFKA_TASKS_PARTITIONS,
     replicationFactor: config.KAFKA_REPLICATION_FACTOR || undefined,
+    minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS || undefined,
     group: config.KAFKA_TASKS_GROUP,
     clientId: `stampede-${role}-tasks-${instance}`,
     codec: {

@@ -7,11 +7,26 @@
  * A command that timed out may still run when Redis resumes: an admission
  * then stands without its 202, as the contract's 503 allows (a retry is
  * answered 409 naming it), and a read is simply discarded.
+ *
+ * REDIS_URL may name a Redis Cluster (url.ts): the same options then apply
+ * to the connection the client keeps with each node, and the client follows
+ * the slot map itself: MOVED and ASK redirections, a master replaced by its
+ * replica (it asks the cluster for the slot map again), scripts loaded again
+ * on a node that never saw them (scripts.ts). Every command and script
+ * stampede sends touches one slot (keys.ts).
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import type { Config } from "../../config/config.ts";
 import { DEFAULTS as STREAM_DEFAULTS } from "./streams/options.ts";
+import { parseRedisUrl, type RedisClusterTarget } from "./url.ts";
+
+/**
+ * A client of one Redis or of a Redis Cluster: what every part of the Redis
+ * adapter takes. Both answer the same commands; what differs (SCAN, INFO,
+ * CONFIG and WAIT see one node) goes through nodes.ts.
+ */
+export type RedisClient = Redis | Cluster;
 
 /**
  * What a connection is for, which decides how it waits:
@@ -57,18 +72,21 @@ export function redisTimeouts(
  * Redis cannot be reached). It reconnects by itself after a loss; an outage
  * is logged once when it begins and once when it ends, not at every retry.
  */
-export function redisConnection(options: RedisConnectionOptions): Redis {
+export function redisConnection(options: RedisConnectionOptions): RedisClient {
   const { use, logger } = options;
   const blockMs = use === "blocking" ? (options.blockMs ?? STREAM_DEFAULTS.blockMs) : 0;
-  const redis = new Redis(options.url, {
+  const common: RedisOptions = {
     connectionName: options.name,
     // RESP2: the reply shapes every Redis version and proxy agree on.
     protocol: 2,
-    lazyConnect: true,
     commandTimeout: options.commandTimeoutMs + blockMs,
     connectTimeout: options.connectTimeoutMs,
-    ...byUse[use],
-  });
+  };
+  const target = parseRedisUrl(options.url);
+  const redis: RedisClient =
+    target.kind === "cluster"
+      ? clusterClient(target, common, use)
+      : new Redis(options.url, { ...common, lazyConnect: true, ...byUse[use] });
   // Before the first connect, a failure is the caller's to report (a start
   // reports it in one line); after it, an outage is logged here.
   let connected = false;
@@ -91,3 +109,35 @@ const byUse: Record<RedisConnectionUse, RedisOptions> = {
   subscriber: {},
   blocking: {},
 };
+
+/** How often a cluster client asks for the slot map even when nothing redirected it. */
+export const SLOTS_REFRESH_MS = 1000;
+
+/**
+ * A cluster client: `use` decides its offline queue and auto-pipelining as
+ * for one Redis (auto-pipelines are per node). A node that dies is not
+ * reconnected to: its commands are retried (every RETRY_DELAY ms, within
+ * their deadline) on the slot map asked again, where its replica has taken
+ * its place once the cluster promoted it. The slot map is also refreshed
+ * every SLOTS_REFRESH_MS, since a pipeline that meets MOVED among successful
+ * writes fails its commands (answered 503) without asking for it.
+ */
+function clusterClient(target: RedisClusterTarget, common: RedisOptions, use: RedisConnectionUse): Cluster {
+  const options: ClusterOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: use !== "commands",
+    enableAutoPipelining: use === "commands",
+    scaleReads: "master",
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    redisOptions: {
+      ...common,
+      ...(target.username === undefined ? {} : { username: target.username }),
+      ...(target.password === undefined ? {} : { password: target.password }),
+      ...(target.tls ? { tls: {} } : {}),
+    },
+  };
+  return new Cluster(target.nodes, options);
+}

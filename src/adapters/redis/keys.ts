@@ -8,7 +8,11 @@
  * finds by the same layouts, so an id never becomes a family of its own.
  *
  * All keys of one campaign carry the campaign's hash tag `{tag}`, so each
- * script touches one slot and works on Redis Cluster too. The tag is derived
+ * script touches one slot and works on Redis Cluster too. The task store's
+ * hashes and its two sorted sets share the fixed tag `{tasks}` (its scripts
+ * touch a task and the sets together); every other key (the registry, the
+ * tasks stream, an idempotency key of a task, rate-limit buckets) is used
+ * alone, by one command or a one-key script, in whatever slot it lands. The tag is derived
  * from the campaign id (64 bits of SHA-256, base64url), so any process can
  * compute it; claim ids start with it, so `GET /v1/claims/:claimId` finds the
  * slot of a claim without knowing its campaign. Two campaigns sharing a tag
@@ -95,12 +99,12 @@ export const KEY_FAMILIES = {
     "string: the first answer to one (user, Idempotency-Key)",
   ),
   registry: new KeyLayout("campaigns", "set of the campaign ids whose streams and outboxes workers read"),
-  task: new KeyLayout("task:<task>", "hash: one task's record"),
+  task: new KeyLayout("{tasks}:task:<task>", "hash: one task's record"),
   taskDue: new KeyLayout(
-    "tasks:due",
+    "{tasks}:due",
     "sorted set: task id -> when to publish it again (retry, or lease end)",
   ),
-  taskDead: new KeyLayout("tasks:dead", "sorted set: task id -> when it was dead-lettered"),
+  taskDead: new KeyLayout("{tasks}:dead", "sorted set: task id -> when it was dead-lettered"),
   taskStream: new KeyLayout("tasks:stream", "stream of task messages (QUEUE=redis)"),
   taskIdempotency: new KeyLayout("task-key:<key>", "string: the task message an Idempotency-Key produced"),
   rateLimitUser: new KeyLayout("rl:u:<campaign>:<user>", "string: a user's rate-limit bucket (its TAT)"),

@@ -1,7 +1,7 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Claim } from "../../domain/types.ts";
 import type { ClaimListener, Notifier } from "../../ports/notifier.ts";
+import type { RedisClient } from "./connection.ts";
 
 /**
  * Notifier over Redis pub/sub: workers publish issued claims on one channel,
@@ -14,9 +14,9 @@ import type { ClaimListener, Notifier } from "../../ports/notifier.ts";
  */
 export interface RedisNotifierOptions {
   /** Publishes (any command connection). */
-  publisher: Redis;
+  publisher: RedisClient;
   /** A connection of its own: a subscribed connection can do nothing else. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   channel: string;
   logger: Logger;
   /** Reads the current state of these claims (after a reconnect); issued ones are delivered. */

@@ -1,11 +1,12 @@
-import type { Redis } from "ioredis";
 import { type RateLimitOptions, type RatePolicy, retryAfterSeconds } from "../../domain/rate-policy.ts";
 import type { RateLimiter } from "../../ports/rate-limiter.ts";
+import type { RedisClient } from "./connection.ts";
 import { RedisKeys } from "./keys.ts";
+import { isCluster, keySlot } from "./nodes.ts";
 import { redisScripts, type Scripts } from "./scripts.ts";
 
 export interface RedisRateLimiterOptions extends RateLimitOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** REDIS_PREFIX: the buckets are its rate-limit keys (keys.ts). */
   prefix: string;
   /** A check that takes longer is let through (see below). */
@@ -28,9 +29,11 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #ip: RatePolicy | undefined;
   readonly #timeoutMs: number;
   readonly #onError: (error: Error) => void;
+  readonly #cluster: boolean;
 
   constructor(options: RedisRateLimiterOptions) {
     this.#scripts = redisScripts(options.redis);
+    this.#cluster = isCluster(options.redis);
     this.#keys = new RedisKeys(options.prefix);
     this.#user = options.user;
     this.#ip = options.ip;
@@ -53,10 +56,10 @@ export class RedisRateLimiter implements RateLimiter {
     let timer: NodeJS.Timeout | undefined;
     try {
       const waitMs = await Promise.race([
-        this.#scripts.rateLimit(keys, args).then(Number),
+        this.#count(keys, args),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new Error("rate limiter: Redis did not answer in time")),
+            () => reject(new Error("rate limiter: RedisClient did not answer in time")),
             this.#timeoutMs,
           );
         }),
@@ -68,5 +71,21 @@ export class RedisRateLimiter implements RateLimiter {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * One script call for every bucket, or, on a Redis Cluster where the
+   * buckets hash to different slots, one call per bucket in turn (a bucket
+   * that refuses stops the others): "all buckets or none" then holds per
+   * bucket only, a refusal by the second having counted against the first.
+   */
+  async #count(keys: string[], args: number[]): Promise<number> {
+    if (!this.#cluster || keys.length === 1 || keySlot(keys[0]!) === keySlot(keys[1]!))
+      return Number(await this.#scripts.rateLimit(keys, args));
+    for (let i = 0; i < keys.length; i++) {
+      const waitMs = Number(await this.#scripts.rateLimit([keys[i]!], args.slice(2 * i, 2 * i + 2)));
+      if (waitMs > 0) return waitMs;
+    }
+    return 0;
   }
 }

@@ -15,7 +15,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connection.ts";
 
 /** The scripts, by the name callers use, and their files in lua/. */
 export const SCRIPT_FILES = {
@@ -77,10 +77,10 @@ export function keyCount(name: ScriptName): number | undefined {
 }
 
 const sources = new Map<ScriptName, string>();
-const defined = new WeakMap<Redis, Scripts>();
+const defined = new WeakMap<RedisClient, Scripts>();
 
 /** The scripts on this client, defined on it the first time it is asked for them. */
-export function redisScripts(redis: Redis): Scripts {
+export function redisScripts(redis: RedisClient): Scripts {
   let scripts = defined.get(redis);
   if (scripts) return scripts;
   scripts = {} as Scripts;

@@ -32,7 +32,12 @@ export async function planChecks(config: Config): Promise<DoctorCheck[]> {
   } else {
     if (config.REDIS_URL)
       checks.push(
-        redisCheck({ url: config.REDIS_URL, prefix: `${config.REDIS_PREFIX}:`, queue: config.QUEUE }),
+        redisCheck({
+          url: config.REDIS_URL,
+          prefix: `${config.REDIS_PREFIX}:`,
+          queue: config.QUEUE,
+          waitReplicas: config.REDIS_WAIT_REPLICAS,
+        }),
       );
     if (config.DATABASE_URL)
       checks.push(

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import type { RedisClient } from "../../adapters/redis/connection.ts";
 import { type RedisConnectionUse, redisConnection, redisTimeouts } from "../../adapters/redis/index.ts";
 import type { Config } from "../../config/config.ts";
 import type { Resources } from "../resources.ts";
@@ -37,7 +37,7 @@ export class RedisConnections {
   }
 
   /** A connected client; an unreachable Redis at start is a StartupError naming REDIS_URL. */
-  async open(name: string, use: RedisConnectionUse): Promise<Redis> {
+  async open(name: string, use: RedisConnectionUse): Promise<RedisClient> {
     const redis = redisConnection({
       url: this.#url,
       name: `${this.#prefix}-${name}-${this.instance}`,

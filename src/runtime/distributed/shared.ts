@@ -8,7 +8,6 @@
 
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { userTokenVerifier } from "../../adapters/jwt/user-tokens.ts";
 import {
@@ -19,6 +18,7 @@ import {
 } from "../../adapters/kafka/index.ts";
 import { postgresTimeouts } from "../../adapters/postgres/options.ts";
 import { PostgresLedger } from "../../adapters/postgres/postgres-ledger.ts";
+import type { RedisClient } from "../../adapters/redis/connection.ts";
 import {
   packClaim,
   RedisAdmission,
@@ -26,6 +26,8 @@ import {
   RedisNotifier,
   RedisStreamQueue,
   RedisTaskStore,
+  ReplicatedAdmission,
+  ReplicaWait,
   redisMemorySource,
   streamSink,
   unpackClaim,
@@ -75,7 +77,7 @@ export interface Shared {
   instance: string;
   keys: RedisKeys;
   /** Commands, auto-pipelined. */
-  redis: Redis;
+  redis: RedisClient;
   ledger: PostgresLedger;
   metrics: Metrics;
   /** QUEUE=kafka: the claims topic, the outbox and (workers) its relay. */
@@ -115,7 +117,7 @@ export async function openShared(
   // How each connection waits (auto-pipelining, no offline queue for requests): adapters/redis/connection.ts.
   const redis = await connections.open("commands", "commands");
   const subscriber = await connections.open("subscriber", "subscriber");
-  const startReport = await checkRedisAtStart(redis, config.QUEUE);
+  const startReport = await checkRedisAtStart(redis, config.QUEUE, config.REDIS_WAIT_REPLICAS);
 
   const ledger = resources.add(
     "ledger",
@@ -237,7 +239,7 @@ export async function openShared(
 }
 
 /** The claims of every campaign, on Redis Streams (QUEUE=redis): `blocking` serves the consumer's XREADGROUP. */
-export function claimsStreams(shared: Shared, blocking: Redis): RedisStreamQueue<Claim> {
+export function claimsStreams(shared: Shared, blocking: RedisClient): RedisStreamQueue<Claim> {
   const { redis, keys, config } = shared;
   return new RedisStreamQueue<Claim>({
     redis,
@@ -263,7 +265,20 @@ export function apiParts(
     rateLimiter?: RateLimiter;
   },
 ): ApiParts {
-  const { config, kafka, admission, ledger, metrics } = shared;
+  const { config, kafka, ledger, metrics } = shared;
+  // REDIS_WAIT_REPLICAS: an answer naming a pending claim waits for Redis replicas (then, Kafka mode, for Kafka).
+  const admission =
+    config.REDIS_WAIT_REPLICAS > 0
+      ? new ReplicatedAdmission({
+          inner: shared.admission,
+          keys: shared.keys,
+          wait: new ReplicaWait({
+            redis: shared.redis,
+            replicas: config.REDIS_WAIT_REPLICAS,
+            timeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
+          }),
+        })
+      : shared.admission;
   const services = createServices(
     instrumentPorts(
       {

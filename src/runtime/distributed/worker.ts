@@ -52,6 +52,7 @@ export async function openDistributedWorker(
               topic: settings.KAFKA_ISSUED_TOPIC,
               partitions: settings.KAFKA_PARTITIONS,
               replicationFactor: settings.KAFKA_REPLICATION_FACTOR || undefined,
+              minInsyncReplicas: settings.KAFKA_MIN_INSYNC_REPLICAS || undefined,
               clientId: `stampede-worker-${shared.instance}-issued`,
               logger,
               ...kafkaTimeouts(settings),

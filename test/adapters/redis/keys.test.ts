@@ -59,8 +59,10 @@ test("a campaign's keys share its hash tag; claim ids lead back to the claims ha
 test("the layouts of stored keys and channels", () => {
   assert.equal(keys.registry, "stampede:campaigns");
   assert.equal(keys.issuedChannel, "stampede:issued");
-  assert.equal(keys.tasks.task("t1"), "stampede:task:t1");
-  assert.equal(keys.tasks.taskPrefix, "stampede:task:");
+  assert.equal(keys.tasks.task("t1"), "stampede:{tasks}:task:t1");
+  assert.equal(keys.tasks.taskPrefix, "stampede:{tasks}:task:");
+  assert.equal(keys.tasks.due, "stampede:{tasks}:due");
+  assert.equal(keys.tasks.dead, "stampede:{tasks}:dead");
   assert.equal(keys.tasks.stream, "stampede:tasks:stream");
   assert.equal(keys.tasks.events("t1"), "stampede:task-events:t1");
   assert.equal(keys.rateLimitUser("c1", "u1"), "stampede:rl:u:c1:u1");

@@ -248,13 +248,13 @@ test("stampede's own keys fall into the families keys.ts declares, whatever the 
       ["claims", "{*}:claims"],
       ["idempotency", "{*}:c:*:idem:*"],
       ["rate-user", "rl:u:*:*"],
-      ["task", "task:*"],
+      ["task", "{tasks}:task:*"],
       ["task-key", "task-key:*"],
       ["rate-ip", "rl:ip:*"],
     ],
   );
   assert.equal(familyOf(keys.registry), "campaigns");
-  assert.equal(familyOf(keys.tasks.due), "tasks:due");
+  assert.equal(familyOf(keys.tasks.due), "{tasks}:due");
   assert.equal(familyOf(keys.tasks.stream), "tasks:stream");
   // Every declared family has a name of its own.
   const names = Object.values(KEY_FAMILIES).map((f) => f.name);

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { Claim } from "../../../domain/types.ts";
 import { unpackClaim } from "../../redis/claim-codec.ts";
+import type { RedisClient } from "../../redis/connection.ts";
 import type { RedisKeys } from "../../redis/keys.ts";
 import { redisScripts, type Scripts } from "../../redis/scripts.ts";
 
@@ -13,11 +13,11 @@ import { redisScripts, type Scripts } from "../../redis/scripts.ts";
  * docs/kafka.md). Keys of one campaign share its hash tag (redis/keys.ts).
  */
 export class Outbox {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #scripts: Scripts;
   readonly #keys: RedisKeys;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.#redis = redis;
     this.#scripts = redisScripts(redis);
     this.#keys = keys;

@@ -51,6 +51,7 @@ export class KafkaQueue<T> implements Queue<T> {
         topic: options.topic,
         partitions: options.partitions,
         replicationFactor: options.replicationFactor,
+        minInsyncReplicas: options.minInsyncReplicas,
       });
       if (created)
         options.logger.info({ topic: options.topic, partitions: options.partitions }, "Kafka topic created");

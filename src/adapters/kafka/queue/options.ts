@@ -10,6 +10,8 @@ export interface KafkaQueueOptions<T> {
   partitions: number;
   /** Replicas of the topic when this queue creates it (default: min(3, brokers in the cluster)). */
   replicationFactor?: number;
+  /** min.insync.replicas of the topic when this queue creates it (default: see topic.ts). */
+  minInsyncReplicas?: number;
   /** The consumer group of consume() and lag(); a queue that only publishes (the issued topic) has none. */
   group?: string;
   /** Names this process's clients in broker logs (INSTANCE_ID). */

@@ -13,6 +13,18 @@ export interface TopicSpec {
   partitions: number;
   /** Default: min(3, brokers in the cluster). */
   replicationFactor?: number;
+  /** min.insync.replicas; default: 2 from 3 replicas on, else every replica. */
+  minInsyncReplicas?: number;
+}
+
+/**
+ * min.insync.replicas for a topic of `replicas` replicas: acks=all waits for
+ * that many copies. With 3 replicas, 2 hold each claim before its 202, so one
+ * broker may be lost without losing a 202, and the topic still takes claims
+ * while one broker is down.
+ */
+export function defaultMinInsync(replicas: number): number {
+  return replicas >= 3 ? 2 : replicas;
 }
 
 /** Creates the topic when it does not exist; returns true when this call created it. */
@@ -22,10 +34,7 @@ export async function ensureTopic(admin: Admin, spec: TopicSpec): Promise<boolea
   const metadata = await admin.metadata({ topics: [] });
   const brokers = metadata.brokers.size;
   const replicas = spec.replicationFactor ?? Math.min(3, brokers);
-  // acks=all waits for min.insync.replicas copies: with 3 replicas, 2 must
-  // hold each claim before its 202, so one broker may be lost without losing
-  // a 202 and the topic still accepts claims while one broker is down.
-  const minIsr = replicas >= 3 ? 2 : replicas;
+  const minIsr = spec.minInsyncReplicas ?? defaultMinInsync(replicas);
   try {
     await admin.createTopics({
       topics: [spec.topic],

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import type { Scripts } from "../scripts.ts";
 import type { CampaignDefinitions } from "./definitions.ts";
@@ -12,7 +12,7 @@ import type { StateLoader } from "./state-loader.ts";
  * lifecycle.ts, erasure.ts), built once by its constructor.
  */
 export interface AdmissionContext {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   scripts: Scripts;
   ledger: RedisAdmissionLedger;

@@ -1,12 +1,12 @@
-import type { Redis } from "ioredis";
 import { StampedeError } from "../../../domain/errors.ts";
 import type { Campaign } from "../../../domain/types.ts";
 import { BoundedCache } from "../bounded-cache.ts";
+import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import { redisDidNotAnswer } from "./unavailable.ts";
 
 export interface CampaignDefinitionsOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   ledger: { getCampaign(campaignId: string): Promise<Campaign | undefined> };
   /** Called for a campaign the ledger knows and Redis does not (lost with Redis): loads it again. */

@@ -1,7 +1,8 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
+import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
+import { isCluster, masterNodes, nodeAddress } from "../nodes.ts";
 import type { RebuildResult } from "./rebuild.ts";
 import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
 
@@ -11,7 +12,7 @@ export interface EpochSource {
 }
 
 export interface LossMonitorOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   ledger: EpochSource;
   rebuild: (campaignId: string) => Promise<RebuildResult>;
@@ -50,14 +51,38 @@ export class LossMonitor {
     });
   }
 
-  /** Checks every `intervalMs` until stop(). */
+  /**
+   * Checks every `intervalMs` until stop(); on a Redis Cluster, also at once
+   * when the client's slot map shows another set of masters (a replica
+   * promoted in a failover may have missed the last admissions).
+   */
   start(): void {
     this.#loop.start();
+    const { redis } = this.#o;
+    if (isCluster(redis) && !this.#watching) {
+      this.#watching = true;
+      this.#masters = mastersOf(redis);
+      redis.on("refresh", this.#onRefresh);
+    }
   }
 
   stop(): Promise<void> {
+    if (this.#watching) {
+      this.#o.redis.off("refresh", this.#onRefresh);
+      this.#watching = false;
+    }
     return this.#loop.stop();
   }
+
+  #watching = false;
+  #masters = "";
+  readonly #onRefresh = () => {
+    const masters = mastersOf(this.#o.redis);
+    if (masters === this.#masters) return;
+    this.#o.logger.info({ masters }, "the Redis Cluster's masters changed; checking for lost state");
+    this.#masters = masters;
+    this.#loop.runNow();
+  };
 
   /** One pass; returns the campaigns it found lost, with why. */
   async check(): Promise<{ campaignId: string; reason: string; result: RebuildResult }[]> {
@@ -92,4 +117,9 @@ export class LossMonitor {
     }
     return found;
   }
+}
+
+/** Which nodes are masters now, as one comparable string. */
+function mastersOf(redis: RedisClient): string {
+  return masterNodes(redis).map(nodeAddress).sort().join(",");
 }

@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Campaign, Claim } from "../../../domain/types.ts";
+import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import type { RebuildLedger } from "./rebuild.ts";
 import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
@@ -15,7 +15,7 @@ export interface RedisAdmissionLedger extends RebuildLedger {
 
 export interface RedisAdmissionOptions {
   /** Commands (auto-pipelined); the scripts are defined on it. */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   ledger: RedisAdmissionLedger;
   logger: Logger;

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Campaign, Claim } from "../../../domain/types.ts";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import { packClaim, SEPARATOR } from "../claim-codec.ts";
+import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
 import { isRetired } from "./retention.ts";
@@ -18,7 +18,7 @@ export interface RebuildLedger {
 }
 
 export interface RebuildOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   ledger: RebuildLedger;
   logger: Logger;

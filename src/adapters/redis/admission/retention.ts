@@ -9,10 +9,10 @@
  * it, and admission answers it from the ledger.
  */
 
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Campaign } from "../../../domain/types.ts";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
+import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import { redisScripts } from "../scripts.ts";
 import { RETIRE } from "./codes.ts";
@@ -25,7 +25,7 @@ export function isRetired(campaign: Campaign, now: number, graceMs = DEFAULT_RET
 }
 
 export interface RetentionSweeperOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   ledger: { listCampaigns(): Promise<Campaign[]> };
   logger: Logger;

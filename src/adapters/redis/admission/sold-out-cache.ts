@@ -1,6 +1,6 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
+import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
 
@@ -28,7 +28,7 @@ interface Entry {
 export type CachedAnswer = { kind: "sold_out" } | { kind: "holder"; holder: HolderRef };
 
 export interface SoldOutCacheOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   logger: Logger;
   /** Campaigns with more holders are not cached; 0 turns the cache off. */
@@ -57,7 +57,7 @@ export interface SoldOutCacheOptions {
  *   the first answer.
  */
 export class SoldOutCache {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: RedisKeys;
   readonly #scripts: Scripts;
   readonly #maxHolders: number;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
 import { StampedeError } from "../../../domain/errors.ts";
+import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import type { Rebuilder, RebuildResult } from "./rebuild.ts";
 
@@ -8,7 +8,7 @@ import type { Rebuilder, RebuildResult } from "./rebuild.ts";
 export type EnsureResult = "ready" | "unknown" | "timeout" | "retired";
 
 export interface StateLoaderOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   rebuilder: Rebuilder;
   /** Told before every rebuild: what this process cached about the campaign is stale from now on. */

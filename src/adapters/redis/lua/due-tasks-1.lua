@@ -4,6 +4,8 @@
   concurrent sweepers do not both publish it.
   KEYS[1]  due zset (task id -> when to publish again)
   ARGV[1] most tasks to take  ARGV[2] hold ms  ARGV[3] prefix of the task hashes (prefix .. id)
+  The task hashes are not in KEYS (their ids come from the set): they share
+  KEYS[1]'s hash tag {tasks}, so on a Redis Cluster they live in its slot.
   Members whose hash is gone are dropped.
   Returns {id, type, payload, created_at, max_attempts, id, ...}.
 ]]

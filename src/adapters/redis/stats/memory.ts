@@ -1,5 +1,7 @@
 import type { Redis } from "ioredis";
 import type { StatsSource } from "../../../ports/stats.ts";
+import type { RedisClient } from "../connection.ts";
+import { isCluster, masterNodes, nodeAddress } from "../nodes.ts";
 import { type KeyFamily, type RedisMemoryOptions, sampleKeyFamilies } from "./key-families.ts";
 
 export { defaultFamilyOf, stampedeKeyFamily } from "./key-families.ts";
@@ -79,7 +81,7 @@ const FRAGMENTATION_FLOOR_BYTES = 64 * 1024 * 1024;
  * Redis (the client's own `keyPrefix` option, if any, is accounted for). Each
  * part is read on its own: a managed Redis that disables MEMORY or SCAN still
  * reports the rest. Cost is bounded by `maxScanKeys` and `samplesPerFamily`.
- * On a Cluster, call it once per master node (SCAN sees one node).
+ * It reads one node: a cluster's masters are read one by one (clusterMemoryReport).
  */
 export async function redisMemoryReport(
   client: Redis,
@@ -99,9 +101,92 @@ export async function redisMemoryReport(
   return { info, stats, doctor, keyFamilies, eviction, warnings: warningsFor(info, eviction) };
 }
 
-/** The "redis" section of GET /v1/admin/stats. */
-export function redisMemorySource(client: Redis, prefix: string, options?: RedisMemoryOptions): StatsSource {
-  return { name: "redis", collect: () => redisMemoryReport(client, prefix, options) };
+/** The "redis" section of GET /v1/admin/stats; on a cluster, every master's, added up (clusterMemoryReport). */
+export function redisMemorySource(
+  client: RedisClient,
+  prefix: string,
+  options?: RedisMemoryOptions,
+): StatsSource {
+  return {
+    name: "redis",
+    collect: () =>
+      isCluster(client)
+        ? clusterMemoryReport(masterNodes(client), prefix, options)
+        : redisMemoryReport(client, prefix, options),
+  };
+}
+
+/** A cluster's memory: the masters' reports under `nodes`, and their sum in the one-Redis shape. */
+export type ClusterMemoryReport = RedisMemoryReport & { nodes: Record<string, RedisMemoryReport> };
+
+/**
+ * One report per master (SCAN, INFO and MEMORY see one node), and their sum
+ * in the shape of one Redis's report, so readers of the one-Redis report
+ * (the dashboard) read a cluster's too: memory and key counts added up, the
+ * policy the masters share (or "mixed"), warnings and doctor texts named by node.
+ */
+export async function clusterMemoryReport(
+  masters: Redis[],
+  prefix: string,
+  options?: RedisMemoryOptions,
+): Promise<ClusterMemoryReport> {
+  const reports = await Promise.all(masters.map((node) => redisMemoryReport(node, prefix, options)));
+  const named = masters.map((node, i) => [nodeAddress(node), reports[i]!] as const);
+  const infos = reports
+    .map((r) => r.info)
+    .filter((i): i is Record<string, number | string> => !("error" in i));
+  const sum = (field: string) => infos.reduce((total, i) => total + Number(i[field] ?? 0), 0);
+  const policies = [...new Set(infos.map((i) => String(i.maxmemory_policy)))];
+  const info: RedisMemoryReport["info"] =
+    infos.length === 0
+      ? { error: "no master answered INFO memory" }
+      : {
+          used_memory: sum("used_memory"),
+          used_memory_rss: sum("used_memory_rss"),
+          used_memory_peak: sum("used_memory_peak"),
+          used_memory_dataset: sum("used_memory_dataset"),
+          maxmemory: sum("maxmemory"),
+          maxmemory_policy: policies.length === 1 ? policies[0]! : "mixed",
+          mem_fragmentation_ratio: Math.max(...infos.map((i) => Number(i.mem_fragmentation_ratio ?? 0))),
+          masters: masters.length,
+        };
+  const families = new Map<string, KeyFamily>();
+  let scannedKeys = 0;
+  let complete = true;
+  for (const r of reports) {
+    if ("error" in r.keyFamilies) continue;
+    scannedKeys += r.keyFamilies.scannedKeys;
+    complete &&= r.keyFamilies.complete;
+    for (const f of r.keyFamilies.families) {
+      const acc = families.get(f.family) ?? { ...f, keys: 0, sampled: 0, estimatedBytes: 0 };
+      acc.keys += f.keys;
+      acc.sampled += f.sampled;
+      acc.estimatedBytes += f.estimatedBytes;
+      acc.avgBytes = acc.keys > 0 ? Math.round(acc.estimatedBytes / acc.keys) : 0;
+      families.set(f.family, acc);
+    }
+  }
+  const merged = [...families.values()].sort((a, b) => b.estimatedBytes - a.estimatedBytes);
+  return {
+    info,
+    stats: { error: "per master: see nodes" },
+    doctor: named
+      .map(([address, r]) => `${address}: ${typeof r.doctor === "string" ? r.doctor : r.doctor.error}`)
+      .join("\n"),
+    keyFamilies: {
+      prefix,
+      scannedKeys,
+      complete,
+      families: merged,
+      estimatedBytes: merged.reduce((total, f) => total + f.estimatedBytes, 0),
+    },
+    eviction:
+      "error" in info
+        ? { error: info.error as string }
+        : assessEviction(String(info.maxmemory_policy), Number(info.maxmemory)),
+    warnings: named.flatMap(([address, r]) => r.warnings.map((w) => `${address}: ${w}`)),
+    nodes: Object.fromEntries(named),
+  };
 }
 
 /**

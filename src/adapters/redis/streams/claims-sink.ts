@@ -4,14 +4,14 @@
  * after a Redis loss adds what is still in the stream to the ledger's claims.
  */
 
-import type { Redis } from "ioredis";
 import type { Claim } from "../../../domain/types.ts";
 import type { AdmissionSink } from "../admission/sink.ts";
 import { unpackClaim } from "../claim-codec.ts";
+import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import { DATA_FIELD } from "./options.ts";
 
-export function streamSink(options: { redis: Redis; keys: RedisKeys; cap: number }): AdmissionSink {
+export function streamSink(options: { redis: RedisClient; keys: RedisKeys; cap: number }): AdmissionSink {
   const { redis, keys, cap } = options;
   return {
     mode: "stream",
@@ -27,7 +27,11 @@ export function streamSink(options: { redis: Redis; keys: RedisKeys; cap: number
  * ones included), read in pages: what a rebuild adds to the ledger's claims.
  * Anything trimmed was acknowledged, and so is in the ledger already.
  */
-export async function* streamClaims(redis: Redis, stream: string, pageSize = 1000): AsyncIterable<Claim> {
+export async function* streamClaims(
+  redis: RedisClient,
+  stream: string,
+  pageSize = 1000,
+): AsyncIterable<Claim> {
   let start = "-";
   for (;;) {
     const page = (await redis.xrange(stream, start, "+", "COUNT", pageSize)) as [string, string[]][];

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import type { RedisClient } from "../connection.ts";
 
 /** Turns a value into the one string field an entry carries, and back (throws on a layout it does not know). */
 export interface StreamCodec<T> {
@@ -9,9 +9,9 @@ export interface StreamCodec<T> {
 
 export interface RedisStreamQueueOptions<T> {
   /** Commands (auto-pipelined). */
-  redis: Redis;
+  redis: RedisClient;
   /** A connection of its own for XREADGROUP BLOCK, which holds its connection while it waits. */
-  blocking: Redis;
+  blocking: RedisClient;
   /** The streams to consume: fixed, or re-read every `refreshMs` (e.g. one stream per campaign). */
   streams: readonly string[] | (() => Promise<string[]>);
   /** Where publish() appends a value (default: the first fixed stream). */

@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
 import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../../../ports/queue.ts";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import { consumeInParallel } from "../../parallel.ts";
+import type { RedisClient } from "../connection.ts";
+import { duplicate, groupBySlot, isCluster } from "../nodes.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
 import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } from "./options.ts";
 import { type Entry, groupByStream, type ReadReply, streamsOf, toRecord } from "./replies.ts";
 
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5000;
+/** The first wait after an empty pass over the slots of a cluster (then doubled, up to blockMs). */
+const MIN_POLL_MS = 10;
 
 /**
  * Queue<T> over Redis Streams and one consumer group. Each consumer reads new
@@ -22,7 +25,7 @@ const RETRY_MAX_MS = 5000;
  */
 export class RedisStreamQueue<T> implements Queue<T> {
   readonly #o: RedisStreamQueueOptions<T>;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #scripts: Scripts;
   /** Take-over and trimming, while any consumer loop runs. */
   readonly #maintenance: PeriodicTask;
@@ -76,7 +79,7 @@ export class RedisStreamQueue<T> implements Queue<T> {
     let running = true;
     this.#maintenanceBatchSize = options.batchSize;
     this.#maintenance.start();
-    const blocking = this.#loops++ === 0 ? this.#o.blocking : this.#o.blocking.duplicate();
+    const blocking = this.#loops++ === 0 ? this.#o.blocking : duplicate(this.#o.blocking);
     // Entries this consumer name left pending (a restart under the same INSTANCE_ID) come first, once.
     this.#recovered ??= this.#recoverOwnPending();
     const blockMs = this.#o.blockMs ?? DEFAULTS.blockMs;
@@ -209,12 +212,36 @@ export class RedisStreamQueue<T> implements Queue<T> {
     const { group, consumer } = this.#o;
     await Promise.all(
       [...groupByStream(batch)].map(([stream, ids]) =>
-        this.#redis.xclaim(stream, group, consumer, 0, ...ids, "JUSTID"),
+        this.#redis.call("XCLAIM", stream, group, consumer, 0, ...ids, "JUSTID"),
       ),
     );
   }
 
-  async #read(streams: string[], from: string, count: number, blockMs?: number, blocking?: Redis) {
+  /**
+   * New (or own pending) entries of these streams. On a cluster, streams of
+   * several slots cannot share an XREADGROUP (CROSSSLOT): each slot gets one,
+   * without BLOCK (a blocked read would hold its node's connection for the
+   * others), all sent at once; when none has anything, the loop waits a
+   * little, longer after each empty pass, up to `blockMs`.
+   */
+  async #read(streams: string[], from: string, count: number, blockMs?: number, blocking?: RedisClient) {
+    const groups = isCluster(this.#redis) ? groupBySlot(streams) : [streams];
+    if (groups.length === 1) return this.#readSlot(streams, from, count, blockMs, blocking);
+    const out = (await Promise.all(groups.map((group) => this.#readSlot(group, from, count)))).flat();
+    if (blockMs !== undefined) {
+      if (out.length > 0) this.#idlePollMs = 0;
+      else {
+        this.#idlePollMs = Math.min(blockMs, Math.max(MIN_POLL_MS, this.#idlePollMs * 2));
+        await sleep(this.#idlePollMs);
+      }
+    }
+    return out;
+  }
+
+  #idlePollMs = 0;
+
+  /** One XREADGROUP over streams of one slot. */
+  async #readSlot(streams: string[], from: string, count: number, blockMs?: number, blocking?: RedisClient) {
     const { group, consumer } = this.#o;
     const args: (string | number)[] = ["GROUP", group, consumer, "COUNT", count];
     if (blockMs !== undefined) args.push("BLOCK", blockMs);

@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import type {
   StartOutcome,
   TaskListener,
@@ -8,12 +7,14 @@ import type {
   TaskStore,
 } from "../../../ports/task-store.ts";
 import { TaskWatchers } from "../../task-watchers.ts";
+import type { RedisClient } from "../connection.ts";
 import { RedisKeys, type TaskKeys } from "../keys.ts";
+import { duplicate } from "../nodes.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
 import { messagesFromFlat, recordFromFlat } from "./fields.ts";
 
 export interface RedisTaskStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** REDIS_PREFIX. */
   prefix: string;
   retention: TaskRetention;
@@ -31,13 +32,13 @@ export interface RedisTaskStoreOptions {
  * mode); the store opens its own subscriber connection when first watched.
  */
 export class RedisTaskStore implements TaskStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #scripts: Scripts;
   readonly #keys: TaskKeys;
   readonly #retention: TaskRetention;
   readonly #watchers = new TaskWatchers();
   readonly #eventsPrefix: string;
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClient | undefined;
 
   constructor(options: RedisTaskStoreOptions) {
     this.#redis = options.redis;
@@ -221,9 +222,9 @@ export class RedisTaskStore implements TaskStore {
   }
 
   /** The subscriber connection, opened on first use. */
-  #events(): Redis {
+  #events(): RedisClient {
     if (this.#subscriber) return this.#subscriber;
-    const subscriber = this.#redis.duplicate();
+    const subscriber = duplicate(this.#redis);
     subscriber.on("message", (channel: string, message: string) => {
       if (!channel.startsWith(this.#eventsPrefix)) return;
       const taskId = channel.slice(this.#eventsPrefix.length);
