@@ -65,6 +65,7 @@ seeds() {
 }
 
 # Starts one node on its existing directory (daemonized: redis-server forks and writes its pid).
+# 9>&- keeps the start/stop lock (fd 9) out of the long-lived server.
 launch() {
   local port=$1 dir
   dir="$(node_dir "$port")"
@@ -75,7 +76,7 @@ launch() {
     --cluster-node-timeout "$NODE_TIMEOUT" \
     --cluster-require-full-coverage no \
     --appendonly yes --appendfsync "$APPENDFSYNC" --save "" \
-    --protected-mode no
+    --protected-mode no 9>&-
   local deadline=$((SECONDS + 10))
   until [[ "$(cli "$port" ping 2>/dev/null)" == "PONG" ]]; do
     ((SECONDS < deadline)) || die "node ${port} did not answer (see ${dir}/redis.log)"
@@ -153,15 +154,25 @@ cmd_status() {
   done
 }
 
+# Waits until the node on PORT is gone. (Not kill -0: a daemonized server that exited stays a
+# zombie until the init process reaps it, which can take seconds in a container.)
+wait_gone() {
+  local deadline=$((SECONDS + ${2:-10}))
+  while node_pid "$1" >/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+  ! node_pid "$1" >/dev/null
+}
+
 cmd_stop() {
-  local p pid deadline
+  local p pid
   take_lock
   for p in $(ports); do
     pid="$(node_pid "$p")" || continue
-    cli "$p" shutdown nosave >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + 10))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
+    # NOW: a master does not wait for lagging replicas (the data is thrown away anyway).
+    cli "$p" shutdown nosave now >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+  done
+  for p in $(ports); do
+    pid="$(node_pid "$p")" || continue
+    wait_gone "$p" 10 || kill -KILL "$pid" 2>/dev/null || true
     rm -f "$(node_dir "$p")/redis.pid"
   done
   log "cluster stopped"
@@ -172,7 +183,7 @@ cmd_kill9() {
   [[ "$port" =~ ^[0-9]+$ ]] || die "usage: $0 kill9 PORT"
   pid="$(node_pid "$port")" || { log "node ${port} not running"; return 0; }
   kill -KILL "$pid"
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  wait_gone "$port" 10
   rm -f "$(node_dir "$port")/redis.pid"
   log "node ${port} (pid ${pid}) killed with SIGKILL"
 }

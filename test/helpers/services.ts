@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import pg from "pg";
+import { parseRedisUrl } from "../../src/adapters/redis/url.ts";
 
 /**
  * The shared Redis and PostgreSQL the distributed tests use (scripts/services.sh
@@ -80,18 +81,46 @@ export function testPrefix(t: After, label = "redis", url = REDIS_URL): string {
 }
 
 export async function deleteKeys(url: string, pattern: string): Promise<number> {
+  const target = parseRedisUrl(url);
+  if (target.kind === "cluster") return deleteClusterKeys(target.nodes, pattern);
   const redis = new Redis(url, { protocol: 2, maxRetriesPerRequest: 1 });
-  let deleted = 0;
   try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== "0");
+    return await deleteNodeKeys(redis, pattern);
   } finally {
     redis.disconnect();
   }
+}
+
+/** Every master of a cluster, one key per UNLINK (keys of several slots). Gives up at once on a stopped cluster. */
+async function deleteClusterKeys(nodes: { host: string; port: number }[], pattern: string): Promise<number> {
+  const cluster = new Cluster(nodes, {
+    lazyConnect: true,
+    clusterRetryStrategy: () => null,
+    redisOptions: { protocol: 2, maxRetriesPerRequest: 1, connectTimeout: 1000 },
+  });
+  cluster.on("error", () => undefined);
+  try {
+    await cluster.connect();
+    const counts = await Promise.all(
+      cluster.nodes("master").map((node) => deleteNodeKeys(node, pattern, true)),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  } finally {
+    cluster.disconnect();
+  }
+}
+
+async function deleteNodeKeys(redis: Redis, pattern: string, oneByOne = false): Promise<number> {
+  let deleted = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    if (keys.length === 0) continue;
+    if (oneByOne)
+      deleted += (await Promise.all(keys.map((key) => redis.unlink(key)))).reduce((a, b) => a + b, 0);
+    else deleted += await redis.unlink(...keys);
+  } while (cursor !== "0");
   return deleted;
 }
 

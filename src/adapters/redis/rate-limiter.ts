@@ -59,7 +59,7 @@ export class RedisRateLimiter implements RateLimiter {
         this.#count(keys, args),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new Error("rate limiter: RedisClient did not answer in time")),
+            () => reject(new Error("rate limiter: Redis did not answer in time")),
             this.#timeoutMs,
           );
         }),

@@ -8,12 +8,14 @@
  *
  * Scripts are registered with ioredis' defineCommand: it sends EVALSHA, and
  * EVAL the first time on each connection and again after a NOSCRIPT (a
- * restarted, flushed or failed-over Redis), so a script is never "missing"
- * for longer than one round trip. They go through auto-pipelining like any
- * other command. Each script family maps its return codes in one place
+ * restarted, flushed or failed-over Redis, a replica promoted by a Redis
+ * Cluster), so a script is never "missing" for longer than one round trip.
+ * Scripts of a variable key count send EVALSHA themselves (see
+ * redisScripts). They go through auto-pipelining like any other command. Each script family maps its return codes in one place
  * (admission/codes.ts, the task store's start(), ...).
  */
 
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { RedisClient } from "./connection.ts";
 
@@ -79,23 +81,35 @@ export function keyCount(name: ScriptName): number | undefined {
 const sources = new Map<ScriptName, string>();
 const defined = new WeakMap<RedisClient, Scripts>();
 
-/** The scripts on this client, defined on it the first time it is asked for them. */
+/**
+ * The scripts on this client, defined on it the first time it is asked for
+ * them. A script of a variable key count (`-n`) is sent as EVALSHA itself
+ * (EVAL after a NOSCRIPT) rather than as a command defined with ioredis:
+ * auto-pipelining on a Redis Cluster routes a command it does not know by
+ * its first argument, which for such a command is the key count, and would
+ * put it in the wrong node's pipeline (failing that whole pipeline: "All keys
+ * in the pipeline should belong to the same slots allocation group");
+ * EVALSHA it knows, and routes by the first key.
+ */
 export function redisScripts(redis: RedisClient): Scripts {
   let scripts = defined.get(redis);
   if (scripts) return scripts;
   scripts = {} as Scripts;
   const client = redis as unknown as Record<string, (...args: ScriptArg[]) => Promise<unknown>>;
   for (const name of Object.keys(SCRIPT_FILES) as ScriptName[]) {
-    const command = `${COMMAND_PREFIX}${name}`;
     const keys = keyCount(name);
     let lua = sources.get(name);
     if (lua === undefined) {
       lua = scriptSource(name);
       sources.set(name, lua);
     }
-    redis.defineCommand(command, keys === undefined ? { lua } : { lua, numberOfKeys: keys });
+    if (keys === undefined) {
+      scripts[name] = variableKeys(redis, lua);
+      continue;
+    }
+    const command = `${COMMAND_PREFIX}${name}`;
+    redis.defineCommand(command, { lua, numberOfKeys: keys });
     scripts[name] = (k, argv = []) => {
-      if (keys === undefined) return client[command]!.call(redis, k.length, ...k, ...argv);
       if (k.length !== keys)
         return Promise.reject(new Error(`script ${name} takes ${keys} keys, got ${k.length}`));
       return client[command]!.call(redis, ...k, ...argv);
@@ -103,4 +117,17 @@ export function redisScripts(redis: RedisClient): Scripts {
   }
   defined.set(redis, scripts);
   return scripts;
+}
+
+/** A `-n` script: EVALSHA, and EVAL when this Redis does not have it (restarted, flushed, failed over). */
+function variableKeys(redis: RedisClient, lua: string): Script {
+  const sha = createHash("sha1").update(lua).digest("hex");
+  return async (k, argv = []) => {
+    try {
+      return await redis.evalsha(sha, k.length, ...k, ...argv);
+    } catch (error) {
+      if (!String((error as Error).message).startsWith("NOSCRIPT")) throw error;
+      return redis.eval(lua, k.length, ...k, ...argv);
+    }
+  };
 }

@@ -171,7 +171,7 @@ export function replicasVerdict(connected: number, waitReplicas: number): Verdic
       );
     return ok(
       "redis-replicas",
-      `${connected} replica(s); each 202 waits until ${waitReplicas} of them hold the admission (WAIT), so a failover to one of them loses no 202`,
+      `${connected} replica(s); each 202 waits until ${waitReplicas} of them have the admission (WAIT), so a failover to one of them loses no 202`,
     );
   }
   if (connected === 0) return undefined;
