@@ -45,6 +45,13 @@ export interface OwnRedisCluster {
   restart(port: number): Promise<void>;
   /** SIGSTOP a node: it answers nothing, replicates nothing. */
   freeze(port: number): void;
+  /**
+   * A master drops the connections of its replicas (CLIENT KILL TYPE replica):
+   * what it writes next reaches only its backlog until they reconnect. With
+   * the replica frozen first, it stays behind (on 127.0.0.1 a frozen
+   * replica otherwise gets everything from its socket buffer once thawed).
+   */
+  cutReplicas(masterPort: number): Promise<void>;
   thaw(port: number): void;
 }
 
@@ -121,6 +128,18 @@ export async function startRedisCluster(
       pids.set(port, pidOf(port));
     },
     freeze: (port) => signal(pids.get(port), "SIGSTOP"),
+    async cutReplicas(masterPort) {
+      const master = new Redis(masterPort, "127.0.0.1", {
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      master.on("error", () => undefined);
+      try {
+        await master.call("CLIENT", "KILL", "TYPE", "replica");
+      } finally {
+        master.disconnect();
+      }
+    },
     thaw: (port) => signal(pids.get(port), "SIGCONT"),
   };
 }

@@ -15,6 +15,7 @@ import type { AdmissionStore } from "../../ports/admission.ts";
 import type { AdmissionSink } from "../redis/admission/sink.ts";
 import type { RedisClient } from "../redis/connection.ts";
 import type { RedisKeys } from "../redis/keys.ts";
+import type { ReplicaWait } from "../redis/replicas/replica-wait.ts";
 import { KafkaAdmission } from "./admission/kafka-admission.ts";
 import { Outbox } from "./admission/outbox.ts";
 import { OutboxRelay } from "./admission/outbox-relay.ts";
@@ -67,6 +68,8 @@ export async function openKafkaClaims(options: {
   /** Told about every produce Kafka did not acknowledge (metrics). */
   onPublishError?: () => void;
   instance: string;
+  /** REDIS_WAIT_REPLICAS: the relay sends only reservations Redis replicas hold. */
+  replicaWait?: ReplicaWait;
 }): Promise<KafkaClaims> {
   const { role, config, redis, keys, logger, instance } = options;
   const queue = await KafkaQueue.open<Claim>({
@@ -90,7 +93,7 @@ export async function openKafkaClaims(options: {
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     ...kafkaTimeouts(config),
   });
-  const outbox = new Outbox(redis, keys);
+  const outbox = new Outbox(redis, keys, options.replicaWait);
   const publish = async (claims: Claim[]) => {
     try {
       await queue.publish(claims);

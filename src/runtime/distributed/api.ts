@@ -7,7 +7,7 @@
  */
 
 import type { Logger } from "pino";
-import { RedisRateLimiter } from "../../adapters/redis/index.ts";
+import { isCluster, LossMonitor, RedisRateLimiter } from "../../adapters/redis/index.ts";
 import { requireDistributed } from "../../config/commands.ts";
 import type { Config } from "../../config/config.ts";
 import { type Probe, readinessOf } from "../readiness.ts";
@@ -46,6 +46,25 @@ export async function openDistributedApi(
               logger.warn({ err: error }, "rate limiter: Redis did not answer; letting claims through"),
           })
         : undefined;
+
+    // On a Redis Cluster: a failover seen by this process is checked for lost state at once
+    // (the workers check it too, and every LOSS_CHECK_MS).
+    if (isCluster(redis))
+      resources
+        .add(
+          "loss monitor",
+          new LossMonitor({
+            redis,
+            keys: shared.keys,
+            ledger: shared.ledger,
+            rebuild: (campaignId) => shared.admission.rebuild(campaignId),
+            logger,
+            intervalMs: 0,
+            retentionGraceMs: settings.REDIS_RETENTION_GRACE_S * 1000,
+          }),
+          (m) => m.stop(),
+        )
+        .start();
 
     // An API process needs Redis (and Kafka) to admit, not PostgreSQL.
     const probes: Probe[] = [{ name: "redis", probe: () => shared.admission.ping() }];

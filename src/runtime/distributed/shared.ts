@@ -90,6 +90,8 @@ export interface Shared {
   tasks: TaskPipeline;
   /** What the start checks said (start-checks.ts); a failure refused the start instead. */
   startReport: Verdict[];
+  /** REDIS_WAIT_REPLICAS > 0: waits for replicas on the commands connection. */
+  replicaWait: ReplicaWait | undefined;
 }
 
 /** The consumer group of the claims streams. */
@@ -118,6 +120,15 @@ export async function openShared(
   const redis = await connections.open("commands", "commands");
   const subscriber = await connections.open("subscriber", "subscriber");
   const startReport = await checkRedisAtStart(redis, config.QUEUE, config.REDIS_WAIT_REPLICAS);
+  // REDIS_WAIT_REPLICAS: what is answered or handed on from Redis waits until replicas hold it.
+  const replicaWait =
+    config.REDIS_WAIT_REPLICAS > 0
+      ? new ReplicaWait({
+          redis,
+          replicas: config.REDIS_WAIT_REPLICAS,
+          timeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
+        })
+      : undefined;
 
   const ledger = resources.add(
     "ledger",
@@ -147,6 +158,7 @@ export async function openShared(
             logger,
             instance,
             onPublishError: () => metrics.dependencyError("kafka"),
+            ...(replicaWait ? { replicaWait } : {}),
           }),
           (k) => k.close(),
         )
@@ -235,6 +247,7 @@ export async function openShared(
     taskQueue,
     tasks,
     startReport,
+    replicaWait,
   };
 }
 
@@ -251,6 +264,9 @@ export function claimsStreams(shared: Shared, blocking: RedisClient): RedisStrea
     logger: shared.logger,
     maxLen: config.STREAM_MAX_LEN,
     claimIdleMs: config.CLAIM_IDLE_MS,
+    ...(config.REDIS_WAIT_REPLICAS > 0
+      ? { replicas: { count: config.REDIS_WAIT_REPLICAS, timeoutMs: config.REDIS_WAIT_TIMEOUT_MS } }
+      : {}),
   });
 }
 
@@ -267,18 +283,9 @@ export function apiParts(
 ): ApiParts {
   const { config, kafka, ledger, metrics } = shared;
   // REDIS_WAIT_REPLICAS: an answer naming a pending claim waits for Redis replicas (then, Kafka mode, for Kafka).
-  const admission =
-    config.REDIS_WAIT_REPLICAS > 0
-      ? new ReplicatedAdmission({
-          inner: shared.admission,
-          keys: shared.keys,
-          wait: new ReplicaWait({
-            redis: shared.redis,
-            replicas: config.REDIS_WAIT_REPLICAS,
-            timeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
-          }),
-        })
-      : shared.admission;
+  const admission = shared.replicaWait
+    ? new ReplicatedAdmission({ inner: shared.admission, keys: shared.keys, wait: shared.replicaWait })
+    : shared.admission;
   const services = createServices(
     instrumentPorts(
       {

@@ -2,6 +2,7 @@ import type { Claim } from "../../../domain/types.ts";
 import { unpackClaim } from "../../redis/claim-codec.ts";
 import type { RedisClient } from "../../redis/connection.ts";
 import type { RedisKeys } from "../../redis/keys.ts";
+import type { ReplicaWait } from "../../redis/replicas/replica-wait.ts";
 import { redisScripts, type Scripts } from "../../redis/scripts.ts";
 
 /**
@@ -16,19 +17,28 @@ export class Outbox {
   readonly #redis: RedisClient;
   readonly #scripts: Scripts;
   readonly #keys: RedisKeys;
+  readonly #replicas: ReplicaWait | undefined;
 
-  constructor(redis: RedisClient, keys: RedisKeys) {
+  /** `replicas` (REDIS_WAIT_REPLICAS): take() hands out only what replicas hold. */
+  constructor(redis: RedisClient, keys: RedisKeys, replicas?: ReplicaWait) {
     this.#redis = redis;
     this.#scripts = redisScripts(redis);
     this.#keys = keys;
+    this.#replicas = replicas;
   }
 
-  /** Claims of a campaign reserved at least `leaseMs` ago and still unsent; leased to the caller. */
+  /**
+   * Claims of a campaign reserved at least `leaseMs` ago and still unsent;
+   * leased to the caller. With replicas to wait for, only once they hold
+   * them (a claim sent to Kafka from a master that then failed over to a
+   * replica without it would hold a unit that replica hands out again).
+   */
   async take(campaignId: string, leaseMs: number, limit: number): Promise<Claim[]> {
     const k = this.#keys.campaign(campaignId);
     const flat = (await this.#scripts.outboxTake([k.outbox, k.claims], [leaseMs, limit])) as string[];
     const claims: Claim[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) claims.push(unpackClaim(flat[i + 1]!));
+    if (claims.length > 0) await this.#replicas?.after(k.outbox);
     return claims;
   }
 

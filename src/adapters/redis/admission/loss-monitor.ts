@@ -17,6 +17,7 @@ export interface LossMonitorOptions {
   ledger: EpochSource;
   rebuild: (campaignId: string) => Promise<RebuildResult>;
   logger: Logger;
+  /** How often to check; 0: only when a cluster's masters change (API processes). */
   intervalMs: number;
   /** Campaigns ended longer than this ago are retired (retention.ts): their state is meant to be gone. */
   retentionGraceMs?: number;
@@ -35,7 +36,11 @@ export interface LossMonitorOptions {
  * - stuck `rebuilding` with nobody holding the rebuild lock (a rebuilder died).
  *
  * Workers run it (they reach both stores); an API process also rebuilds on
- * its own when a claim finds no state (RedisAdmission.ensure).
+ * its own when a claim finds no state (RedisAdmission.ensure), and, on a
+ * Redis Cluster, checks as soon as its own client sees the masters change:
+ * a promoted replica that missed admissions hands their units out again
+ * until the check rebuilds it, and each API process sees the new master at
+ * its own moment.
  */
 export class LossMonitor {
   readonly #o: LossMonitorOptions;
@@ -57,7 +62,7 @@ export class LossMonitor {
    * promoted in a failover may have missed the last admissions).
    */
   start(): void {
-    this.#loop.start();
+    if (this.#o.intervalMs > 0) this.#loop.start();
     const { redis } = this.#o;
     if (isCluster(redis) && !this.#watching) {
       this.#watching = true;
@@ -66,12 +71,13 @@ export class LossMonitor {
     }
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     if (this.#watching) {
       this.#o.redis.off("refresh", this.#onRefresh);
       this.#watching = false;
     }
-    return this.#loop.stop();
+    await this.#loop.stop();
+    await this.#now;
   }
 
   #watching = false;
@@ -81,8 +87,15 @@ export class LossMonitor {
     if (masters === this.#masters) return;
     this.#o.logger.info({ masters }, "the Redis Cluster's masters changed; checking for lost state");
     this.#masters = masters;
-    this.#loop.runNow();
+    if (this.#loop.started) this.#loop.runNow();
+    else
+      this.#now ??= this.check()
+        .catch((error: unknown) => this.#o.logger.warn({ err: error }, "Redis loss check failed"))
+        .finally(() => {
+          this.#now = undefined;
+        });
   };
+  #now: Promise<unknown> | undefined;
 
   /** One pass; returns the campaigns it found lost, with why. */
   async check(): Promise<{ campaignId: string; reason: string; result: RebuildResult }[]> {

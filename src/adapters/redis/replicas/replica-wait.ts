@@ -71,7 +71,7 @@ export class ReplicaWait {
 
 /** 503: the admission may stand in Redis (a retry is answered 409 naming it), but no replica confirmed it. */
 function notReplicated(detail: string): StampedeError {
-  return new StampedeError("unavailable", "No Redis replica confirmed the admission in time.", {
+  return new StampedeError("unavailable", "No Redis replica confirmed the write in time.", {
     retryAfter: 1,
     cause: new Error(detail),
   });

@@ -30,6 +30,11 @@ export interface RedisStreamQueueOptions<T> {
   maintenanceMs?: number;
   /** Stream list refresh (default 250 ms). */
   refreshMs?: number;
+  /**
+   * REDIS_WAIT_REPLICAS: a batch is handled only once this many replicas
+   * hold the entries it was read from (see RedisStreamQueue).
+   */
+  replicas?: { count: number; timeoutMs: number };
 }
 
 export const DEFAULTS = { blockMs: 200, maintenanceMs: 1000, refreshMs: 250 } as const;

@@ -4,6 +4,7 @@ import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import { consumeInParallel } from "../../parallel.ts";
 import type { RedisClient } from "../connection.ts";
 import { duplicate, groupBySlot, isCluster } from "../nodes.ts";
+import { ReplicaWait } from "../replicas/replica-wait.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
 import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } from "./options.ts";
 import { type Entry, groupByStream, type ReadReply, streamsOf, toRecord } from "./replies.ts";
@@ -105,7 +106,16 @@ export class RedisStreamQueue<T> implements Queue<T> {
           await this.#recover(error);
           continue;
         }
-        if (batch.length > 0) await this.#handle(batch, handler, () => running);
+        if (batch.length === 0) continue;
+        try {
+          await this.#replicated(batch, blocking);
+        } catch (error) {
+          // Not held by a replica yet: handled once it is (the entries stay pending with us).
+          this.#reclaimed.unshift(...batch);
+          await this.#recover(error);
+          continue;
+        }
+        await this.#handle(batch, handler, () => running);
       }
     };
     const done = loop();
@@ -168,6 +178,36 @@ export class RedisStreamQueue<T> implements Queue<T> {
       if (entry) entries.push(entry);
     }
     return { entries, lastId: raw.length === count ? raw.at(-1)![0] : undefined };
+  }
+
+  readonly #replicaWaits = new WeakMap<RedisClient, ReplicaWait>();
+
+  /**
+   * With `replicas` (REDIS_WAIT_REPLICAS): waits until replicas hold what
+   * this batch was read from, before anyone handles it. An entry can be read
+   * from a master before a replica has it; were the master then lost, the
+   * replica taking its place would hand out its unit again while the ledger
+   * already holds it. Reading an entry (XREADGROUP, XAUTOCLAIM) is itself
+   * replicated after the entry, so a WAIT on each connection the batch was
+   * read on covers it.
+   */
+  async #replicated(batch: Entry<T>[], blocking: RedisClient): Promise<void> {
+    const replicas = this.#o.replicas;
+    if (!replicas) return;
+    const waits = [this.#redis, blocking].map((connection) => {
+      let wait = this.#replicaWaits.get(connection);
+      if (!wait) {
+        wait = new ReplicaWait({
+          redis: connection,
+          replicas: replicas.count,
+          timeoutMs: replicas.timeoutMs,
+        });
+        this.#replicaWaits.set(connection, wait);
+      }
+      return wait;
+    });
+    const streams = [...new Set(batch.map((e) => e.stream))];
+    await Promise.all(streams.flatMap((stream) => waits.map((wait) => wait.after(stream))));
   }
 
   /** Runs the handler until it succeeds (or the consumer stops), then acknowledges. */
