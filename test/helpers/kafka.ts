@@ -219,3 +219,59 @@ export async function ownBroker(t: After): Promise<OwnBroker> {
     thaw: () => signal("SIGCONT"),
   };
 }
+
+export interface OwnKafkaCluster {
+  /** host:port of each broker, node 1 first. */
+  brokers: string[];
+  /** kill -9 of node I (1-based). */
+  kill9(node: number): Promise<void>;
+  restartKeep(node: number): Promise<void>;
+}
+
+/**
+ * A Kafka cluster of the test's own: scripts/kafka.sh start --brokers N
+ * (each node broker and controller, 256-512 MB of heap each), on the first
+ * free block of ports from 19192 (and 19292 for the controllers), in a folder
+ * of its own; stopped and removed when the test ends.
+ */
+export async function ownKafkaCluster(t: After, brokers = 3): Promise<OwnKafkaCluster> {
+  const stateDir = mkdtempSync(join(tmpdir(), "stampede-kafka-cluster-"));
+  const base = await freeKafkaBlock(brokers);
+  const env = {
+    ...process.env,
+    KAFKA_STATE_DIR: stateDir,
+    KAFKA_PORT: String(base),
+    KAFKA_CONTROLLER_PORT: String(base + 100),
+  };
+  const kafka = (...args: string[]) =>
+    run(KAFKA_SCRIPT, [...args, "--brokers", String(brokers)], { env, timeout: 300_000 });
+  t.after(async () => {
+    await kafka("stop").catch(() => undefined);
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+  const { stdout } = await kafka("start");
+  return {
+    brokers: stdout.trim().split("\n").at(-1)!.split(","),
+    kill9: async (node) => {
+      await kafka("kill9", "--node", String(node));
+    },
+    restartKeep: async (node) => {
+      await kafka("restart-keep", "--node", String(node));
+    },
+  };
+}
+
+/** A base port from 19192 on (steps of 10) with base..base+n-1 and base+100.. free. */
+async function freeKafkaBlock(n: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+  for (let base = 19192; base < 19292; base += 10) {
+    const ports = Array.from({ length: n }, (_, i) => [base + i, base + 100 + i]).flat();
+    if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
+  }
+  throw new Error("no free block of ports for a Kafka cluster between 19192 and 19392");
+}
