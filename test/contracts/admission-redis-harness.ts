@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import type { TestContext } from "node:test";
-import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { PostgresLedger } from "../../src/adapters/postgres/postgres-ledger.ts";
 import { RedisAdmission } from "../../src/adapters/redis/admission/redis-admission.ts";
 import type { AdmissionSink } from "../../src/adapters/redis/admission/sink.ts";
+import { type RedisClient, redisConnection } from "../../src/adapters/redis/connection.ts";
 import { RedisKeys } from "../../src/adapters/redis/keys.ts";
 import type { AdmissionStore } from "../../src/ports/admission.ts";
 import { DATABASE_URL, REDIS_URL, redisClient, testPrefix, testSchema } from "../helpers/services.ts";
@@ -19,14 +19,17 @@ export const logger = pino({ level: "silent" });
  */
 export async function redisHarness(
   t: TestContext,
-  sinkOf: (redis: Redis, keys: RedisKeys) => AdmissionSink,
-  wrap: (inner: RedisAdmission, redis: Redis, keys: RedisKeys) => AdmissionStore = (inner) => inner,
+  sinkOf: (redis: RedisClient, keys: RedisKeys) => AdmissionSink,
+  wrap: (inner: RedisAdmission, redis: RedisClient, keys: RedisKeys) => AdmissionStore = (inner) => inner,
+  /** Another Redis (a cluster's redis+cluster:// URL): connected as stampede connects. */
+  url?: string,
 ): Promise<AdmissionHarness> {
-  const keys = new RedisKeys(testPrefix(t, "contract"));
+  const keys = new RedisKeys(testPrefix(t, "contract", url));
   const ledger = new PostgresLedger({ connectionString: DATABASE_URL, schema: testSchema(t, "contract") });
   t.after(() => ledger.close());
   await ledger.migrate();
-  const redis = redisClient(t, REDIS_URL, { enableAutoPipelining: true });
+  const redis =
+    url === undefined ? redisClient(t, REDIS_URL, { enableAutoPipelining: true }) : await connected(t, url);
   const inner = new RedisAdmission({ redis, keys, ledger, logger, sink: sinkOf(redis, keys) });
   const store = wrap(inner, redis, keys);
   t.after(() => store.close());
@@ -42,4 +45,19 @@ export async function redisHarness(
       await store.markIssued(result.written);
     },
   };
+}
+
+/** A commands connection as distributed mode opens it (adapters/redis/connection.ts), closed when the test ends. */
+export async function connected(t: TestContext, url: string): Promise<RedisClient> {
+  const redis = redisConnection({
+    url,
+    name: "stampede-test-commands",
+    use: "commands",
+    logger,
+    commandTimeoutMs: 5000,
+    connectTimeoutMs: 5000,
+  });
+  t.after(() => redis.disconnect());
+  await redis.connect();
+  return redis;
 }

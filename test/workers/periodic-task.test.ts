@@ -69,3 +69,33 @@ test("a failing run (rejected or thrown) is logged, and the next one comes", asy
   await task.stop();
   assert.ok(runs >= 3, "starts again after stop()");
 });
+
+test("runNow: a run at once, and one more after a run in hand; nothing once stopped", async () => {
+  const { logger } = recorder();
+  let runs = 0;
+  let running = 0;
+  let most = 0;
+  const task = new PeriodicTask({
+    intervalMs: 60_000,
+    logger,
+    failureMessage: "failed",
+    run: async () => {
+      runs++;
+      running++;
+      most = Math.max(most, running);
+      await sleep(20);
+      running--;
+    },
+  });
+  task.runNow();
+  assert.equal(runs, 0, "not started: nothing");
+  task.start();
+  task.runNow();
+  assert.equal(runs, 1, "at once");
+  task.runNow();
+  task.runNow();
+  await sleep(60);
+  assert.equal(runs, 2, "the calls during a run make one more run after it");
+  assert.equal(most, 1, "never two at once");
+  await task.stop();
+});

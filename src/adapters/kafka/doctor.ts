@@ -79,8 +79,17 @@ export function judgeReplication(d: TopicDescription): KafkaVerdict {
   const survives = `a 202 survives the loss of ${minIsr - 1} broker(s) (each claim is on ${minIsr} before its 202)`;
   const available =
     rf - minIsr > 0
-      ? `claims keep being admitted with up to ${rf - minIsr} broker(s) down`
+      ? `claims keep being admitted with up to ${rf - minIsr} broker(s) down (503s only while partition leadership moves, seconds)`
       : "claims get 503 while any replica of a partition is down";
+  if (d.minIsr < rf)
+    return {
+      status: "warn",
+      name,
+      message:
+        `${where}: only ${d.minIsr} of ${rf} replicas in sync on some partition (a broker is down or behind): ` +
+        `acknowledged claims are still on ${minIsr} brokers, but losing ${d.minIsr - minIsr + 1} more broker(s) makes claims on it get 503.${unclean}`,
+      fix: "bring the missing brokers back",
+    };
   return {
     status: d.uncleanLeaderElection ? "warn" : "ok",
     name,

@@ -79,7 +79,18 @@ export function nodeFor(client: RedisClient, key: string): Redis | undefined {
   return client.nodes("master").find((node) => nodeAddress(node) === address);
 }
 
-/** A new client like this one (same node or cluster, same options), not connected yet. */
-export function duplicate(client: RedisClient): RedisClient {
-  return isCluster(client) ? client.duplicate() : client.duplicate();
+/**
+ * A new client like this one (same node or cluster, same options), not
+ * connected yet. `queueWhileConnecting`: commands sent before it is
+ * connected wait for it (a subscriber's SUBSCRIBE), even when this one's
+ * commands fail at once instead (the commands connection).
+ */
+export function duplicate(
+  client: RedisClient,
+  options: { queueWhileConnecting?: boolean } = {},
+): RedisClient {
+  if (!options.queueWhileConnecting) return isCluster(client) ? client.duplicate() : client.duplicate();
+  return isCluster(client)
+    ? client.duplicate(undefined, { enableOfflineQueue: true, enableAutoPipelining: false })
+    : client.duplicate({ enableOfflineQueue: true, enableAutoPipelining: false });
 }

@@ -45,6 +45,9 @@ test("replication verdicts: what a 202 survives", () => {
     "min ISR above the replicas: every produce refused",
   );
   assert.equal(judgeReplication(topic(3, 2, { minIsr: 1 })).status, "fail", "under-replicated now");
+  const oneDown = judgeReplication(topic(3, 2, { minIsr: 2 }));
+  assert.equal(oneDown.status, "warn", "one broker down: still taking claims, one more loss refuses them");
+  assert.match(oneDown.message, /only 2 of 3 replicas in sync.*losing 1 more broker/);
   assert.equal(judgeReplication(topic(3, 2, { uncleanLeaderElection: true })).status, "warn");
   assert.match(judgeReplication(topic(2, 2)).message, /503 while any replica of a partition is down/);
 });

@@ -224,7 +224,7 @@ export class RedisTaskStore implements TaskStore {
   /** The subscriber connection, opened on first use. */
   #events(): RedisClient {
     if (this.#subscriber) return this.#subscriber;
-    const subscriber = duplicate(this.#redis);
+    const subscriber = duplicate(this.#redis, { queueWhileConnecting: true });
     subscriber.on("message", (channel: string, message: string) => {
       if (!channel.startsWith(this.#eventsPrefix)) return;
       const taskId = channel.slice(this.#eventsPrefix.length);

@@ -206,7 +206,7 @@ export function mergeNodeVerdicts(
 }
 
 /** "answers, Redis 7.2" reads "<place> answers, Redis 7.2"; the rest "<place>: ...". */
-const startsWithVerb = (v: Verdict) => /^(answers|runs|is a) /.test(v.message);
+const startsWithVerb = (v: Verdict) => /^(answers|runs|is a)\b/.test(v.message);
 
 function withPlace(v: Verdict, place: string): Verdict {
   return { ...v, message: startsWithVerb(v) ? `${place} ${v.message}` : `${place}: ${v.message}` };
