@@ -101,6 +101,15 @@ export function redisConnection(options: RedisConnectionOptions): RedisClient {
     connected = true;
     down = false;
   });
+  // A cluster client stays up when one node goes: say which (its slots move to a replica, if any).
+  if (redis instanceof Cluster)
+    redis.on("-node", (node: Redis) => {
+      if (connected && redis.status === "ready")
+        logger.warn(
+          { connection: options.name, node: `${node.options.host}:${node.options.port}` },
+          "Redis Cluster node lost",
+        );
+    });
   return redis;
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Claim } from "../../domain/types.ts";
 import type { ClaimListener, Notifier } from "../../ports/notifier.ts";
 import type { RedisClient } from "./connection.ts";
+import { isCluster } from "./nodes.ts";
 
 /**
  * Notifier over Redis pub/sub: workers publish issued claims on one channel,
@@ -24,6 +25,8 @@ export interface RedisNotifierOptions {
 }
 
 const MESSAGE_VERSION = 1;
+/** How long a cluster client takes to subscribe on another node, about. */
+const RESUBSCRIBE_MS = 1000;
 const CLAIMS_PER_MESSAGE = 500;
 
 export class RedisNotifier implements Notifier {
@@ -42,6 +45,12 @@ export class RedisNotifier implements Notifier {
       this.#live = options.subscriber.subscribe(options.channel);
       void this.#live.then(() => this.#recheck()).catch(() => undefined);
     });
+    // A cluster client moves its subscription to another node when its node is lost, without
+    // a "ready": catch up once it had time to (messages published meanwhile are lost).
+    if (isCluster(options.subscriber))
+      options.subscriber.on("-node", () => {
+        if (this.#live !== undefined) setTimeout(() => void this.#recheck(), RESUBSCRIBE_MS).unref();
+      });
   }
 
   async publish(claims: readonly Claim[]): Promise<void> {
