@@ -102,12 +102,33 @@ async function failoverMidSpike(t: TestContext, env: Record<string, string>): Pr
   t.diagnostic(`bystander ${bystander!.id}: ${JSON.stringify(bystanderResult.statuses)}`);
 
   // Quiet: everything admitted reached the ledger (or is known lost), nothing pending.
-  for (const id of [victim!.id, bystander!.id])
-    await waitFor(
-      async () => (await request(apis()[0]!, "GET", `/v1/campaigns/${id}`)).body.pending === 0,
-      60_000,
-      `${id} quiet`,
-    );
+  try {
+    for (const id of [victim!.id, bystander!.id])
+      await waitFor(
+        async () => (await request(apis()[0]!, "GET", `/v1/campaigns/${id}`)).body.pending === 0,
+        60_000,
+        `${id} quiet`,
+      );
+  } catch (error) {
+    // What the processes said, once per message, to see why.
+    for (const p of [...cluster.apis, ...cluster.workers]) {
+      const said = new Set(
+        p
+          .output()
+          .split("\n")
+          .filter((line) => /"level":(40|50|60)/.test(line))
+          .map((line) => {
+            const entry = JSON.parse(line) as { msg?: string; err?: { message?: string; command?: unknown } };
+            return `${entry.msg} ${entry.err?.message ?? ""} ${JSON.stringify(entry.err?.command ?? "").slice(0, 120)}`;
+          }),
+      );
+      for (const message of [...said].slice(0, 12)) t.diagnostic(`${p.url}: ${message}`);
+    }
+    t.diagnostic(JSON.stringify(await redis.nodes()));
+    for (const id of [victim!.id, bystander!.id])
+      t.diagnostic(JSON.stringify((await request(apis()[0]!, "GET", `/v1/campaigns/${id}`)).body));
+    throw error;
+  }
   const [row] = await sql<{ epoch: number }>(
     `SELECT epoch::int AS epoch FROM "${cluster.schema}".redis_epochs WHERE campaign_id = $1`,
     [victim!.id],
@@ -152,8 +173,15 @@ test("a Redis master killed -9 mid-spike with REDIS_WAIT_REPLICAS=1: nothing ans
   skip,
   timeout: 240_000,
 }, async (t) => {
-  const { victim, bystander, unavailableMs } = await failoverMidSpike(t, { REDIS_WAIT_REPLICAS: "1" });
+  const { cluster, victim, bystander, unavailableMs } = await failoverMidSpike(t, {
+    REDIS_WAIT_REPLICAS: "1",
+  });
   for (const c of [victim, bystander]) checkInvariants(c.rows, c.result.answers, c.result.admitted, c);
+  for (const worker of cluster.workers)
+    assert.ok(
+      !worker.output().includes("ledger refused claims"),
+      "no unit handed out twice: the ledger never got ahead of the replica",
+    );
   assert.ok(
     (victim.result.statuses["503"] ?? 0) > 0,
     "the victim campaign saw 503s while no replica held it",

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Redis } from "ioredis";
 import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../../../ports/queue.ts";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import { consumeInParallel } from "../../parallel.ts";
 import type { RedisClient } from "../connection.ts";
-import { duplicate, groupBySlot, isCluster } from "../nodes.ts";
-import { ReplicaWait } from "../replicas/replica-wait.ts";
+import { duplicate, groupBySlot, isCluster, nodeFor } from "../nodes.ts";
+import { NotReplicatedError, ReplicaWait } from "../replicas/replica-wait.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
 import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } from "./options.ts";
 import { type Entry, groupByStream, type ReadReply, streamsOf, toRecord } from "./replies.ts";
@@ -41,6 +42,13 @@ export class RedisStreamQueue<T> implements Queue<T> {
     this.#o = options;
     this.#redis = options.redis;
     this.#scripts = redisScripts(options.redis);
+    this.#replicaWait =
+      options.replicas &&
+      new ReplicaWait({
+        redis: options.redis,
+        replicas: options.replicas.count,
+        timeoutMs: options.replicas.timeoutMs,
+      });
     this.#maintenance = new PeriodicTask({
       intervalMs: options.maintenanceMs ?? DEFAULTS.maintenanceMs,
       run: () => this.#maintain(this.#maintenanceBatchSize),
@@ -107,12 +115,9 @@ export class RedisStreamQueue<T> implements Queue<T> {
           continue;
         }
         if (batch.length === 0) continue;
-        try {
-          await this.#replicated(batch, blocking);
-        } catch (error) {
-          // Not held by a replica yet: handled once it is (the entries stay pending with us).
-          this.#reclaimed.unshift(...batch);
-          await this.#recover(error);
+        batch = await this.#replicated(batch);
+        if (batch.length === 0) {
+          await sleep(RETRY_MAX_MS / 10);
           continue;
         }
         await this.#handle(batch, handler, () => running);
@@ -177,37 +182,74 @@ export class RedisStreamQueue<T> implements Queue<T> {
       const entry = this.#decode(stream, id, fields);
       if (entry) entries.push(entry);
     }
-    return { entries, lastId: raw.length === count ? raw.at(-1)![0] : undefined };
+    return {
+      entries: this.#pin(entries, this.#o.redis, stream),
+      lastId: raw.length === count ? raw.at(-1)![0] : undefined,
+    };
   }
 
-  readonly #replicaWaits = new WeakMap<RedisClient, ReplicaWait>();
+  /** With `replicas`: the node each entry was read from, for its WAIT (see #replicated). */
+  readonly #readFrom = new WeakMap<Entry<T>, Redis>();
+  readonly #replicaWait: ReplicaWait | undefined;
+  #waitingForReplicas = false;
+
+  /** Remembers which node served these entries (the master of their slot on `connection`, right after the read). */
+  #pin(entries: Entry<T>[], connection: RedisClient, stream: string): Entry<T>[] {
+    if (!this.#replicaWait || entries.length === 0) return entries;
+    const node = nodeFor(connection, stream);
+    if (node) for (const entry of entries) this.#readFrom.set(entry, node);
+    return entries;
+  }
 
   /**
-   * With `replicas` (REDIS_WAIT_REPLICAS): waits until replicas hold what
-   * this batch was read from, before anyone handles it. An entry can be read
-   * from a master before a replica has it; were the master then lost, the
-   * replica taking its place would hand out its unit again while the ledger
-   * already holds it. Reading an entry (XREADGROUP, XAUTOCLAIM) is itself
-   * replicated after the entry, so a WAIT on each connection the batch was
-   * read on covers it.
+   * With `replicas` (REDIS_WAIT_REPLICAS): the part of the batch replicas
+   * hold, the only part anyone may handle. An entry can be read from a master
+   * before a replica has it; were the master then lost, the replica taking
+   * its place would hand out its unit again while the ledger holds it.
+   * Reading an entry (XREADGROUP, XAUTOCLAIM) is itself replicated after the
+   * entry, so a WAIT on the node connection that read it covers it (never on
+   * another node: it would be about other writes). Entries replicas have not
+   * confirmed yet come back in the next batches; entries whose node is gone
+   * (its connection closed, no longer a master) are left pending, for the
+   * take-over to read again from whoever holds them now.
    */
-  async #replicated(batch: Entry<T>[], blocking: RedisClient): Promise<void> {
-    const replicas = this.#o.replicas;
-    if (!replicas) return;
-    const waits = [this.#redis, blocking].map((connection) => {
-      let wait = this.#replicaWaits.get(connection);
-      if (!wait) {
-        wait = new ReplicaWait({
-          redis: connection,
-          replicas: replicas.count,
-          timeoutMs: replicas.timeoutMs,
-        });
-        this.#replicaWaits.set(connection, wait);
+  async #replicated(batch: Entry<T>[]): Promise<Entry<T>[]> {
+    const wait = this.#replicaWait;
+    if (!wait) return batch;
+    const byNode = new Map<Redis | undefined, Entry<T>[]>();
+    for (const entry of batch) {
+      const node = this.#readFrom.get(entry);
+      const entries = byNode.get(node);
+      if (entries) entries.push(entry);
+      else byNode.set(node, [entry]);
+    }
+    const nodes = [...byNode.keys()];
+    const results = await Promise.allSettled(
+      nodes.map((node) =>
+        node ? wait.on(node) : Promise.reject(new NotReplicatedError("read from an unknown node", true)),
+      ),
+    );
+    const ready: Entry<T>[] = [];
+    results.forEach((result, i) => {
+      const entries = byNode.get(nodes[i])!;
+      if (result.status === "fulfilled") ready.push(...entries);
+      else if (result.reason instanceof NotReplicatedError && result.reason.lost)
+        this.#o.logger.warn(
+          { err: result.reason, entries: entries.length },
+          "entries read from a Redis master lost before a replica confirmed them; left pending for the take-over",
+        );
+      else {
+        this.#reclaimed.unshift(...entries);
+        if (!this.#waitingForReplicas)
+          this.#o.logger.warn({ err: result.reason }, "waiting for Redis replicas to hold what was read");
+        this.#waitingForReplicas = true;
       }
-      return wait;
     });
-    const streams = [...new Set(batch.map((e) => e.stream))];
-    await Promise.all(streams.flatMap((stream) => waits.map((wait) => wait.after(stream))));
+    if (ready.length > 0 && this.#waitingForReplicas && ready.length === batch.length) {
+      this.#o.logger.info("Redis replicas hold what is read again");
+      this.#waitingForReplicas = false;
+    }
+    return ready;
   }
 
   /** Runs the handler until it succeeds (or the consumer stops), then acknowledges. */
@@ -295,7 +337,7 @@ export class RedisStreamQueue<T> implements Queue<T> {
         if (entry) out.push(entry);
       }
     }
-    return out;
+    return this.#pin(out, connection, streams[0]!);
   }
 
   #decode(stream: string, id: string, fields: string[] | null): Entry<T> | undefined {
@@ -366,10 +408,12 @@ export class RedisStreamQueue<T> implements Queue<T> {
           "COUNT",
           batchSize,
         )) as [string, [string, string[] | null][], string[]];
+        const taken: Entry<T>[] = [];
         for (const [id, fields] of claimed) {
           const entry = this.#decode(stream, id, fields);
-          if (entry) this.#reclaimed.push(entry);
+          if (entry) taken.push(entry);
         }
+        this.#reclaimed.push(...this.#pin(taken, this.#redis, stream));
         if (claimed.length > 0)
           this.#o.logger.info({ stream, entries: claimed.length }, "took over entries of a silent consumer");
         if (deleted?.length) await this.#redis.xack(stream, group, ...deleted);
