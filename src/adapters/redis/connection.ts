@@ -125,8 +125,8 @@ export const SLOTS_REFRESH_MS = 1000;
 /**
  * A cluster client: `use` decides its offline queue and auto-pipelining as
  * for one Redis (auto-pipelines are per node). A node that dies is not
- * reconnected to: its commands are retried (every RETRY_DELAY ms, within
- * their deadline) on the slot map asked again, where its replica has taken
+ * reconnected to: its commands are retried (every 100 ms, within their
+ * deadline) on the slot map asked again, where its replica has taken
  * its place once the cluster promoted it. The slot map is also refreshed
  * every SLOTS_REFRESH_MS, since a pipeline that meets MOVED among successful
  * writes fails its commands (answered 503) without asking for it.
