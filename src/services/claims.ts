@@ -1,3 +1,4 @@
+import { BoundedCache } from "../domain/bounded-cache.ts";
 import { StampedeError } from "../domain/errors.ts";
 import type { Claim } from "../domain/types.ts";
 import type { AdmissionStore, AdmitOutcome } from "../ports/admission.ts";
@@ -104,30 +105,71 @@ function admitted(outcome: AdmitOutcome): Claim {
   }
 }
 
+/** How ClaimLookup remembers ids that name no claim (defaults: UNKNOWN_CLAIMS). */
+export interface UnknownClaimsCache {
+  /** Ids remembered at most (least recently asked leave first). */
+  maxSize: number;
+  /** How long "no such claim" is trusted before the stores are asked again. */
+  ttlMs: number;
+}
+
+export const UNKNOWN_CLAIMS: UnknownClaimsCache = { maxSize: 10_000, ttlMs: 1000 };
+
 /**
  * Where a claim is found: admission state first (it holds every claim still
  * pending, and recent ones), else the ledger, the truth, which keeps every
  * issued claim. Only an answer "no such claim" from the ledger means the
  * claim does not exist; a ledger that fails means it cannot be read now
  * (unavailable, 503), never claim_not_found (SPEC "Claims").
+ *
+ * Claim ids come from requests, and anyone can make one up: each costs a
+ * read of admission state and one of the ledger. So an id both answered "no
+ * such claim" for is remembered (a bounded LRU, for `ttlMs`), and lookups of
+ * one id that overlap share one read: a flood of made-up ids costs at most
+ * one read of each store per id per `ttlMs`, and at most `maxSize` entries of
+ * memory. Remembering "no" is safe because a claim id is made at admission
+ * and handed to its client only after admission state holds it; what can
+ * appear later is a claim lost with Redis and not yet rebuilt, found at most
+ * `ttlMs` late.
  */
 export class ClaimLookup {
   readonly #admission: AdmissionStore;
   readonly #ledger: Ledger;
+  readonly #unknown: BoundedCache<string, true>;
+  /** Lookups being answered, by id: at most one read per id at a time (bounded by the requests in flight). */
+  readonly #reading = new Map<string, Promise<Claim | undefined>>();
 
-  constructor(ports: { admission: AdmissionStore; ledger: Ledger }) {
+  constructor(
+    ports: { admission: AdmissionStore; ledger: Ledger },
+    unknown: UnknownClaimsCache = UNKNOWN_CLAIMS,
+  ) {
     this.#admission = ports.admission;
     this.#ledger = ports.ledger;
+    this.#unknown = new BoundedCache({ maxSize: unknown.maxSize, ttlMs: unknown.ttlMs });
   }
 
-  async find(claimId: string): Promise<Claim | undefined> {
-    return (await this.#admission.getClaim(claimId)) ?? ledgerAnswer(() => this.#ledger.findClaim(claimId));
+  find(claimId: string): Promise<Claim | undefined> {
+    if (this.#unknown.has(claimId)) return Promise.resolve(undefined);
+    let reading = this.#reading.get(claimId);
+    if (!reading) {
+      reading = this.#read(claimId).finally(() => this.#reading.delete(claimId));
+      this.#reading.set(claimId, reading);
+    }
+    return reading;
   }
 
   /** The claims among these ids that exist (a notifier re-reads what its listeners wait for). */
   async findMany(claimIds: readonly string[]): Promise<Claim[]> {
     const found = await Promise.all(claimIds.map((id) => this.find(id)));
     return found.filter((claim): claim is Claim => claim !== undefined);
+  }
+
+  async #read(claimId: string): Promise<Claim | undefined> {
+    const claim =
+      (await this.#admission.getClaim(claimId)) ??
+      (await ledgerAnswer(() => this.#ledger.findClaim(claimId)));
+    if (!claim) this.#unknown.set(claimId, true);
+    return claim;
   }
 }
 

@@ -126,3 +126,52 @@ function forgetful(inner: AdmissionStore): AdmissionStore {
     },
   });
 }
+
+test("an unknown claim id costs one read of each store per TTL, however often and however concurrently asked", {
+  timeout: 30_000,
+}, async (t) => {
+  const { services, admission, ledger } = await embeddedPorts(t);
+  await services.campaigns.create({ id: "c", name: "C", stock: 1 });
+  const reads = { admission: 0, ledger: 0 };
+  const counted = new Proxy(admission, {
+    get(target, prop) {
+      if (prop === "getClaim")
+        return (id: string) => {
+          reads.admission++;
+          return target.getClaim(id);
+        };
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const findClaim = ledger.findClaim.bind(ledger);
+  ledger.findClaim = (id) => {
+    reads.ledger++;
+    return findClaim(id);
+  };
+  const lookup = new ClaimLookup({ admission: counted, ledger }, { maxSize: 100, ttlMs: 300 });
+
+  // 50 at once, then 50 one after the other: one read each.
+  const concurrent = await Promise.all(Array.from({ length: 50 }, () => lookup.find(UNKNOWN)));
+  assert.ok(concurrent.every((c) => c === undefined));
+  for (let i = 0; i < 50; i++) assert.equal(await lookup.find(UNKNOWN), undefined);
+  assert.deepEqual(reads, { admission: 1, ledger: 1 });
+
+  // Once the TTL ran out, the stores are asked again.
+  await new Promise((r) => setTimeout(r, 350));
+  assert.equal(await lookup.find(UNKNOWN), undefined);
+  assert.deepEqual(reads, { admission: 2, ledger: 2 });
+
+  // The bound holds: 1,000 made-up ids in a cache of 100 evict each other, and each still costs one read.
+  for (let i = 0; i < 1000; i++) await lookup.find(`made-up-${String(i).padStart(16, "0")}`);
+  assert.deepEqual(reads, { admission: 1002, ledger: 1002 });
+
+  // A claim that exists is never remembered as missing, and a failure is not remembered at all.
+  const claim = await services.claims.claim({ campaignId: "c", userId: "u", clientIp: ip });
+  assert.equal((await lookup.find(claim.claimId))?.claimId, claim.claimId);
+  ledger.findClaim = async () => Promise.reject(new Error("connection refused"));
+  const other = "BBBBBBBBBBBBBBBBBBBBBB";
+  await rejectsWith(lookup.find(other), "unavailable");
+  ledger.findClaim = findClaim;
+  assert.equal(await lookup.find(other), undefined, "asked again after the failure, and answered");
+});

@@ -18,7 +18,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { BoundedCache } from "./bounded-cache.ts";
+import { BoundedCache } from "../../domain/bounded-cache.ts";
 
 const WITHOUT_COLON = new Set(["campaign", "hash"]);
 

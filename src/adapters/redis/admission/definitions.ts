@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
+import { BoundedCache } from "../../../domain/bounded-cache.ts";
 import { StampedeError } from "../../../domain/errors.ts";
 import type { Campaign } from "../../../domain/types.ts";
-import { BoundedCache } from "../bounded-cache.ts";
 import type { RedisKeys } from "../keys.ts";
 import { redisDidNotAnswer } from "./unavailable.ts";
 

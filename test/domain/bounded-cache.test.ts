@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BoundedCache } from "../../../src/adapters/redis/bounded-cache.ts";
+import { BoundedCache } from "../../src/domain/bounded-cache.ts";
 
 test("the least recently used entry leaves first once full", () => {
   const cache = new BoundedCache<string, number>({ maxSize: 2 });
