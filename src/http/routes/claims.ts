@@ -3,7 +3,7 @@ import type { Claim } from "../../domain/types.ts";
 import type { ClaimService } from "../../services/claims.ts";
 import type { UserAuth } from "../plugins/auth.ts";
 import { COMMON_ERRORS, errorResponses } from "../plugins/openapi.ts";
-import type { Deadline } from "../plugins/request-timeout.ts";
+import { keepIfInTime } from "../plugins/request-timeout.ts";
 import { streamStatus } from "../plugins/sse.ts";
 import { claimBody } from "../present.ts";
 import {
@@ -16,7 +16,6 @@ import {
 
 export interface ClaimRouteOptions {
   auth: UserAuth;
-  within: Deadline;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs: number;
 }
@@ -26,7 +25,7 @@ export function registerClaimRoutes(
   claims: ClaimService,
   options: ClaimRouteOptions,
 ): void {
-  const { auth, within } = options;
+  const { auth } = options;
 
   app.post<{ Params: { id: string }; Body: { userId: string }; Headers: { "idempotency-key"?: string } }>(
     "/v1/campaigns/:id/claims",
@@ -63,14 +62,12 @@ export function registerClaimRoutes(
     async (request, reply) => {
       const { userId } = request.body;
       auth.assertUser(request, userId);
-      const claim = await within(
-        claims.claim({
-          campaignId: request.params.id,
-          userId,
-          clientIp: request.ip,
-          idempotencyKey: request.headers["idempotency-key"],
-        }),
-      );
+      const claim = await claims.claim({
+        campaignId: request.params.id,
+        userId,
+        clientIp: request.ip,
+        idempotencyKey: request.headers["idempotency-key"],
+      });
       return reply.code(202).send(claimBody(claim));
     },
   );
@@ -143,7 +140,10 @@ export function registerClaimRoutes(
       },
     },
     async (request, reply) => {
-      const watched = await claims.watch(request.params.claimId);
+      // A watch that starts after the deadline answered is stopped at once.
+      const watched = keepIfInTime(request, await claims.watch(request.params.claimId), (late) =>
+        late.stop(),
+      );
       try {
         auth.assertReader(request, watched.current.userId);
       } catch (error) {
