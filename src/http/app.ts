@@ -10,7 +10,7 @@ import type { QueueLag } from "../ports/queue.ts";
 import type { Readiness } from "../ports/readiness.ts";
 import type { StatsSource } from "../ports/stats.ts";
 import type { Services } from "../services/index.ts";
-import { type Access, adminGuard, userAuth } from "./plugins/auth.ts";
+import { type Access, adminCheck, adminGuard, userAuth } from "./plugins/auth.ts";
 import { clientErrorHandler, frameworkErrors } from "./plugins/client-errors.ts";
 import { registerCors } from "./plugins/cors.ts";
 import { collectRoutes, installErrorHandling } from "./plugins/errors.ts";
@@ -128,7 +128,7 @@ export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promi
   const admin = adminGuard(access.adminToken);
   const sseHeartbeatMs = options.sseHeartbeatMs ?? 15_000;
   const stats = statsInputs(services, ops, sectionTimeoutMs(options.requestTimeoutMs ?? 5000));
-  registerHealthRoutes(app, ops);
+  registerHealthRoutes(app, ops, adminCheck(access.adminToken));
   registerCampaignRoutes(app, services.campaigns, admin);
   registerClaimRoutes(app, services.claims, { auth: userAuth(access, admin), sseHeartbeatMs });
   if (services.tasks) registerTaskRoutes(app, services.tasks, { admin, sseHeartbeatMs });

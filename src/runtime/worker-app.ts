@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { AppOps } from "../http/app.ts";
+import { adminCheck } from "../http/plugins/auth.ts";
 import { installErrorHandling } from "../http/plugins/errors.ts";
 import { registerHealthRoutes } from "../http/routes/health.ts";
 import { errorSchema } from "../http/schemas/contract.ts";
@@ -12,7 +13,11 @@ import { observeRequests, registerMetricsRoutes } from "../ops/metrics/routes.ts
  */
 export async function buildWorkerApp(
   ops: Pick<AppOps, "readiness" | "isShuttingDown" | "metrics" | "queueLag">,
-  options: { logger?: FastifyServerOptions["loggerInstance"] } = {},
+  options: {
+    logger?: FastifyServerOptions["loggerInstance"];
+    /** Shows /readyz's per-dependency details to its bearer. */
+    adminToken: string;
+  },
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -22,7 +27,7 @@ export async function buildWorkerApp(
   });
   app.addSchema(errorSchema);
   installErrorHandling(app);
-  registerHealthRoutes(app, ops);
+  registerHealthRoutes(app, ops, adminCheck(options.adminToken));
   ops.metrics.setQueueLagSource(ops.queueLag);
   observeRequests(app, ops.metrics);
   registerMetricsRoutes(app, ops.metrics);

@@ -74,13 +74,14 @@ test("an api and a worker start, report readiness per role, and the api says wha
 }, async (t) => {
   const cluster = await startCluster(t, { apis: 1, workers: 1 });
   assert.match(cluster.apis[0]!.output(), /a 202 survives kill -9 of any stampede process/);
-  const api = await request(cluster.apis[0]!.url, "GET", "/readyz");
+  const asAdmin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  const api = await request(cluster.apis[0]!.url, "GET", "/readyz", undefined, asAdmin);
   assert.equal(api.status, 200);
   assert.deepEqual(
     (api.body.dependencies as { name: string }[]).map((d) => d.name),
     ["redis"],
   );
-  const worker = await request(cluster.workers[0]!.url, "GET", "/readyz");
+  const worker = await request(cluster.workers[0]!.url, "GET", "/readyz", undefined, asAdmin);
   assert.equal(worker.status, 200);
   assert.deepEqual(
     (worker.body.dependencies as { name: string }[]).map((d) => d.name),

@@ -304,7 +304,7 @@ describe("operations and routing", () => {
     let stopping = false;
     const { app } = await embeddedApp(t, { ops: { isShuttingDown: () => stopping } });
     assert.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
-    const ready = await app.inject({ method: "GET", url: "/readyz" });
+    const ready = await app.inject({ method: "GET", url: "/readyz", headers: admin });
     assert.equal(ready.statusCode, 200);
     assert.deepEqual(
       ready.json().dependencies.map((d: { name: string }) => d.name),

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkInvariants, request, spike, startCluster, waitFor } from "../helpers/distributed.ts";
+import {
+  ADMIN_TOKEN,
+  checkInvariants,
+  request,
+  spike,
+  startCluster,
+  waitFor,
+} from "../helpers/distributed.ts";
 import { ownDatabase, skipWithoutServices } from "../helpers/services.ts";
 
 /**
@@ -30,7 +37,9 @@ test("PostgreSQL down during a spike: claims still admitted, all issued once it 
     20_000,
     "worker not ready",
   );
-  const workerReady = await request(worker, "GET", "/readyz");
+  const workerReady = await request(worker, "GET", "/readyz", undefined, {
+    authorization: `Bearer ${ADMIN_TOKEN}`,
+  });
   assert.deepEqual(
     (workerReady.body.dependencies as { name: string; ok: boolean }[]).map((d) => [d.name, d.ok]),
     [

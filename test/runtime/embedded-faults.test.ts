@@ -132,7 +132,7 @@ test("an fsync failure (disk full, I/O error): no 202 for what is not durable, /
   }
   const later = await claim("later");
   assert.equal(later.statusCode, 503, "the journal refuses appends from the first failure on");
-  const ready = await app.inject({ method: "GET", url: "/readyz" });
+  const ready = await app.inject({ method: "GET", url: "/readyz", headers: admin });
   assert.equal(ready.statusCode, 503);
   assert.match(ready.json().message, /journal/);
   let coupon: string | undefined;

@@ -47,7 +47,7 @@ export async function runDistributed(role: Role, argv: string[]): Promise<number
     process.stdout.write(`stampede: with this Redis, ${durability.summary}\n`);
     app = await buildApp(runtime.api, { logger, ...httpOptions(config) });
   } else {
-    app = await buildWorkerApp(runtime.api.ops, { logger });
+    app = await buildWorkerApp(runtime.api.ops, { logger, adminToken: runtime.api.access.adminToken });
   }
   return serve({
     app,

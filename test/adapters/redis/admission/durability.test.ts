@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createCampaign, embeddedApp } from "../../../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../../../helpers/embedded-app.ts";
 
 /**
  * A SIGKILL leaves the page cache intact, so a crash test cannot tell a
@@ -75,7 +75,7 @@ test("a failed fsync answers 503 and readiness reports the journal", async (t) =
   const res = await app.inject({ method: "POST", url: "/v1/campaigns/c/claims", payload: { userId: "u" } });
   assert.equal(res.statusCode, 503);
   assert.equal(res.json().error, "unavailable");
-  const ready = await app.inject({ method: "GET", url: "/readyz" });
+  const ready = await app.inject({ method: "GET", url: "/readyz", headers: admin });
   assert.equal(ready.statusCode, 503);
   assert.match(ready.json().message, /journal/);
 });
