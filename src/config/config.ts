@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { getHeapStatistics } from "node:v8";
 import { parseRate } from "../domain/rate-policy.ts";
 import {
+  bool,
   ConfigError,
   hostPorts,
   int,
@@ -305,6 +306,11 @@ export const SETTINGS = {
     doc: "how long a dead-lettered task is kept in the dead-letter list",
     default: 604_800,
     parse: int(1, 31_536_000),
+  },
+  EXPORT_CSV_NEUTRALISE: {
+    doc: "CSV exports prefix cells a spreadsheet would run as a formula (= + - @ TAB CR) with ' (false: values exact; ?spreadsheetSafe= overrides per request)",
+    default: true,
+    parse: bool,
   },
 } satisfies Record<string, Setting<unknown>>;
 

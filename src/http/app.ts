@@ -61,6 +61,8 @@ export interface AppOptions {
   corsOrigins?: string[] | undefined;
   /** REQUEST_TIMEOUT_MS: every request is answered within this, 503 when a dependency kept it waiting (5 s by default). */
   requestTimeoutMs?: number | undefined;
+  /** EXPORT_CSV_NEUTRALISE: CSV exports defuse spreadsheet formulas unless the request says otherwise (default true). */
+  exportCsvNeutralise?: boolean | undefined;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs?: number;
   /** Dashboard stream timing (tests shorten it). */
@@ -137,7 +139,7 @@ export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promi
   registerDashboardRoutes(app, stats, metrics, admin, options.dashboard);
   registerLifecycleRoutes(app, services, admin);
   registerDeliveryRoutes(app, services.deliveries, admin);
-  registerExportRoutes(app, services.exports, admin);
+  registerExportRoutes(app, services.exports, admin, { neutraliseCsv: options.exportCsvNeutralise });
   addMissingMethods();
   return app;
 }
