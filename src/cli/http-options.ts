@@ -6,9 +6,16 @@ export function httpOptions(
   config: Config,
 ): Pick<
   AppOptions,
-  "trustProxy" | "maxHeaderBytes" | "overload" | "corsOrigins" | "requestTimeoutMs" | "exportCsvNeutralise"
+  | "trustProxy"
+  | "maxHeaderBytes"
+  | "overload"
+  | "corsOrigins"
+  | "requestTimeoutMs"
+  | "exportCsvNeutralise"
+  | "eventStreams"
 > {
   return {
+    eventStreams: { maxPerClient: config.SSE_MAX_PER_CLIENT, maxTotal: config.SSE_MAX_TOTAL },
     exportCsvNeutralise: config.EXPORT_CSV_NEUTRALISE,
     corsOrigins: config.CORS_ORIGINS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,

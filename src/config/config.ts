@@ -312,6 +312,16 @@ export const SETTINGS = {
     default: true,
     parse: bool,
   },
+  SSE_MAX_PER_CLIENT: {
+    doc: "event streams (SSE) one client address may hold open at once; beyond, 429 rate_limited with Retry-After",
+    default: 20,
+    parse: int(1, 1_000_000),
+  },
+  SSE_MAX_TOTAL: {
+    doc: "event streams (SSE) one API process holds open at once; beyond, 503 unavailable with Retry-After",
+    default: 10_000,
+    parse: int(1, 10_000_000),
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

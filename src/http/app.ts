@@ -18,6 +18,11 @@ import { trackInFlight } from "./plugins/in-flight.ts";
 import { registerOpenApi } from "./plugins/openapi.ts";
 import { type OverloadOptions, registerOverloadGuard } from "./plugins/overload.ts";
 import { installDeadline } from "./plugins/request-timeout.ts";
+import {
+  DEFAULT_EVENT_STREAM_LIMITS,
+  type EventStreamLimits,
+  limitEventStreams,
+} from "./plugins/sse-limits.ts";
 import { registerCampaignRoutes } from "./routes/campaigns.ts";
 import { registerClaimRoutes } from "./routes/claims.ts";
 import { registerDeliveryRoutes } from "./routes/deliveries.ts";
@@ -63,6 +68,8 @@ export interface AppOptions {
   requestTimeoutMs?: number | undefined;
   /** EXPORT_CSV_NEUTRALISE: CSV exports defuse spreadsheet formulas unless the request says otherwise (default true). */
   exportCsvNeutralise?: boolean | undefined;
+  /** SSE_MAX_PER_CLIENT / SSE_MAX_TOTAL: event streams open at once (20 per client address, 10,000 in all by default). */
+  eventStreams?: EventStreamLimits | undefined;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs?: number;
   /** Dashboard stream timing (tests shorten it). */
@@ -124,8 +131,9 @@ export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promi
   await registerCors(app, options.corsOrigins);
   await registerOverloadGuard(app, options.overload);
 
-  // Before any route: every handler registered from here on gets the deadline.
+  // Before any route: every handler registered from here on gets the deadline, every event stream the caps.
   installDeadline(app, options.requestTimeoutMs ?? 5000);
+  limitEventStreams(app, options.eventStreams ?? DEFAULT_EVENT_STREAM_LIMITS);
   const addMissingMethods = collectRoutes(app);
   const admin = adminGuard(access.adminToken);
   const sseHeartbeatMs = options.sseHeartbeatMs ?? 15_000;
