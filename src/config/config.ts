@@ -322,6 +322,11 @@ export const SETTINGS = {
     default: 10_000,
     parse: int(1, 10_000_000),
   },
+  WEBHOOK_ALLOW_PRIVATE: {
+    doc: "let webhooks reach loopback, private (RFC 1918, fc00::/7), link-local and metadata addresses; refused by default (SSRF)",
+    default: false,
+    parse: bool,
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

@@ -357,7 +357,11 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       },
       metrics,
     ),
-    { userHashKey: userHashKey(settings.adminToken), requestTimeoutMs: config.REQUEST_TIMEOUT_MS },
+    {
+      userHashKey: userHashKey(settings.adminToken),
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    },
   );
   const api: ApiParts = {
     services,

@@ -161,7 +161,11 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
       },
       metrics,
     ),
-    { userHashKey: userHashKey(options.adminToken), requestTimeoutMs: options.requestTimeoutMs ?? 5000 },
+    {
+      userHashKey: userHashKey(options.adminToken),
+      requestTimeoutMs: options.requestTimeoutMs ?? 5000,
+      webhookAllowPrivate: options.webhook?.allowPrivate,
+    },
   );
   const api: ApiParts = {
     services,

@@ -44,6 +44,8 @@ export interface ServiceSettings {
   userHashKey: Buffer;
   /** How long a request may wait on a dependency (REQUEST_TIMEOUT_MS): bounds erasure's wait. */
   requestTimeoutMs: number;
+  /** WEBHOOK_ALLOW_PRIVATE: webhook URLs may point at loopback, private and link-local addresses (default false). */
+  webhookAllowPrivate?: boolean | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -64,7 +66,12 @@ export function createServices(ports: ServicePorts, settings: ServiceSettings): 
       waitMs: settings.requestTimeoutMs,
       now,
     }),
-    deliveries: new DeliveryService({ deliveries: ports.deliveries, campaigns, now }),
+    deliveries: new DeliveryService({
+      deliveries: ports.deliveries,
+      campaigns,
+      now,
+      allowPrivateTargets: settings.webhookAllowPrivate,
+    }),
     exports: new ExportService({ ledger, campaigns }),
     tasks: ports.tasks,
   };

@@ -36,7 +36,13 @@ export const actor: Actor = { actor: "tester", requestId: "req-1", clientIp: "12
 
 export async function embeddedPorts(
   t: { after: (fn: () => Promise<void> | void) => void },
-  options: { requestTimeoutMs?: number; rateLimiter?: RateLimiter; now?: () => number } = {},
+  options: {
+    requestTimeoutMs?: number;
+    rateLimiter?: RateLimiter;
+    now?: () => number;
+    /** WEBHOOK_ALLOW_PRIVATE (the tests' receivers, and made-up hosts, are not public). */
+    webhookAllowPrivate?: boolean;
+  } = {},
 ): Promise<EmbeddedPorts> {
   const dataDir = tempDir(t);
   const ledger = new SqliteLedger(dataDir);
@@ -71,6 +77,7 @@ export async function embeddedPorts(
       userHashKey: userHashKey(ADMIN_TOKEN),
       requestTimeoutMs: options.requestTimeoutMs ?? 5000,
       now: options.now,
+      webhookAllowPrivate: options.webhookAllowPrivate,
     },
   );
   t.after(async () => {

@@ -171,7 +171,13 @@ test("the worker delivers the webhook outbox to a failing receiver; export and e
   const cluster = await startCluster(t, {
     apis: 1,
     workers: 1,
-    env: { WEBHOOK_RETRY_BASE_MS: "50", WEBHOOK_RETRY_MAX_MS: "400", WEBHOOK_TIMEOUT_MS: "2000" },
+    env: {
+      WEBHOOK_RETRY_BASE_MS: "50",
+      WEBHOOK_RETRY_MAX_MS: "400",
+      WEBHOOK_TIMEOUT_MS: "2000",
+      // The receiver listens on 127.0.0.1.
+      WEBHOOK_ALLOW_PRIVATE: "true",
+    },
   });
   const api = cluster.apis[0]!.url;
   await cluster.createCampaign({ id: "hook", name: "Hook", stock: 150 });

@@ -6,7 +6,16 @@ import { admin, createCampaign, embeddedApp, eventually } from "../../helpers/em
 import { webhookReceiver } from "../../helpers/webhook-receiver.ts";
 
 const SECRET = "whsec-test-0123456789abcdef";
-const FAST = { maxAttempts: 8, retryBaseMs: 20, retryMaxMs: 200, timeoutMs: 300, concurrency: 8, pollMs: 50 };
+/** The receivers listen on 127.0.0.1: WEBHOOK_ALLOW_PRIVATE=true. */
+const FAST = {
+  maxAttempts: 8,
+  retryBaseMs: 20,
+  retryMaxMs: 200,
+  timeoutMs: 300,
+  concurrency: 8,
+  pollMs: 50,
+  allowPrivate: true,
+};
 const json = { "content-type": "application/json" };
 
 async function claimAll(app: FastifyInstance, id: string, users: number, prefix = "user") {
