@@ -327,6 +327,18 @@ export const SETTINGS = {
     default: false,
     parse: bool,
   },
+  USER_TOKEN_AUDIENCE: {
+    doc: "when set, user tokens must name this audience in `aud`",
+    default: undefined,
+    defaultText: "(not checked)",
+    parse: optionalStr,
+  },
+  USER_TOKEN_ISSUER: {
+    doc: "when set, user tokens must carry this issuer in `iss`",
+    default: undefined,
+    defaultText: "(not checked)",
+    parse: optionalStr,
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

@@ -368,7 +368,12 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     access: {
       adminToken: settings.adminToken,
       userTokens:
-        config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
+        config.USER_TOKEN_SECRET === undefined
+          ? undefined
+          : userTokenVerifier(config.USER_TOKEN_SECRET, {
+              audience: config.USER_TOKEN_AUDIENCE,
+              issuer: config.USER_TOKEN_ISSUER,
+            }),
     },
     ops: {
       readiness,

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { EmbeddedQueue } from "../adapters/journal/embedded-queue.ts";
 import type { JournalOptions } from "../adapters/journal/journal.ts";
-import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
+import { type UserTokenClaims, userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
 import { MemoryAdmission } from "../adapters/memory/memory-admission.ts";
 import { MemoryNotifier } from "../adapters/memory/memory-notifier.ts";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.ts";
@@ -50,6 +50,8 @@ export interface EmbeddedOptions {
   rateLimit?: RateLimitOptions;
   /** USER_TOKEN_SECRET: claims and reads of claims then need the user's token. */
   userTokenSecret?: string;
+  /** USER_TOKEN_AUDIENCE / USER_TOKEN_ISSUER: what a user token's `aud` / `iss` must be, when set. */
+  userTokenClaims?: UserTokenClaims;
   /** Webhook delivery settings (WEBHOOK_* settings); defaults in workers/webhook/dispatcher.ts. */
   webhook?: Partial<WebhookOptions>;
   /** The process's metrics registry (one is made when absent). */
@@ -172,7 +174,9 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     access: {
       adminToken: options.adminToken,
       userTokens:
-        options.userTokenSecret === undefined ? undefined : userTokenVerifier(options.userTokenSecret),
+        options.userTokenSecret === undefined
+          ? undefined
+          : userTokenVerifier(options.userTokenSecret, options.userTokenClaims),
     },
     ops: {
       readiness,

@@ -35,6 +35,7 @@ export async function start(argv: string[]): Promise<number> {
     tasks: { settings: taskSettings(config) },
     rateLimit: { user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP },
     userTokenSecret: config.USER_TOKEN_SECRET,
+    userTokenClaims: { audience: config.USER_TOKEN_AUDIENCE, issuer: config.USER_TOKEN_ISSUER },
     webhook: webhookOptions(config),
   });
   if (config.FSYNC === "off") logger.warn("FSYNC=off: a 202 does not survive a power loss; for tests only");
