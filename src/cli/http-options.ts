@@ -13,8 +13,12 @@ export function httpOptions(
   | "requestTimeoutMs"
   | "exportCsvNeutralise"
   | "eventStreams"
+  | "metricsToken"
+  | "metricsCampaignLabels"
 > {
   return {
+    metricsToken: config.METRICS_TOKEN,
+    metricsCampaignLabels: config.METRICS_CAMPAIGN_LABELS,
     eventStreams: { maxPerClient: config.SSE_MAX_PER_CLIENT, maxTotal: config.SSE_MAX_TOTAL },
     exportCsvNeutralise: config.EXPORT_CSV_NEUTRALISE,
     corsOrigins: config.CORS_ORIGINS,

@@ -339,6 +339,17 @@ export const SETTINGS = {
     defaultText: "(not checked)",
     parse: optionalStr,
   },
+  METRICS_TOKEN: {
+    doc: "when set, GET /metrics needs Authorization: Bearer <METRICS_TOKEN> (api and worker)",
+    default: undefined,
+    defaultText: "(open)",
+    parse: secret(16),
+  },
+  METRICS_CAMPAIGN_LABELS: {
+    doc: "label queue lag by each campaign's stream (QUEUE=redis); off, it is summed per consumer group so /metrics stays bounded",
+    default: false,
+    parse: bool,
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

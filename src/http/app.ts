@@ -70,6 +70,10 @@ export interface AppOptions {
   exportCsvNeutralise?: boolean | undefined;
   /** SSE_MAX_PER_CLIENT / SSE_MAX_TOTAL: event streams open at once (20 per client address, 10,000 in all by default). */
   eventStreams?: EventStreamLimits | undefined;
+  /** METRICS_TOKEN: /metrics needs this bearer token; open when absent. */
+  metricsToken?: string | undefined;
+  /** METRICS_CAMPAIGN_LABELS: queue lag keeps one series per campaign's stream (off: summed per group). */
+  metricsCampaignLabels?: boolean | undefined;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs?: number;
   /** Dashboard stream timing (tests shorten it). */
@@ -86,7 +90,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promise<FastifyInstance> {
   const { services, ops, access } = parts;
   const { metrics } = ops;
-  metrics.setQueueLagSource(ops.queueLag);
+  metrics.setQueueLagSource(ops.queueLag, { campaignLabels: options.metricsCampaignLabels });
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // One info line per request would cost more than the admission itself.
@@ -142,7 +146,7 @@ export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promi
   registerCampaignRoutes(app, services.campaigns, admin);
   registerClaimRoutes(app, services.claims, { auth: userAuth(access, admin), sseHeartbeatMs });
   if (services.tasks) registerTaskRoutes(app, services.tasks, { admin, sseHeartbeatMs });
-  registerMetricsRoutes(app, metrics);
+  registerMetricsRoutes(app, metrics, { token: options.metricsToken });
   registerStatsRoutes(app, stats, admin);
   registerDashboardRoutes(app, stats, metrics, admin, options.dashboard);
   registerLifecycleRoutes(app, services, admin);

@@ -47,7 +47,11 @@ export async function runDistributed(role: Role, argv: string[]): Promise<number
     process.stdout.write(`stampede: with this Redis, ${durability.summary}\n`);
     app = await buildApp(runtime.api, { logger, ...httpOptions(config) });
   } else {
-    app = await buildWorkerApp(runtime.api.ops, { logger, adminToken: runtime.api.access.adminToken });
+    app = await buildWorkerApp(runtime.api.ops, {
+      logger,
+      ...httpOptions(config),
+      adminToken: runtime.api.access.adminToken,
+    });
   }
   return serve({
     app,

@@ -5,8 +5,10 @@ import { FastCounter, FastHistogram } from "./fast.ts";
 /**
  * One prom-client registry per process (never the global one, so tests can
  * build several apps in one process). Labels are bounded on purpose: `route`
- * is the route PATTERN (`/v1/campaigns/:id/claims`), never the URL, and
- * nothing is labelled by campaign, user or claim. The per-request metrics
+ * is the route PATTERN (`/v1/campaigns/:id/claims`), never the URL (one
+ * `(unmatched)` for every URL no route matches), and nothing is labelled by
+ * campaign, user or claim: queue lag from one stream per campaign is summed
+ * per consumer group unless METRICS_CAMPAIGN_LABELS=true. The per-request metrics
  * are FastCounter/FastHistogram (./fast.ts) and every label combination is
  * cached, so the hot path is a Map lookup and a few additions.
  */
@@ -51,6 +53,7 @@ export class Metrics {
   readonly dependencyErrors: Counter<"dependency">;
   readonly queueLag: Gauge<"source">;
   #lagSource: (() => Promise<QueueLag[]>) | undefined;
+  #campaignLabels = false;
   readonly #http = new Map<string, Map<string, HttpChild>>();
   readonly #admission = new Map<string, { inc: () => void }>();
 
@@ -104,6 +107,7 @@ export class Metrics {
       registers,
     });
     const lagSource = () => this.#lagSource;
+    const campaignLabels = () => this.#campaignLabels;
     const countError = (dependency: string) => this.dependencyError(dependency);
     this.queueLag = new Gauge({
       name: "stampede_queue_lag",
@@ -117,7 +121,7 @@ export class Metrics {
         try {
           const lags = await source();
           this.reset();
-          for (const { source: name, lag } of lags) this.set({ source: name }, lag);
+          for (const [name, lag] of lagSeries(lags, campaignLabels())) this.set({ source: name }, lag);
         } catch {
           countError("queue");
         }
@@ -127,9 +131,16 @@ export class Metrics {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Where the queue-lag gauge reads from at scrape time. */
-  setQueueLagSource(source: (() => Promise<QueueLag[]>) | undefined): void {
+  /**
+   * Where the queue-lag gauge reads from at scrape time; `campaignLabels`
+   * (METRICS_CAMPAIGN_LABELS) keeps one series per campaign's stream.
+   */
+  setQueueLagSource(
+    source: (() => Promise<QueueLag[]>) | undefined,
+    options: { campaignLabels?: boolean | undefined } = {},
+  ): void {
     this.#lagSource = source;
+    this.#campaignLabels = options.campaignLabels ?? false;
   }
 
   /** Counts one answered request; `seconds` is undefined for event streams (their duration is not latency). */
@@ -181,4 +192,14 @@ export class Metrics {
   text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** The queue-lag series: one per source, except sources of a group, summed under its name (see QueueLag.group). */
+export function lagSeries(lags: readonly QueueLag[], campaignLabels: boolean): Map<string, number> {
+  const series = new Map<string, number>();
+  for (const { source, lag, group } of lags) {
+    const name = campaignLabels || group === undefined ? source : group;
+    series.set(name, (series.get(name) ?? 0) + lag);
+  }
+  return series;
 }
