@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// stampede's command line. Runs the compiled dist/ when present (an installed
-// package), else the TypeScript sources directly (Node 24 strips types).
+// stampede's command line.
+//
+// Which code runs, chosen so that it is never stale output:
+// - In a checkout (src/ sits beside bin/): the TypeScript sources, always;
+//   Node 24 strips their types. A dist/ left by an earlier `npm run build` is
+//   ignored, however old it is.
+// - In an installed package (package.json "files" ships bin/ and dist/, never
+//   src/): dist/, which `prepack` rebuilds from scratch out of the very sources
+//   being packed. Node refuses to strip types under node_modules, so an
+//   installed package could not run src/ anyway.
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
   console.error(
@@ -10,7 +18,7 @@ if (major < 24) {
   process.exit(1);
 }
 const { existsSync } = await import("node:fs");
-const dist = new URL("../dist/src/cli/main.js", import.meta.url);
-const entry = existsSync(dist) ? dist : new URL("../src/cli/main.ts", import.meta.url);
+const source = new URL("../src/cli/main.ts", import.meta.url);
+const entry = existsSync(source) ? source : new URL("../dist/src/cli/main.js", import.meta.url);
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

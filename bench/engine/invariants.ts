@@ -1,5 +1,5 @@
 /**
- * SPEC invariants 1-5, judged from what the run saw: every answer of the
+ * Invariants 1-5 (docs/api.md), judged from what the run saw: every answer of the
  * firing phase, the counters sampled during and after it, every claim named
  * by a 202 or 409 read back through the API, a sample of users' claim lists,
  * and (optionally) the PostgreSQL ledger's rows. Each result lists what was

@@ -142,7 +142,7 @@ export function benchHelp(): string {
     "Usage: stampede bench [--flag value ...]",
     "",
     "Creates a campaign, fires claims from N distinct users at one or more stampede URLs, waits until",
-    "every admitted claim is issued, checks SPEC invariants 1-5 and prints a report. Exit status 0 when",
+    "every admitted claim is issued, checks invariants 1-5 (docs/api.md) and prints a report. Exit status 0 when",
     "every invariant holds, 1 when one failed, 2 for a bad flag.",
     "",
     "Flags:",

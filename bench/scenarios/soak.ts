@@ -1,7 +1,7 @@
 // soak: a long run at a fixed rate in distributed mode (1 API + 1 worker, QUEUE=redis by default),
 // reading every stampede process's RSS every few seconds. Reports, per process, RSS growth in MB per
 // minute after the warm-up (least-squares line through the samples), admission p99 of the first
-// minute against the last, and SPEC invariants 1-5 (stampede bench's, with the PostgreSQL ledger's
+// minute against the last, and invariants 1-5 of docs/api.md (stampede bench's, with the PostgreSQL ledger's
 // rows). Targets (issue 7): growth < 1 MB/min, last minute's p99 within 20% of the first's.
 // Not run in CI: it takes the whole --minutes plus the settle and checks.
 // --rate should be half the sustainable rate (bench/run.sh sustained --mode redis finds that rate).

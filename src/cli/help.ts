@@ -11,7 +11,12 @@ const COMMANDS = [
 ] as const;
 
 export function helpText(command?: string): string {
-  const lines = ["Usage: stampede <command> [--setting value ...]", "", "Commands:"];
+  const lines = [
+    "Usage: stampede <command> [--setting value ...]",
+    "       stampede --version",
+    "",
+    "Commands:",
+  ];
   for (const [name, doc] of COMMANDS)
     if (!command || command === name) lines.push(`  ${name.padEnd(9)}${doc}`);
   lines.push("", "Settings (environment variable, or the same name as a --flag):");

@@ -1,6 +1,7 @@
 import { ConfigError } from "../config/config.ts";
 import { helpText } from "./help.ts";
 import { StartupError } from "./startup-error.ts";
+import { version } from "./version.ts";
 
 /**
  * Entry point of `stampede <command>`. Every command returns its exit status;
@@ -25,6 +26,10 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(helpText());
     return name === undefined ? 1 : 0;
+  }
+  if (name === "--version" || name === "-v" || name === "version") {
+    process.stdout.write(`${version()}\n`);
+    return 0;
   }
   if ((rest.includes("--help") || rest.includes("-h")) && !OWN_HELP.has(name)) {
     process.stdout.write(helpText(name));

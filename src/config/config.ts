@@ -21,6 +21,11 @@ export { ConfigError };
 /** Shed load before V8 runs out of heap: 90% of this process's heap limit, in MiB. */
 const DEFAULT_MAX_HEAP_MB = Math.floor((getHeapStatistics().heap_size_limit / 2 ** 20) * 0.9);
 
+/** REQUEST_TIMEOUT_MS as read, for the defaults derived from it. */
+function requestTimeout(config: Readonly<Record<string, unknown>>): number {
+  return config.REQUEST_TIMEOUT_MS as number;
+}
+
 /** The settings table. Add a setting here and it is parsed, validated and documented everywhere. */
 export const SETTINGS = {
   PORT: { doc: "HTTP port", default: 8080, parse: int(0, 65535) },
@@ -307,6 +312,65 @@ export const SETTINGS = {
     default: 604_800,
     parse: int(1, 31_536_000),
   },
+  REDIS_COMMAND_TIMEOUT_MS: {
+    doc: "a Redis command not answered within this fails (the request answers 503, a worker retries); blocking reads get their BLOCK time on top",
+    default: 2500,
+    defaultText: "REQUEST_TIMEOUT_MS / 2",
+    derive: (c) => Math.ceil(requestTimeout(c) / 2),
+    parse: int(10, 600_000),
+  },
+  REDIS_CONNECT_TIMEOUT_MS: {
+    doc: "a Redis connection (TCP connect) not made within this is dropped and tried again",
+    default: 5000,
+    defaultText: "REQUEST_TIMEOUT_MS",
+    derive: requestTimeout,
+    parse: int(100, 600_000),
+  },
+  PG_CONNECT_TIMEOUT_MS: {
+    doc: "how long a PostgreSQL query waits for a pooled connection (and its connect) before it fails",
+    default: 2500,
+    defaultText: "REQUEST_TIMEOUT_MS / 2",
+    derive: (c) => Math.ceil(requestTimeout(c) / 2),
+    parse: int(100, 600_000),
+  },
+  PG_STATEMENT_TIMEOUT_MS: {
+    doc: "PostgreSQL cancels a statement running longer (statement_timeout); a worker's batch of BATCH_SIZE claims must fit well inside",
+    default: 5000,
+    defaultText: "REQUEST_TIMEOUT_MS, at least 1000",
+    derive: (c) => Math.max(1000, requestTimeout(c)),
+    parse: int(100, 3_600_000),
+  },
+  PG_QUERY_TIMEOUT_MS: {
+    doc: "the client gives up on a query (and its connection) after this: past PG_STATEMENT_TIMEOUT_MS, only when the server or the network hangs",
+    default: 5500,
+    defaultText: "PG_STATEMENT_TIMEOUT_MS + 500",
+    derive: (c) => (c.PG_STATEMENT_TIMEOUT_MS as number) + 500,
+    parse: int(100, 3_600_000),
+  },
+  PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: {
+    doc: "PostgreSQL ends a session idle this long inside a transaction (a client that hung mid-transaction releases its locks)",
+    default: 10_000,
+    defaultText: "2 * PG_STATEMENT_TIMEOUT_MS",
+    derive: (c) => 2 * (c.PG_STATEMENT_TIMEOUT_MS as number),
+    parse: int(100, 3_600_000),
+  },
+  KAFKA_REQUEST_TIMEOUT_MS: {
+    doc: "one Kafka request's timeout; a produce gives up after two attempts (a claim is answered 503 at REQUEST_TIMEOUT_MS anyway)",
+    default: 3000,
+    parse: int(100, 600_000),
+  },
+  KAFKA_CONNECT_TIMEOUT_MS: {
+    doc: "a Kafka broker connection not made within this fails (and is tried again)",
+    default: 3000,
+    parse: int(100, 600_000),
+  },
+  READINESS_TIMEOUT_MS: {
+    doc: "a dependency that does not answer /readyz's probe within this is reported not ready",
+    default: 2500,
+    defaultText: "REQUEST_TIMEOUT_MS / 2",
+    derive: (c) => Math.ceil(requestTimeout(c) / 2),
+    parse: int(50, 600_000),
+  },
   EXPORT_CSV_NEUTRALISE: {
     doc: "CSV exports prefix cells a spreadsheet would run as a formula (= + - @ TAB CR) with ' (false: values exact; ?spreadsheetSafe= overrides per request)",
     default: true,
@@ -379,7 +443,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
   const config: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
     const raw = flags[flagName(name)] ?? env[name];
-    config[name] = raw === undefined ? setting.default : setting.parse(raw, name);
+    if (raw !== undefined) config[name] = setting.parse(raw, name);
+    else config[name] = setting.derive ? setting.derive(config) : setting.default;
   }
   const result = config as Config;
   if (result.QUEUE === "kafka" && result.KAFKA_BROKERS.length === 0)

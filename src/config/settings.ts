@@ -22,6 +22,12 @@ export interface Setting<T> {
   parse: Parser<T>;
   /** Shown in --help instead of the default value (e.g. for secrets). */
   defaultText?: string;
+  /**
+   * The default computed from the settings read before it (in table order),
+   * when this one is not set; `default` is then its value under every other
+   * default. Timeouts derived from REQUEST_TIMEOUT_MS use it.
+   */
+  derive?: (config: Readonly<Record<string, unknown>>) => T;
 }
 
 export const int =

@@ -18,6 +18,9 @@ export interface GcraStep {
 export function gcraStep(storedTat: number | undefined, now: number, policy: RatePolicy): GcraStep {
   const tat = storedTat === undefined || storedTat < now ? now : storedTat;
   const nextTat = tat + policy.intervalMs;
-  const allowAt = nextTat - policy.burst * policy.intervalMs;
-  return { waitMs: allowAt > now ? allowAt - now : 0, nextTat };
+  // From the TAT's lead over now, not from (now + interval) - burst * interval: with
+  // fractional clocks (performance.now()) that sum can round a hair above now, which
+  // refused the first request of a fresh bucket with a burst of 1 (e.g. 1/s).
+  const waitMs = tat - now + policy.intervalMs - policy.burst * policy.intervalMs;
+  return { waitMs: Math.max(waitMs, 0), nextTat };
 }

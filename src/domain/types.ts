@@ -12,6 +12,12 @@ export interface Campaign {
   status?: CampaignStatus | undefined;
   /** Bumped by every lifecycle change, so the ledger keeps the newest when two changes race; absent = 0. */
   revision?: number | undefined;
+  /**
+   * Holds (docs/api.md "Holds"): a claim reserves its unit for this many seconds,
+   * until confirmed (issued) or let go (expired, released). Absent or null:
+   * no holds, a claim is final once admitted. Fixed at creation.
+   */
+  holdSeconds?: number | null | undefined;
 }
 
 /** open: admits within its window; paused: refuses with reason "paused" until resumed; closed: for good. */
@@ -19,13 +25,30 @@ export type CampaignStatus = "open" | "paused" | "closed";
 
 export const campaignStatus = (campaign: Campaign): CampaignStatus => campaign.status ?? "open";
 
-export type ClaimStatus = "pending" | "issued";
+/**
+ * pending: admitted, not yet in the ledger. held: a hold in the ledger, not
+ * confirmed. issued, expired, released: final (a claim without holds goes
+ * from pending to issued; a hold ends in one of the three).
+ */
+export type ClaimStatus = "pending" | "held" | "issued" | "expired" | "released";
+
+/** The statuses a claim never leaves. */
+export type FinalStatus = "issued" | "expired" | "released";
+
+export const isFinal = (status: ClaimStatus): status is FinalStatus =>
+  status === "issued" || status === "expired" || status === "released";
+
+/** Active claims hold their unit and their user's slot: pending, held, issued. */
+export const isActive = (status: ClaimStatus): boolean =>
+  status === "pending" || status === "held" || status === "issued";
 
 /**
  * One admitted claim. `unit` (1..stock) and `seq` (1..perUserLimit) are fixed at
  * admission; the ledger holds unique keys on (campaign, unit) and
- * (campaign, user, seq) so that neither a redelivery nor a wrong rebuild can
- * issue one unit or one user's slot twice.
+ * (campaign, user, seq) among active claims (held, issued) so that neither a
+ * redelivery nor a wrong rebuild can issue one unit or one user's slot twice.
+ * An expired or released hold gives both back: a later claim may take the
+ * same unit number and slot.
  */
 export interface Claim {
   claimId: string;
@@ -36,8 +59,13 @@ export interface Claim {
   couponCode: string;
   admittedAt: number;
   status: ClaimStatus;
+  /** When it was issued: the ledger's write time, or for a hold the confirmation's time. */
   issuedAt?: number | undefined;
   idempotencyKey?: string | undefined;
+  /** Holds only: when the hold expires unless confirmed (admittedAt + holdSeconds, by the mode's one clock). */
+  expiresAt?: number | undefined;
+  /** Expired or released holds: when that was decided. */
+  endedAt?: number | undefined;
 }
 
 export interface CampaignCounters {

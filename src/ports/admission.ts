@@ -3,7 +3,7 @@ import type { Campaign, CampaignCounters, CampaignStatus, Claim } from "../domai
 /**
  * The admission seam. An AdmissionStore decides, atomically, whether a user
  * gets a unit, and answers only once the admitted claim is as durable as its
- * mode promises (SPEC "What a 202 survives"): in the embedded store that means
+ * mode promises (docs/api.md "What a 202 survives"): in the embedded store that means
  * fsync'ed to the journal; in Redis-Streams mode, appended to the stream by the
  * same script; in Kafka mode, acknowledged by the broker. The API never knows
  * which store it talks to.

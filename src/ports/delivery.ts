@@ -1,21 +1,31 @@
 /**
- * Delivery of issued claims to the shop's systems (docs/lifecycle.md).
+ * Delivery of claims that reached a final state (issued, expired, released)
+ * to the shop's systems (docs/lifecycle.md), as the events of
+ * domain/issued-event.ts: one per claim and final state.
  *
  * Two paths, both at least once:
- * - IssuedSink: called by the ClaimWorker with every batch it issued, after
- *   the ledger write and before the queue acknowledgement, so a crash in
- *   between republishes the batch. Kafka mode's `issued` topic is a sink; the
- *   webhook dispatcher is one too (it only wakes up: its rows are already in
- *   the outbox).
- * - The webhook outbox (DeliveryLedger): a row per issued claim of a campaign
- *   with a webhook, written in the claim's own ledger transaction; the
- *   dispatcher leases due rows, POSTs them signed, and marks them delivered,
- *   retries them with backoff, or parks them as dead for an admin to replay.
+ * - IssuedSink: called by the ClaimWorker with every claim of a batch the
+ *   ledger holds in the final state the batch's snapshot asked for (new, or
+ *   already there: a redelivery), after the ledger write and before the queue
+ *   acknowledgement, so a crash in between republishes them. Kafka mode's
+ *   `issued` topic is a sink; the webhook dispatcher is one too (it only
+ *   wakes up: its rows are already in the outbox).
+ * - The webhook outbox (DeliveryLedger): a row per (claim, event) of a
+ *   campaign with a webhook, written in the transaction that brings the claim
+ *   to its final state; the dispatcher leases due rows, POSTs them signed,
+ *   and marks them delivered, retries them with backoff, or parks them as
+ *   dead for an admin to replay. A claim reaches one final state only, so its
+ *   claim id names its delivery in the calls below.
  */
+import type { ClaimEventName } from "../domain/issued-event.ts";
 import type { Claim } from "../domain/types.ts";
 import type { AuditEntry } from "./lifecycle-ledger.ts";
 
+export type { ClaimEventName } from "../domain/issued-event.ts";
+export { claimIdOfDelivery, deliveryIdOf, parseDeliveryId } from "../domain/issued-event.ts";
+
 export interface IssuedSink {
+  /** Claims in a final state (issued, expired, released), as the ledger holds them. */
   publish(claims: readonly Claim[]): Promise<void>;
 }
 
@@ -32,6 +42,7 @@ export type DeliveryState = "pending" | "delivered" | "dead";
 export interface DeliveryRecord {
   deliveryId: string;
   claimId: string;
+  event: ClaimEventName;
   campaignId: string;
   state: DeliveryState;
   attempts: number;
@@ -44,6 +55,8 @@ export interface DeliveryRecord {
 /** A delivery leased for sending: everything the dispatcher needs. */
 export interface DueDelivery {
   deliveryId: string;
+  event: ClaimEventName;
+  /** As the ledger holds it, in the final state the event announces. */
   claim: Claim;
   /** 1 for the first attempt. */
   attempt: number;
@@ -61,8 +74,8 @@ export interface DeliveryFailure {
 export interface DeliveryLedger {
   /**
    * Sets (config) or removes (null) a campaign's webhook and records the audit
-   * entry, in one transaction. With `backfill`, claims issued before it get a
-   * delivery too. Returns how many deliveries the backfill added.
+   * entry, in one transaction. With `backfill`, claims that reached a final
+   * state before it get a delivery too. Returns how many deliveries the backfill added.
    */
   setWebhook(
     campaignId: string,
@@ -98,13 +111,3 @@ export interface DeliveryLedger {
     audit: AuditEntry,
   ): Promise<number>;
 }
-
-/**
- * A delivery id names one event: the claim's issue. It is derived from the
- * claim id, so every retry and every replay carries the same id, and the
- * receiver drops what it has seen.
- */
-const DELIVERY_PREFIX = "iss_";
-export const deliveryIdOf = (claimId: string): string => `${DELIVERY_PREFIX}${claimId}`;
-export const claimIdOfDelivery = (deliveryId: string): string | undefined =>
-  deliveryId.startsWith(DELIVERY_PREFIX) ? deliveryId.slice(DELIVERY_PREFIX.length) : undefined;

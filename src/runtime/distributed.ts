@@ -1,26 +1,32 @@
 import { hostname } from "node:os";
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
 import {
   type KafkaClaims,
   KafkaIssuedSink,
   type KafkaQueue,
+  kafkaTimeouts,
   openKafkaClaims,
   openKafkaTasks,
 } from "../adapters/kafka/index.ts";
+import { postgresTimeouts } from "../adapters/postgres/options.ts";
 import { PostgresLedger } from "../adapters/postgres/postgres-ledger.ts";
+import { probe } from "../adapters/probe.ts";
 import {
   LossMonitor,
   packClaim,
   RedisAdmission,
+  type RedisConnectionUse,
   RedisKeys,
   RedisNotifier,
   RedisRateLimiter,
   RedisStreamQueue,
   RedisTaskStore,
   RetentionSweeper,
+  redisConnection,
   redisMemorySource,
+  redisTimeouts,
   streamSink,
   unpackClaim,
 } from "../adapters/redis/index.ts";
@@ -110,33 +116,20 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
   const keys = new RedisKeys(config.REDIS_PREFIX);
 
   const connections: Redis[] = [];
-  const connect = (name: string, extra: RedisOptions = {}) => {
-    const redis = new Redis(settings.redisUrl, {
-      connectionName: `stampede-${role}-${name}-${instance}`,
-      // RESP2: the reply shapes every Redis version and proxy agree on.
-      protocol: 2,
-      lazyConnect: true,
-      ...extra,
-    });
-    // Connection errors surface on the commands (503) and in readiness; the
-    // client reconnects by itself. Log each outage once, not every retry.
-    let down = false;
-    redis.on("error", (error) => {
-      if (!down) logger.warn({ err: error, connection: name }, "Redis connection lost; reconnecting");
-      down = true;
-    });
-    redis.on("ready", () => {
-      if (down) logger.info({ connection: name }, "Redis connection back");
-      down = false;
+  // Every command has a deadline; how each connection waits: adapters/redis/connection.ts.
+  const connect = (name: string, use: RedisConnectionUse) => {
+    const redis = redisConnection({
+      url: settings.redisUrl,
+      name: `stampede-${role}-${name}-${instance}`,
+      use,
+      logger,
+      ...redisTimeouts(config),
     });
     connections.push(redis);
     return redis;
   };
-  // Commands of all concurrent requests share round trips (auto-pipelining).
-  // No offline queue: while Redis is unreachable a claim fails at once (503)
-  // instead of piling up to run minutes later.
-  const redis = connect("commands", { enableAutoPipelining: true, enableOfflineQueue: false });
-  const subscriber = connect("subscriber");
+  const redis = connect("commands", "commands");
+  const subscriber = connect("subscriber", "subscriber");
   try {
     await redis.connect();
     await subscriber.connect();
@@ -149,6 +142,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     connectionString: settings.databaseUrl,
     schema: config.DATABASE_SCHEMA,
     max: role === "worker" ? 4 : 8,
+    timeouts: postgresTimeouts(config),
     onError: (error) => logger.warn({ err: error }, "PostgreSQL connection lost"),
   });
   await migrateWhenReachable(ledger, logger, role);
@@ -177,6 +171,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
           replicationFactor: config.KAFKA_REPLICATION_FACTOR || undefined,
           clientId: `stampede-${role}-${instance}-issued`,
           logger,
+          ...kafkaTimeouts(config),
         });
       if (issuedTopic) logger.info({ topic: issuedTopic.topic }, "publishing issued claims to Kafka");
     } catch (error) {
@@ -226,7 +221,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       throw error;
     }
   } else {
-    const taskBlocking = role === "worker" ? connect("task-blocking") : undefined;
+    const taskBlocking = role === "worker" ? connect("task-blocking", "blocking") : undefined;
     await taskBlocking?.connect();
     taskQueue = new RedisStreamQueue<TaskMessage>({
       redis,
@@ -286,7 +281,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     dispatcher = new WebhookDispatcher({ ...webhookOptions(config), store: ledger.deliveries, logger });
     if (kafka) queue = kafka.queue;
     else {
-      const blocking = connect("blocking");
+      const blocking = connect("blocking", "blocking");
       await blocking.connect();
       queue = claimsQueue(blocking);
     }
@@ -328,6 +323,8 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     retention.start();
   }
 
+  // Each probe bounded: /readyz answers within READINESS_TIMEOUT_MS whatever hangs.
+  const check = (name: string, ping: () => Promise<void>) => probe(name, ping, config.READINESS_TIMEOUT_MS);
   const readiness = async (): Promise<DependencyStatus[]> => {
     const checks = [check("redis", () => admission.ping())];
     if (kafka)
@@ -447,13 +444,4 @@ async function migrateWhenReachable(ledger: PostgresLedger, logger: Logger, role
 
 function lagOf(queues: { lag(): Promise<QueueLag[]> }[]): () => Promise<QueueLag[]> {
   return async () => (await Promise.all(queues.map((q) => q.lag()))).flat();
-}
-
-async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {
-  try {
-    await probe();
-    return { name, ok: true };
-  } catch (error) {
-    return { name, ok: false, error: (error as Error).message };
-  }
 }

@@ -38,7 +38,7 @@ const NO_CLAIMS: CampaignCounters = { admitted: 0, issued: 0 };
 
 /**
  * Campaigns: creating one (the ledger decides, admission learns), and reading
- * them with their live counters as the contract defines them (SPEC
+ * them with their live counters as the contract defines them (docs/api.md
  * "Campaigns"): `issued` in the ledger, `pending` admitted but not yet there,
  * `remaining = stock - issued - pending`.
  */

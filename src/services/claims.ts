@@ -37,7 +37,7 @@ const NOT_ACTIVE_MESSAGES = {
 const SOLD_OUT = new StampedeError("sold_out");
 
 /**
- * Claims (SPEC "Claims"): admitting one, in the contract's order of checks
+ * Claims (docs/api.md "Claims"): admitting one, in the contract's order of checks
  * (campaign, rate limit, then admission decides already claimed / not active
  * / sold out), and reading them back.
  */
@@ -120,7 +120,7 @@ export const UNKNOWN_CLAIMS: UnknownClaimsCache = { maxSize: 10_000, ttlMs: 1000
  * pending, and recent ones), else the ledger, the truth, which keeps every
  * issued claim. Only an answer "no such claim" from the ledger means the
  * claim does not exist; a ledger that fails means it cannot be read now
- * (unavailable, 503), never claim_not_found (SPEC "Claims").
+ * (unavailable, 503), never claim_not_found (docs/api.md "Claims").
  *
  * Claim ids come from requests, and anyone can make one up: each costs a
  * read of admission state and one of the ledger. So an id both answered "no

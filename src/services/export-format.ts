@@ -1,5 +1,6 @@
 /**
- * A campaign's issued claims as NDJSON or CSV, one chunk of text per page of
+ * A campaign's final claims (issued; for holds also expired and released)
+ * as NDJSON or CSV, one chunk of text per page of
  * claims from the ledger (Ledger.exportClaims): memory holds a page and its
  * chunk, never the campaign (the route streams the chunks with backpressure).
  *
@@ -12,6 +13,11 @@
  * turned off (EXPORT_CSV_NEUTRALISE=false, or `?spreadsheetSafe=false`),
  * defuses such a cell with a leading apostrophe. That alters the value:
  * whoever needs values exactly takes NDJSON, which always carries them so.
+ *
+ * Columns: the claim's, then `status` and, for holds, `expiresAt` and
+ * `endedAt` (added after the first releases' columns, so a reader of those
+ * by position still reads them; empty in CSV and absent in NDJSON for a
+ * claim without them).
  */
 import type { Claim } from "../domain/types.ts";
 
@@ -32,6 +38,9 @@ export const CSV_COLUMNS = [
   "seq",
   "admittedAt",
   "issuedAt",
+  "status",
+  "expiresAt",
+  "endedAt",
 ] as const;
 
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -44,8 +53,23 @@ export function csvField(value: string, spreadsheetSafe = true): string {
 
 const iso = (ms: number | undefined) => (ms === undefined ? "" : new Date(ms).toISOString());
 
-export function exportRecord(claim: Claim) {
-  return {
+export interface ExportRecord {
+  claimId: string;
+  campaignId: string;
+  userId: string;
+  couponCode: string;
+  unit: number;
+  seq: number;
+  admittedAt: string;
+  /** "" unless issued. */
+  issuedAt: string;
+  status: Claim["status"];
+  expiresAt?: string;
+  endedAt?: string;
+}
+
+export function exportRecord(claim: Claim): ExportRecord {
+  const record: ExportRecord = {
     claimId: claim.claimId,
     campaignId: claim.campaignId,
     userId: claim.userId,
@@ -54,12 +78,16 @@ export function exportRecord(claim: Claim) {
     seq: claim.seq,
     admittedAt: iso(claim.admittedAt),
     issuedAt: iso(claim.issuedAt),
+    status: claim.status,
   };
+  if (claim.expiresAt !== undefined) record.expiresAt = iso(claim.expiresAt);
+  if (claim.endedAt !== undefined) record.endedAt = iso(claim.endedAt);
+  return record;
 }
 
 export function csvLine(claim: Claim, spreadsheetSafe = true): string {
   const r = exportRecord(claim);
-  return `${CSV_COLUMNS.map((c) => csvField(String(r[c]), spreadsheetSafe)).join(",")}\r\n`;
+  return `${CSV_COLUMNS.map((c) => csvField(String(r[c] ?? ""), spreadsheetSafe)).join(",")}\r\n`;
 }
 
 export function ndjsonLine(claim: Claim): string {

@@ -10,8 +10,9 @@ export interface ClaimExport {
 }
 
 /**
- * A campaign's issued claims from the ledger (the truth), in unit order, as
- * text chunks to stream. Memory stays bounded whatever the size: the ledger
+ * A campaign's final claims from the ledger (the truth: issued, and the
+ * holds that expired or were released), in unit order, as text chunks to
+ * stream. Memory stays bounded whatever the size: the ledger
  * is read a page at a time, and only as fast as the caller takes the chunks
  * (the HTTP route writes them with backpressure).
  */

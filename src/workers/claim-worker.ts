@@ -1,22 +1,29 @@
 import type { Logger } from "pino";
-import type { Claim } from "../domain/types.ts";
+import { type Claim, isFinal } from "../domain/types.ts";
 import type { AdmissionStore } from "../ports/admission.ts";
 import type { IssuedSink } from "../ports/delivery.ts";
-import type { Ledger } from "../ports/ledger.ts";
+import type { Ledger, WriteConflict, WriteResult } from "../ports/ledger.ts";
 import type { Notifier } from "../ports/notifier.ts";
 import type { Consumer, Queue } from "../ports/queue.ts";
+import { resolveConflicts } from "./conflicts.ts";
 
 /**
- * Takes admitted claims off the queue in batches and issues them: one ledger
- * transaction per batch (idempotent), then the status in the admission store,
- * then a notification for waiting clients. The queue acknowledges the batch
- * only after all three, so a crash anywhere means redelivery, and redelivery
- * is harmless because the ledger's unique keys decide.
+ * Takes claim snapshots off the queue in batches and writes them to the
+ * ledger: one ledger write per batch (idempotent, monotonic: ports/ledger.ts),
+ * then the status in the admission store, then a notification for waiting
+ * clients, then the issued sinks. The queue acknowledges the batch only after
+ * all of them, so a crash anywhere means redelivery, and redelivery is
+ * harmless because the ledger applies a snapshot once and reports it again.
+ *
+ * A refused snapshot is resolved here before anyone hears of it
+ * (./conflicts.ts): a unit freed by a hold whose end this worker has not
+ * seen yet (Redis Streams with several workers reorders) is written as freed,
+ * then the snapshot is retried once.
  */
 export interface ClaimWorkerOptions {
   queue: Queue<Claim>;
-  /** The worker only writes: issue(). */
-  ledger: Pick<Ledger, "issue">;
+  /** The worker only writes: write(). */
+  ledger: Pick<Ledger, "write">;
   admission: AdmissionStore;
   notifier: Notifier;
   logger: Logger;
@@ -24,9 +31,11 @@ export interface ClaimWorkerOptions {
   flushIntervalMs: number;
   now?: () => number;
   /**
-   * Told of every batch issued, after the ledger write and before the
-   * acknowledgement (ports/delivery.ts): the webhook dispatcher's wake-up,
-   * Kafka mode's `issued` topic. A failure means redelivery: at least once.
+   * Told of every claim of a batch the ledger holds in the final state the
+   * batch asked for (issued, expired, released; redeliveries too), after the
+   * ledger write and before the acknowledgement (ports/delivery.ts): the
+   * webhook dispatcher's wake-up, Kafka mode's `issued` topic. A failure
+   * means redelivery: at least once.
    */
   issuedSink?: IssuedSink;
   /** Observes each finished batch (metrics). */
@@ -35,7 +44,9 @@ export interface ClaimWorkerOptions {
 
 export interface BatchStats {
   size: number;
+  /** Claims the ledger holds as issued after this batch (redeliveries included). */
   issued: number;
+  /** Conflicts left after resolution: the ledger refused these snapshots. */
   conflicts: number;
   durationMs: number;
 }
@@ -50,49 +61,70 @@ export class ClaimWorker {
 
   start(): void {
     const { queue, batchSize, flushIntervalMs } = this.#options;
-    this.#consumer = queue.consume((batch) => this.issue(batch), { batchSize, flushIntervalMs });
+    this.#consumer = queue.consume((batch) => this.write(batch), { batchSize, flushIntervalMs });
   }
 
-  /** Issues one batch; throws (so the queue redelivers) when a dependency fails. */
-  async issue(batch: Claim[]): Promise<void> {
-    const { ledger, admission, notifier, logger } = this.#options;
-    const now = this.#options.now ?? Date.now;
+  /** Writes one batch of snapshots; throws (so the queue redelivers) when a dependency fails. */
+  async write(batch: Claim[]): Promise<void> {
+    const { admission, notifier, logger } = this.#options;
     const started = performance.now();
-    let result: Awaited<ReturnType<Ledger["issue"]>>;
-    try {
-      result = await ledger.issue(batch, now());
-    } catch (error) {
-      logger.warn({ err: error, size: batch.length }, "ledger write failed; the batch will be retried");
-      throw error;
-    }
+    let result = await this.#write(batch);
     if (result.conflicts.length > 0) {
-      // Another claim already holds these units or user slots: admission
-      // state was wrong (e.g. a bad rebuild). The ledger refused them, which
-      // is what it is for; say so loudly.
-      logger.error(
-        {
-          claims: result.conflicts.map((c) => ({
-            claimId: c.claimId,
-            campaignId: c.campaignId,
-            unit: c.unit,
-          })),
-        },
-        "ledger refused claims whose unit or user slot is held by another claim",
-      );
+      result = await resolveConflicts(result, {
+        write: (snapshots) => this.#write(snapshots),
+        admission,
+      });
+      if (result.conflicts.length > 0) logConflicts(logger, result.conflicts);
     }
-    await admission.markIssued(result.issued);
-    await notifier.publish(result.issued);
-    if (result.issued.length > 0) await this.#options.issuedSink?.publish(result.issued);
+    const issued = result.written.filter((c) => c.status === "issued");
+    await admission.markIssued(issued);
+    await notifier.publish(result.written);
+    const final = result.written.filter((c) => isFinal(c.status));
+    if (final.length > 0) await this.#options.issuedSink?.publish(final);
     this.#options.onBatch?.({
       size: batch.length,
-      issued: result.issued.length,
+      issued: issued.length,
       conflicts: result.conflicts.length,
       durationMs: performance.now() - started,
     });
+  }
+
+  async #write(snapshots: readonly Claim[]): Promise<WriteResult> {
+    const now = this.#options.now ?? Date.now;
+    try {
+      return await this.#options.ledger.write(snapshots, now());
+    } catch (error) {
+      this.#options.logger.warn(
+        { err: error, size: snapshots.length },
+        "ledger write failed; the batch will be retried",
+      );
+      throw error;
+    }
   }
 
   async stop(): Promise<void> {
     await this.#consumer?.stop();
     this.#consumer = undefined;
   }
+}
+
+/**
+ * What survives resolution: admission state was wrong (e.g. a bad rebuild,
+ * or a hold both confirmed and ended). The ledger refused the snapshots,
+ * which is what it is for; say so loudly.
+ */
+function logConflicts(logger: Logger, conflicts: readonly WriteConflict[]): void {
+  logger.error(
+    {
+      claims: conflicts.map(({ snapshot, reason, blocker }) => ({
+        claimId: snapshot.claimId,
+        campaignId: snapshot.campaignId,
+        unit: snapshot.unit,
+        status: snapshot.status,
+        reason,
+        blockedBy: blocker && { claimId: blocker.claimId, status: blocker.status },
+      })),
+    },
+    "ledger refused claims: admission state was wrong (their unit or user slot is held by another claim, or the ledger holds them in another final state)",
+  );
 }

@@ -37,9 +37,9 @@ export async function redisHarness(
       await store.putCampaign(campaign);
     },
     async issue(claims) {
-      const result = await ledger.issue(claims, Date.now());
+      const result = await ledger.write(claims, Date.now());
       assert.equal(result.conflicts.length, 0);
-      await store.markIssued(result.issued);
+      await store.markIssued(result.written);
     },
   };
 }

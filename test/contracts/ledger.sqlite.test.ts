@@ -12,7 +12,7 @@ ledgerContract("sqlite", async (t) => {
   return { ledger, lifecycle: ledger.lifecycle, deliveries: ledger.deliveries };
 });
 
-/** The same, with issue() on the embedded worker's writer thread (its own connection), as `stampede start` runs it. */
+/** The same, with write() on the embedded worker's writer thread (its own connection), as `stampede start` runs it. */
 ledgerContract("sqlite, writer thread", async (t) => {
   const dataDir = tempDir(t);
   const ledger = new SqliteLedger(dataDir);
@@ -24,7 +24,7 @@ ledgerContract("sqlite, writer thread", async (t) => {
   });
   const threaded = new Proxy(ledger, {
     get: (target, key) => {
-      if (key === "issue") return issuer.issue.bind(issuer);
+      if (key === "write") return issuer.write.bind(issuer);
       const value = Reflect.get(target, key, target);
       return typeof value === "function" ? value.bind(target) : value;
     },

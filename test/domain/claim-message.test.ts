@@ -69,6 +69,55 @@ test("an old reader reads a v1 message by field name: nothing it uses is missing
   assert.notEqual((message as { status?: string }).status, "issued", "an absent status reads as pending");
 });
 
+test("holds: every decision is a v1 snapshot; a pending one is written as before, with its expiry", () => {
+  const pending = { ...decodeClaimMessage(v1), expiresAt: v1.admittedAt + 60_000 };
+  const written = encodeClaimMessage(pending);
+  assert.equal("status" in written, false, "pending: no status, as every v1 writer wrote");
+  assert.equal(written.expiresAt, pending.expiresAt);
+  assert.deepEqual(decodeClaimMessage(JSON.parse(JSON.stringify(written))), pending);
+  // "held" is the ledger's word for a pending hold: on a queue it is pending.
+  assert.equal("status" in encodeClaimMessage({ ...pending, status: "held" }), false);
+
+  const confirmed = { ...pending, status: "issued" as const, issuedAt: v1.admittedAt + 5000 };
+  const expired = { ...pending, status: "expired" as const, endedAt: pending.expiresAt };
+  const released = { ...pending, status: "released" as const, endedAt: v1.admittedAt + 7000 };
+  for (const snapshot of [confirmed, expired, released]) {
+    const message = encodeClaimMessage(snapshot);
+    assert.equal(message.ver, 1, "an additive change keeps the version");
+    assert.equal(message.status, snapshot.status);
+    assert.deepEqual(decodeClaimMessage(JSON.parse(JSON.stringify(message))), snapshot, snapshot.status);
+  }
+  assert.equal(encodeClaimMessage(expired).issuedAt, undefined);
+
+  assert.throws(() => decodeClaimMessage({ ...v1, status: "held" }), MalformedMessageError);
+  assert.throws(() => decodeClaimMessage({ ...v1, status: "cancelled" }), MalformedMessageError);
+  assert.throws(() => decodeClaimMessage({ ...v1, expiresAt: "soon" }), MalformedMessageError);
+  assert.throws(() => decodeClaimMessage({ ...v1, status: "issued", issuedAt: 1.5 }), MalformedMessageError);
+});
+
+test("holds: what a reader before holds reads of a hold's snapshots (why workers upgrade first)", () => {
+  // The reader of the release before holds: v0/v1 fields by name, status ignored.
+  const oldReader = (raw: Record<string, unknown>) => ({
+    claimId: raw.claimId,
+    unit: raw.unit,
+    couponCode: raw.couponCode,
+    status: "pending",
+  });
+  const pending = { ...decodeClaimMessage(v1), expiresAt: v1.admittedAt + 60_000 };
+  const ended = encodeClaimMessage({ ...pending, status: "released", endedAt: v1.admittedAt + 1 });
+  const read = oldReader(JSON.parse(JSON.stringify(ended)));
+  assert.deepEqual(read, {
+    claimId: v1.claimId,
+    unit: v1.unit,
+    couponCode: v1.couponCode,
+    status: "pending",
+  });
+  // And the new reader reads a message of the old writer exactly as before: pending, no hold fields.
+  const fromOld = decodeClaimMessage(v1);
+  assert.equal(fromOld.status, "pending");
+  for (const field of ["expiresAt", "issuedAt", "endedAt"]) assert.equal(field in fromOld, false, field);
+});
+
 test("one worker issues a journal holding a v0 and a v1 claim (a rolling upgrade's leftovers)", async (t) => {
   // First run: create the campaign, so the ledger knows it; then stop.
   const first = await embeddedApp(t);

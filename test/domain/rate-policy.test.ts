@@ -44,3 +44,13 @@ test("Retry-After is whole seconds, at least 1", () => {
   assert.equal(retryAfterSeconds(1000), 1);
   assert.equal(retryAfterSeconds(1001), 2);
 });
+
+test("GCRA: a fresh bucket with a burst of 1 admits its first request at any fractional time", () => {
+  const policy = parseRate("1/s", "X")!;
+  // performance.now() values: (now + 1000) - 1000 rounds above now for some of them.
+  for (let i = 0; i < 10_000; i++) {
+    const now = 500 + i * 0.123456789 + Math.random();
+    assert.equal(gcraStep(undefined, now, policy).waitMs, 0, `now = ${now}`);
+    assert.equal(gcraStep(now - 1, now, policy).waitMs, 0, "a drained bucket too");
+  }
+});

@@ -244,7 +244,7 @@ export async function spike(
 }
 
 /**
- * SPEC invariants 1-4 against the ledger's rows, once quiet:
+ * Invariants 1-4 (docs/api.md) against the ledger's rows, once quiet:
  * 1 never over-issued (units distinct, within stock); 2 nobody past the limit;
  * 3 every 202 issued; 4 no lost sales (issued = min(stock, users answered
  * 202/409/410)), and no 410 to a user who holds a claim.

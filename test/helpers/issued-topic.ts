@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Consumer, stringDeserializers } from "@platformatic/kafka";
 import { DELIVERY_ID_HEADER, EVENT_HEADER } from "../../src/adapters/kafka/issued-sink.ts";
-import { parseIssuedEvent } from "../../src/domain/issued-event.ts";
+import { parseClaimEvent } from "../../src/domain/issued-event.ts";
 import { claimIdOfDelivery, deliveryIdOf } from "../../src/ports/delivery.ts";
 
 /**
@@ -96,10 +96,11 @@ export function checkIssuedTopic(records: readonly IssuedRecord[], rows: readonl
   let repeats = 0;
   for (const record of records) {
     const where = `${record.partition}@${record.offset}`;
-    const event = parseIssuedEvent(JSON.parse(record.value));
+    const event = parseClaimEvent(JSON.parse(record.value));
     assert.equal(event.ver, 1, `${where}: version`);
     assert.equal(record.headers.get(DELIVERY_ID_HEADER), event.deliveryId, `${where}: delivery id header`);
     assert.equal(record.headers.get(EVENT_HEADER), "claim.issued", `${where}: event header`);
+    if (event.event !== "claim.issued") assert.fail(`${where}: ${event.event} on a campaign without holds`);
     assert.equal(event.deliveryId, deliveryIdOf(event.claim.claimId), `${where}: delivery id of the claim`);
     assert.equal(record.key, event.claim.campaignId, `${where}: key is the campaign id`);
     const row = ledger.get(event.claim.claimId);

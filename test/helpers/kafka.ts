@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -161,6 +161,10 @@ export interface OwnBroker {
   kill9(): Promise<void>;
   restartKeep(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGSTOP of the broker's JVM: it hangs with its connections open, as a stalled host would. */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
 }
 
 /**
@@ -186,7 +190,17 @@ export async function ownBroker(t: After): Promise<OwnBroker> {
   const kafka = (command: string) => run(KAFKA_SCRIPT, [command], { env, timeout: 300_000 });
   const { stdout } = await kafka("start");
   const broker = stdout.trim().split("\n").at(-1)!;
+  // The JVM's pid, as scripts/kafka.sh wrote it (it changes with restartKeep()).
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(Number(readFileSync(join(stateDir, "broker.pid"), "utf8").trim()), name);
+    } catch {
+      // not running
+    }
+  };
   t.after(async () => {
+    // A stopped JVM would not act on the SIGTERM of `stop` until it is continued.
+    signal("SIGCONT");
     await kafka("stop").catch(() => undefined);
     rmSync(stateDir, { recursive: true, force: true });
   });
@@ -201,5 +215,7 @@ export async function ownBroker(t: After): Promise<OwnBroker> {
     stop: async () => {
       await kafka("stop");
     },
+    freeze: () => signal("SIGSTOP"),
+    thaw: () => signal("SIGCONT"),
   };
 }

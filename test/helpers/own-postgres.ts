@@ -10,9 +10,10 @@ import { tempDir } from "./tmp.ts";
 /**
  * A PostgreSQL cluster of the test's own (initdb into a temporary directory,
  * its own port and socket directory), for tests that kill -9 PostgreSQL
- * itself: never the shared server. The postmaster leads its own process group,
- * so a kill -9 of the group takes it and every backend it forked, as a crash
- * of the machine's PostgreSQL would. Stopped and removed when the test ends.
+ * itself (or freeze it): never the shared server. kill -9 takes the
+ * postmaster and every process it forked (found by parent: each of them
+ * calls setsid()), as a crash of the machine's PostgreSQL would. Stopped and
+ * removed when the test ends.
  *
  * PostgreSQL refuses to run as root; when the tests do, the cluster runs as
  * the `postgres` user (Debian's package creates it).
@@ -26,6 +27,14 @@ export interface OwnPostgres {
   restart(): Promise<void>;
   /** The server's log so far (every start appends to it). */
   log(): string;
+  /**
+   * SIGSTOP of the postmaster and every process it forked: the server hangs as a
+   * stalled host would. Open connections stay open and get no answer; new
+   * ones are accepted by the kernel and never get past the handshake.
+   */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
 }
 
 type After = { after: (fn: () => Promise<void> | void) => void };
@@ -117,10 +126,19 @@ export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
 
   function killGroup(): void {
     if (child?.pid === undefined) return;
+    // The backends too, by parent: a stopped one (freeze()) would not notice the postmaster's death.
+    const children = childrenOf(child.pid);
     try {
       process.kill(-child.pid, "SIGKILL");
     } catch {
       // the group is empty already
+    }
+    for (const pid of children) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // exited meanwhile
+      }
     }
   }
 
@@ -142,7 +160,7 @@ export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
   async function start(): Promise<void> {
     const out = openSync(logFile, "a");
     if (user) chownSync(logFile, user.uid, user.gid);
-    // detached: the postmaster leads a process group of its own, which its backends join.
+    // detached: the postmaster leads a process group of its own (its children start sessions of their own).
     const started = spawn(join(bin!, "postgres"), args, {
       detached: true,
       stdio: ["ignore", out, out],
@@ -173,8 +191,49 @@ export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
     }
   }
 
+  /**
+   * A signal to the postmaster, then to every process it forked. Each of
+   * those calls setsid(), so they are found by parent, not by process group.
+   */
+  function signalTree(name: NodeJS.Signals): void {
+    if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    process.kill(child.pid, name);
+    for (const pid of childrenOf(child.pid)) {
+      try {
+        process.kill(pid, name);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+
   await start();
-  return { url, port, kill9: killAll, restart: start, log };
+  return {
+    url,
+    port,
+    kill9: killAll,
+    restart: start,
+    log,
+    freeze: () => signalTree("SIGSTOP"),
+    thaw: () => signalTree("SIGCONT"),
+  };
+}
+
+/** The processes whose parent is `ppid` (from /proc). */
+function childrenOf(ppid: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+      const [, parent] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(parent) === ppid) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
 }
 
 /**

@@ -16,6 +16,10 @@ export interface OwnRedis {
   kill9(): Promise<void>;
   /** Starts it again on the same port and directory (its append-only file, if any, is replayed). */
   restart(): Promise<void>;
+  /** SIGSTOP: Redis hangs (its socket stays open, nothing is answered), as a stalled host would. */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -81,7 +85,17 @@ export async function startOwnRedis(
     c.kill("SIGKILL");
     await exited;
   };
+  const signal = (name: NodeJS.Signals) => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(name);
+  };
   await start();
   t.after(kill9);
-  return { url: `redis://127.0.0.1:${port}`, port, kill9, restart: start };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill9,
+    restart: start,
+    freeze: () => signal("SIGSTOP"),
+    thaw: () => signal("SIGCONT"),
+  };
 }

@@ -5,7 +5,7 @@ import { ADMIN_TOKEN, createCampaign, embeddedApp } from "../helpers/embedded-ap
 /**
  * Every route in the OpenAPI document that is not on this list must refuse a
  * request without the admin token. A new route is therefore admin-only until
- * someone adds it here on purpose (SPEC names every public route).
+ * someone adds it here on purpose (docs/api.md names every public route).
  */
 const PUBLIC = new Set([
   "GET /healthz",

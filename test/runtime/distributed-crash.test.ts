@@ -9,7 +9,7 @@ import { redisClient, skipWithoutServices } from "../helpers/services.ts";
 /**
  * 2 API processes and 2 workers; kill -9 one worker and one API in the middle
  * of a spike, start replacements; once the dead worker's pending claims are
- * taken over, SPEC invariants 1-4 hold against PostgreSQL's rows. Every claim
+ * taken over, invariants 1-4 (docs/api.md) hold against PostgreSQL's rows. Every claim
  * is admitted (stock = users) and the spike goes on until 2,000 answers after
  * the replacements started, so claims keep landing in the stream for as long
  * as freezing the worker takes (CI once saw the whole stock admitted first).

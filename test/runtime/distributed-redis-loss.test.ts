@@ -12,7 +12,7 @@ import { startOwnRedis } from "../helpers/own-redis.ts";
 import { deleteKeys, REDIS_URL, skipWithoutServices, sql } from "../helpers/services.ts";
 
 /**
- * Losing Redis (SPEC invariant 6): flushed between two spikes, the loss is
+ * Losing Redis (invariant 6, docs/api.md): flushed between two spikes, the loss is
  * detected and the campaign rebuilt from PostgreSQL before it admits again;
  * killed with -9 mid-spike with appendfsync always, nothing it answered 202 is
  * lost.

@@ -3,7 +3,13 @@ import { test } from "node:test";
 import { httpOptions } from "../../src/cli/http-options.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import type { Claim } from "../../src/domain/types.ts";
-import { CSV_COLUMNS, csvField, csvLine, exportChunks } from "../../src/services/export-format.ts";
+import {
+  CSV_COLUMNS,
+  csvField,
+  csvLine,
+  exportChunks,
+  ndjsonLine,
+} from "../../src/services/export-format.ts";
 import { admin, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
 
 const claim = (userId: string, unit = 1): Claim => ({
@@ -90,6 +96,41 @@ test("CSV cells a spreadsheet would run as a formula get a leading ' by default"
   assert.equal(parseCsv(text)[1]![2], "'=HYPERLINK()", "exportChunks neutralises unless told not to");
 });
 
+test("holds: the status of each final claim, with its expiry and end; the first releases' columns first", () => {
+  assert.deepEqual(CSV_COLUMNS.slice(0, 8), [
+    "claimId",
+    "campaignId",
+    "userId",
+    "couponCode",
+    "unit",
+    "seq",
+    "admittedAt",
+    "issuedAt",
+  ]);
+  const { issuedAt: _, ...unissued } = claim("alice", 3);
+  const expired: Claim = {
+    ...unissued,
+    status: "expired",
+    expiresAt: Date.UTC(2030, 0, 1, 0, 1),
+    endedAt: Date.UTC(2030, 0, 1, 0, 1),
+  };
+  const row = parseCsv(`${CSV_COLUMNS.join(",")}\r\n${csvLine(expired)}${csvLine(claim("bob", 4))}`);
+  const record = (r: string[]) => Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, r[i]]));
+  assert.deepEqual(record(row[1]!), {
+    ...record(row[1]!),
+    issuedAt: "",
+    status: "expired",
+    expiresAt: "2030-01-01T00:01:00.000Z",
+    endedAt: "2030-01-01T00:01:00.000Z",
+  });
+  assert.deepEqual([record(row[2]!).status, record(row[2]!).expiresAt], ["issued", ""]);
+  const ndjson = JSON.parse(ndjsonLine(expired));
+  assert.deepEqual(
+    [ndjson.status, ndjson.issuedAt, ndjson.expiresAt, ndjson.endedAt],
+    ["expired", "", "2030-01-01T00:01:00.000Z", "2030-01-01T00:01:00.000Z"],
+  );
+});
+
 test("one chunk per page, every line in it", async () => {
   async function* many() {
     for (let p = 0; p < 50; p++)
@@ -130,7 +171,12 @@ test("GET /v1/campaigns/:id/export as NDJSON and CSV, admin only", async (t) => 
     records.map((r) => [r.userId, r.unit]),
     users.map((u, i) => [u, i + 1]),
   );
-  assert.deepEqual(Object.keys(records[0]), [...CSV_COLUMNS]);
+  assert.deepEqual(
+    Object.keys(records[0]),
+    CSV_COLUMNS.filter((c) => c !== "expiresAt" && c !== "endedAt"),
+    "a claim without holds has no hold times",
+  );
+  assert.ok(records.every((r) => r.status === "issued"));
 
   const csv = await app.inject({ method: "GET", url: "/v1/campaigns/x/export?format=csv", headers: admin });
   assert.match(String(csv.headers["content-type"]), /^text\/csv/);

@@ -56,7 +56,7 @@ export function textReport(r: BenchReport): string {
     );
   }
   if (r.invariants.length) {
-    out.push("", "Invariants (SPEC.md)");
+    out.push("", "Invariants (docs/api.md)");
     for (const inv of r.invariants) {
       out.push(`  ${inv.pass ? "PASS" : "FAIL"}  ${inv.id}. ${inv.name}`);
       for (const e of inv.evidence) out.push(`          ${e}`);

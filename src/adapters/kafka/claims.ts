@@ -19,7 +19,7 @@ import { KafkaAdmission } from "./admission/kafka-admission.ts";
 import { Outbox } from "./admission/outbox.ts";
 import { OutboxRelay } from "./admission/outbox-relay.ts";
 import { outboxSink } from "./admission/outbox-sink.ts";
-import { KafkaQueue } from "./queue/index.ts";
+import { KafkaQueue, kafkaTimeouts } from "./queue/index.ts";
 
 export interface KafkaClaims {
   queue: KafkaQueue<Claim>;
@@ -49,6 +49,8 @@ export type KafkaClaimsConfig = Pick<
   | "BATCH_SIZE"
   | "STREAM_MAX_LEN"
   | "REQUEST_TIMEOUT_MS"
+  | "KAFKA_REQUEST_TIMEOUT_MS"
+  | "KAFKA_CONNECT_TIMEOUT_MS"
 >;
 
 /** A claim's message key: one user's claims in a campaign land on one partition, in order. */
@@ -84,6 +86,7 @@ export async function openKafkaClaims(options: {
     lingerMs: config.KAFKA_LINGER_MS,
     maxBatch: config.BATCH_SIZE,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    ...kafkaTimeouts(config),
   });
   const outbox = new Outbox(redis, keys);
   const publish = async (claims: Claim[]) => {

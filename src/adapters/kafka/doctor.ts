@@ -8,7 +8,7 @@ import type { TopicDescription } from "./queue/types.ts";
 /**
  * What `stampede doctor` (and `stampede api` at start) says about Kafka in
  * QUEUE=kafka mode: whether the brokers answer, whether the claims topic is
- * there, and what a 202 survives with its replication (SPEC "What a 202
+ * there, and what a 202 survives with its replication (docs/api.md "What a 202
  * survives": the 202 is sent once Kafka acknowledged with acks=all, so an
  * acknowledged claim is on at least min.insync.replicas brokers), and
  * whether the issued (KAFKA_ISSUED_TOPIC) and tasks (KAFKA_TASKS_TOPIC) topics are there.

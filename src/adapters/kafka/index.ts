@@ -8,5 +8,5 @@
 export { claimKey, type KafkaClaims, type KafkaClaimsConfig, openKafkaClaims } from "./claims.ts";
 export { judgeReplication, type KafkaVerdict, kafkaDoctor } from "./doctor.ts";
 export { KafkaIssuedSink } from "./issued-sink.ts";
-export { KafkaQueue } from "./queue/index.ts";
+export { KafkaQueue, kafkaTimeouts } from "./queue/index.ts";
 export { type KafkaTasksConfig, openKafkaTasks } from "./tasks.ts";

@@ -1,17 +1,20 @@
 import type { Logger } from "pino";
-import { type IssuedEvent, issuedEvent, parseIssuedEvent } from "../../domain/issued-event.ts";
+import { type ClaimEvent, claimEvent, parseClaimEvent } from "../../domain/issued-event.ts";
 import type { Claim } from "../../domain/types.ts";
 import type { IssuedSink } from "../../ports/delivery.ts";
 import { KafkaQueue } from "./queue/index.ts";
 
 /**
  * Kafka mode's `issued` topic (KAFKA_ISSUED_TOPIC): every claim a worker
- * issued, as the webhook's body (issued-event.ts), for the shop's systems.
+ * brought to a final state (claim.issued; for holds also claim.expired and
+ * claim.released), as the webhook's body (issued-event.ts), for the shop's
+ * systems.
  *
  * - Keyed by campaign id: one campaign's events land on one partition, in
- *   the order the workers issued them.
+ *   the order the workers wrote them.
  * - Headers `stampede-delivery-id` (the body's deliveryId, the consumers'
- *   deduplication key) and `stampede-event: claim.issued`, as the webhook's.
+ *   deduplication key) and `stampede-event` (the body's event), as the
+ *   webhook's.
  * - At least once: the claim worker publishes a batch after its ledger write
  *   and before it commits the claims' offsets, and a failed publish fails the
  *   batch, which is retried (the ledger reports it issued again) and not
@@ -41,25 +44,27 @@ export interface KafkaIssuedSinkOptions {
   /** Names the producer in broker logs. */
   clientId: string;
   logger: Logger;
-  /** One broker request's timeout (tests shorten it; see queue/options.ts). */
+  /** One broker request's timeout (KAFKA_REQUEST_TIMEOUT_MS; see queue/options.ts). */
   requestTimeoutMs?: number;
+  /** KAFKA_CONNECT_TIMEOUT_MS */
+  connectTimeoutMs?: number;
 }
 
 export const issuedEventCodec = {
-  encode: (event: IssuedEvent) => JSON.stringify(event),
-  decode: (data: Buffer) => parseIssuedEvent(JSON.parse(data.toString("utf8"))),
+  encode: (event: ClaimEvent) => JSON.stringify(event),
+  decode: (data: Buffer) => parseClaimEvent(JSON.parse(data.toString("utf8"))),
 };
 
 export class KafkaIssuedSink implements IssuedSink {
-  readonly #queue: KafkaQueue<IssuedEvent>;
+  readonly #queue: KafkaQueue<ClaimEvent>;
 
-  private constructor(queue: KafkaQueue<IssuedEvent>) {
+  private constructor(queue: KafkaQueue<ClaimEvent>) {
     this.#queue = queue;
   }
 
   /** Connects and makes sure the topic exists; throws one line naming the topic when Kafka does not answer. */
   static async open(options: KafkaIssuedSinkOptions): Promise<KafkaIssuedSink> {
-    const queue = await KafkaQueue.open<IssuedEvent>({
+    const queue = await KafkaQueue.open<ClaimEvent>({
       brokers: options.brokers,
       topic: options.topic,
       partitions: options.partitions,
@@ -73,6 +78,7 @@ export class KafkaIssuedSink implements IssuedSink {
       lingerMs: 0,
       maxBatch: EVENTS_PER_REQUEST,
       requestTimeoutMs: options.requestTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
     });
     return new KafkaIssuedSink(queue);
   }
@@ -83,7 +89,7 @@ export class KafkaIssuedSink implements IssuedSink {
 
   /** Resolves once the broker acknowledged every event (acks=all); rejects when any chunk was refused. */
   async publish(claims: readonly Claim[]): Promise<void> {
-    const events = claims.map(issuedEvent);
+    const events = claims.map(claimEvent);
     // Chunks queued at once: the producer sends them one request after the
     // other (one in flight), so the order within a campaign holds.
     const chunks: Promise<void>[] = [];

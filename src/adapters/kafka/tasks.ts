@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../../config/config.ts";
 import type { TaskMessage } from "../../ports/task-store.ts";
-import { KafkaQueue } from "./queue/index.ts";
+import { KafkaQueue, kafkaTimeouts } from "./queue/index.ts";
 
 /** The settings the tasks topic reads. */
 export type KafkaTasksConfig = Pick<
@@ -13,6 +13,8 @@ export type KafkaTasksConfig = Pick<
   | "KAFKA_TASKS_GROUP"
   | "KAFKA_LINGER_MS"
   | "KAFKA_SESSION_TIMEOUT_MS"
+  | "KAFKA_REQUEST_TIMEOUT_MS"
+  | "KAFKA_CONNECT_TIMEOUT_MS"
 >;
 
 /**
@@ -46,5 +48,6 @@ export function openKafkaTasks(options: {
     logger,
     lingerMs: config.KAFKA_LINGER_MS,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    ...kafkaTimeouts(config),
   });
 }

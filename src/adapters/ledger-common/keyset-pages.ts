@@ -1,24 +1,45 @@
 /**
- * A campaign's claims in unit order, a page at a time, by keyset: each page
- * is a query of its own (`unit > the previous page's last unit ORDER BY unit
- * LIMIT n`), so no cursor or statement stays open while the caller awaits
- * between pages, and memory holds one page however many claims there are.
- * Written once for both SQL ledgers; each supplies the page query.
+ * A campaign's claims a page at a time, by keyset: each page is a query of
+ * its own (`key > the previous page's last key ORDER BY key LIMIT n`), so no
+ * cursor or statement stays open while the caller awaits between pages, and
+ * memory holds one page however many claims there are. Written once for both
+ * SQL ledgers; each supplies the page query.
+ *
+ * Two keys: the unit, unique among a campaign's active claims (held, issued:
+ * campaignClaims()), and (unit, claimId), unique among all of them (the
+ * export: a unit given back by an expired or released hold is handed out
+ * again, so one unit may have several final claims).
  */
 import type { Claim } from "../../domain/types.ts";
 
-export type ReadPage = (afterUnit: number, limit: number) => Promise<Claim[]> | Claim[];
+/** A page after `after` (undefined: the first page). */
+export type ReadPage<K> = (after: K | undefined, limit: number) => Promise<Claim[]> | Claim[];
 
-/** Units start at 1, so the first page is the one after unit 0. */
-export async function* keysetPages(readPage: ReadPage, pageSize: number): AsyncGenerator<readonly Claim[]> {
-  let after = 0;
+export async function* keysetPages<K>(
+  readPage: ReadPage<K>,
+  keyOf: (claim: Claim) => K,
+  pageSize: number,
+): AsyncGenerator<readonly Claim[]> {
+  let after: K | undefined;
   for (;;) {
     const page = await readPage(after, pageSize);
     if (page.length > 0) yield page;
     if (page.length < pageSize) return;
-    after = page.at(-1)!.unit;
+    after = keyOf(page.at(-1)!);
   }
 }
+
+/** The key of campaignClaims(): units start at 1, so "after unit 0" is the first page. */
+export const unitKey = (claim: Claim): number => claim.unit;
+
+/** The key of exportClaims(). */
+export interface UnitClaimKey {
+  unit: number;
+  claimId: string;
+}
+export const unitClaimKey = (claim: Claim): UnitClaimKey => ({ unit: claim.unit, claimId: claim.claimId });
+/** Before every claim: units start at 1. */
+export const FIRST_UNIT_CLAIM: UnitClaimKey = { unit: 0, claimId: "" };
 
 export async function* eachClaim(pages: AsyncIterable<readonly Claim[]>): AsyncGenerator<Claim> {
   for await (const page of pages) yield* page;

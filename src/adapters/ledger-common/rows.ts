@@ -7,6 +7,7 @@
 
 import type { Campaign, CampaignStatus, Claim } from "../../domain/types.ts";
 import {
+  type ClaimEventName,
   claimIdOfDelivery,
   type DeliveryRecord,
   type DueDelivery,
@@ -22,8 +23,12 @@ export interface ClaimRow {
   unit: number;
   coupon_code: string;
   admitted_at: number;
-  issued_at: number;
+  /** Null unless issued. */
+  issued_at: number | null;
   idempotency_key: string | null;
+  status: "held" | "issued" | "expired" | "released";
+  expires_at: number | null;
+  ended_at: number | null;
 }
 
 export interface CampaignRow {
@@ -36,6 +41,7 @@ export interface CampaignRow {
   created_at: number;
   status: CampaignStatus;
   revision: number;
+  hold_seconds: number | null;
 }
 
 /** An audit row; `details` is parsed JSON (SQLite stores text: its query module parses it). */
@@ -53,6 +59,7 @@ export interface AuditRow {
 export interface DeliveryRow {
   claim_id: string;
   campaign_id: string;
+  event: ClaimEventName;
   state: DeliveryRecord["state"];
   attempts: number;
   next_attempt_at: number;
@@ -62,7 +69,7 @@ export interface DeliveryRow {
 }
 
 /** A leased delivery: its claim, the attempt it is (1 for the first), and where it goes. */
-export type DueRow = ClaimRow & { attempts: number; url: string; secret: string };
+export type DueRow = ClaimRow & { event: ClaimEventName; attempts: number; url: string; secret: string };
 
 /**
  * Pending deliveries of a campaign without a webhook are parked: due at
@@ -71,30 +78,41 @@ export type DueRow = ClaimRow & { attempts: number; url: string; secret: string 
  */
 export const PARKED = Number.MAX_SAFE_INTEGER;
 
-export const toClaim = (row: ClaimRow): Claim => ({
-  claimId: row.claim_id,
-  campaignId: row.campaign_id,
-  userId: row.user_id,
-  seq: row.seq,
-  unit: row.unit,
-  couponCode: row.coupon_code,
-  admittedAt: row.admitted_at,
-  status: "issued",
-  issuedAt: row.issued_at,
-  idempotencyKey: row.idempotency_key ?? undefined,
-});
+/** Times the row lacks are absent from the claim (a claim without holds reads as before holds). */
+export function toClaim(row: ClaimRow): Claim {
+  const claim: Claim = {
+    claimId: row.claim_id,
+    campaignId: row.campaign_id,
+    userId: row.user_id,
+    seq: row.seq,
+    unit: row.unit,
+    couponCode: row.coupon_code,
+    admittedAt: row.admitted_at,
+    status: row.status,
+    idempotencyKey: row.idempotency_key ?? undefined,
+  };
+  if (row.issued_at !== null) claim.issuedAt = row.issued_at;
+  if (row.expires_at !== null) claim.expiresAt = row.expires_at;
+  if (row.ended_at !== null) claim.endedAt = row.ended_at;
+  return claim;
+}
 
-export const toCampaign = (row: CampaignRow): Campaign => ({
-  id: row.id,
-  name: row.name,
-  stock: row.stock,
-  perUserLimit: row.per_user_limit,
-  startsAt: row.starts_at,
-  endsAt: row.ends_at,
-  createdAt: row.created_at,
-  status: row.status,
-  revision: row.revision,
-});
+/** holdSeconds only when the campaign has holds: a campaign without reads as before holds. */
+export function toCampaign(row: CampaignRow): Campaign {
+  const campaign: Campaign = {
+    id: row.id,
+    name: row.name,
+    stock: row.stock,
+    perUserLimit: row.per_user_limit,
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    createdAt: row.created_at,
+    status: row.status,
+    revision: row.revision,
+  };
+  if (row.hold_seconds !== null) campaign.holdSeconds = row.hold_seconds;
+  return campaign;
+}
 
 export const toAuditRecord = (row: AuditRow): AuditRecord => ({
   id: row.id,
@@ -108,8 +126,9 @@ export const toAuditRecord = (row: AuditRow): AuditRecord => ({
 });
 
 export const toDeliveryRecord = (row: DeliveryRow): DeliveryRecord => ({
-  deliveryId: deliveryIdOf(row.claim_id),
+  deliveryId: deliveryIdOf(row.claim_id, row.event),
   claimId: row.claim_id,
+  event: row.event,
   campaignId: row.campaign_id,
   state: row.state,
   attempts: row.attempts,
@@ -120,7 +139,8 @@ export const toDeliveryRecord = (row: DeliveryRow): DeliveryRecord => ({
 });
 
 export const toDueDelivery = (row: DueRow): DueDelivery => ({
-  deliveryId: deliveryIdOf(row.claim_id),
+  deliveryId: deliveryIdOf(row.claim_id, row.event),
+  event: row.event,
   claim: toClaim(row),
   attempt: row.attempts,
   url: row.url,

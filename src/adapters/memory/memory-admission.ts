@@ -129,7 +129,7 @@ export class MemoryAdmission implements AdmissionStore {
     if (window !== "open") return { kind: "not_active", reason: window, replayed: false };
     if (state.admitted >= campaign.stock) {
       // Units reserved by admissions still being fsync'ed are not held yet;
-      // a 410 must wait until they are (SPEC invariant 4).
+      // a 410 must wait until they are (invariant 4, docs/api.md).
       await state.lastInFlight;
       return { kind: "sold_out", replayed: false };
     }

@@ -7,6 +7,7 @@
  */
 import type { Pool } from "pg";
 import { type Migration, readMigrations } from "../migration-files.ts";
+import { MIGRATION_QUERY_TIMEOUT_MS } from "./options.ts";
 import type { Schema } from "./schema.ts";
 import { inTransaction } from "./sql/transaction.ts";
 
@@ -21,6 +22,10 @@ export function migrations(): Migration[] {
 export function migrate(pool: Pool, s: Schema, schemaName: string): Promise<number[]> {
   return inTransaction(pool, async (db) => {
     const run = (text: string, values: unknown[] = []) => db.query({ text, values });
+    // A migration may rewrite a large table: no statement timeout here (a hung
+    // server is still noticed: the client's query timeout holds, and each
+    // migration gets a long one of its own).
+    await run("SET LOCAL statement_timeout = 0");
     await run("SELECT pg_advisory_xact_lock(hashtext($1))", [`stampede-migrate:${schemaName}`]);
     await run(`CREATE SCHEMA IF NOT EXISTS ${s}`);
     await run(
@@ -39,7 +44,7 @@ export function migrate(pool: Pool, s: Schema, schemaName: string): Promise<numb
     const applied: number[] = [];
     for (const m of migrations()) {
       if (done.has(m.version)) continue;
-      await run(m.sql);
+      await db.query({ text: m.sql, query_timeout: MIGRATION_QUERY_TIMEOUT_MS });
       await run(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
       applied.push(m.version);
     }

@@ -1,27 +1,45 @@
 import pg from "pg";
 import type { Campaign, Claim } from "../../domain/types.ts";
-import type { IssueResult, Ledger } from "../../ports/ledger.ts";
-import { distinctClaims, issueOutcome, notInserted } from "../ledger-common/issue-outcome.ts";
-import { eachClaim, keysetPages } from "../ledger-common/keyset-pages.ts";
+import type { Ledger, LedgerCounts, WriteResult } from "../../ports/ledger.ts";
+import {
+  eachClaim,
+  FIRST_UNIT_CLAIM,
+  keysetPages,
+  unitClaimKey,
+  unitKey,
+} from "../ledger-common/keyset-pages.ts";
+import {
+  distinctSnapshots,
+  HoldSecondsCache,
+  insertsActive,
+  newRow,
+  notIn,
+  pickBlocker,
+  type Transition,
+  transitionOf,
+  writeOutcome,
+} from "../ledger-common/snapshots.ts";
 import { migrate } from "./migrate.ts";
+import { DEFAULT_TIMEOUTS, type PostgresLedgerOptions, poolDeadlines } from "./options.ts";
 import { PostgresDeliveries } from "./postgres-deliveries.ts";
 import { PostgresLifecycle } from "./postgres-lifecycle.ts";
 import { quoteSchema, type Schema } from "./schema.ts";
 import type { Db } from "./sql/db.ts";
-import { campaignClaimsPage, countClaims, findClaims, userClaims } from "./sql/find-claims.ts";
-import { getCampaign, listCampaigns } from "./sql/get-campaigns.ts";
+import {
+  activeClaimsPage,
+  blockerCandidates,
+  countClaims,
+  finalClaimsPage,
+  findClaims,
+  userClaims,
+} from "./sql/find-claims.ts";
+import { getCampaign, holdSeconds, listCampaigns } from "./sql/get-campaigns.ts";
 import { insertCampaign } from "./sql/insert-campaign.ts";
 import { insertClaims } from "./sql/insert-claims.ts";
+import { moveHeldClaims } from "./sql/move-held-claims.ts";
 import { nextRedisEpoch, type RedisEpochRow, redisEpochs } from "./sql/redis-epochs.ts";
 
-export interface PostgresLedgerOptions {
-  connectionString: string;
-  schema: string;
-  /** Pool size. */
-  max?: number;
-  /** Reports errors of idle pooled connections (e.g. the server restarted); they are never thrown. */
-  onError?: (error: Error) => void;
-}
+export type { PostgresLedgerOptions } from "./options.ts";
 
 /** Claims per page of campaignClaims() (the Redis rebuild reads every claim of a campaign). */
 const PAGE = 5000;
@@ -33,7 +51,8 @@ const INT8 = 20;
  * The distributed mode's ledger on PostgreSQL (node-postgres pool). Each SQL
  * operation lives in its own module under sql/; this class only chooses and
  * combines them, with the logic both ledgers share (../ledger-common/). A
- * batch of claims is one INSERT (see sql/insert-claims.ts).
+ * batch of snapshots is one INSERT (sql/insert-claims.ts), and one UPDATE
+ * when it moves holds on (sql/move-held-claims.ts).
  */
 export class PostgresLedger implements Ledger {
   readonly #pool: pg.Pool;
@@ -42,8 +61,9 @@ export class PostgresLedger implements Ledger {
   readonly #schemaName: string;
   /** Lifecycle changes, audit trail and erasure (ports/lifecycle-ledger.ts). */
   readonly lifecycle: PostgresLifecycle;
-  /** The webhook outbox (ports/delivery.ts), filled by insertClaims' statement. */
+  /** The webhook outbox (ports/delivery.ts), filled by the statements that write claims. */
   readonly deliveries: PostgresDeliveries;
+  readonly #holds = new HoldSecondsCache();
 
   constructor(options: PostgresLedgerOptions) {
     this.#s = quoteSchema(options.schema);
@@ -51,7 +71,8 @@ export class PostgresLedger implements Ledger {
     this.#pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 8,
-      connectionTimeoutMillis: 5000,
+      // Every call has a deadline (options.ts): a hung server fails it, never holds it.
+      ...poolDeadlines(options.timeouts ?? DEFAULT_TIMEOUTS),
       idleTimeoutMillis: 30_000,
       // Times are epoch milliseconds in bigint columns: far below 2^53, safe as numbers.
       types: {
@@ -85,18 +106,66 @@ export class PostgresLedger implements Ledger {
     return listCampaigns(this.#db, this.#s);
   }
 
-  async issue(claims: readonly Claim[], issuedAt: number): Promise<IssueResult> {
-    const batch = distinctClaims(claims);
-    if (batch.length === 0) return { issued: [], conflicts: [] };
-    const inserted = await insertClaims(this.#db, this.#s, batch, issuedAt);
-    // Read in a statement of its own, so a concurrent worker's commit of the same claims is seen.
-    const missing = notInserted(batch, inserted);
-    const existing = missing.length > 0 ? await findClaims(this.#db, this.#s, missing) : [];
-    return issueOutcome(batch, inserted, existing, issuedAt);
+  /**
+   * Statements of their own, each atomic with its outbox rows, no
+   * transaction around them: a statement sees what concurrent workers
+   * committed before it. Moves of held claims come first, so a unit or slot
+   * one frees is free for a claim of the same batch that reuses it; inserts
+   * next; then moves again for final snapshots whose claim another worker
+   * inserted held meanwhile (the insert waited for it, so this sees it).
+   */
+  async write(snapshots: readonly Claim[], now: number): Promise<WriteResult> {
+    const { batch, contradictions } = distinctSnapshots(snapshots);
+    if (batch.length === 0 && contradictions.length === 0)
+      return { written: [], changed: [], behind: [], conflicts: [] };
+    const unknown = this.#holds.unknown(batch);
+    if (unknown.length > 0) this.#holds.remember(await holdSeconds(this.#db, this.#s, unknown));
+
+    const applied = new Map<string, Claim>();
+    const move = async (of: readonly Claim[]) => {
+      const moves = of.map((s) => transitionOf(s, now)).filter((t): t is Transition => t !== undefined);
+      if (moves.length === 0) return;
+      for (const c of await moveHeldClaims(this.#db, this.#s, moves, now)) applied.set(c.claimId, c);
+    };
+    await move(batch);
+    const rows = notIn(batch, applied).map((s) => newRow(s, this.#holds.of(s.campaignId), now));
+    if (rows.length > 0) {
+      const inserted = await insertClaims(this.#db, this.#s, rows, now);
+      for (const row of rows) if (inserted.has(row.claimId)) applied.set(row.claimId, row);
+    }
+    await move(notIn(batch, applied));
+
+    const rest = notIn(batch, applied);
+    const existing =
+      rest.length > 0
+        ? await findClaims(
+            this.#db,
+            this.#s,
+            rest.map((s) => s.claimId),
+          )
+        : [];
+    const missing = notIn(rest, new Map(existing.map((c) => [c.claimId, c])));
+    const blockers = new Map<string, Claim>();
+    if (missing.length > 0) {
+      const candidates = await blockerCandidates(
+        this.#db,
+        this.#s,
+        missing.map((claim) => ({ claim, active: insertsActive(claim) })),
+      );
+      for (const s of missing) {
+        const blocker = pickBlocker(s, candidates.get(s.claimId) ?? []);
+        if (blocker) blockers.set(s.claimId, blocker);
+      }
+    }
+    return writeOutcome(batch, contradictions, applied, existing, blockers);
   }
 
-  issuedCount(campaignId: string): Promise<number> {
+  counts(campaignId: string): Promise<LedgerCounts> {
     return countClaims(this.#db, this.#s, campaignId);
+  }
+
+  async issuedCount(campaignId: string): Promise<number> {
+    return (await countClaims(this.#db, this.#s, campaignId)).issued;
   }
 
   async findClaim(claimId: string): Promise<Claim | undefined> {
@@ -108,17 +177,19 @@ export class PostgresLedger implements Ledger {
   }
 
   campaignClaims(campaignId: string): AsyncIterable<Claim> {
-    return eachClaim(this.#pages(campaignId, PAGE));
+    const pages = keysetPages(
+      (after, limit) => activeClaimsPage(this.#db, this.#s, campaignId, after ?? 0, limit),
+      unitKey,
+      PAGE,
+    );
+    return eachClaim(pages);
   }
 
   exportClaims(campaignId: string): AsyncIterable<readonly Claim[]> {
-    return this.#pages(campaignId, EXPORT_PAGE);
-  }
-
-  #pages(campaignId: string, pageSize: number): AsyncIterable<readonly Claim[]> {
     return keysetPages(
-      (after, limit) => campaignClaimsPage(this.#db, this.#s, campaignId, after, limit),
-      pageSize,
+      (after, limit) => finalClaimsPage(this.#db, this.#s, campaignId, after ?? FIRST_UNIT_CLAIM, limit),
+      unitClaimKey,
+      EXPORT_PAGE,
     );
   }
 

@@ -13,6 +13,12 @@ export { RedisAdmission } from "./admission/redis-admission.ts";
 export { RetentionSweeper } from "./admission/retention.ts";
 export type { AdmissionSink } from "./admission/sink.ts";
 export { packClaim, unpackClaim } from "./claim-codec.ts";
+export {
+  type RedisConnectionOptions,
+  type RedisConnectionUse,
+  redisConnection,
+  redisTimeouts,
+} from "./connection.ts";
 export { campaignTag, RedisKeys } from "./keys.ts";
 export { RedisNotifier } from "./notifier.ts";
 export { RedisRateLimiter } from "./rate-limiter.ts";

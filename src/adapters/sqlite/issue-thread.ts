@@ -4,15 +4,15 @@ import { SqliteLedger } from "./sqlite-ledger.ts";
 
 /**
  * The body of the embedded ledger's writer thread (see threaded-issuer.ts):
- * its own connection to the ledger file, running SqliteLedger.issue() for
+ * its own connection to the ledger file, running SqliteLedger.write() for
  * the main thread. The main thread migrated the file before starting it.
  */
 export type IssueRequest =
-  | { kind: "issue"; id: number; claims: readonly Claim[]; issuedAt: number }
+  | { kind: "write"; id: number; snapshots: readonly Claim[]; now: number }
   | { kind: "close" };
 
 export type IssueReply =
-  | { id: number; result: Awaited<ReturnType<SqliteLedger["issue"]>> }
+  | { id: number; result: Awaited<ReturnType<SqliteLedger["write"]>> }
   | { id: number; error: string };
 
 const port = parentPort;
@@ -24,8 +24,8 @@ port.on("message", (request: IssueRequest) => {
     void ledger.close().finally(() => port.close());
     return;
   }
-  // issue() is synchronous inside (node:sqlite): requests run one at a time, in order.
-  ledger.issue(request.claims, request.issuedAt).then(
+  // write() is synchronous inside (node:sqlite): requests run one at a time, in order.
+  ledger.write(request.snapshots, request.now).then(
     (result) => port.postMessage({ id: request.id, result } satisfies IssueReply),
     (error: unknown) =>
       port.postMessage({ id: request.id, error: String((error as Error)?.message ?? error) }),

@@ -2,16 +2,40 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Campaign, Claim } from "../../domain/types.ts";
-import type { IssueResult, Ledger } from "../../ports/ledger.ts";
-import { distinctClaims, issueOutcome, notInserted } from "../ledger-common/issue-outcome.ts";
-import { eachClaim, keysetPages } from "../ledger-common/keyset-pages.ts";
+import type { Ledger, LedgerCounts, WriteResult } from "../../ports/ledger.ts";
+import {
+  eachClaim,
+  FIRST_UNIT_CLAIM,
+  keysetPages,
+  unitClaimKey,
+  unitKey,
+} from "../ledger-common/keyset-pages.ts";
+import {
+  distinctSnapshots,
+  HoldSecondsCache,
+  insertsActive,
+  newRow,
+  notIn,
+  pickBlocker,
+  type Transition,
+  transitionOf,
+  writeOutcome,
+} from "../ledger-common/snapshots.ts";
 import { type Migration, readMigrations } from "../migration-files.ts";
 import { migrate } from "./migrate.ts";
 import type { Db } from "./sql/db.ts";
-import { campaignClaimsPage, countClaims, findClaims, userClaims } from "./sql/find-claims.ts";
-import { getCampaign, listCampaigns } from "./sql/get-campaigns.ts";
+import {
+  activeClaimsPage,
+  blockerCandidates,
+  countClaims,
+  finalClaimsPage,
+  findClaims,
+  userClaims,
+} from "./sql/find-claims.ts";
+import { getCampaign, holdSeconds, listCampaigns } from "./sql/get-campaigns.ts";
 import { insertCampaign } from "./sql/insert-campaign.ts";
 import { insertClaims } from "./sql/insert-claims.ts";
+import { moveHeldClaims } from "./sql/move-held-claims.ts";
 import { inTransaction } from "./sql/transaction.ts";
 import { SqliteDeliveries } from "./sqlite-deliveries.ts";
 import { SqliteLifecycle } from "./sqlite-lifecycle.ts";
@@ -41,7 +65,7 @@ const EXPORT_PAGE = 128;
  *
  * WAL with synchronous=FULL: a commit returns after its WAL frames are
  * fsync'ed, so the journal may drop what a commit covers. node:sqlite is
- * synchronous: the embedded worker's issue() runs on a thread of its own
+ * synchronous: the embedded worker's write() runs on a thread of its own
  * (threaded-issuer.ts) so that its inserts and fsyncs do not stop admission.
  */
 export class SqliteLedger implements Ledger {
@@ -49,8 +73,9 @@ export class SqliteLedger implements Ledger {
   readonly #path: string;
   /** Lifecycle changes, audit trail and erasure (ports/lifecycle-ledger.ts), on the same connection. */
   readonly lifecycle: SqliteLifecycle;
-  /** The webhook outbox (ports/delivery.ts), filled in issue()'s transaction. */
+  /** The webhook outbox (ports/delivery.ts), filled in write()'s transaction. */
   readonly deliveries: SqliteDeliveries;
+  readonly #holds = new HoldSecondsCache();
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -88,18 +113,44 @@ export class SqliteLedger implements Ledger {
     return listCampaigns(this.#db);
   }
 
-  /** One transaction: the claims, their outbox rows and the redelivery lookup commit together. */
-  async issue(claims: readonly Claim[], issuedAt: number): Promise<IssueResult> {
-    const batch = distinctClaims(claims);
-    if (batch.length === 0) return { issued: [], conflicts: [] };
+  /**
+   * One transaction: the snapshots, their outbox rows and the lookups commit
+   * together. Moves of held claims come first, so a unit or slot one frees is
+   * free for a claim of the same batch that reuses it.
+   */
+  async write(snapshots: readonly Claim[], now: number): Promise<WriteResult> {
+    const { batch, contradictions } = distinctSnapshots(snapshots);
+    if (batch.length === 0 && contradictions.length === 0)
+      return { written: [], changed: [], behind: [], conflicts: [] };
     return inTransaction(this.#db, (db) => {
-      const inserted = insertClaims(db, batch, issuedAt);
-      return issueOutcome(batch, inserted, findClaims(db, notInserted(batch, inserted)), issuedAt);
+      this.#holds.remember(holdSeconds(db, this.#holds.unknown(batch)));
+      const applied = new Map<string, Claim>();
+      const moves = batch.map((s) => transitionOf(s, now)).filter((t): t is Transition => t !== undefined);
+      for (const c of moveHeldClaims(db, moves, now)) applied.set(c.claimId, c);
+      const rows = notIn(batch, applied).map((s) => newRow(s, this.#holds.of(s.campaignId), now));
+      const inserted = insertClaims(db, rows, now);
+      for (const row of rows) if (inserted.has(row.claimId)) applied.set(row.claimId, row);
+      const rest = notIn(batch, applied);
+      const existing = findClaims(
+        db,
+        rest.map((s) => s.claimId),
+      );
+      const found = new Map(existing.map((c) => [c.claimId, c]));
+      const blockers = new Map<string, Claim>();
+      for (const s of notIn(rest, found)) {
+        const blocker = pickBlocker(s, blockerCandidates(db, s, insertsActive(s)));
+        if (blocker) blockers.set(s.claimId, blocker);
+      }
+      return writeOutcome(batch, contradictions, applied, existing, blockers);
     });
   }
 
-  async issuedCount(campaignId: string): Promise<number> {
+  async counts(campaignId: string): Promise<LedgerCounts> {
     return countClaims(this.#db, campaignId);
+  }
+
+  async issuedCount(campaignId: string): Promise<number> {
+    return countClaims(this.#db, campaignId).issued;
   }
 
   async findClaim(claimId: string): Promise<Claim | undefined> {
@@ -111,7 +162,11 @@ export class SqliteLedger implements Ledger {
   }
 
   campaignClaims(campaignId: string): AsyncIterable<Claim> {
-    const pages = keysetPages((after, limit) => campaignClaimsPage(this.#db, campaignId, after, limit), PAGE);
+    const pages = keysetPages(
+      (after, limit) => activeClaimsPage(this.#db, campaignId, after ?? 0, limit),
+      unitKey,
+      PAGE,
+    );
     return eachClaim(pages);
   }
 
@@ -125,7 +180,11 @@ export class SqliteLedger implements Ledger {
     const reader = new DatabaseSync(this.#path, { readOnly: true });
     try {
       reader.exec("BEGIN");
-      yield* keysetPages((after, limit) => campaignClaimsPage(reader, campaignId, after, limit), EXPORT_PAGE);
+      yield* keysetPages(
+        (after, limit) => finalClaimsPage(reader, campaignId, after ?? FIRST_UNIT_CLAIM, limit),
+        unitClaimKey,
+        EXPORT_PAGE,
+      );
     } finally {
       reader.close();
     }

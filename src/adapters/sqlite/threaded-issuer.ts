@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Claim } from "../../domain/types.ts";
-import type { IssueResult, Ledger } from "../../ports/ledger.ts";
+import type { Ledger, WriteResult } from "../../ports/ledger.ts";
 import type { IssueReply, IssueRequest } from "./issue-thread.ts";
 
 /**
@@ -15,15 +15,15 @@ import type { IssueReply, IssueRequest } from "./issue-thread.ts";
  * audit rows) are serialised by SQLite's write lock, waited on with
  * busy_timeout (SqliteLedger).
  *
- * Durability is unchanged: issue() resolves after the thread's COMMIT
+ * Durability is unchanged: write() resolves after the thread's COMMIT
  * returned, and only then does the queue acknowledge the batch. If the thread
  * dies, pending calls reject (the queue redelivers) and the next call starts
  * a new thread.
  */
-export class ThreadedIssuer implements Pick<Ledger, "issue"> {
+export class ThreadedIssuer implements Pick<Ledger, "write"> {
   readonly #dataDir: string;
   #worker: Worker | undefined;
-  readonly #pending = new Map<number, { resolve: (r: IssueResult) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<number, { resolve: (r: WriteResult) => void; reject: (e: Error) => void }>();
   #nextId = 1;
   #closed = false;
 
@@ -31,15 +31,15 @@ export class ThreadedIssuer implements Pick<Ledger, "issue"> {
     this.#dataDir = dataDir;
   }
 
-  issue(claims: readonly Claim[], issuedAt: number): Promise<IssueResult> {
+  write(snapshots: readonly Claim[], now: number): Promise<WriteResult> {
     if (this.#closed) return Promise.reject(new Error("the ledger writer thread is closed"));
     const worker = this.#start();
     const id = this.#nextId++;
-    return new Promise<IssueResult>((resolve, reject) => {
+    return new Promise<WriteResult>((resolve, reject) => {
       // The thread keeps the process alive only while it has work in hand.
       if (this.#pending.size === 0) worker.ref();
       this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ kind: "issue", id, claims, issuedAt } satisfies IssueRequest);
+      worker.postMessage({ kind: "write", id, snapshots, now } satisfies IssueRequest);
     });
   }
 
@@ -56,12 +56,11 @@ export class ThreadedIssuer implements Pick<Ledger, "issue"> {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(
-      new URL(`./issue-thread${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url),
-      {
-        workerData: { dataDir: this.#dataDir },
-      },
-    );
+    // The thread's own module: issue-thread.ts beside the sources, issue-thread.js in a build.
+    const extension = import.meta.url.endsWith(".ts") ? "ts" : "js";
+    const worker = new Worker(new URL(`./issue-thread.${extension}`, import.meta.url), {
+      workerData: { dataDir: this.#dataDir },
+    });
     worker.on("message", (reply: IssueReply) => {
       const call = this.#pending.get(reply.id);
       if (!call) return;

@@ -1,3 +1,4 @@
+import { postgresTimeouts } from "../../adapters/postgres/options.ts";
 import { PostgresLedger } from "../../adapters/postgres/postgres-ledger.ts";
 import { SqliteLedger } from "../../adapters/sqlite/sqlite-ledger.ts";
 import { loadConfig } from "../../config/config.ts";
@@ -10,6 +11,7 @@ export async function migrate(argv: string[]): Promise<number> {
     const ledger = new PostgresLedger({
       connectionString: config.DATABASE_URL,
       schema: config.DATABASE_SCHEMA,
+      timeouts: postgresTimeouts(config),
     });
     try {
       await ledger.migrate();

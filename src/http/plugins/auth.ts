@@ -4,7 +4,7 @@ import { StampedeError } from "../../domain/errors.ts";
 import type { UserTokens } from "../../ports/user-tokens.ts";
 
 /**
- * Who may call what (SPEC "Identity and tokens"): admin routes take the
+ * Who may call what (docs/api.md "Identity and tokens"): admin routes take the
  * ADMIN_TOKEN; with USER_TOKEN_SECRET set, claims and reads of claims take
  * the user's token. Without `userTokens`, every user check lets the request
  * through and stampede trusts the userId it is given, as the contract says.

@@ -1,5 +1,5 @@
 /**
- * A deadline on every request (SPEC invariant 5): whatever a route waits on
+ * A deadline on every request (invariant 5, docs/api.md): whatever a route waits on
  * (Redis, the ledger, the queue, a readiness probe, DNS), it is answered
  * within REQUEST_TIMEOUT_MS of its arrival, `503 unavailable` with
  * Retry-After when the wait runs out. Written once, for every route: an

@@ -23,7 +23,7 @@ export interface TaskRouteOptions {
 const FINAL = new Set(["succeeded", "failed"]);
 
 /**
- * The generic task routes (SPEC "Generic tasks"), all admin: tasks are
+ * The generic task routes (docs/api.md "Generic tasks"), all admin: tasks are
  * submitted by the operator's own services. The dead-letter routes sit under
  * /v1/admin beside the other operator routes.
  */

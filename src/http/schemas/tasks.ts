@@ -1,5 +1,5 @@
 /**
- * JSON schemas of the task routes' bodies and parameters (SPEC "Generic
+ * JSON schemas of the task routes' bodies and parameters (docs/api.md "Generic
  * tasks"), next to the contract's own in contract.ts.
  */
 const TASK_ID_PATTERN = "^[A-Za-z0-9_-]{16,64}$";

@@ -1,7 +1,7 @@
 import { defineTask } from "./define.ts";
 
 /**
- * Demo handlers, so the pipeline can be tried with no code (SPEC "Generic
+ * Demo handlers, so the pipeline can be tried with no code (docs/api.md "Generic
  * tasks"): `sleep` as the contract defines it, `flaky` to watch retries and
  * `fail` to watch a task end in the dead-letter list.
  */

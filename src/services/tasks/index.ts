@@ -1,6 +1,7 @@
 /**
- * What a task handler module imports (docs/tasks.md):
- *   import { defineTask, PermanentTaskError } from "<stampede>/src/services/tasks/index.ts";
+ * What a task handler module imports (docs/tasks.md): `stampede/tasks` from the
+ * installed package (package.json "exports"), or this file in a checkout:
+ *   import { defineTask, PermanentTaskError } from "stampede/tasks";
  */
 
 export type { TaskRecord, TaskStatus } from "../../ports/task-store.ts";

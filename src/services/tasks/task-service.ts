@@ -25,7 +25,7 @@ export interface TaskServiceOptions {
 export const newTaskId = (): string => randomBytes(16).toString("base64url");
 
 /**
- * The task use cases (SPEC "Generic tasks"), whatever the mode: submit, read,
+ * The task use cases (docs/api.md "Generic tasks"), whatever the mode: submit, read,
  * follow, and the dead-letter list. The service only sees a registry, a
  * TaskStore and a Queue<TaskMessage>.
  *

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { issuedEvent } from "../../domain/issued-event.ts";
+import { claimEvent } from "../../domain/issued-event.ts";
 import type { Claim } from "../../domain/types.ts";
 import type { DeliveryFailure, DeliveryLedger, DueDelivery, IssuedSink } from "../../ports/delivery.ts";
 import { type BackoffPolicy, parseRetryAfter, retryDelayMs } from "./backoff.ts";
@@ -168,7 +168,8 @@ export class WebhookDispatcher implements IssuedSink {
   }
 
   async #send(item: DueDelivery): Promise<void> {
-    const body = JSON.stringify(issuedEvent(item.claim));
+    const event = claimEvent(item.claim);
+    const body = JSON.stringify(event);
     const signedAt = Math.floor(this.#now() / 1000);
     let error: string;
     let retryAfterMs: number | undefined;
@@ -177,7 +178,7 @@ export class WebhookDispatcher implements IssuedSink {
         "content-type": "application/json",
         "user-agent": "stampede-webhook/1",
         "stampede-delivery-id": item.deliveryId,
-        "stampede-event": "claim.issued",
+        "stampede-event": event.event,
         "stampede-attempt": String(item.attempt),
         [SIGNATURE_HEADER]: signPayload(item.secret, body, signedAt),
       });

@@ -3,7 +3,11 @@ import { describe, test } from "node:test";
 import { pino } from "pino";
 import { outboxSink } from "../../../src/adapters/kafka/admission/outbox-sink.ts";
 import { claimKey } from "../../../src/adapters/kafka/claims.ts";
-import { KafkaIssuedSink } from "../../../src/adapters/kafka/issued-sink.ts";
+import {
+  DELIVERY_ID_HEADER,
+  EVENT_HEADER,
+  KafkaIssuedSink,
+} from "../../../src/adapters/kafka/issued-sink.ts";
 import { KafkaQueue } from "../../../src/adapters/kafka/queue/kafka-queue.ts";
 import { MemoryNotifier } from "../../../src/adapters/memory/memory-notifier.ts";
 import { PostgresLedger } from "../../../src/adapters/postgres/postgres-ledger.ts";
@@ -104,6 +108,41 @@ describe("KafkaIssuedSink on a real broker", { skip, timeout: 180_000 }, () => {
       admittedAt: new Date(b[0]!.admittedAt).toISOString(),
       issuedAt: new Date(b[0]!.issuedAt!).toISOString(),
     });
+  });
+
+  test("holds: an expired or released claim is its own event, with its own delivery id and event header", async (t) => {
+    const topic = testTopic(t, "issued-holds");
+    const sink = await openSink(t, topic);
+    const [issued, expired, released] = [0, 1, 2].map((i) => {
+      const { issuedAt: _, ...c } = claimOf("holds", i);
+      return { ...c, expiresAt: c.admittedAt + 60_000 };
+    });
+    await sink.publish([
+      { ...issued!, status: "issued", issuedAt: issued!.admittedAt + 5 },
+      { ...expired!, status: "expired", endedAt: expired!.expiresAt },
+      { ...released!, status: "released", endedAt: released!.admittedAt + 7 },
+    ]);
+    const records = await readIssuedTopic({
+      brokers: await kafkaBrokers(),
+      topic,
+      group: testGroup(t, "reader"),
+      done: (seen) => seen.length >= 3,
+    });
+    assert.deepEqual(
+      records
+        .sort((x, y) => Number(x.offset - y.offset))
+        .map((r) => [
+          r.headers.get(DELIVERY_ID_HEADER),
+          r.headers.get(EVENT_HEADER),
+          JSON.parse(r.value).event,
+          JSON.parse(r.value).claim.couponCode,
+        ]),
+      [
+        [`iss_${issued!.claimId}`, "claim.issued", "claim.issued", issued!.couponCode],
+        [`iss_${expired!.claimId}.expired`, "claim.expired", "claim.expired", undefined],
+        [`iss_${released!.claimId}.released`, "claim.released", "claim.released", undefined],
+      ],
+    );
   });
 
   test("the claim worker: a failed issued publish fails the batch; it is retried, nothing is missing", async (t) => {

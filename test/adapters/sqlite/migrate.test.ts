@@ -188,3 +188,62 @@ test("the embedded ledger records every migration it ships, and opens a migrated
     ledgerMigrations().map((m) => m.version),
   );
 });
+
+test("the holds migration keeps a ledger written before it: its claims issued, its keys guarding, its deliveries due", async (t) => {
+  const dataDir = tempDir(t);
+  const before = new DatabaseSync(join(dataDir, "ledger.sqlite"));
+  before.exec("PRAGMA foreign_keys = ON");
+  migrate(
+    before,
+    ledgerMigrations().filter((m) => m.version <= 2),
+  );
+  before.exec(`
+    INSERT INTO campaigns (id, name, stock, per_user_limit, created_at) VALUES ('old', 'Old', 5, 1, 1);
+    INSERT INTO claims (claim_id, campaign_id, user_id, seq, unit, coupon_code, admitted_at, issued_at, idempotency_key)
+      VALUES ('claim-a', 'old', 'alice', 1, 1, 'CODE-A', 10, 20, 'k'), ('claim-b', 'old', 'bob', 1, 2, 'CODE-B', 11, 21, NULL);
+    INSERT INTO webhooks (campaign_id, url, secret, updated_at) VALUES ('old', 'https://shop.example/h', 's', 1);
+    INSERT INTO deliveries (claim_id, campaign_id, next_attempt_at, created_at) VALUES ('claim-a', 'old', 30, 20);
+    INSERT INTO deliveries (claim_id, campaign_id, state, next_attempt_at, created_at, delivered_at)
+      VALUES ('claim-b', 'old', 'delivered', 31, 21, 40);`);
+  before.close();
+
+  const ledger = new SqliteLedger(dataDir);
+  t.after(() => ledger.close());
+  await ledger.migrate();
+  assert.deepEqual(versions(ledger.database), [1, 2, 3]);
+  assert.deepEqual(await ledger.findClaim("claim-a"), {
+    claimId: "claim-a",
+    campaignId: "old",
+    userId: "alice",
+    seq: 1,
+    unit: 1,
+    couponCode: "CODE-A",
+    admittedAt: 10,
+    status: "issued",
+    issuedAt: 20,
+    idempotencyKey: "k",
+  });
+  assert.equal((await ledger.getCampaign("old"))?.holdSeconds, undefined);
+  assert.deepEqual(await ledger.counts("old"), { issued: 2, held: 0 });
+  const thief = {
+    claimId: "claim-c",
+    campaignId: "old",
+    userId: "carol",
+    seq: 1,
+    unit: 2,
+    couponCode: "CODE-C",
+    admittedAt: 50,
+    status: "pending" as const,
+  };
+  assert.equal((await ledger.write([thief], 60)).conflicts[0]?.blocker?.claimId, "claim-b");
+  const due = await ledger.deliveries.claimDue(100, 10, 200);
+  assert.deepEqual(
+    due.map((d) => [d.deliveryId, d.event, d.claim.claimId]),
+    [["iss_claim-a", "claim.issued", "claim-a"]],
+  );
+  assert.equal(
+    (ledger.database.prepare("PRAGMA foreign_key_check").all() as unknown[]).length,
+    0,
+    "every delivery still names its claim",
+  );
+});

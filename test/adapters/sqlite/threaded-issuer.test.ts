@@ -41,12 +41,12 @@ async function open(t: import("node:test").TestContext) {
   return { ledger, issuer };
 }
 
-test("the writer thread issues into the file the main connection reads; redelivery and collisions as inline", async (t) => {
+test("the writer thread writes into the file the main connection reads; redelivery and collisions as inline", async (t) => {
   const { ledger, issuer } = await open(t);
   await ledger.createCampaign(campaign("c1", 10_000));
   const batch = claims("c1", 1, 500);
-  const first = await issuer.issue(batch, 1234);
-  assert.equal(first.issued.length, 500);
+  const first = await issuer.write(batch, 1234);
+  assert.equal(first.written.length, 500);
   assert.equal(first.conflicts.length, 0);
   assert.equal(await ledger.issuedCount("c1"), 500);
   const one = await ledger.findClaim(batch[7]!.claimId);
@@ -55,16 +55,16 @@ test("the writer thread issues into the file the main connection reads; redelive
   assert.equal(one?.couponCode, batch[7]!.couponCode);
 
   // A redelivered batch: reported issued with the ledger's first issuedAt, nothing written twice.
-  const again = await issuer.issue(batch.slice(0, 10), 9999);
+  const again = await issuer.write(batch.slice(0, 10), 9999);
   assert.deepEqual(
-    again.issued.map((c) => c.issuedAt),
+    again.written.map((c) => c.issuedAt),
     Array(10).fill(1234),
   );
   // Another claim on a unit that is taken: refused.
   const thief = { ...claims("c1", 3, 1)[0]!, userId: "someone-else" };
-  const refused = await issuer.issue([thief], 1);
+  const refused = await issuer.write([thief], 1);
   assert.deepEqual(
-    refused.conflicts.map((c) => c.claimId),
+    refused.conflicts.map((c) => c.snapshot.claimId),
     [thief.claimId],
   );
   assert.equal(await ledger.issuedCount("c1"), 500);
@@ -75,7 +75,7 @@ test("writes from the main connection while the thread commits wait for each oth
   await ledger.createCampaign(campaign("busy", 1_000_000));
   const writes: Promise<unknown>[] = [];
   for (let i = 0; i < 20; i++) {
-    writes.push(issuer.issue(claims("busy", 1 + i * 1000, 1000), Date.now()));
+    writes.push(issuer.write(claims("busy", 1 + i * 1000, 1000), Date.now()));
     // The main connection writes between the thread's transactions (and during them).
     assert.equal(await ledger.createCampaign(campaign(`other-${i}`, 5)), true);
   }
@@ -88,9 +88,9 @@ test("a failed batch rejects (the queue redelivers it) and the thread goes on; c
   const { ledger, issuer } = await open(t);
   await ledger.createCampaign(campaign("ok", 100));
   // No such campaign: the foreign key refuses the whole transaction.
-  await assert.rejects(issuer.issue(claims("missing", 1, 3), 1), /FOREIGN KEY/);
-  assert.equal((await issuer.issue(claims("ok", 1, 3), 1)).issued.length, 3);
+  await assert.rejects(issuer.write(claims("missing", 1, 3), 1), /FOREIGN KEY/);
+  assert.equal((await issuer.write(claims("ok", 1, 3), 1)).written.length, 3);
   await issuer.close();
-  await assert.rejects(issuer.issue(claims("ok", 4, 1), 1), /closed/);
+  await assert.rejects(issuer.write(claims("ok", 4, 1), 1), /closed/);
   assert.equal(await ledger.issuedCount("ok"), 3);
 });

@@ -10,7 +10,7 @@ import { tempDir } from "../../helpers/tmp.ts";
 
 /**
  * The dashboard in a real browser: Debian's Chromium driven by playwright-core
- * (scripts/test.sh installs it; see /work/shared/notes/browser.md). It creates
+ * (scripts/test.sh installs it). It creates
  * a campaign through the form, watches the counters move as claims come in,
  * tries a claim and sees it turn issued, checks that a 375 px wide phone never
  * scrolls sideways, and saves screenshots (docs/dashboard.png when

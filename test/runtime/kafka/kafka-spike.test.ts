@@ -7,7 +7,7 @@ import { redisClient, skipWithoutServices } from "../../helpers/services.ts";
 
 /**
  * The 10,000-user spike in Kafka mode (QUEUE=kafka, a real broker) over 2 API
- * processes and 2 workers: SPEC invariants 1-5, checked against PostgreSQL's
+ * processes and 2 workers: invariants 1-5 (docs/api.md), checked against PostgreSQL's
  * rows. Every 202 was sent after Kafka acknowledged the claim; once quiet the
  * outbox is empty and the group's lag is 0.
  */

@@ -32,7 +32,7 @@ export interface KafkaAdmissionOptions {
  * and reserves exactly as with Redis Streams, but puts the admitted claim in
  * the campaign's outbox instead of a stream (same script, same atomic step).
  * This store then produces the claim to Kafka and answers 202 only once Kafka
- * acknowledged it (acks=all; SPEC "What a 202 survives"), then removes it
+ * acknowledged it (acks=all; docs/api.md "What a 202 survives"), then removes it
  * from the outbox. If this process dies in between, or Kafka does not
  * answer, the claim stays in the outbox and a relay sends it after a lease
  * (outbox-relay.ts); its user, retrying, is answered 409 naming it. See

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Config } from "../../../config/config.ts";
 import type { KafkaCodec } from "./types.ts";
 
 export interface KafkaQueueOptions<T> {
@@ -46,6 +47,24 @@ export const DEFAULTS = {
   retryDelayMs: 250,
   fetchMaxWaitMs: 200,
 } as const;
+
+/**
+ * The deadlines of every broker call, as the settings give them: each
+ * request (produce, fetch, metadata, commit...) fails after
+ * KAFKA_REQUEST_TIMEOUT_MS, each connection attempt after
+ * KAFKA_CONNECT_TIMEOUT_MS, so a broker that hangs fails calls in a known
+ * time: a produce after deliveryBoundMs() at most (the API has answered 503
+ * at REQUEST_TIMEOUT_MS by then, and the breaker opened), a worker's fetch
+ * or commit is retried.
+ */
+export function kafkaTimeouts(
+  config: Pick<Config, "KAFKA_REQUEST_TIMEOUT_MS" | "KAFKA_CONNECT_TIMEOUT_MS">,
+): Pick<KafkaQueueOptions<unknown>, "requestTimeoutMs" | "connectTimeoutMs"> {
+  return {
+    requestTimeoutMs: config.KAFKA_REQUEST_TIMEOUT_MS,
+    connectTimeoutMs: config.KAFKA_CONNECT_TIMEOUT_MS,
+  };
+}
 
 /** Options with every default filled in. */
 export type ResolvedKafkaQueueOptions<T> = KafkaQueueOptions<T> & {

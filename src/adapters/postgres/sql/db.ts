@@ -7,6 +7,8 @@ export interface Db {
     name?: string;
     text: string;
     values?: unknown[];
+    /** This query's client-side deadline instead of the pool's (migrations). */
+    query_timeout?: number;
   }): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 

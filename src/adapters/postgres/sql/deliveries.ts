@@ -47,6 +47,7 @@ export async function setPendingDue(
   );
 }
 
+/** A delivery for every claim of the campaign in a final state (issued ones, then ended holds). */
 export async function backfillDeliveries(
   db: Db,
   s: Schema,
@@ -57,8 +58,12 @@ export async function backfillDeliveries(
     statement(
       "backfill-deliveries",
       s,
-      `INSERT INTO ${s}.deliveries (claim_id, campaign_id, next_attempt_at, created_at)
-       SELECT claim_id, campaign_id, $2, $2 FROM ${s}.claims WHERE campaign_id = $1
+      `INSERT INTO ${s}.deliveries (claim_id, event, campaign_id, next_attempt_at, created_at)
+       SELECT claim_id, 'claim.' || status, campaign_id, $2::bigint, $2::bigint FROM ${s}.claims
+       WHERE campaign_id = $1 AND status IN ('held', 'issued') AND status = 'issued'
+       UNION ALL
+       SELECT claim_id, 'claim.' || status, campaign_id, $2::bigint, $2::bigint FROM ${s}.claims
+       WHERE campaign_id = $1 AND status IN ('expired', 'released')
        ON CONFLICT DO NOTHING`,
       [campaignId, now],
     ),
@@ -93,7 +98,7 @@ export async function leaseDue(
       "lease-due-deliveries",
       s,
       `WITH due AS (
-         SELECT d.claim_id FROM ${s}.deliveries d
+         SELECT d.claim_id, d.event FROM ${s}.deliveries d
          WHERE d.state = 'pending' AND d.next_attempt_at <= $1
            AND EXISTS (SELECT 1 FROM ${s}.webhooks w WHERE w.campaign_id = d.campaign_id)
          ORDER BY d.next_attempt_at LIMIT $2
@@ -101,8 +106,9 @@ export async function leaseDue(
        )
        UPDATE ${s}.deliveries d SET attempts = d.attempts + 1, next_attempt_at = $3
        FROM due, ${s}.claims c, ${s}.webhooks w
-       WHERE d.claim_id = due.claim_id AND c.claim_id = d.claim_id AND w.campaign_id = d.campaign_id
-       RETURNING c.*, d.attempts, w.url, w.secret`,
+       WHERE d.claim_id = due.claim_id AND d.event = due.event AND c.claim_id = d.claim_id
+         AND w.campaign_id = d.campaign_id
+       RETURNING c.*, d.event, d.attempts, w.url, w.secret`,
       [now, limit, leaseUntil],
     ),
   );

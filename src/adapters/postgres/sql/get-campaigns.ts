@@ -16,3 +16,17 @@ export async function listCampaigns(db: Db, s: Schema): Promise<Campaign[]> {
   );
   return rows.map(toCampaign);
 }
+
+/** The campaigns' holdSeconds (null: no holds); a campaign the ledger lacks is left out. */
+export async function holdSeconds(
+  db: Db,
+  s: Schema,
+  ids: readonly string[],
+): Promise<{ id: string; hold_seconds: number | null }[]> {
+  const { rows } = await db.query<{ id: string; hold_seconds: number | null }>(
+    statement("hold-seconds", s, `SELECT id, hold_seconds FROM ${s}.campaigns WHERE id = ANY($1::text[])`, [
+      ids,
+    ]),
+  );
+  return rows;
+}

@@ -9,13 +9,13 @@ export async function insertCampaign(db: Db, s: Schema, c: Campaign): Promise<bo
       "insert-campaign",
       s,
       `WITH created AS (
-         INSERT INTO ${s}.campaigns (id, name, stock, per_user_limit, starts_at, ends_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         INSERT INTO ${s}.campaigns (id, name, stock, per_user_limit, starts_at, ends_at, created_at, hold_seconds)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT DO NOTHING
          RETURNING id
        )
        INSERT INTO ${s}.redis_epochs (campaign_id) SELECT id FROM created RETURNING campaign_id`,
-      [c.id, c.name, c.stock, c.perUserLimit, c.startsAt, c.endsAt, c.createdAt],
+      [c.id, c.name, c.stock, c.perUserLimit, c.startsAt, c.endsAt, c.createdAt, c.holdSeconds ?? null],
     ),
   );
   return result.rowCount === 1;

@@ -66,7 +66,12 @@ export async function anonymiseUserClaims(
       s,
       `WITH erased AS (
          UPDATE ${s}.claims SET user_id = $3 || claim_id, idempotency_key = NULL
-         WHERE campaign_id = $1 AND user_id = $2
+         WHERE claim_id IN (
+           SELECT claim_id FROM ${s}.claims
+           WHERE campaign_id = $1 AND user_id = $2 AND status IN ('held', 'issued')
+           UNION ALL
+           SELECT claim_id FROM ${s}.claims
+           WHERE campaign_id = $1 AND user_id = $2 AND status IN ('expired', 'released'))
          RETURNING claim_id
        ), dropped AS (
          DELETE FROM ${s}.deliveries d USING erased e WHERE d.claim_id = e.claim_id AND d.state <> 'delivered'

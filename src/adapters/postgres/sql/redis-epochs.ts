@@ -25,7 +25,7 @@ export interface RedisEpochRow {
   endsAt: number | null;
 }
 
-/** Every campaign's current epoch and highest issued unit: what a healthy Redis must match. */
+/** Every campaign's current epoch and highest unit handed out: what a healthy Redis must match. */
 export async function redisEpochs(db: Db, s: Schema): Promise<RedisEpochRow[]> {
   const { rows } = await db.query<{
     campaign_id: string;
@@ -37,7 +37,11 @@ export async function redisEpochs(db: Db, s: Schema): Promise<RedisEpochRow[]> {
       "redis-epochs",
       s,
       `SELECT e.campaign_id, e.epoch, k.ends_at,
-              (SELECT max(c.unit) FROM ${s}.claims c WHERE c.campaign_id = e.campaign_id) AS max_unit
+              GREATEST(
+                (SELECT max(c.unit) FROM ${s}.claims c
+                 WHERE c.campaign_id = e.campaign_id AND c.status IN ('held', 'issued')),
+                (SELECT max(c.unit) FROM ${s}.claims c
+                 WHERE c.campaign_id = e.campaign_id AND c.status IN ('expired', 'released'))) AS max_unit
        FROM ${s}.redis_epochs e JOIN ${s}.campaigns k ON k.id = e.campaign_id`,
       [],
     ),

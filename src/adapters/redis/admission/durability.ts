@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 
 /**
- * What a 202 survives with this Redis's persistence settings (SPEC, "What a
+ * What a 202 survives with this Redis's persistence settings (docs/api.md, "What a
  * 202 survives", QUEUE=redis): the 202 is sent once the admission script ran,
  * so a Redis restart keeps it only if the script's writes reached the
  * append-only file before the answer.

@@ -23,7 +23,7 @@ export interface LossMonitorOptions {
 
 /**
  * Detects a lost or stale Redis by comparing each campaign's Redis state
- * with what PostgreSQL knows (SPEC invariant 6), and rebuilds what it finds:
+ * with what PostgreSQL knows (invariant 6, docs/api.md), and rebuilds what it finds:
  *
  * - no state at all: flushed, or restarted without persistence;
  * - another epoch than the ledger's: a Redis that missed the last rebuild

@@ -61,8 +61,8 @@ export function definitionFields(campaign: Campaign): (string | number)[] {
 
 /**
  * Rebuilds one campaign's Redis state from the ledger (the truth) plus the
- * claims still queued, before any new claim of it is admitted (SPEC
- * invariant 6). Steps:
+ * claims still queued, before any new claim of it is admitted (invariant
+ * 6, docs/api.md). Steps:
  *
  * 1. take the rebuild lock (SET NX PX, extended while working) so that two
  *    processes noticing the same loss do the work once;

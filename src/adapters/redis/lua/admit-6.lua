@@ -1,7 +1,7 @@
 --[[
   admit: decide one claim and, when admitted, reserve its unit and queue it,
   all in one atomic step, so no crash can reserve stock without queueing the
-  claim (SPEC invariant 3) and no two API processes can hand out one unit.
+  claim (invariant 3, docs/api.md) and no two API processes can hand out one unit.
 
   Checks, in the contract's order (the first that fails decides):
     the campaign's state is loaded and not being rebuilt

@@ -2,9 +2,36 @@
  * The webhook outbox SQL (ports/delivery.ts). Pending rows of a campaign
  * without a webhook are parked (ledger-common/rows.ts, PARKED).
  */
+import { eventOf } from "../../../domain/issued-event.ts";
+import { type Claim, isFinal } from "../../../domain/types.ts";
 import type { DeliveryFailure, WebhookConfig } from "../../../ports/delivery.ts";
 import { type DeliveryRow, type DueRow, PARKED } from "../../ledger-common/rows.ts";
 import { type Db, statement } from "./db.ts";
+
+/**
+ * The outbox rows of claims that just reached a final state, for those of a
+ * campaign with a webhook: one per (claim, event), due now. Inside the
+ * transaction that wrote the claims.
+ */
+export function addDeliveries(db: Db, claims: readonly Claim[], now: number): void {
+  if (claims.length === 0) return;
+  const hooked = new Map<string, boolean>();
+  const insert = statement(
+    db,
+    `INSERT INTO deliveries (claim_id, event, campaign_id, next_attempt_at, created_at)
+     VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
+  for (const c of claims) {
+    if (!isFinal(c.status)) continue;
+    let hasWebhook = hooked.get(c.campaignId);
+    if (hasWebhook === undefined) {
+      hasWebhook =
+        statement(db, "SELECT 1 FROM webhooks WHERE campaign_id = ?").get(c.campaignId) !== undefined;
+      hooked.set(c.campaignId, hasWebhook);
+    }
+    if (hasWebhook) insert.run(c.claimId, eventOf(c.status), c.campaignId, now, now);
+  }
+}
 
 export function upsertWebhook(db: Db, campaignId: string, w: WebhookConfig): void {
   statement(
@@ -34,12 +61,18 @@ export function setPendingDue(db: Db, campaignId: string, park: boolean, now: nu
     ).run(now, PARKED, campaignId);
 }
 
+/** A delivery for every claim of the campaign in a final state (issued ones, then ended holds). */
 export function backfillDeliveries(db: Db, campaignId: string, now: number): number {
   const result = statement(
     db,
-    `INSERT INTO deliveries (claim_id, campaign_id, next_attempt_at, created_at)
-     SELECT claim_id, campaign_id, ?, ? FROM claims WHERE campaign_id = ? ON CONFLICT DO NOTHING`,
-  ).run(now, now, campaignId);
+    `INSERT INTO deliveries (claim_id, event, campaign_id, next_attempt_at, created_at)
+     SELECT claim_id, 'claim.' || status, campaign_id, ?1, ?1 FROM claims
+     WHERE campaign_id = ?2 AND status IN ('held', 'issued') AND status = 'issued'
+     UNION ALL
+     SELECT claim_id, 'claim.' || status, campaign_id, ?1, ?1 FROM claims
+     WHERE campaign_id = ?2 AND status IN ('expired', 'released')
+     ON CONFLICT DO NOTHING`,
+  ).run(now, campaignId);
   return Number(result.changes);
 }
 
@@ -58,7 +91,7 @@ export function getWebhook(db: Db, campaignId: string): WebhookConfig | undefine
 export function leaseDue(db: Db, now: number, limit: number, leaseUntil: number): DueRow[] {
   const rows = statement(
     db,
-    `SELECT c.*, d.attempts + 1 AS attempts, w.url, w.secret
+    `SELECT c.*, d.event, d.attempts + 1 AS attempts, w.url, w.secret
      FROM deliveries d
      JOIN claims c ON c.claim_id = d.claim_id
      JOIN webhooks w ON w.campaign_id = d.campaign_id
@@ -67,9 +100,9 @@ export function leaseDue(db: Db, now: number, limit: number, leaseUntil: number)
   ).all(now, limit) as unknown as DueRow[];
   const lease = statement(
     db,
-    "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? WHERE claim_id = ?",
+    "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? WHERE claim_id = ? AND event = ?",
   );
-  for (const row of rows) lease.run(leaseUntil, row.claim_id);
+  for (const row of rows) lease.run(leaseUntil, row.claim_id, row.event);
   return rows;
 }
 

@@ -11,3 +11,11 @@ export function listCampaigns(db: Db): Campaign[] {
   const rows = statement(db, "SELECT * FROM campaigns ORDER BY created_at, id").all();
   return (rows as unknown as CampaignRow[]).map(toCampaign);
 }
+
+/** The campaigns' holdSeconds (null: no holds); a campaign the ledger lacks is left out. */
+export function holdSeconds(db: Db, ids: readonly string[]): { id: string; hold_seconds: number | null }[] {
+  const get = statement(db, "SELECT id, hold_seconds FROM campaigns WHERE id = ?");
+  return ids
+    .map((id) => get.get(id) as { id: string; hold_seconds: number | null } | undefined)
+    .filter((row) => row !== undefined);
+}

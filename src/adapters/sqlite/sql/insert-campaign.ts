@@ -5,8 +5,8 @@ import { type Db, statement } from "./db.ts";
 export function insertCampaign(db: Db, c: Campaign): boolean {
   const result = statement(
     db,
-    `INSERT INTO campaigns (id, name, stock, per_user_limit, starts_at, ends_at, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-  ).run(c.id, c.name, c.stock, c.perUserLimit, c.startsAt, c.endsAt, c.createdAt);
+    `INSERT INTO campaigns (id, name, stock, per_user_limit, starts_at, ends_at, created_at, hold_seconds)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  ).run(c.id, c.name, c.stock, c.perUserLimit, c.startsAt, c.endsAt, c.createdAt, c.holdSeconds ?? null);
   return result.changes === 1;
 }

@@ -38,8 +38,12 @@ export function auditLog(db: Db, campaignId: string, after: number, limit: numbe
 export function anonymiseUserClaims(db: Db, campaignId: string, userId: string): string[] {
   const erased = statement(
     db,
-    `UPDATE claims SET user_id = ? || claim_id, idempotency_key = NULL
-     WHERE campaign_id = ? AND user_id = ? RETURNING claim_id`,
+    `UPDATE claims SET user_id = ?1 || claim_id, idempotency_key = NULL
+     WHERE claim_id IN (
+       SELECT claim_id FROM claims WHERE campaign_id = ?2 AND user_id = ?3 AND status IN ('held', 'issued')
+       UNION ALL
+       SELECT claim_id FROM claims WHERE campaign_id = ?2 AND user_id = ?3 AND status IN ('expired', 'released'))
+     RETURNING claim_id`,
   ).all(ERASED_PREFIX, campaignId, userId) as { claim_id: string }[];
   const drop = statement(db, "DELETE FROM deliveries WHERE claim_id = ? AND state <> 'delivered'");
   for (const { claim_id } of erased) drop.run(claim_id);

@@ -6,7 +6,7 @@ import { type DoctorCheck, fail, info, ok, type Verdict, warn } from "../types.t
 /**
  * Redis holds admission state and claim status in distributed mode: it must
  * answer, never evict stampede's keys, and keep what the mode's 202 promises
- * (SPEC "What a 202 survives"). Also prints memory health, from the same
+ * (docs/api.md "What a 202 survives"). Also prints memory health, from the same
  * report as /v1/admin/stats.
  */
 export interface RedisCheckOptions {
@@ -112,7 +112,7 @@ async function checkRedis(options: RedisCheckOptions): Promise<Verdict[]> {
 }
 
 /**
- * What a 202 survives given Redis's persistence (SPEC "What a 202 survives"),
+ * What a 202 survives given Redis's persistence (docs/api.md "What a 202 survives"),
  * in the words the API process logs at start (admission/redis/durability.ts).
  */
 export function persistenceVerdict(durability: RedisDurability, queue: RedisCheckOptions["queue"]): Verdict {

@@ -70,7 +70,7 @@ test("outbox: reservations land in it; the relay leases, sends and removes them"
 
   // One was acknowledged by its API process; one was issued meanwhile (a duplicate send got through).
   await outbox.remove([claims[0]!]);
-  await ledger.issue([claims[1]!], Date.now());
+  await ledger.write([claims[1]!], Date.now());
   await admission.markIssued([claims[1]!]);
 
   const sent: Claim[][] = [];

@@ -79,9 +79,9 @@ async function world(t: After, graceMs = 86_400_000) {
     },
     /** What a worker does with a batch. */
     async issue(admission: RedisAdmission, claims: Claim[]) {
-      const result = await ledger.issue(claims, Date.now());
+      const result = await ledger.write(claims, Date.now());
       assert.equal(result.conflicts.length, 0);
-      await admission.markIssued(result.issued);
+      await admission.markIssued(result.written);
     },
   };
 }

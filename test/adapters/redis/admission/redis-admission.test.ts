@@ -96,9 +96,9 @@ async function world(t: After): Promise<World> {
       return campaign;
     },
     async issue(admission, claims) {
-      const result = await ledger.issue(claims, Date.now());
+      const result = await ledger.write(claims, Date.now());
       assert.equal(result.conflicts.length, 0);
-      await admission.markIssued(result.issued);
+      await admission.markIssued(result.written);
     },
   };
 }
