@@ -43,12 +43,3 @@ export async function createCampaign(app: FastifyInstance, body: Record<string, 
   if (res.statusCode !== 201) throw new Error(`create campaign: ${res.statusCode} ${res.body}`);
   return res.json() as { id: string };
 }
-
-/** Polls until `check` returns true or the deadline passes. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

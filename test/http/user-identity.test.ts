@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SignJWT, UnsecuredJWT } from "jose";
 import { mintUserToken } from "../../src/adapters/jwt/user-tokens.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const SECRET = "a-test-user-token-secret-of-32-chars-or-more";
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

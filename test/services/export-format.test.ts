@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Claim } from "../../src/domain/types.ts";
 import { CSV_COLUMNS, csvField, csvLine, exportChunks } from "../../src/services/export-format.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const claim = (userId: string, unit = 1): Claim => ({
   claimId: `claim-${unit}-0123456789abcdef`,

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { EmbeddedQueue } from "../../../src/adapters/journal/embedded-queue.ts";
-import { eventually } from "../../helpers/embedded-app.ts";
 import { tempDir } from "../../helpers/tmp.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 test("several consumers of one queue share its messages, each taken once, and all are woken", async (t) => {
   const { queue } = await EmbeddedQueue.open<number>(tempDir(t), "multi", { sync: async () => undefined });
@@ -16,7 +17,7 @@ test("several consumers of one queue share its messages, each taken once, and al
         active++;
         mostActive = Math.max(mostActive, active);
         for (const n of batch) seen.set(n, (seen.get(n) ?? 0) + 1);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         active--;
       },
       { batchSize: 1, flushIntervalMs: 0 },
