@@ -1,13 +1,22 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EmbeddedQueue } from "../../../src/adapters/journal/embedded-queue.ts";
+import { queueContract } from "../../contracts/queue.ts";
 import { tempDir } from "../../helpers/tmp.ts";
 import { eventually } from "../../helpers/wait.ts";
 
-test("several consumers of one queue share its messages, each taken once, and all are woken", async (t) => {
-  const { queue } = await EmbeddedQueue.open<number>(tempDir(t), "multi", { sync: async () => undefined });
+/** The one place these tests construct an EmbeddedQueue: a fresh journal (fsync off), closed when the test ends. */
+async function openQueue<T>(t: TestContext): Promise<EmbeddedQueue<T>> {
+  const { queue } = await EmbeddedQueue.open<T>(tempDir(t), "test", { sync: async () => undefined });
   t.after(() => queue.close());
+  return queue;
+}
+
+queueContract("journal", openQueue, { acknowledges: "each" });
+
+test("several consumers of one queue share its messages, each taken once, and all are woken", async (t) => {
+  const queue = await openQueue<number>(t);
   const seen = new Map<number, number>();
   let active = 0;
   let mostActive = 0;

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { KafkaQueue } from "../../../src/adapters/kafka/kafka-queue.ts";
 import type { KafkaQueueOptions } from "../../../src/adapters/kafka/options.ts";
+import { type QueueItem, queueContract } from "../../contracts/queue.ts";
 import { kafkaBrokers, skipWithoutKafka, testAdmin, testGroup, testTopic } from "../../helpers/kafka.ts";
 import { eventually } from "../../helpers/wait.ts";
 
@@ -14,14 +15,18 @@ interface Item {
 
 type After = { after: (fn: () => Promise<void> | void) => void };
 
-async function openQueue(t: After, overrides: Partial<KafkaQueueOptions<Item>> & { topic: string }) {
-  const queue = await KafkaQueue.open<Item>({
+/**
+ * The one place these tests construct a KafkaQueue: JSON values keyed by
+ * their `user`, a group of the test's own, closed when the test ends.
+ */
+async function openQueue<T = Item>(t: After, overrides: Partial<KafkaQueueOptions<T>> & { topic: string }) {
+  const queue = await KafkaQueue.open<T>({
     brokers: await kafkaBrokers(),
     partitions: 4,
     group: overrides.group ?? testGroup(t),
     clientId: "stampede-test",
-    codec: { encode: (v) => JSON.stringify(v), decode: (b) => JSON.parse(b.toString()) as Item },
-    keyOf: (v) => `campaign:${v.user}`,
+    codec: { encode: (v) => JSON.stringify(v), decode: (b) => JSON.parse(b.toString()) as T },
+    keyOf: (v) => `campaign:${(v as Partial<Item>).user}`,
     logger: pino({ level: "silent" }),
     sessionTimeoutMs: 6000,
     ...overrides,
@@ -33,7 +38,15 @@ async function openQueue(t: After, overrides: Partial<KafkaQueueOptions<Item>> &
 const items = (users: number, perUser: number): Item[] =>
   Array.from({ length: users * perUser }, (_, i) => ({ user: `u${i % users}`, n: Math.floor(i / users) }));
 
-describe("KafkaQueue on a real broker", { skip: await skipWithoutKafka(), timeout: 120_000 }, () => {
+const skip = await skipWithoutKafka();
+
+/** One partition: the contract's "never past a running batch" is about one partition's order. */
+queueContract("kafka", (t) => openQueue<QueueItem>(t, { topic: testTopic(t), partitions: 1 }), {
+  acknowledges: "prefix",
+  skip,
+});
+
+describe("KafkaQueue on a real broker", { skip, timeout: 120_000 }, () => {
   test("creates the topic with the configured partitions, once, even when two processes start together", async (t) => {
     const topic = testTopic(t);
     const [a, b] = await Promise.all([
@@ -84,38 +97,6 @@ describe("KafkaQueue on a real broker", { skip: await skipWithoutKafka(), timeou
     assert.ok(filled >= 3, `only ${filled} partitions used`);
   });
 
-  test("commits only after the handler resolved; a failing batch is retried, never skipped", async (t) => {
-    const topic = testTopic(t);
-    const queue = await openQueue(t, { topic });
-    await queue.publish(items(20, 1));
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let calls = 0;
-    const handled: Item[] = [];
-    const consumer = queue.consume(
-      async (batch) => {
-        calls++;
-        if (calls === 1) throw new Error("ledger unavailable");
-        await gate;
-        handled.push(...batch);
-      },
-      { batchSize: 100, flushIntervalMs: 20 },
-    );
-    t.after(() => consumer.stop());
-    await eventually(() => calls >= 2, 20_000);
-    // The handler is still running: nothing may be committed yet.
-    await sleep(500);
-    assert.equal(
-      (await queue.lag()).reduce((sum, p) => sum + p.lag, 0),
-      20,
-    );
-    release();
-    await eventually(async () => (await queue.lag()).every((p) => p.lag === 0), 20_000);
-    assert.equal(new Set(handled.map((v) => v.user)).size, 20);
-  });
-
   test("a consumer stopped with its batch unfinished commits nothing; the next member gets the batch", async (t) => {
     const topic = testTopic(t);
     const group = testGroup(t);
@@ -143,36 +124,6 @@ describe("KafkaQueue on a real broker", { skip: await skipWithoutKafka(), timeou
     );
     t.after(() => second.stop());
     await eventually(() => new Set(again.map((v) => v.user)).size === 30, 30_000);
-  });
-
-  test("concurrency: a slow batch holds up none behind it, and the commit never passes it", async (t) => {
-    const topic = testTopic(t);
-    const queue = await openQueue(t, { topic, partitions: 1 });
-    await queue.publish(items(10, 1));
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const handled: string[] = [];
-    const consumer = queue.consume(
-      async ([v]) => {
-        if (v!.user === "u0") await gate; // the first on the partition is slow
-        handled.push(v!.user);
-      },
-      { batchSize: 1, flushIntervalMs: 0, concurrency: 3 },
-    );
-    t.after(() => consumer.stop());
-    await eventually(() => handled.length === 9, 20_000);
-    assert.ok(!handled.includes("u0"));
-    // The nine after it are done, but committing them would commit u0 too.
-    await sleep(300);
-    assert.deepEqual(
-      (await queue.lag()).map((p) => p.lag),
-      [10],
-    );
-    release();
-    await eventually(async () => (await queue.lag())[0]!.lag === 0, 20_000);
-    assert.equal(handled.length, 10);
   });
 
   test("members joining and leaving mid-stream lose nothing", async (t) => {

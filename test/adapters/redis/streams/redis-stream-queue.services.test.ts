@@ -5,15 +5,14 @@ import { pino } from "pino";
 import { QueueFullError } from "../../../../src/adapters/redis/streams/options.ts";
 import { RedisStreamQueue } from "../../../../src/adapters/redis/streams/redis-stream-queue.ts";
 import type { Consumer } from "../../../../src/ports/queue.ts";
-import { redisClient, skipWithoutServices, testPrefix } from "../../../helpers/services.ts";
+import { type QueueItem, queueContract } from "../../../contracts/queue.ts";
+import { redisClient, skipWithoutRedis, testPrefix } from "../../../helpers/services.ts";
 import { eventually } from "../../../helpers/wait.ts";
 
-const skip = await skipWithoutServices();
+const skip = await skipWithoutRedis();
 
 type After = { after: (fn: () => Promise<void> | void) => void };
-interface Job {
-  n: number;
-}
+type Job = QueueItem;
 
 const GROUP = "g";
 const codec = {
@@ -25,6 +24,7 @@ const codec = {
   },
 };
 
+/** The one place these tests construct a RedisStreamQueue: its own connections, closed when the test ends. */
 function queue(
   t: After,
   streams: string[] | (() => Promise<string[]>),
@@ -46,6 +46,11 @@ function queue(
   });
   return q;
 }
+
+queueContract("redis streams", async (t) => queue(t, [`${testPrefix(t, "q")}:s`]), {
+  acknowledges: "each",
+  skip,
+});
 
 function consume(
   t: After,
