@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Answer, countBy, createClient } from "../helpers/load.ts";
+import { type Answer, countBy, createClient, waitQuiet } from "../helpers/load.ts";
 import { startServer } from "../helpers/server-process.ts";
 import { steadyClaims } from "../helpers/steady-claims.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -44,21 +44,6 @@ async function claimFlow(
     },
   );
   return timed.map((a) => ({ ...a.reply, sentAt: a.sentAt, answeredAt: a.answeredAt }));
-}
-
-async function waitQuiet(client: ReturnType<typeof createClient>, id: string) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const campaign = (await client.request({ method: "GET", path: `/v1/campaigns/${id}` })).body as {
-      pending: number;
-      issued: number;
-      remaining: number;
-      stock: number;
-    };
-    if (campaign.pending === 0) return campaign;
-    assert.ok(Date.now() < deadline, "pending never reached 0");
-    await sleep(50);
-  }
 }
 
 async function assertAllIssued(client: ReturnType<typeof createClient>, admitted: Answer[]) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Answer, countBy, createClient, type RequestSpec } from "../helpers/load.ts";
+import { type Answer, countBy, createClient, type RequestSpec, waitQuiet } from "../helpers/load.ts";
 import { startServer } from "../helpers/server-process.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
@@ -45,20 +45,6 @@ function sampleRemaining(url: string, id: string) {
     client.close();
     return samples;
   };
-}
-
-async function waitQuiet(client: ReturnType<typeof createClient>, id: string) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const campaign = (await client.request({ method: "GET", path: `/v1/campaigns/${id}` })).body as {
-      pending: number;
-      issued: number;
-      remaining: number;
-    };
-    if (campaign.pending === 0) return campaign;
-    assert.ok(Date.now() < deadline, "pending never reached 0");
-    await sleep(50);
-  }
 }
 
 /** Invariant 5: every request answered with a contract code in bounded time, no resets, no 5xx but 503. */

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type AppOptions, buildApp } from "../../src/http/app.ts";
@@ -42,4 +43,13 @@ export async function createCampaign(app: FastifyInstance, body: Record<string, 
   const res = await app.inject({ method: "POST", url: "/v1/campaigns", headers: admin, payload: body });
   if (res.statusCode !== 201) throw new Error(`create campaign: ${res.statusCode} ${res.body}`);
   return res.json() as { id: string };
+}
+
+/** An inject() answer in the contract's error shape: the status, the code, a message. */
+export function assertError(res: { statusCode: number; json: () => unknown }, status: number, code: string) {
+  assert.equal(res.statusCode, status);
+  const body = res.json() as { error: string; message: string };
+  assert.equal(body.error, code);
+  assert.equal(typeof body.message, "string");
+  assert.ok(body.message.length > 0);
 }

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import pg from "pg";
-import { loadConfig } from "../../../src/config/config.ts";
 import { postgresCheck } from "../../../src/ops/doctor/checks/postgres.ts";
-import { planChecks } from "../../../src/ops/doctor/plan.ts";
 import { exitStatus, runChecks } from "../../../src/ops/doctor/run.ts";
-import type { Verdict } from "../../../src/ops/doctor/types.ts";
+import { CLOSED_PORT, doctor, find } from "../../helpers/doctor.ts";
 import { ADMIN_TOKEN } from "../../helpers/embedded-app.ts";
 import {
   DATABASE_URL,
@@ -18,15 +16,6 @@ import {
 /** The doctor's Redis and PostgreSQL checks against the shared services (the rest: doctor.test.ts). */
 const skipRedis = await skipWithoutRedis();
 const skipPostgres = await skipWithoutPostgres();
-/** Nothing listens on port 1: "unreachable" without waiting for a timeout. */
-const CLOSED_PORT = 1;
-
-async function doctor(env: Record<string, string>): Promise<Verdict[]> {
-  return runChecks(await planChecks(loadConfig({ PORT: String(CLOSED_PORT), ...env })));
-}
-
-const find = (verdicts: Verdict[], name: string) => verdicts.filter((v) => v.name === name);
-
 test("distributed: Redis version, eviction policy, persistence and memory", { skip: skipRedis }, async () => {
   const verdicts = await doctor({
     REDIS_URL,

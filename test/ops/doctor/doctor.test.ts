@@ -2,26 +2,14 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { loadConfig } from "../../../src/config/config.ts";
 import { durabilityVerdict } from "../../../src/ops/doctor/checks/postgres.ts";
 import { persistenceVerdict } from "../../../src/ops/doctor/checks/redis.ts";
-import { planChecks } from "../../../src/ops/doctor/plan.ts";
-import { exitStatus, formatVerdict, runChecks } from "../../../src/ops/doctor/run.ts";
-import type { Verdict } from "../../../src/ops/doctor/types.ts";
+import { exitStatus, formatVerdict } from "../../../src/ops/doctor/run.ts";
 import { openEmbedded } from "../../../src/runtime/embedded.ts";
 import { runStampede } from "../../helpers/cli.ts";
+import { CLOSED_PORT, doctor, find, statusOf } from "../../helpers/doctor.ts";
 import { ADMIN_TOKEN, createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
 import { tempDir } from "../../helpers/tmp.ts";
-
-/** Nothing listens on port 1: "unreachable" without waiting for a timeout. */
-const CLOSED_PORT = 1;
-
-async function doctor(env: Record<string, string>): Promise<Verdict[]> {
-  return runChecks(await planChecks(loadConfig({ PORT: String(CLOSED_PORT), ...env })));
-}
-
-const find = (verdicts: Verdict[], name: string) => verdicts.filter((v) => v.name === name);
-const statusOf = (verdicts: Verdict[], name: string) => find(verdicts, name).map((v) => v.status);
 
 test("embedded: Node, DATA_DIR (writable, fsync, disk), the promise and the ledger schema", async (t) => {
   const dataDir = tempDir(t);

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { loadConfig } from "../../../src/config/config.ts";
 import { planChecks } from "../../../src/ops/doctor/plan.ts";
 import { runChecks } from "../../../src/ops/doctor/run.ts";
 import { ADMIN_TOKEN, request, startCluster } from "../../helpers/distributed.ts";
 import { skipWithoutServices } from "../../helpers/services.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 /** Operations against distributed mode: one `stampede api`, one `stampede worker`, own prefix and schema. */
 const skip = await skipWithoutServices();
@@ -43,13 +43,11 @@ test("distributed: stats with Redis memory and stream lag, metrics on api and wo
     ),
   );
   assert.equal(answers.filter((a) => a.status === 202).length, 25);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const campaign = await request(api, "GET", "/v1/campaigns/ops-drop");
-    if (campaign.body.issued === 25) break;
-    assert.ok(Date.now() < deadline, `not issued in time: ${JSON.stringify(campaign.body)}`);
-    await sleep(100);
-  }
+  await eventually(
+    async () => (await request(api, "GET", "/v1/campaigns/ops-drop")).body.issued === 25,
+    20_000,
+    "25 claims issued",
+  );
 
   const stats = (await request(api, "GET", "/v1/admin/stats", undefined, admin)).body as unknown as StatsBody;
   assert.equal(stats.mode, "api");

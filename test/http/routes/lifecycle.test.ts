@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { admin, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
-import { eventually } from "../helpers/wait.ts";
+import { admin, createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 const json = { "content-type": "application/json" };
 const claim = (id: string, userId: string) => ({

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { ADMIN_TOKEN, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { ADMIN_TOKEN, createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
 
 const ROWS = 1_000_000;
 const WARM_ROWS = 100_000;

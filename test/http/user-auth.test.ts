@@ -2,19 +2,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SignJWT, UnsecuredJWT } from "jose";
 import { mintUserToken } from "../../src/adapters/jwt/user-tokens.ts";
-import { admin, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { admin, assertError, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
 import { eventually } from "../helpers/wait.ts";
 
 const SECRET = "a-test-user-token-secret-of-32-chars-or-more";
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const key = (secret: string) => new TextEncoder().encode(secret);
-
-function assertError(res: { statusCode: number; json: () => unknown }, status: number, code: string) {
-  assert.equal(res.statusCode, status);
-  const body = res.json() as { error: string; message: string };
-  assert.equal(body.error, code);
-  assert.equal(typeof body.message, "string");
-}
 
 test("with USER_TOKEN_SECRET a claim needs a token whose subject is the userId", async (t) => {
   const { app } = await embeddedApp(t, { userTokenSecret: SECRET });
