@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { ADMIN_TOKEN, request, startCluster } from "../../helpers/distributed.ts";
 import { skipWithoutServices } from "../../helpers/services.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 /** `stampede api` and `stampede worker` running against the shared Redis and PostgreSQL. */
 const skip = await skipWithoutServices();
@@ -47,13 +47,11 @@ test("an api and a worker start, report readiness per role, and the api says wha
     admin,
   );
   assert.equal(task.status, 202, JSON.stringify(task.body));
-  let status = "";
-  for (let i = 0; i < 200 && status !== "succeeded"; i++) {
-    status = String(
+  await eventually(
+    async () =>
       (await request(cluster.apis[0]!.url, "GET", `/v1/tasks/${task.body.taskId}`, undefined, admin)).body
-        .status,
-    );
-    await sleep(50);
-  }
-  assert.equal(status, "succeeded");
+        .status === "succeeded",
+    10_000,
+    "the task succeeded",
+  );
 });
