@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Runs one benchmark scenario: bench/run.sh <spike-10k|sold-out|spike-admit|spike-1m|sustained|drain> [flags]
-# (bench/run.sh <scenario> --help lists the flags). Puts Node 24 on PATH, installs the locked
-# dependencies if needed, raises the open-file limit for everything it starts, and runs the scenario;
-# every scenario starts and stops its own servers, removes their data and stops at its deadline.
+# Runs one benchmark scenario: bench/run.sh <scenario> [flags], a scenario being a file of
+# bench/scenarios/ (bench/run.sh <scenario> --help lists its flags). Puts Node 24 on PATH, installs the
+# locked dependencies if needed, raises the open-file limit for everything it starts, and runs the
+# scenario; every scenario starts and stops its own servers, removes their data and stops at its deadline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scenario="${1:-}"
-if [ -z "$scenario" ] || [ ! -f "bench/$scenario.ts" ]; then
-  echo "usage: bench/run.sh <scenario> [flags]; scenarios: $(cd bench && ls ./*.ts | sed 's|./||; s|\.ts$||' | tr '\n' ' ')" >&2
+if [ -z "$scenario" ] || [ ! -f "bench/scenarios/$scenario.ts" ]; then
+  echo "usage: bench/run.sh <scenario> [flags]; scenarios: $(cd bench/scenarios && ls ./*.ts | sed 's|./||; s|\.ts$||' | tr '\n' ' ')" >&2
   exit 2
 fi
 shift
@@ -22,4 +22,4 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 65536 ]; then
   ulimit -n 65536 2>/dev/null || ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 fi
 echo "bench: open-file limit $(ulimit -n) (hard $(ulimit -Hn)); Node $(node -v); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-exec node "bench/$scenario.ts" "$@"
+exec node "bench/scenarios/$scenario.ts" "$@"

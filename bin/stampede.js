@@ -10,7 +10,7 @@ if (major < 24) {
   process.exit(1);
 }
 const { existsSync } = await import("node:fs");
-const dist = new URL("../dist/cli/main.js", import.meta.url);
+const dist = new URL("../dist/src/cli/main.js", import.meta.url);
 const entry = existsSync(dist) ? dist : new URL("../src/cli/main.ts", import.meta.url);
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

@@ -1,9 +1,13 @@
 import type { Config } from "../config/config.ts";
 import type { AppOptions } from "../http/app.ts";
 
-/** The HTTP-level protections every API process takes from its settings (start, and api in distributed mode). */
-export function httpOptions(config: Config): Pick<AppOptions, "trustProxy" | "maxHeaderBytes" | "overload"> {
+/** The HTTP-level settings every API process takes from its config (start, and api in distributed mode). */
+export function httpOptions(
+  config: Config,
+): Pick<AppOptions, "trustProxy" | "maxHeaderBytes" | "overload" | "corsOrigins" | "requestTimeoutMs"> {
   return {
+    corsOrigins: config.CORS_ORIGINS,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     trustProxy: config.TRUST_PROXY,
     maxHeaderBytes: config.MAX_HEADER_BYTES,
     overload: {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
-import { inFlightOf } from "../http/in-flight.ts";
+import { inFlightOf } from "../http/plugins/in-flight.ts";
 import { StartupError } from "./startup-error.ts";
 
 /**

@@ -1,7 +1,7 @@
 import type { RatePolicy } from "./rate-policy.ts";
 
 /**
- * GCRA, the arithmetic both limiters share (redis/gcra.lua is the same steps
+ * GCRA, the arithmetic both limiters share (adapters/redis/lua/rate-limit-n.lua is the same steps
  * in Lua). A bucket is one number, its theoretical arrival time (TAT): the
  * moment it would be empty again if nothing more came. A request is allowed
  * when, after adding one interval, the TAT is at most `burst` intervals ahead

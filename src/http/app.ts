@@ -2,26 +2,53 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
 import type { HubOptions } from "../ops/dashboard/hub.ts";
 import { registerDashboardRoutes } from "../ops/dashboard/routes.ts";
-import { instrumentDeps } from "../ops/metrics/instrument.ts";
-import { Metrics } from "../ops/metrics/metrics.ts";
+import type { Metrics } from "../ops/metrics/metrics.ts";
 import { observeRequests, registerMetricsRoutes } from "../ops/metrics/routes.ts";
+import type { StatsInputs } from "../ops/stats/collect.ts";
 import { registerStatsRoutes } from "../ops/stats/routes.ts";
-import { adminGuard } from "./auth.ts";
-import { clientErrorHandler, frameworkErrors } from "./client-errors.ts";
-import { registerCors } from "./cors.ts";
-import type { ApiDeps } from "./deps.ts";
-import { collectRoutes, installErrorHandling } from "./errors.ts";
-import { trackInFlight } from "./in-flight.ts";
-import { registerOpenApi } from "./openapi.ts";
-import { type OverloadOptions, registerOverloadGuard } from "./overload.ts";
+import type { QueueLag } from "../ports/queue.ts";
+import type { Readiness } from "../ports/readiness.ts";
+import type { StatsSource } from "../ports/stats.ts";
+import type { Services } from "../services/index.ts";
+import { type Access, adminGuard, userAuth } from "./plugins/auth.ts";
+import { clientErrorHandler, frameworkErrors } from "./plugins/client-errors.ts";
+import { registerCors } from "./plugins/cors.ts";
+import { collectRoutes, installErrorHandling } from "./plugins/errors.ts";
+import { trackInFlight } from "./plugins/in-flight.ts";
+import { registerOpenApi } from "./plugins/openapi.ts";
+import { type OverloadOptions, registerOverloadGuard } from "./plugins/overload.ts";
+import { deadline } from "./plugins/request-timeout.ts";
 import { registerCampaignRoutes } from "./routes/campaigns.ts";
 import { registerClaimRoutes } from "./routes/claims.ts";
-import { registerDeliveryRoutes } from "./routes/delivery.ts";
+import { registerDeliveryRoutes } from "./routes/deliveries.ts";
 import { registerExportRoutes } from "./routes/export.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerLifecycleRoutes } from "./routes/lifecycle.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
 
+/** What operators read from this process: readiness, metrics, stats. */
+export interface AppOps {
+  readiness: Readiness;
+  /** True from the moment a graceful shutdown begins. */
+  isShuttingDown?: (() => boolean) | undefined;
+  /** This process's metrics registry (its adapters and worker report into it too). */
+  metrics: Metrics;
+  /** "embedded", "api", ...: shown by /v1/admin/stats. */
+  mode?: string | undefined;
+  /** Queue lag per partition or stream, for /metrics, /v1/admin/stats and the dashboard. */
+  queueLag?: (() => Promise<QueueLag[]>) | undefined;
+  /** Mode- and adapter-specific sections of /v1/admin/stats (ledger counts, Redis memory, ...). */
+  stats?: StatsSource[] | undefined;
+}
+
+/** What a runtime hands the HTTP API, whatever the mode. */
+export interface ApiParts {
+  services: Services;
+  ops: AppOps;
+  access: Access;
+}
+
+/** How the HTTP edge behaves (the CLI takes them from the settings, src/cli/http-options.ts). */
 export interface AppOptions {
   logger?: FastifyServerOptions["loggerInstance"];
   /** TRUST_PROXY: whose X-Forwarded-For gives the client address (off by default). */
@@ -30,6 +57,12 @@ export interface AppOptions {
   maxHeaderBytes?: number;
   /** OVERLOAD_*: when to shed load with 503; off when absent. */
   overload?: OverloadOptions;
+  /** CORS_ORIGINS; none by default. */
+  corsOrigins?: string[] | undefined;
+  /** REQUEST_TIMEOUT_MS: how long a request may wait on a dependency before it is answered 503. */
+  requestTimeoutMs?: number | undefined;
+  /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
+  sseHeartbeatMs?: number;
   /** Dashboard stream timing (tests shorten it). */
   dashboard?: HubOptions;
 }
@@ -37,13 +70,14 @@ export interface AppOptions {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * Builds the HTTP API for any mode: everything mode-specific arrives in
- * `deps`. Tests call this and use inject(); the CLI calls it and listens.
+ * Builds the HTTP API for any mode: the routes parse, authorise, call a
+ * service and present its answer. Tests call this and use inject(); the CLI
+ * calls it and listens.
  */
-export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promise<FastifyInstance> {
-  const metrics = given.metrics ?? new Metrics();
-  const deps = instrumentDeps(given, metrics);
-  metrics.setQueueLagSource(deps.queueLag);
+export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { services, ops, access } = parts;
+  const { metrics } = ops;
+  metrics.setQueueLagSource(ops.queueLag);
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // One info line per request would cost more than the admission itself.
@@ -61,7 +95,7 @@ export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promis
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
     // Fastify's own 503 while closing has not the contract's error shape: the
-    // lifecycle hooks (src/http/in-flight.ts) answer it instead.
+    // lifecycle hooks (src/http/plugins/in-flight.ts) answer it instead.
     return503OnClosing: false,
     forceCloseConnections: "idle",
     trustProxy: trustProxy(options.trustProxy),
@@ -85,23 +119,47 @@ export async function buildApp(given: ApiDeps, options: AppOptions = {}): Promis
   await registerOpenApi(app);
   // Before any route: CORS headers go on every answer (503s included), and
   // shedding runs before the routes' own hooks.
-  await registerCors(app, deps.corsOrigins);
+  await registerCors(app, options.corsOrigins);
   await registerOverloadGuard(app, options.overload);
 
   const addMissingMethods = collectRoutes(app);
-  const admin = adminGuard(deps.adminToken);
-  registerHealthRoutes(app, deps);
-  registerCampaignRoutes(app, deps, admin);
-  registerClaimRoutes(app, deps, admin);
-  if (deps.tasks) registerTaskRoutes(app, deps, deps.tasks, admin);
+  const admin = adminGuard(access.adminToken);
+  const within = deadline(options.requestTimeoutMs);
+  const sseHeartbeatMs = options.sseHeartbeatMs ?? 15_000;
+  const stats = statsInputs(services, ops);
+  registerHealthRoutes(app, ops);
+  registerCampaignRoutes(app, services.campaigns, admin);
+  registerClaimRoutes(app, services.claims, { auth: userAuth(access, admin), within, sseHeartbeatMs });
+  if (services.tasks) registerTaskRoutes(app, services.tasks, { admin, within, sseHeartbeatMs });
   registerMetricsRoutes(app, metrics);
-  registerStatsRoutes(app, deps, admin);
-  registerDashboardRoutes(app, deps, metrics, admin, options.dashboard);
-  registerLifecycleRoutes(app, deps, admin);
-  registerDeliveryRoutes(app, deps, admin);
-  registerExportRoutes(app, deps, admin);
+  registerStatsRoutes(app, stats, admin);
+  registerDashboardRoutes(app, stats, metrics, admin, options.dashboard);
+  registerLifecycleRoutes(app, services, admin);
+  registerDeliveryRoutes(app, services.deliveries, admin);
+  registerExportRoutes(app, services.exports, admin);
   addMissingMethods();
   return app;
+}
+
+/** What /v1/admin/stats and the dashboard read: campaign counters from the campaign service, the rest from ops. */
+function statsInputs(services: Services, ops: AppOps): StatsInputs {
+  return {
+    mode: ops.mode,
+    queueLag: ops.queueLag,
+    sections: ops.stats,
+    async campaigns(limit) {
+      const { campaigns, total } = await services.campaigns.newest(limit);
+      return {
+        campaigns: campaigns.map(({ campaign, counts }) => ({
+          id: campaign.id,
+          name: campaign.name,
+          stock: campaign.stock,
+          ...counts,
+        })),
+        total,
+      };
+    },
+  };
 }
 
 /** Fastify takes a hop count as a function of the hop (its types do not list numbers). */

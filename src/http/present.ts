@@ -1,11 +1,15 @@
-import { type Campaign, type CampaignCounters, type Claim, campaignStatus } from "../domain/types.ts";
+/** What services answer, as the contract's JSON bodies (epoch ms -> RFC3339). */
+import { type Claim, campaignStatus } from "../domain/types.ts";
+import type { DeliveryRecord } from "../ports/delivery.ts";
+import type { AuditRecord } from "../ports/lifecycle-ledger.ts";
+import type { TaskRecord } from "../ports/task-store.ts";
+import type { CampaignView } from "../services/campaigns.ts";
+import type { WebhookSet } from "../services/deliveries.ts";
 
-/** Domain objects to the contract's JSON bodies (epoch ms -> RFC3339). */
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
-export function campaignBody(campaign: Campaign, counters: CampaignCounters, now: number) {
-  const pending = counters.admitted - counters.issued;
+export function campaignBody({ campaign, counts, at }: CampaignView) {
   return {
     id: campaign.id,
     name: campaign.name,
@@ -15,10 +19,10 @@ export function campaignBody(campaign: Campaign, counters: CampaignCounters, now
     endsAt: isoOrNull(campaign.endsAt),
     createdAt: iso(campaign.createdAt),
     status: campaignStatus(campaign),
-    issued: counters.issued,
-    pending,
-    remaining: campaign.stock - counters.admitted,
-    serverTime: iso(now),
+    issued: counts.issued,
+    pending: counts.pending,
+    remaining: counts.remaining,
+    serverTime: iso(at),
   };
 }
 
@@ -36,3 +40,45 @@ export function claimBody(claim: Claim) {
   }
   return body;
 }
+
+export function taskBody(task: TaskRecord) {
+  const body: Record<string, unknown> = {
+    taskId: task.taskId,
+    type: task.type,
+    status: task.status,
+    attempts: task.attempts,
+    maxAttempts: task.maxAttempts,
+    createdAt: iso(task.createdAt),
+    updatedAt: iso(task.updatedAt),
+  };
+  if (task.status === "succeeded") body.result = task.result ?? null;
+  if (task.error !== undefined && task.status !== "succeeded") body.error = task.error;
+  if (task.startedAt !== undefined) body.startedAt = iso(task.startedAt);
+  if (task.finishedAt !== undefined) body.finishedAt = iso(task.finishedAt);
+  if (task.runAfter !== undefined) body.nextAttemptAt = iso(task.runAfter);
+  return body;
+}
+
+export const auditBody = (entry: AuditRecord) => ({
+  id: entry.id,
+  at: iso(entry.at),
+  actor: entry.actor,
+  requestId: entry.requestId,
+  clientIp: entry.clientIp,
+  action: entry.action,
+  details: entry.details,
+});
+
+/** A webhook without its secret, unless this answer generated it. */
+export const webhookBody = ({ webhook, ...rest }: WebhookSet) => ({
+  webhook: webhook ? { url: webhook.url, updatedAt: iso(webhook.updatedAt) } : null,
+  ...rest,
+});
+
+export const deliveryBody = (d: DeliveryRecord) => ({
+  deliveryId: d.deliveryId,
+  claimId: d.claimId,
+  attempts: d.attempts,
+  lastError: d.lastError,
+  createdAt: iso(d.createdAt),
+});

@@ -1,6 +1,3 @@
-import type { Claim } from "../domain/types.ts";
-import type { AuditEntry } from "./lifecycle-ledger.ts";
-
 /**
  * Delivery of issued claims to the shop's systems (docs/lifecycle.md).
  *
@@ -15,6 +12,9 @@ import type { AuditEntry } from "./lifecycle-ledger.ts";
  *   dispatcher leases due rows, POSTs them signed, and marks them delivered,
  *   retries them with backoff, or parks them as dead for an admin to replay.
  */
+import type { Claim } from "../domain/types.ts";
+import type { AuditEntry } from "./lifecycle-ledger.ts";
+
 export interface IssuedSink {
   publish(claims: readonly Claim[]): Promise<void>;
 }

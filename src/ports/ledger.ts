@@ -1,11 +1,6 @@
 import type { Campaign, Claim } from "../domain/types.ts";
 
-/**
- * The ledger seam: the durable truth. Writes are idempotent: a claim already
- * in the ledger is reported as issued again, never written twice. A claim that
- * collides with a different claim on (campaign, unit) or (campaign, user, seq)
- * is refused and reported as a conflict: the last guard against over-issue.
- */
+/** What Ledger.issue() did with a batch. */
 export interface IssueResult {
   /** Claims now in the ledger (new or already there), with their ledger issuedAt. */
   issued: Claim[];
@@ -13,6 +8,14 @@ export interface IssueResult {
   conflicts: Claim[];
 }
 
+/**
+ * The ledger seam: the durable truth (SQLite in embedded mode, PostgreSQL in
+ * distributed mode; test/contracts/ledger.ts is what both must do). Writes are
+ * idempotent: a claim already in the ledger is reported as issued again, never
+ * written twice. A claim that collides with a different claim on
+ * (campaign, unit) or (campaign, user, seq) is refused and reported as a
+ * conflict: the last guard against over-issue.
+ */
 export interface Ledger {
   migrate(): Promise<void>;
   /** false when a campaign with this id exists. */

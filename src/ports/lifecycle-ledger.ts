@@ -1,10 +1,9 @@
-import type { Campaign } from "../domain/types.ts";
-
 /**
  * The lifecycle seam on the ledger side: every admin change is recorded with
  * who made it and when (docs/lifecycle.md). Each ledger implements it next to
  * its Ledger; the API sees only this interface.
  */
+import type { Campaign } from "../domain/types.ts";
 
 /** Who asked: the admin token has no identity, so the caller declares one (X-Actor) and the request is pinned down. */
 export interface Actor {

@@ -2,36 +2,46 @@ import { hostname } from "node:os";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
-import { KafkaIssuedSink } from "../adapters/kafka/issued-sink.ts";
-import type { KafkaQueue } from "../adapters/kafka/kafka-queue.ts";
+import {
+  type KafkaClaims,
+  KafkaIssuedSink,
+  type KafkaQueue,
+  openKafkaClaims,
+  openKafkaTasks,
+} from "../adapters/kafka/index.ts";
 import { PostgresLedger } from "../adapters/postgres/postgres-ledger.ts";
-import { packClaim, unpackClaim } from "../adapters/redis/admission/claim-codec.ts";
-import { RedisKeys } from "../adapters/redis/admission/keys.ts";
-import { LossMonitor } from "../adapters/redis/admission/loss-monitor.ts";
-import { streamClaims } from "../adapters/redis/admission/queued-claims.ts";
-import { RedisAdmission } from "../adapters/redis/admission/redis-admission.ts";
-import { RetentionSweeper } from "../adapters/redis/admission/retention.ts";
-import { RedisNotifier } from "../adapters/redis/notifier.ts";
-import { RedisRateLimiter } from "../adapters/redis/rate-limiter.ts";
-import { redisMemorySource } from "../adapters/redis/stats/memory.ts";
-import { RedisStreamQueue } from "../adapters/redis/streams/redis-stream-queue.ts";
-import { RedisTaskStore } from "../adapters/redis/tasks/redis-task-store.ts";
+import {
+  LossMonitor,
+  packClaim,
+  RedisAdmission,
+  RedisKeys,
+  RedisNotifier,
+  RedisRateLimiter,
+  RedisStreamQueue,
+  RedisTaskStore,
+  RetentionSweeper,
+  redisMemorySource,
+  streamSink,
+  unpackClaim,
+} from "../adapters/redis/index.ts";
 import { type Config, ConfigError } from "../config/config.ts";
 import type { Claim } from "../domain/types.ts";
-import type { ApiDeps, DependencyStatus } from "../http/deps.ts";
-import { countFailures } from "../ops/metrics/instrument.ts";
+import { userHashKey } from "../domain/user-hash.ts";
+import type { ApiParts } from "../http/app.ts";
+import { countFailures, instrumentPorts } from "../ops/metrics/instrument.ts";
 import { Metrics } from "../ops/metrics/metrics.ts";
 import { ledgerCountsSource } from "../ops/stats/ledger-counts.ts";
 import type { IssuedSink } from "../ports/delivery.ts";
 import type { Queue, QueueLag } from "../ports/queue.ts";
+import type { DependencyStatus } from "../ports/readiness.ts";
 import type { TaskMessage } from "../ports/task-store.ts";
+import { ClaimLookup } from "../services/claims.ts";
+import { createServices } from "../services/index.ts";
 import { taskSettings } from "../services/tasks/settings.ts";
 import { ClaimWorker } from "../workers/claim-worker.ts";
 import { fanOut } from "../workers/fan-out.ts";
 import { WebhookDispatcher } from "../workers/webhook/dispatcher.ts";
 import { webhookOptions } from "../workers/webhook/options.ts";
-import { type KafkaClaims, openKafkaClaims } from "./kafka-claims.ts";
-import { openKafkaTasks } from "./kafka-tasks.ts";
 import { openTaskPipeline, type TaskPipeline } from "./task-pipeline.ts";
 
 /**
@@ -50,7 +60,8 @@ export interface DistributedOptions {
 }
 
 export interface DistributedRuntime {
-  deps: ApiDeps;
+  /** What the HTTP API serves (buildApp); a worker's HTTP face reads only `api.ops`. */
+  api: ApiParts;
   admission: RedisAdmission;
   ledger: PostgresLedger;
   redis: Redis;
@@ -74,8 +85,6 @@ export interface DistributedRuntime {
 export const CLAIMS_GROUP = "stampede-claim-workers";
 /** The consumer group of the tasks stream (QUEUE=redis; KAFKA_TASKS_GROUP with Kafka). */
 export const TASKS_GROUP = "stampede-task-workers";
-/** The tasks stream (its own, so a slow task never delays a claim). */
-export const tasksStream = (prefix: string) => `${prefix}:tasks:stream`;
 
 /** Refuses, in one line naming the setting, what distributed mode cannot run without. */
 export function requireDistributedSettings(config: Config): {
@@ -150,7 +159,15 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
   let issuedTopic: KafkaIssuedSink | undefined;
   if (config.QUEUE === "kafka") {
     try {
-      kafka = await openKafkaClaims({ role, config, redis, keys, logger, metrics, instance });
+      kafka = await openKafkaClaims({
+        role,
+        config,
+        redis,
+        keys,
+        logger,
+        instance,
+        onPublishError: () => metrics.dependencyError("kafka"),
+      });
       // Workers publish what they issued to the shop's topic (docs/kafka.md, "The issued topic").
       if (role === "worker" && config.KAFKA_ISSUED_TOPIC !== undefined)
         issuedTopic = await KafkaIssuedSink.open({
@@ -175,26 +192,18 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     keys,
     ledger,
     logger,
-    sink: kafka ? "outbox" : "stream",
-    sinkCap: config.STREAM_MAX_LEN,
-    queuedClaims: kafka
-      ? kafka.queuedClaims
-      : (campaignId) => streamClaims(redis, keys.campaign(campaignId).stream),
+    sink: kafka ? kafka.sink : streamSink({ redis, keys, cap: config.STREAM_MAX_LEN }),
     idempotencyTtlSec: config.IDEMPOTENCY_TTL_S,
     soldOutCacheMaxHolders: role === "api" ? config.SOLD_OUT_CACHE_MAX_HOLDERS : 0,
     retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
   });
+  const claimLookup = new ClaimLookup({ admission, ledger });
   const notifier = new RedisNotifier({
     publisher: redis,
     subscriber,
     channel: keys.issuedChannel,
     logger,
-    recheck: async (claimIds) => {
-      const found = await Promise.all(
-        claimIds.map(async (id) => (await admission.getClaim(id)) ?? (await ledger.findClaim(id))),
-      );
-      return found.filter((c): c is Claim => c !== undefined);
-    },
+    recheck: (claimIds) => claimLookup.findMany(claimIds),
   });
 
   // Tasks (POST /v1/tasks): their own stream or topic, the Redis task store; workers run them.
@@ -222,7 +231,8 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     taskQueue = new RedisStreamQueue<TaskMessage>({
       redis,
       blocking: taskBlocking ?? redis,
-      streams: [tasksStream(config.REDIS_PREFIX)],
+      // Its own stream, so a slow task never delays a claim.
+      streams: [keys.tasks.stream],
       group: TASKS_GROUP,
       consumer: instance,
       codec: { encode: (m) => JSON.stringify(m), decode: (d) => JSON.parse(d) as TaskMessage },
@@ -307,7 +317,6 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     retention = new RetentionSweeper({
       redis,
       keys,
-      scripts: admission.scripts,
       ledger,
       logger,
       graceMs: config.REDIS_RETENTION_GRACE_S * 1000,
@@ -334,30 +343,42 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     return Promise.all(checks);
   };
 
-  const deps: ApiDeps = {
-    // Kafka mode: a 202 waits for Kafka's acknowledgement.
-    admission: kafka ? kafka.admission(admission) : admission,
-    ledger,
-    notifier,
-    adminToken: settings.adminToken,
-    readiness,
-    isShuttingDown: () => shuttingDown,
-    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-    corsOrigins: config.CORS_ORIGINS,
-    rateLimiter,
-    userTokens:
-      config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
-    tasks: tasks.service,
-    lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
-    metrics,
-    mode: role,
-    // An API process reads the lag through a claims queue it never consumes from.
-    queueLag: lagOf([queue ?? kafka?.queue ?? claimsQueue(redis), taskQueue]),
-    stats: [ledgerCountsSource(ledger), redisMemorySource(redis, `${config.REDIS_PREFIX}:`)],
+  const services = createServices(
+    instrumentPorts(
+      {
+        // Kafka mode: a 202 waits for Kafka's acknowledgement.
+        admission: kafka ? kafka.admission(admission) : admission,
+        ledger,
+        notifier,
+        lifecycle: ledger.lifecycle,
+        deliveries: ledger.deliveries,
+        rateLimiter,
+        tasks: tasks.service,
+      },
+      metrics,
+    ),
+    { userHashKey: userHashKey(settings.adminToken), requestTimeoutMs: config.REQUEST_TIMEOUT_MS },
+  );
+  const api: ApiParts = {
+    services,
+    access: {
+      adminToken: settings.adminToken,
+      userTokens:
+        config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
+    },
+    ops: {
+      readiness,
+      isShuttingDown: () => shuttingDown,
+      metrics,
+      mode: role,
+      // An API process reads the lag through a claims queue it never consumes from.
+      queueLag: lagOf([queue ?? kafka?.queue ?? claimsQueue(redis), taskQueue]),
+      stats: [ledgerCountsSource(ledger), redisMemorySource(redis, `${config.REDIS_PREFIX}:`)],
+    },
   };
 
   return {
-    deps,
+    api,
     admission,
     ledger,
     redis,

@@ -11,10 +11,13 @@ import { ThreadedIssuer } from "../adapters/sqlite/threaded-issuer.ts";
 import { claimMessageCodec } from "../domain/claim-message.ts";
 import type { RateLimitOptions } from "../domain/rate-policy.ts";
 import type { Claim } from "../domain/types.ts";
-import type { ApiDeps, DependencyStatus } from "../http/deps.ts";
-import { countFailures } from "../ops/metrics/instrument.ts";
+import { userHashKey } from "../domain/user-hash.ts";
+import type { ApiParts } from "../http/app.ts";
+import { countFailures, instrumentPorts } from "../ops/metrics/instrument.ts";
 import { Metrics } from "../ops/metrics/metrics.ts";
 import { ledgerCountsSource } from "../ops/stats/ledger-counts.ts";
+import type { DependencyStatus } from "../ports/readiness.ts";
+import { createServices } from "../services/index.ts";
 import { ClaimWorker } from "../workers/claim-worker.ts";
 import {
   DEFAULT_WEBHOOK_OPTIONS,
@@ -34,6 +37,7 @@ export interface EmbeddedOptions {
   logger: Logger;
   batchSize: number;
   flushIntervalMs: number;
+  /** REQUEST_TIMEOUT_MS: bounds how long a service waits (erasure, for a claim still being issued). */
   requestTimeoutMs?: number;
   /** LEDGER_WRITER: "thread" (default) issues on a thread of its own (adapters/sqlite/threaded-issuer.ts). */
   ledgerWriter?: "thread" | "loop";
@@ -46,8 +50,6 @@ export interface EmbeddedOptions {
   rateLimit?: RateLimitOptions;
   /** USER_TOKEN_SECRET: claims and reads of claims then need the user's token. */
   userTokenSecret?: string;
-  /** CORS_ORIGINS. */
-  corsOrigins?: string[];
   /** Webhook delivery settings (WEBHOOK_* settings); defaults in workers/webhook/dispatcher.ts. */
   webhook?: Partial<WebhookOptions>;
   /** The process's metrics registry (one is made when absent). */
@@ -55,7 +57,12 @@ export interface EmbeddedOptions {
 }
 
 export interface EmbeddedRuntime {
-  deps: ApiDeps;
+  /** What the HTTP API serves (buildApp). */
+  api: ApiParts;
+  admission: MemoryAdmission;
+  notifier: MemoryNotifier;
+  /** Present when RATE_LIMIT_USER or RATE_LIMIT_IP is set. */
+  rateLimiter: MemoryRateLimiter | undefined;
   queue: EmbeddedQueue<Claim>;
   worker: ClaimWorker;
   tasks: EmbeddedTasks;
@@ -141,35 +148,53 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     await check("tasks", () => tasks.ping()),
   ];
 
-  const deps: ApiDeps = {
-    admission,
-    ledger,
-    notifier,
-    adminToken: options.adminToken,
-    readiness,
-    isShuttingDown: () => shuttingDown,
-    requestTimeoutMs: options.requestTimeoutMs,
-    tasks: tasks.service,
-    rateLimiter,
-    userTokens:
-      options.userTokenSecret === undefined ? undefined : userTokenVerifier(options.userTokenSecret),
-    corsOrigins: options.corsOrigins,
-    lifecycle: { ledger: ledger.lifecycle, deliveries: ledger.deliveries },
-    metrics,
-    mode: "embedded",
-    // Claims and tasks travel on queues of their own; both show.
-    queueLag: async () => [...(await queue.lag()), ...(await tasks.queue.lag())],
-    stats: [
-      ledgerCountsSource(ledger),
+  const services = createServices(
+    instrumentPorts(
       {
-        name: "journal",
-        collect: async () => ({ fsyncs: queue.journal.fsyncCount, failure: queue.journal.failure?.message }),
+        admission,
+        ledger,
+        notifier,
+        lifecycle: ledger.lifecycle,
+        deliveries: ledger.deliveries,
+        rateLimiter,
+        tasks: tasks.service,
       },
-    ],
+      metrics,
+    ),
+    { userHashKey: userHashKey(options.adminToken), requestTimeoutMs: options.requestTimeoutMs ?? 5000 },
+  );
+  const api: ApiParts = {
+    services,
+    access: {
+      adminToken: options.adminToken,
+      userTokens:
+        options.userTokenSecret === undefined ? undefined : userTokenVerifier(options.userTokenSecret),
+    },
+    ops: {
+      readiness,
+      isShuttingDown: () => shuttingDown,
+      metrics,
+      mode: "embedded",
+      // Claims and tasks travel on queues of their own; both show.
+      queueLag: async () => [...(await queue.lag()), ...(await tasks.queue.lag())],
+      stats: [
+        ledgerCountsSource(ledger),
+        {
+          name: "journal",
+          collect: async () => ({
+            fsyncs: queue.journal.fsyncCount,
+            failure: queue.journal.failure?.message,
+          }),
+        },
+      ],
+    },
   };
 
   return {
-    deps,
+    api,
+    admission,
+    notifier,
+    rateLimiter,
     queue,
     worker,
     tasks,

@@ -11,7 +11,7 @@ import { type TaskOutcomeEvent, TaskWorker } from "../workers/task-worker.ts";
 
 /**
  * Wires the task pipeline from any mode's queue and store: the API side (a
- * TaskService for ApiDeps.tasks) and, where the process runs workers, a
+ * TaskService, one of the services buildApp serves) and, where the process runs workers, a
  * started TaskWorker. The embedded runtime calls this with its journal queue
  * and SQLite store; the distributed one with its tasks stream/topic and the
  * RedisTaskStore.

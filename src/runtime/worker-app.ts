@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
-import type { ApiDeps } from "../http/deps.ts";
-import { installErrorHandling } from "../http/errors.ts";
+import type { AppOps } from "../http/app.ts";
+import { installErrorHandling } from "../http/plugins/errors.ts";
 import { registerHealthRoutes } from "../http/routes/health.ts";
-import { errorSchema } from "../http/schemas.ts";
+import { errorSchema } from "../http/schemas/contract.ts";
 import { observeRequests, registerMetricsRoutes } from "../ops/metrics/routes.ts";
 
 /**
@@ -11,7 +11,7 @@ import { observeRequests, registerMetricsRoutes } from "../ops/metrics/routes.ts
  * workers and Prometheus can scrape their batches and queue lag.
  */
 export async function buildWorkerApp(
-  deps: Pick<ApiDeps, "readiness" | "isShuttingDown" | "metrics" | "queueLag">,
+  ops: Pick<AppOps, "readiness" | "isShuttingDown" | "metrics" | "queueLag">,
   options: { logger?: FastifyServerOptions["loggerInstance"] } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
@@ -22,11 +22,9 @@ export async function buildWorkerApp(
   });
   app.addSchema(errorSchema);
   installErrorHandling(app);
-  registerHealthRoutes(app, deps);
-  if (deps.metrics) {
-    deps.metrics.setQueueLagSource(deps.queueLag);
-    observeRequests(app, deps.metrics);
-    registerMetricsRoutes(app, deps.metrics);
-  }
+  registerHealthRoutes(app, ops);
+  ops.metrics.setQueueLagSource(ops.queueLag);
+  observeRequests(app, ops.metrics);
+  registerMetricsRoutes(app, ops.metrics);
   return app;
 }

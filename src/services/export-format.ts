@@ -1,5 +1,3 @@
-import type { Claim } from "../domain/types.ts";
-
 /**
  * A campaign's issued claims as NDJSON or CSV, one chunk of text per page of
  * claims from the ledger (Ledger.exportClaims): memory holds a page and its
@@ -11,6 +9,8 @@ import type { Claim } from "../domain/types.ts";
  * (OWASP "CSV injection"): such a cell gets a leading apostrophe. That alters
  * the value, so it is off by default; NDJSON always carries values exactly.
  */
+import type { Claim } from "../domain/types.ts";
+
 export type ExportFormat = "ndjson" | "csv";
 
 export interface ExportOptions {

@@ -1,5 +1,5 @@
 import type { TaskRecord } from "../ports/task-store.ts";
-import type { TaskDefinition } from "../services/tasks/definition.ts";
+import type { TaskDefinition } from "../services/tasks/define.ts";
 
 /**
  * Runs one attempt of a task's handler: with a timeout, a lease heartbeat,

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../helpers/server-process.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { eventually } from "../helpers/wait.ts";
 
 /**
  * `npm run build` makes dist/, which bin/stampede.js runs when present (an
@@ -27,10 +28,12 @@ test("the built package (tsc + copy-assets) starts and serves without the TypeSc
   );
   execFileSync(process.execPath, [join(ROOT, "scripts/copy-assets.mjs"), dist]);
   for (const asset of [
-    "adapters/redis/lua/admit-6.lua",
-    "adapters/redis/lua/gcra.lua",
-    "adapters/postgres/migrations",
-    "ops/dashboard/public",
+    "src/adapters/redis/lua/admit-6.lua",
+    "src/adapters/redis/lua/rate-limit-n.lua",
+    "src/adapters/redis/lua/includes/redis-time.lua",
+    "src/adapters/postgres/migrations",
+    "src/ops/dashboard/public",
+    "bench/engine/generator/child.js",
   ])
     assert.ok(existsSync(join(dist, asset)), `${asset} is in the build`);
   mkdirSync(join(pkg, "bin"));
@@ -59,7 +62,32 @@ test("the built package (tsc + copy-assets) starts and serves without the TypeSc
     body: JSON.stringify({ userId: "u1" }),
   });
   assert.equal(claim.status, 202);
+  // The worker issues it: the ledger's writer thread starts from dist/ too (it once looked for a .ts file).
+  const { claimId } = (await claim.json()) as { claimId: string };
+  await eventually(
+    async () =>
+      ((await (await fetch(`${server.url}/v1/claims/${claimId}`)).json()) as { status: string }).status ===
+      "issued",
+    10_000,
+    "the claim issued by the built worker",
+  );
   const page = await fetch(`${server.url}/`);
   assert.equal(page.status, 200, "the dashboard's page is in dist/");
   assert.match(await page.text(), /<html/i);
+
+  // `stampede bench` ships too: its generator child and its ceiling server start from dist/.
+  const bin = join(pkg, "bin/stampede.js");
+  assert.match(execFileSync(process.execPath, [bin, "--help"], { encoding: "utf8" }), /bench/);
+  assert.match(execFileSync(process.execPath, [bin, "bench", "--help"], { encoding: "utf8" }), /--ceiling/);
+  const ceiling = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [bin, "bench", "--ceiling", "--users", "200", "--concurrency", "20", "--json"],
+      {
+        encoding: "utf8",
+      },
+    ),
+  ) as { kind: string; answers: { byStatus: Record<string, number> } };
+  assert.equal(ceiling.kind, "ceiling");
+  assert.deepEqual(ceiling.answers.byStatus, { "410": 200 });
 });

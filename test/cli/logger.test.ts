@@ -30,8 +30,8 @@ test("neither the admin token nor a user's token nor a secret setting reaches th
     userTokenSecret: SECRET,
   });
   // A dependency that fails unexpectedly makes the API log the error with its request.
-  const failing = { ...runtime.deps.admission, getCampaign: async () => Promise.reject(new Error("boom")) };
-  const app = await buildApp({ ...runtime.deps, admission: failing }, { logger });
+  runtime.admission.getCampaign = async () => Promise.reject(new Error("boom"));
+  const app = await buildApp(runtime.api, { logger });
   t.after(async () => {
     await app.close();
     await runtime.close();

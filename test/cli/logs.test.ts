@@ -21,7 +21,7 @@ function capture(level: string) {
 test("no log line per request at info level; an unexpected error is logged with its request id", async (t) => {
   const { runtime } = await embeddedApp(t);
   const { logger, lines } = capture("info");
-  const app = await buildApp(runtime.deps, { logger });
+  const app = await buildApp(runtime.api, { logger });
   t.after(() => app.close());
   await app.ready();
   const before = lines.length;
@@ -40,7 +40,7 @@ test("no log line per request at info level; an unexpected error is logged with 
   assert.deepEqual(lines.slice(before), [], "answered requests write nothing at info level");
 
   // An unexpected failure (not a contract error) is answered 503 and logged once, with the request id.
-  runtime.deps.ledger.createCampaign = async () => {
+  runtime.ledger.createCampaign = async () => {
     throw new Error("disk on fire");
   };
   const failed = await app.inject({

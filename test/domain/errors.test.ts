@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ERROR_CODES } from "../../src/domain/errors.ts";
-import { HTTP_STATUS } from "../../src/http/errors.ts";
+import { HTTP_STATUS } from "../../src/http/plugins/errors.ts";
 import { embeddedApp } from "../helpers/embedded-app.ts";
 
 // The contract's catalogue, copied from SPEC.md: the code must not drift from it.

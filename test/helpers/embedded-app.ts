@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
-import { type AppOptions, buildApp } from "../../src/http/app.ts";
-import type { ApiDeps } from "../../src/http/deps.ts";
+import { type ApiParts, type AppOps, type AppOptions, buildApp } from "../../src/http/app.ts";
 import { type EmbeddedOptions, type EmbeddedRuntime, openEmbedded } from "../../src/runtime/embedded.ts";
+import type { Services } from "../../src/services/index.ts";
 import { tempDir } from "./tmp.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -15,10 +15,28 @@ export interface TestApp {
   dataDir: string;
 }
 
-/** An embedded stampede in this process, for inject() tests. Closed when the test ends. */
+/** What a test may swap in the parts the runtime hands buildApp. */
+export interface PartsOverride {
+  services?: Partial<Services>;
+  ops?: Partial<AppOps>;
+}
+
+/** The runtime's parts with some services or ops swapped. */
+function withParts(parts: ApiParts, override: PartsOverride = {}): ApiParts {
+  return {
+    ...parts,
+    services: { ...parts.services, ...override.services },
+    ops: { ...parts.ops, ...override.ops },
+  };
+}
+
+/**
+ * An embedded stampede in this process, for inject() tests. Closed when the
+ * test ends. `requestTimeoutMs` goes to both the runtime and the app.
+ */
 export async function embeddedApp(
   t: { after: (fn: () => Promise<void> | void) => void },
-  options: Partial<EmbeddedOptions> & { deps?: Partial<ApiDeps>; app?: AppOptions } = {},
+  options: Partial<EmbeddedOptions> & PartsOverride & { app?: AppOptions } = {},
 ): Promise<TestApp> {
   const dataDir = options.dataDir ?? tempDir(t);
   const runtime = await openEmbedded({
@@ -30,7 +48,10 @@ export async function embeddedApp(
     fsync: "off",
     ...options,
   });
-  const app = await buildApp({ ...runtime.deps, ...options.deps }, options.app);
+  const app = await buildApp(withParts(runtime.api, options), {
+    requestTimeoutMs: options.requestTimeoutMs,
+    ...options.app,
+  });
   t.after(async () => {
     await app.close();
     await runtime.close();

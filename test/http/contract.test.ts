@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { parseRate } from "../../src/domain/rate-policy.ts";
 import { admin, assertError, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
 import { eventually } from "../helpers/wait.ts";
 
@@ -222,10 +223,21 @@ describe("claims", () => {
     assertError(await app.inject({ method: "GET", url: "/v1/claims/a%20b" }), 400, "invalid_request");
   });
 
+  test("503 unavailable, never 404, for a claim only a failing ledger could answer for", async (t) => {
+    const { app, runtime } = await embeddedApp(t);
+    runtime.ledger.findClaim = async () => Promise.reject(new Error("disk unreadable"));
+    for (const url of ["/v1/claims/AAAAAAAAAAAAAAAAAAAAAA", "/v1/claims/AAAAAAAAAAAAAAAAAAAAAA/events"]) {
+      const res = await app.inject({ method: "GET", url });
+      assertError(res, 503, "unavailable");
+      assert.equal(res.headers["retry-after"], "1");
+    }
+  });
+
   test("429 rate_limited with Retry-After comes after 404 and before 409", async (t) => {
-    const { app } = await embeddedApp(t, {
-      deps: { rateLimiter: { check: async (_c, userId) => (userId === "hammer" ? 3 : undefined) } },
+    const { app, runtime } = await embeddedApp(t, {
+      rateLimit: { user: parseRate("1000/s", "RATE_LIMIT_USER") },
     });
+    runtime.rateLimiter!.check = async (_campaignId, userId) => (userId === "hammer" ? 3 : undefined);
     await createCampaign(app, { id: "c", name: "C", stock: 1 });
     assertError(await app.inject(claim("nope", "hammer")), 404, "campaign_not_found");
     const limited = await app.inject(claim("c", "hammer"));
@@ -236,7 +248,7 @@ describe("claims", () => {
   test("503 unavailable with Retry-After when admission does not answer in time", async (t) => {
     const { app, runtime } = await embeddedApp(t, { requestTimeoutMs: 150 });
     await createCampaign(app, { id: "c", name: "C", stock: 1 });
-    runtime.deps.admission.admit = () => new Promise(() => undefined);
+    runtime.admission.admit = () => new Promise(() => undefined);
     const res = await app.inject(claim("c", "u"));
     assertError(res, 503, "unavailable");
     assert.equal(res.headers["retry-after"], "1");
@@ -262,7 +274,7 @@ describe("server-sent events", () => {
   });
 
   test("heartbeat comments while pending; 404 for an unknown claim", async (t) => {
-    const { app, runtime } = await embeddedApp(t, { deps: { sseHeartbeatMs: 50 } });
+    const { app, runtime } = await embeddedApp(t, { app: { sseHeartbeatMs: 50 } });
     await createCampaign(app, { id: "c", name: "C", stock: 1 });
     await runtime.worker.stop(); // keep the claim pending
     const address = await app.listen({ port: 0, host: "127.0.0.1" });
@@ -283,7 +295,7 @@ describe("server-sent events", () => {
 describe("operations and routing", () => {
   test("healthz, readyz, and readyz 503 once shutdown begins", async (t) => {
     let stopping = false;
-    const { app } = await embeddedApp(t, { deps: { isShuttingDown: () => stopping } });
+    const { app } = await embeddedApp(t, { ops: { isShuttingDown: () => stopping } });
     assert.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
     const ready = await app.inject({ method: "GET", url: "/readyz" });
     assert.equal(ready.statusCode, 200);

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
 import { mintUserToken } from "../../src/adapters/jwt/user-tokens.ts";
 import { parseRate } from "../../src/domain/rate-policy.ts";
-import { HTTP_STATUS } from "../../src/http/errors.ts";
+import { HTTP_STATUS } from "../../src/http/plugins/errors.ts";
 import { ADMIN_TOKEN, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
 import { rawRequest } from "../helpers/raw-http.ts";
 
@@ -323,7 +323,7 @@ const variants = [
   // Limits per minute, so that the statuses reached do not depend on the machine's speed.
   {
     name: "rate limit per user, CORS on",
-    options: { rateLimit: { user: parseRate("3/m", "x") }, corsOrigins: ["https://shop.example"] },
+    options: { rateLimit: { user: parseRate("3/m", "x") }, app: { corsOrigins: ["https://shop.example"] } },
   },
   {
     name: "user tokens, per-address limit, trusted proxy",

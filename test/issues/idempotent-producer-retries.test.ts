@@ -4,8 +4,8 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Producer, stringSerializers } from "@platformatic/kafka";
 import { pino } from "pino";
-import { deliveryBoundMs, resolveOptions } from "../../src/adapters/kafka/options.ts";
-import { Publisher } from "../../src/adapters/kafka/publisher.ts";
+import { deliveryBoundMs, resolveOptions } from "../../src/adapters/kafka/queue/options.ts";
+import { Publisher } from "../../src/adapters/kafka/queue/publisher.ts";
 
 /**
  * @platformatic/kafka's idempotent producer retries forever unless told

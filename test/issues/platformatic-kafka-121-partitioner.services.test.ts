@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { describe, test } from "node:test";
 import { Consumer, compatibilityPartitioner, defaultPartitioner } from "@platformatic/kafka";
 import { pino } from "pino";
-import { KafkaQueue } from "../../src/adapters/kafka/kafka-queue.ts";
+import { KafkaQueue } from "../../src/adapters/kafka/queue/kafka-queue.ts";
 import {
   KAFKA_SCRIPT,
   kafkaBrokers,

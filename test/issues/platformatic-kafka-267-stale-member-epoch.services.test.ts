@@ -8,7 +8,7 @@ import {
   stringSerializers,
 } from "@platformatic/kafka";
 import { pino } from "pino";
-import { KafkaQueue } from "../../src/adapters/kafka/kafka-queue.ts";
+import { KafkaQueue } from "../../src/adapters/kafka/queue/kafka-queue.ts";
 import { kafkaBrokers, skipWithoutKafka, testAdmin, testGroup, testTopic } from "../helpers/kafka.ts";
 import { eventually } from "../helpers/wait.ts";
 

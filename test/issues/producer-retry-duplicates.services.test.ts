@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Producer, stringSerializers } from "@platformatic/kafka";
 import { pino } from "pino";
-import { endOffsets } from "../../src/adapters/kafka/lag.ts";
-import { resolveOptions } from "../../src/adapters/kafka/options.ts";
-import { Publisher } from "../../src/adapters/kafka/publisher.ts";
+import { endOffsets } from "../../src/adapters/kafka/queue/lag.ts";
+import { resolveOptions } from "../../src/adapters/kafka/queue/options.ts";
+import { Publisher } from "../../src/adapters/kafka/queue/publisher.ts";
 import { kafkaBrokers, skipWithoutKafka, testAdmin, testTopic } from "../helpers/kafka.ts";
 
 /**

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { campaignTag } from "../../src/adapters/redis/admission/keys.ts";
+import { campaignTag } from "../../src/adapters/redis/keys.ts";
 import { ADMIN_TOKEN, claimOn, type Reply, request, startCluster } from "../helpers/distributed.ts";
 import { skipWithoutServices, sql } from "../helpers/services.ts";
 import { steadyClaims } from "../helpers/steady-claims.ts";

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { EmbeddedQueue } from "../../src/adapters/journal/embedded-queue.ts";
-import { KafkaQueue } from "../../src/adapters/kafka/kafka-queue.ts";
+import { KafkaQueue } from "../../src/adapters/kafka/queue/kafka-queue.ts";
 import { RedisStreamQueue } from "../../src/adapters/redis/streams/redis-stream-queue.ts";
 import { RedisTaskStore } from "../../src/adapters/redis/tasks/redis-task-store.ts";
 import type { Queue } from "../../src/ports/queue.ts";

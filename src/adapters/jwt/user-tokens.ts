@@ -1,5 +1,5 @@
 import { jwtVerify, SignJWT } from "jose";
-import type { UserTokens } from "../../http/deps.ts";
+import type { UserTokens } from "../../ports/user-tokens.ts";
 
 /**
  * User tokens (USER_TOKEN_SECRET): a JWT signed with HMAC-SHA256 whose `sub`

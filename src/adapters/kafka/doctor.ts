@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Admin } from "@platformatic/kafka";
 import { closeClient } from "./close.ts";
-import { topicLag } from "./lag.ts";
-import { describeTopic, type TopicDescription } from "./topic.ts";
+import { topicLag } from "./queue/lag.ts";
+import { describeTopic } from "./queue/topic.ts";
+import type { TopicDescription } from "./queue/types.ts";
 
 /**
  * What `stampede doctor` (and `stampede api` at start) says about Kafka in
@@ -175,7 +177,7 @@ async function lagOnceCoordinatorAnswers(admin: Admin, topic: string, group: str
       return await topicLag(admin, topic, group);
     } catch (error) {
       if (attempt >= 8) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
     }
   }
 }

@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { type IssuedEvent, issuedEvent, parseIssuedEvent } from "../../domain/issued-event.ts";
 import type { Claim } from "../../domain/types.ts";
 import type { IssuedSink } from "../../ports/delivery.ts";
-import { KafkaQueue } from "./kafka-queue.ts";
+import { KafkaQueue } from "./queue/index.ts";
 
 /**
  * Kafka mode's `issued` topic (KAFKA_ISSUED_TOPIC): every claim a worker
@@ -41,7 +41,7 @@ export interface KafkaIssuedSinkOptions {
   /** Names the producer in broker logs. */
   clientId: string;
   logger: Logger;
-  /** One broker request's timeout (tests shorten it; see queue/kafka/options.ts). */
+  /** One broker request's timeout (tests shorten it; see queue/options.ts). */
   requestTimeoutMs?: number;
 }
 

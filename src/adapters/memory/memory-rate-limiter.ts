@@ -1,7 +1,7 @@
 import { gcraStep } from "../../domain/gcra.ts";
 import { ipBucket, userBucket } from "../../domain/rate-buckets.ts";
 import { type RateLimitOptions, type RatePolicy, retryAfterSeconds } from "../../domain/rate-policy.ts";
-import type { RateLimiter } from "../../http/deps.ts";
+import type { RateLimiter } from "../../ports/rate-limiter.ts";
 
 export interface MemoryRateLimiterOptions extends RateLimitOptions {
   /** Monotonic clock in ms; tests pass their own. */

@@ -1,15 +1,13 @@
 import type pg from "pg";
-import {
-  claimIdOfDelivery,
-  type DeliveryFailure,
-  type DeliveryLedger,
-  type DeliveryRecord,
-  type DueDelivery,
-  deliveryIdOf,
-  type WebhookConfig,
+import type {
+  DeliveryFailure,
+  DeliveryLedger,
+  DeliveryRecord,
+  DueDelivery,
+  WebhookConfig,
 } from "../../ports/delivery.ts";
 import type { AuditEntry } from "../../ports/lifecycle-ledger.ts";
-import { toClaim } from "../ledger-rows.ts";
+import { claimIdsToReplay, toDeliveryRecord, toDueDelivery } from "../ledger-common/rows.ts";
 import type { Schema } from "./schema.ts";
 import type { Db } from "./sql/db.ts";
 import * as sql from "./sql/deliveries.ts";
@@ -63,14 +61,7 @@ export class PostgresDeliveries implements DeliveryLedger {
   }
 
   async claimDue(now: number, limit: number, leaseUntil: number): Promise<DueDelivery[]> {
-    const rows = await sql.leaseDue(this.#db, this.#s, now, limit, leaseUntil);
-    return rows.map((row) => ({
-      deliveryId: deliveryIdOf(row.claim_id),
-      claim: toClaim(row),
-      attempt: row.attempts,
-      url: row.url,
-      secret: row.secret,
-    }));
+    return (await sql.leaseDue(this.#db, this.#s, now, limit, leaseUntil)).map(toDueDelivery);
   }
 
   nextDueAt(): Promise<number | undefined> {
@@ -86,8 +77,7 @@ export class PostgresDeliveries implements DeliveryLedger {
   }
 
   async listDead(campaignId: string, after: string, limit: number): Promise<DeliveryRecord[]> {
-    const rows = await sql.listDead(this.#db, this.#s, campaignId, after, limit);
-    return rows.map((r) => ({ ...r, deliveryId: deliveryIdOf(r.claimId) }));
+    return (await sql.listDead(this.#db, this.#s, campaignId, after, limit)).map(toDeliveryRecord);
   }
 
   deadCount(campaignId: string): Promise<number> {
@@ -100,10 +90,7 @@ export class PostgresDeliveries implements DeliveryLedger {
     now: number,
     audit: AuditEntry,
   ): Promise<number> {
-    const claimIds =
-      deliveryIds === undefined
-        ? null
-        : deliveryIds.map(claimIdOfDelivery).filter((id): id is string => id !== undefined);
+    const claimIds = claimIdsToReplay(deliveryIds);
     return inTransaction(this.#pool, async (db) => {
       const replayed = await sql.replayDead(db, this.#s, campaignId, claimIds, now);
       await insertAudit(db, this.#s, { ...audit, details: { ...audit.details, replayed } });

@@ -1,6 +1,8 @@
 import pg from "pg";
 import type { Campaign, Claim } from "../../domain/types.ts";
 import type { IssueResult, Ledger } from "../../ports/ledger.ts";
+import { distinctClaims, issueOutcome, notInserted } from "../ledger-common/issue-outcome.ts";
+import { eachClaim, keysetPages } from "../ledger-common/keyset-pages.ts";
 import { migrate } from "./migrate.ts";
 import { PostgresDeliveries } from "./postgres-deliveries.ts";
 import { PostgresLifecycle } from "./postgres-lifecycle.ts";
@@ -12,11 +14,6 @@ import { insertCampaign } from "./sql/insert-campaign.ts";
 import { insertClaims } from "./sql/insert-claims.ts";
 import { nextRedisEpoch, type RedisEpochRow, redisEpochs } from "./sql/redis-epochs.ts";
 
-/**
- * The distributed mode's ledger on PostgreSQL (node-postgres pool). Each SQL
- * operation lives in its own module under sql/; this class only chooses and
- * combines them. A batch of claims is one INSERT (see sql/insert-claims.ts).
- */
 export interface PostgresLedgerOptions {
   connectionString: string;
   schema: string;
@@ -26,11 +23,18 @@ export interface PostgresLedgerOptions {
   onError?: (error: Error) => void;
 }
 
+/** Claims per page of campaignClaims() (the Redis rebuild reads every claim of a campaign). */
 const PAGE = 5000;
 /** Claims per page of exportClaims(): small pages keep a million-row export's memory flat (see the SQLite ledger). */
 const EXPORT_PAGE = 500;
 const INT8 = 20;
 
+/**
+ * The distributed mode's ledger on PostgreSQL (node-postgres pool). Each SQL
+ * operation lives in its own module under sql/; this class only chooses and
+ * combines them, with the logic both ledgers share (../ledger-common/). A
+ * batch of claims is one INSERT (see sql/insert-claims.ts).
+ */
 export class PostgresLedger implements Ledger {
   readonly #pool: pg.Pool;
   readonly #db: Db;
@@ -82,36 +86,13 @@ export class PostgresLedger implements Ledger {
   }
 
   async issue(claims: readonly Claim[], issuedAt: number): Promise<IssueResult> {
-    const unique = [...new Map(claims.map((c) => [c.claimId, c])).values()];
-    if (unique.length === 0) return { issued: [], conflicts: [] };
-    const inserted = await insertClaims(this.#db, this.#s, unique, issuedAt);
-    const issued: Claim[] = [];
-    const missing: Claim[] = [];
-    for (const c of unique) {
-      if (inserted.has(c.claimId)) issued.push({ ...c, status: "issued", issuedAt });
-      else missing.push(c);
-    }
-    const conflicts: Claim[] = [];
-    if (missing.length > 0) {
-      // Not inserted: either this very claim is in the ledger (a redelivery;
-      // read in a new statement, so a concurrent worker's commit is seen), or
-      // another claim holds its unit, user slot or code.
-      const existing = new Map(
-        (
-          await findClaims(
-            this.#db,
-            this.#s,
-            missing.map((c) => c.claimId),
-          )
-        ).map((c) => [c.claimId, c]),
-      );
-      for (const c of missing) {
-        const row = existing.get(c.claimId);
-        if (row) issued.push(row);
-        else conflicts.push(c);
-      }
-    }
-    return { issued, conflicts };
+    const batch = distinctClaims(claims);
+    if (batch.length === 0) return { issued: [], conflicts: [] };
+    const inserted = await insertClaims(this.#db, this.#s, batch, issuedAt);
+    // Read in a statement of its own, so a concurrent worker's commit of the same claims is seen.
+    const missing = notInserted(batch, inserted);
+    const existing = missing.length > 0 ? await findClaims(this.#db, this.#s, missing) : [];
+    return issueOutcome(batch, inserted, existing, issuedAt);
   }
 
   issuedCount(campaignId: string): Promise<number> {
@@ -126,25 +107,19 @@ export class PostgresLedger implements Ledger {
     return userClaims(this.#db, this.#s, campaignId, userId);
   }
 
-  async *campaignClaims(campaignId: string): AsyncIterable<Claim> {
-    let after = 0;
-    for (;;) {
-      const page = await campaignClaimsPage(this.#db, this.#s, campaignId, after, PAGE);
-      yield* page;
-      if (page.length < PAGE) return;
-      after = page.at(-1)!.unit;
-    }
+  campaignClaims(campaignId: string): AsyncIterable<Claim> {
+    return eachClaim(this.#pages(campaignId, PAGE));
   }
 
-  /** Keyset pages in unit order: no transaction or cursor held open while the client reads slowly. */
-  async *exportClaims(campaignId: string): AsyncIterable<readonly Claim[]> {
-    let after = 0;
-    for (;;) {
-      const page = await campaignClaimsPage(this.#db, this.#s, campaignId, after, EXPORT_PAGE);
-      if (page.length > 0) yield page;
-      if (page.length < EXPORT_PAGE) return;
-      after = page.at(-1)!.unit;
-    }
+  exportClaims(campaignId: string): AsyncIterable<readonly Claim[]> {
+    return this.#pages(campaignId, EXPORT_PAGE);
+  }
+
+  #pages(campaignId: string, pageSize: number): AsyncIterable<readonly Claim[]> {
+    return keysetPages(
+      (after, limit) => campaignClaimsPage(this.#db, this.#s, campaignId, after, limit),
+      pageSize,
+    );
   }
 
   nextRedisEpoch(campaignId: string): Promise<number> {

@@ -1,18 +1,12 @@
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { ipBucket, userBucket } from "../../domain/rate-buckets.ts";
+import type { Redis } from "ioredis";
 import { type RateLimitOptions, type RatePolicy, retryAfterSeconds } from "../../domain/rate-policy.ts";
-import type { RateLimiter } from "../../http/deps.ts";
-
-/** The only Redis commands this limiter uses (an ioredis client fits). */
-export interface ScriptClient {
-  evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
-  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
-}
+import type { RateLimiter } from "../../ports/rate-limiter.ts";
+import { RedisKeys } from "./keys.ts";
+import { redisScripts, type Scripts } from "./scripts.ts";
 
 export interface RedisRateLimiterOptions extends RateLimitOptions {
-  redis: ScriptClient;
-  /** Every key starts with `${prefix}:rl:` (REDIS_PREFIX). */
+  redis: Redis;
+  /** REDIS_PREFIX: the buckets are its rate-limit keys (keys.ts). */
   prefix: string;
   /** A check that takes longer is let through (see below). */
   timeoutMs?: number;
@@ -20,27 +14,24 @@ export interface RedisRateLimiterOptions extends RateLimitOptions {
   onError?: (error: Error) => void;
 }
 
-const SCRIPT = readFileSync(new URL("./lua/gcra.lua", import.meta.url), "utf8");
-const SHA = createHash("sha1").update(SCRIPT).digest("hex");
-
 /**
  * The distributed mode's limiter: buckets in Redis, one script call per
- * claim, so every API process draws on the same budget. When Redis fails or
- * is slow the claim is let through (fail open): admission needs the same
- * Redis and answers 503 itself, and a limiter must not turn a Redis hiccup
- * into refusals of its own.
+ * claim (lua/rate-limit-n.lua), so every API process draws on the same
+ * budget. When Redis fails or is slow the claim is let through (fail open):
+ * admission needs the same Redis and answers 503 itself, and a limiter must
+ * not turn a Redis hiccup into refusals of its own.
  */
 export class RedisRateLimiter implements RateLimiter {
-  readonly #redis: ScriptClient;
-  readonly #prefix: string;
+  readonly #scripts: Scripts;
+  readonly #keys: RedisKeys;
   readonly #user: RatePolicy | undefined;
   readonly #ip: RatePolicy | undefined;
   readonly #timeoutMs: number;
   readonly #onError: (error: Error) => void;
 
   constructor(options: RedisRateLimiterOptions) {
-    this.#redis = options.redis;
-    this.#prefix = `${options.prefix}:rl:`;
+    this.#scripts = redisScripts(options.redis);
+    this.#keys = new RedisKeys(options.prefix);
     this.#user = options.user;
     this.#ip = options.ip;
     this.#timeoutMs = options.timeoutMs ?? 500;
@@ -49,20 +40,20 @@ export class RedisRateLimiter implements RateLimiter {
 
   async check(campaignId: string, userId: string, clientIp: string): Promise<number | undefined> {
     const keys: string[] = [];
-    const args: (string | number)[] = [];
+    const args: number[] = [];
     if (this.#user) {
-      keys.push(this.#prefix + userBucket(campaignId, userId));
+      keys.push(this.#keys.rateLimitUser(campaignId, userId));
       args.push(this.#user.intervalMs, this.#user.burst);
     }
     if (this.#ip) {
-      keys.push(this.#prefix + ipBucket(clientIp));
+      keys.push(this.#keys.rateLimitIp(clientIp));
       args.push(this.#ip.intervalMs, this.#ip.burst);
     }
     if (keys.length === 0) return undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
       const waitMs = await Promise.race([
-        this.#run(keys, args),
+        this.#scripts.rateLimit(keys, args).then(Number),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new Error("rate limiter: Redis did not answer in time")),
@@ -76,16 +67,6 @@ export class RedisRateLimiter implements RateLimiter {
       return undefined;
     } finally {
       clearTimeout(timer);
-    }
-  }
-
-  /** EVALSHA, and EVAL when Redis lost its script cache (a restart or failover). */
-  async #run(keys: string[], args: (string | number)[]): Promise<number> {
-    try {
-      return Number(await this.#redis.evalsha(SHA, keys.length, ...keys, ...args));
-    } catch (error) {
-      if (!String((error as Error).message).startsWith("NOSCRIPT")) throw error;
-      return Number(await this.#redis.eval(SCRIPT, keys.length, ...keys, ...args));
     }
   }
 }

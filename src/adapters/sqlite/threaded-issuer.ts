@@ -56,9 +56,12 @@ export class ThreadedIssuer implements Pick<Ledger, "issue"> {
 
   #start(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL("./issue-thread.ts", import.meta.url), {
-      workerData: { dataDir: this.#dataDir },
-    });
+    const worker = new Worker(
+      new URL(`./issue-thread${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url),
+      {
+        workerData: { dataDir: this.#dataDir },
+      },
+    );
     worker.on("message", (reply: IssueReply) => {
       const call = this.#pending.get(reply.id);
       if (!call) return;

@@ -1,2 +1,2 @@
-/** `stampede bench`: the load generator and invariant checker (src/bench/). */
-export { bench } from "../../bench/bench.ts";
+/** `stampede bench`: the load generator and invariant checker (bench/engine/). */
+export { bench } from "../../../bench/engine/bench.ts";

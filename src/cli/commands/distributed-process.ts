@@ -37,7 +37,7 @@ export async function runDistributed(role: Role, argv: string[]): Promise<number
       : "the claims topic could not be described; run stampede doctor";
     logger.info({ topic: runtime.kafka.queue.topic }, summary);
     process.stdout.write(`stampede: with this Kafka topic, ${summary}\n`);
-    app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
+    app = await buildApp(runtime.api, { logger, ...httpOptions(config) });
   } else if (role === "api") {
     const durability = await redisDurability(runtime.redis);
     logger.info(
@@ -45,9 +45,9 @@ export async function runDistributed(role: Role, argv: string[]): Promise<number
       durability.summary,
     );
     process.stdout.write(`stampede: with this Redis, ${durability.summary}\n`);
-    app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
+    app = await buildApp(runtime.api, { logger, ...httpOptions(config) });
   } else {
-    app = await buildWorkerApp(runtime.deps, { logger });
+    app = await buildWorkerApp(runtime.api.ops, { logger });
   }
   return serve({
     app,

@@ -35,11 +35,10 @@ export async function start(argv: string[]): Promise<number> {
     tasks: { settings: taskSettings(config) },
     rateLimit: { user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP },
     userTokenSecret: config.USER_TOKEN_SECRET,
-    corsOrigins: config.CORS_ORIGINS,
     webhook: webhookOptions(config),
   });
   if (config.FSYNC === "off") logger.warn("FSYNC=off: a 202 does not survive a power loss; for tests only");
-  const app = await buildApp(runtime.deps, { logger, ...httpOptions(config) });
+  const app = await buildApp(runtime.api, { logger, ...httpOptions(config) });
   return serve({
     app,
     config,

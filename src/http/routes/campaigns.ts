@@ -1,12 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import { StampedeError } from "../../domain/errors.ts";
-import { newCampaignId } from "../../domain/ids.ts";
-import type { Campaign } from "../../domain/types.ts";
-import type { Guard } from "../auth.ts";
-import type { ApiDeps } from "../deps.ts";
-import { COMMON_ERRORS, errorResponses } from "../openapi.ts";
+import type { CampaignService } from "../../services/campaigns.ts";
+import type { Guard } from "../plugins/auth.ts";
+import { COMMON_ERRORS, errorResponses } from "../plugins/openapi.ts";
 import { campaignBody } from "../present.ts";
-import { campaignParams, createCampaignBody } from "../schemas.ts";
+import { campaignParams, createCampaignRequest } from "../schemas/contract.ts";
 
 interface CreateCampaign {
   id?: string;
@@ -17,14 +14,9 @@ interface CreateCampaign {
   endsAt?: string;
 }
 
-export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps, admin: Guard): void {
-  const now = deps.now ?? Date.now;
+const epochMs = (rfc3339: string | undefined) => (rfc3339 === undefined ? null : Date.parse(rfc3339));
 
-  const present = async (campaign: Campaign) => {
-    const counters = (await deps.admission.counters(campaign.id)) ?? { admitted: 0, issued: 0 };
-    return campaignBody(campaign, counters, now());
-  };
-
+export function registerCampaignRoutes(app: FastifyInstance, campaigns: CampaignService, admin: Guard): void {
   app.post<{ Body: CreateCampaign }>(
     "/v1/campaigns",
     {
@@ -33,7 +25,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps, admi
         summary: "Create a campaign (admin)",
         tags: ["campaigns"],
         security: [{ admin: [] }],
-        body: createCampaignBody,
+        body: createCampaignRequest,
         response: {
           201: { $ref: "Campaign#" },
           ...errorResponses(
@@ -47,25 +39,13 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps, admi
       },
     },
     async (request, reply) => {
-      const body = request.body;
-      const startsAt = body.startsAt === undefined ? null : Date.parse(body.startsAt);
-      const endsAt = body.endsAt === undefined ? null : Date.parse(body.endsAt);
-      if (startsAt !== null && endsAt !== null && endsAt <= startsAt)
-        throw new StampedeError("invalid_request", "endsAt must be after startsAt.");
-      const campaign: Campaign = {
-        id: body.id ?? newCampaignId(),
-        name: body.name,
-        stock: body.stock,
-        perUserLimit: body.perUserLimit ?? 1,
-        startsAt,
-        endsAt,
-        createdAt: now(),
-      };
-      // The ledger is the truth and decides whether the id is taken; only
-      // then does admission learn of the campaign.
-      if (!(await deps.ledger.createCampaign(campaign))) throw new StampedeError("campaign_exists");
-      await deps.admission.putCampaign(campaign);
-      return reply.code(201).send(await present(campaign));
+      const { startsAt, endsAt, ...rest } = request.body;
+      const created = await campaigns.create({
+        ...rest,
+        startsAt: epochMs(startsAt),
+        endsAt: epochMs(endsAt),
+      });
+      return reply.code(201).send(campaignBody(created));
     },
   );
 
@@ -87,10 +67,7 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps, admi
         },
       },
     },
-    async () => {
-      const campaigns = await deps.admission.listCampaigns();
-      return { campaigns: await Promise.all(campaigns.map(present)) };
-    },
+    async () => ({ campaigns: (await campaigns.list()).map(campaignBody) }),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -106,10 +83,6 @@ export function registerCampaignRoutes(app: FastifyInstance, deps: ApiDeps, admi
         },
       },
     },
-    async (request) => {
-      const campaign = await deps.admission.getCampaign(request.params.id);
-      if (!campaign) throw new StampedeError("campaign_not_found");
-      return present(campaign);
-    },
+    async (request) => campaignBody(await campaigns.get(request.params.id)),
   );
 }

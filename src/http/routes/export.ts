@@ -1,23 +1,20 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
-import { StampedeError } from "../../domain/errors.ts";
-import { CONTENT_TYPES, type ExportFormat, exportChunks } from "../../services/export-format.ts";
-import type { Guard } from "../auth.ts";
-import type { ApiDeps } from "../deps.ts";
-import { exportQuery } from "../lifecycle-schemas.ts";
-import { COMMON_ERRORS, errorResponses } from "../openapi.ts";
-import { campaignParams } from "../schemas.ts";
+import type { ExportService } from "../../services/export.ts";
+import type { ExportFormat } from "../../services/export-format.ts";
+import type { Guard } from "../plugins/auth.ts";
+import { COMMON_ERRORS, errorResponses } from "../plugins/openapi.ts";
+import { campaignParams } from "../schemas/contract.ts";
+import { exportQuery } from "../schemas/lifecycle.ts";
 
 /**
- * GET /v1/campaigns/:id/export (admin): the campaign's issued claims from the
- * ledger (the truth), streamed in unit order. Memory stays bounded whatever
- * the size: the ledger is read a page at a time and the response is written
+ * GET /v1/campaigns/:id/export (admin): the campaign's issued claims, streamed
  * with backpressure (a slow client slows the reading, it does not fill
  * memory). Once the first byte is sent the status cannot change: a failure
  * mid-way aborts the response, so the client sees a truncated chunked body,
  * never a short one that looks complete.
  */
-export function registerExportRoutes(app: FastifyInstance, deps: ApiDeps, admin: Guard): void {
+export function registerExportRoutes(app: FastifyInstance, exports: ExportService, admin: Guard): void {
   app.get<{
     Params: { id: string };
     Querystring: { format?: ExportFormat; spreadsheetSafe?: "true" | "false" };
@@ -48,18 +45,15 @@ export function registerExportRoutes(app: FastifyInstance, deps: ApiDeps, admin:
       },
     },
     async (request, reply) => {
-      const { id } = request.params;
-      const format = request.query.format ?? "ndjson";
-      if (!(await deps.ledger.getCampaign(id))) throw new StampedeError("campaign_not_found");
-      const chunks = exportChunks(deps.ledger.exportClaims(id), {
-        format,
+      const found = await exports.issuedClaims(request.params.id, {
+        format: request.query.format ?? "ndjson",
         spreadsheetSafe: request.query.spreadsheetSafe === "true",
       });
       reply
-        .type(CONTENT_TYPES[format])
-        .header("content-disposition", `attachment; filename="${id}-claims.${format}"`)
+        .type(found.contentType)
+        .header("content-disposition", `attachment; filename="${found.fileName}"`)
         .header("cache-control", "no-store");
-      return reply.send(Readable.from(chunks, { objectMode: false, highWaterMark: 16 * 1024 }));
+      return reply.send(Readable.from(found.chunks, { objectMode: false, highWaterMark: 16 * 1024 }));
     },
   );
 }

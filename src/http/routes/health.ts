@@ -1,12 +1,15 @@
 import type { FastifyInstance } from "fastify";
 import { StampedeError } from "../../domain/errors.ts";
-import type { ApiDeps } from "../deps.ts";
-import { errorResponses } from "../openapi.ts";
+import type { Readiness } from "../../ports/readiness.ts";
+import { errorResponses } from "../plugins/openapi.ts";
 
-export function registerHealthRoutes(
-  app: FastifyInstance,
-  deps: Pick<ApiDeps, "readiness" | "isShuttingDown">,
-): void {
+export interface HealthSources {
+  readiness: Readiness;
+  /** True from the moment a graceful shutdown begins. */
+  isShuttingDown?: (() => boolean) | undefined;
+}
+
+export function registerHealthRoutes(app: FastifyInstance, sources: HealthSources): void {
   app.get(
     "/healthz",
     {
@@ -38,12 +41,12 @@ export function registerHealthRoutes(
       },
     },
     async () => {
-      if (deps.isShuttingDown?.())
+      if (sources.isShuttingDown?.())
         throw new StampedeError("unavailable", "Shutting down.", {
           retryAfter: 1,
           fields: { dependencies: [] },
         });
-      const dependencies = await deps.readiness();
+      const dependencies = await sources.readiness();
       const failing = dependencies.filter((d) => !d.ok);
       if (failing.length > 0)
         throw new StampedeError("unavailable", `Not ready: ${failing.map((d) => d.name).join(", ")}.`, {

@@ -1,35 +1,39 @@
 import type { FastifyInstance } from "fastify";
-import { StampedeError } from "../../domain/errors.ts";
 import type { TaskRecord } from "../../ports/task-store.ts";
 import type { TaskService } from "../../services/tasks/task-service.ts";
-import type { Guard } from "../auth.ts";
-import type { ApiDeps } from "../deps.ts";
-import { COMMON_ERRORS, errorResponses } from "../openapi.ts";
-import { idempotencyHeaders } from "../schemas.ts";
+import type { Guard } from "../plugins/auth.ts";
+import { COMMON_ERRORS, errorResponses } from "../plugins/openapi.ts";
+import type { Deadline } from "../plugins/request-timeout.ts";
+import { streamStatus } from "../plugins/sse.ts";
+import { taskBody } from "../present.ts";
+import { idempotencyHeaders } from "../schemas/contract.ts";
 import {
   deadLetterQuery,
-  submitTaskBody,
+  submitTaskRequest,
   taskAcceptedSchema,
-  taskBody,
   taskParams,
   taskSchema,
-} from "../task-schemas.ts";
-import { withTimeout } from "../timeout.ts";
+} from "../schemas/tasks.ts";
+
+export interface TaskRouteOptions {
+  admin: Guard;
+  within: Deadline;
+  sseHeartbeatMs: number;
+}
+
+const FINAL = new Set(["succeeded", "failed"]);
 
 /**
  * The generic task routes (SPEC "Generic tasks"), all admin: tasks are
  * submitted by the operator's own services. The dead-letter routes sit under
  * /v1/admin beside the other operator routes.
  */
-const FINAL = new Set(["succeeded", "failed"]);
-
 export function registerTaskRoutes(
   app: FastifyInstance,
-  deps: ApiDeps,
   tasks: TaskService,
-  admin: Guard,
+  options: TaskRouteOptions,
 ): void {
-  const timeoutMs = deps.requestTimeoutMs ?? 5000;
+  const { admin, within } = options;
   app.addSchema(taskSchema);
   const types = tasks.registry.names();
 
@@ -47,7 +51,7 @@ export function registerTaskRoutes(
         tags: ["tasks"],
         security: [{ admin: [] }],
         headers: idempotencyHeaders,
-        body: submitTaskBody,
+        body: submitTaskRequest,
         response: {
           202: taskAcceptedSchema,
           ...errorResponses(
@@ -62,22 +66,10 @@ export function registerTaskRoutes(
     },
     async (request, reply) => {
       const { type, payload } = request.body;
-      const outcome = await withTimeout(
-        tasks.submit(type, payload, request.headers["idempotency-key"]),
-        timeoutMs,
-      );
-      if (outcome.kind === "unknown_type")
-        throw new StampedeError("unknown_task_type", `No handler is registered for task type "${type}".`);
-      if (outcome.kind === "invalid") throw new StampedeError("invalid_request", outcome.message);
-      return reply.code(202).send({ taskId: outcome.taskId, status: "queued" });
+      const { taskId } = await within(tasks.submit(type, payload, request.headers["idempotency-key"]));
+      return reply.code(202).send({ taskId, status: "queued" });
     },
   );
-
-  const findTask = async (taskId: string): Promise<TaskRecord> => {
-    const task = await withTimeout(tasks.get(taskId), timeoutMs);
-    if (!task) throw new StampedeError("task_not_found");
-    return task;
-  };
 
   app.get<{ Params: { taskId: string } }>(
     "/v1/tasks/:taskId",
@@ -94,7 +86,7 @@ export function registerTaskRoutes(
         },
       },
     },
-    async (request) => taskBody(await findTask(request.params.taskId)),
+    async (request) => taskBody(await within(tasks.get(request.params.taskId))),
   );
 
   app.get<{ Querystring: { limit?: string; offset?: string } }>(
@@ -120,8 +112,7 @@ export function registerTaskRoutes(
     async (request) => {
       const limit = Number(request.query.limit ?? 100);
       const offset = Number(request.query.offset ?? 0);
-      const list = await withTimeout(tasks.deadLetters(limit, offset), timeoutMs);
-      return { tasks: list.map(taskBody) };
+      return { tasks: (await within(tasks.deadLetters(limit, offset))).map(taskBody) };
     },
   );
 
@@ -140,24 +131,10 @@ export function registerTaskRoutes(
         },
       },
     },
-    async (request, reply) => {
-      const task = await withTimeout(tasks.retryDeadLetter(request.params.taskId), timeoutMs);
-      if (!task) throw new StampedeError("task_not_found", "No dead-lettered task with this id.");
-      return reply.code(202).send(taskBody(task));
-    },
+    async (request, reply) =>
+      reply.code(202).send(taskBody(await within(tasks.retryDeadLetter(request.params.taskId)))),
   );
 
-  registerTaskEvents(app, deps, tasks, admin, findTask);
-}
-
-function registerTaskEvents(
-  app: FastifyInstance,
-  deps: ApiDeps,
-  tasks: TaskService,
-  admin: Guard,
-  findTask: (taskId: string) => Promise<TaskRecord>,
-): void {
-  const heartbeatMs = deps.sseHeartbeatMs ?? 15_000;
   app.get<{ Params: { taskId: string } }>(
     "/v1/tasks/:taskId/events",
     {
@@ -181,51 +158,14 @@ function registerTaskEvents(
       },
     },
     async (request, reply) => {
-      const { taskId } = request.params;
-      // Watch before reading, so a change that lands in between is not missed.
-      const early: TaskRecord[] = [];
-      let deliver: (task: TaskRecord) => void = (task) => early.push(task);
-      const unwatch = await withTimeout(
-        tasks.watch(taskId, (task) => deliver(task)),
-        deps.requestTimeoutMs ?? 5000,
-      );
-      let task: TaskRecord;
-      try {
-        task = await findTask(taskId);
-      } catch (error) {
-        unwatch();
-        throw error;
-      }
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache, no-transform",
-        connection: "keep-alive",
-        "x-request-id": String(request.id),
-        "x-accel-buffering": "no",
+      // A watch that starts after the deadline is stopped at once.
+      const watched = await within(tasks.follow(request.params.taskId), (late) => late.stop());
+      streamStatus(request, reply, watched, {
+        heartbeatMs: options.sseHeartbeatMs,
+        present: taskBody,
+        isFinal: (task: TaskRecord) => FINAL.has(task.status),
+        isStale: (task, lastSent) => task.updatedAt < lastSent.updatedAt,
       });
-      let finished = false;
-      let lastSent = -1;
-      const finish = () => {
-        if (finished) return;
-        finished = true;
-        clearInterval(heartbeat);
-        unwatch();
-        raw.end();
-      };
-      const send = (t: TaskRecord) => {
-        // Changes can arrive out of order across processes; never step back.
-        if (finished || t.updatedAt < lastSent) return;
-        lastSent = t.updatedAt;
-        raw.write(`event: status\ndata: ${JSON.stringify(taskBody(t))}\n\n`);
-        if (FINAL.has(t.status)) finish();
-      };
-      const heartbeat = setInterval(() => raw.write(": heartbeat\n\n"), heartbeatMs);
-      request.raw.on("close", finish);
-      send(task);
-      for (const t of early) send(t);
-      deliver = send;
     },
   );
 }

@@ -1,12 +1,3 @@
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Guard } from "../../http/auth.ts";
-import type { ApiDeps } from "../../http/deps.ts";
-import { errorResponses } from "../../http/openapi.ts";
-import type { Metrics } from "../metrics/metrics.ts";
-import { DashboardHub, type HubOptions } from "./hub.ts";
-
 /**
  * The dashboard: plain files from ./public, read once at start and served as
  * they are (no build step), and the admin event stream that feeds it.
@@ -15,6 +6,16 @@ import { DashboardHub, type HubOptions } from "./hub.ts";
  * token in the URL would end up in proxy and access logs. So the page reads
  * the stream with fetch() and an Authorization header instead (public/common.js).
  */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Guard } from "../../http/plugins/auth.ts";
+import { errorResponses } from "../../http/plugins/openapi.ts";
+import { EventStream } from "../../http/plugins/sse.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import type { StatsInputs } from "../stats/collect.ts";
+import { DashboardHub, type HubOptions } from "./hub.ts";
+
 const PUBLIC_DIR = new URL("./public/", import.meta.url);
 
 const TYPES: Record<string, string> = {
@@ -53,13 +54,13 @@ export function loadAssets(): Map<string, Asset> {
 
 export function registerDashboardRoutes(
   app: FastifyInstance,
-  deps: ApiDeps,
+  stats: StatsInputs,
   metrics: Metrics,
   admin: Guard,
   hubOptions?: HubOptions,
 ): DashboardHub {
   const assets = loadAssets();
-  const hub = new DashboardHub(deps, metrics, hubOptions);
+  const hub = new DashboardHub(stats, metrics, hubOptions);
   // Shutdown: end the dashboards' streams at once so they do not hold the server open.
   app.addHook("preClose", async () => hub.close());
 
@@ -102,15 +103,8 @@ export function registerDashboardRoutes(
       },
     },
     async (request, reply) => {
-      reply.hijack();
-      reply.raw.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache, no-transform",
-        connection: "keep-alive",
-        "x-request-id": String(request.id),
-        "x-accel-buffering": "no",
-      });
-      await hub.add(reply.raw).catch(() => reply.raw.end());
+      const stream = EventStream.open(request, reply);
+      await hub.add(stream).catch(() => stream.end());
     },
   );
   return hub;

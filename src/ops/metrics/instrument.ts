@@ -1,5 +1,6 @@
-import type { ApiDeps } from "../../http/deps.ts";
 import type { AdmissionStore, AdmitOutcome } from "../../ports/admission.ts";
+import type { Ledger } from "../../ports/ledger.ts";
+import type { RateLimiter } from "../../ports/rate-limiter.ts";
 import type { Metrics } from "./metrics.ts";
 
 /**
@@ -60,20 +61,26 @@ export function instrumentAdmission(store: AdmissionStore, metrics: Metrics): Ad
   });
 }
 
-/** The API's view of a mode's dependencies, with metrics around admission, ledger and rate limiter. */
-export function instrumentDeps(deps: ApiDeps, metrics: Metrics): ApiDeps {
-  const limiter = deps.rateLimiter && countFailures(deps.rateLimiter, "rate_limiter", metrics);
+/** Counts failed checks as dependency errors, and each claim it holds back as an admission outcome. */
+export function instrumentRateLimiter(limiter: RateLimiter, metrics: Metrics): RateLimiter {
+  const counted = countFailures(limiter, "rate_limiter", metrics);
   return {
-    ...deps,
-    metrics,
-    admission: instrumentAdmission(deps.admission, metrics),
-    ledger: countFailures(deps.ledger, "ledger", metrics),
-    rateLimiter: limiter && {
-      check: async (campaignId, userId, clientIp) => {
-        const retryAfter = await limiter.check(campaignId, userId, clientIp);
-        if (retryAfter !== undefined) metrics.admission("rate_limited");
-        return retryAfter;
-      },
+    check: async (campaignId, userId, clientIp) => {
+      const retryAfter = await counted.check(campaignId, userId, clientIp);
+      if (retryAfter !== undefined) metrics.admission("rate_limited");
+      return retryAfter;
     },
+  };
+}
+
+/** The ports the API's services use, with metrics around admission, ledger and rate limiter. */
+export function instrumentPorts<
+  P extends { admission: AdmissionStore; ledger: Ledger; rateLimiter?: RateLimiter | undefined },
+>(ports: P, metrics: Metrics): P {
+  return {
+    ...ports,
+    admission: instrumentAdmission(ports.admission, metrics),
+    ledger: countFailures(ports.ledger, "ledger", metrics),
+    rateLimiter: ports.rateLimiter && instrumentRateLimiter(ports.rateLimiter, metrics),
   };
 }

@@ -1,5 +1,5 @@
-import type { ApiDeps } from "../../http/deps.ts";
-import type { CampaignStats } from "../../ports/stats.ts";
+import type { QueueLag } from "../../ports/queue.ts";
+import type { CampaignStats, StatsSource } from "../../ports/stats.ts";
 
 /** A section that did not answer in time (or threw) is reported, not awaited forever. */
 const SECTION_TIMEOUT_MS = 5000;
@@ -7,45 +7,35 @@ const SECTION_TIMEOUT_MS = 5000;
 /** At most this many campaigns, newest first, in the dashboard's snapshots. */
 export const SNAPSHOT_CAMPAIGNS = 50;
 
-/** Campaign counters as admission state holds them, newest first, at most `limit`, and how many there are. */
-export async function campaignStats(
-  deps: ApiDeps,
-  limit = Infinity,
-): Promise<{ campaigns: CampaignStats[]; total: number }> {
-  const all = (await deps.admission.listCampaigns()).sort((a, b) => b.createdAt - a.createdAt);
-  const campaigns = await Promise.all(
-    all.slice(0, limit).map(async (c) => {
-      const counters = (await deps.admission.counters(c.id)) ?? { admitted: 0, issued: 0 };
-      return {
-        id: c.id,
-        name: c.name,
-        stock: c.stock,
-        issued: counters.issued,
-        pending: counters.admitted - counters.issued,
-        remaining: c.stock - counters.admitted,
-      };
-    }),
-  );
-  return { campaigns, total: all.length };
+/** What GET /v1/admin/stats and the dashboard read. */
+export interface StatsInputs {
+  /** "embedded", "api", ... */
+  mode?: string | undefined;
+  /** The newest `limit` campaigns (all when absent) with their counters, and how many there are. */
+  campaigns(limit?: number): Promise<{ campaigns: CampaignStats[]; total: number }>;
+  /** Queue lag per partition or stream. */
+  queueLag?: (() => Promise<QueueLag[]>) | undefined;
+  /** Mode- and adapter-specific sections (ledger counts, Redis memory, ...). */
+  sections?: readonly StatsSource[] | undefined;
 }
 
-export async function queueStats(deps: ApiDeps) {
-  if (!deps.queueLag) return undefined;
-  const lag = await deps.queueLag();
+export async function queueStats(inputs: Pick<StatsInputs, "queueLag">) {
+  if (!inputs.queueLag) return undefined;
+  const lag = await inputs.queueLag();
   return { lag, total: lag.reduce((sum, l) => sum + l.lag, 0) };
 }
 
 /** The body of GET /v1/admin/stats. */
-export async function collectStats(deps: ApiDeps, timeoutMs = SECTION_TIMEOUT_MS) {
+export async function collectStats(inputs: StatsInputs, timeoutMs = SECTION_TIMEOUT_MS) {
   const sections: [string, () => Promise<unknown>][] = [
-    ["campaigns", async () => (await campaignStats(deps)).campaigns],
-    ["queue", () => queueStats(deps)],
-    ...(deps.stats ?? []).map((s) => [s.name, () => s.collect()] as [string, () => Promise<unknown>]),
+    ["campaigns", async () => (await inputs.campaigns()).campaigns],
+    ["queue", () => queueStats(inputs)],
+    ...(inputs.sections ?? []).map((s) => [s.name, () => s.collect()] as [string, () => Promise<unknown>]),
   ];
   const values = await Promise.all(sections.map(([, collect]) => settle(collect, timeoutMs)));
   const memory = process.memoryUsage();
   const body: Record<string, unknown> = {
-    mode: deps.mode ?? "unknown",
+    mode: inputs.mode ?? "unknown",
     serverTime: new Date().toISOString(),
     process: {
       pid: process.pid,

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import type { Guard } from "../../http/auth.ts";
-import type { ApiDeps } from "../../http/deps.ts";
-import { errorResponses } from "../../http/openapi.ts";
-import { collectStats } from "./collect.ts";
+import type { Guard } from "../../http/plugins/auth.ts";
+import { errorResponses } from "../../http/plugins/openapi.ts";
+import { collectStats, type StatsInputs } from "./collect.ts";
 
-export function registerStatsRoutes(app: FastifyInstance, deps: ApiDeps, admin: Guard): void {
+export function registerStatsRoutes(app: FastifyInstance, inputs: StatsInputs, admin: Guard): void {
   app.get(
     "/v1/admin/stats",
     {
@@ -38,6 +37,6 @@ export function registerStatsRoutes(app: FastifyInstance, deps: ApiDeps, admin: 
     },
     // The body is built from adapters' free-form sections: sent as JSON as is.
     async (_request, reply) =>
-      reply.type("application/json; charset=utf-8").send(JSON.stringify(await collectStats(deps))),
+      reply.type("application/json; charset=utf-8").send(JSON.stringify(await collectStats(inputs))),
   );
 }

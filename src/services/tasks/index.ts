@@ -4,7 +4,6 @@
  */
 
 export type { TaskRecord, TaskStatus } from "../../ports/task-store.ts";
-export { createTask, defineTask, TASK_NAME_PATTERN } from "./define.ts";
-export type { JsonSchema, TaskContext, TaskDefinition, TaskHandler, TaskOptions } from "./definition.ts";
-export { PermanentTaskError } from "./definition.ts";
+export type { JsonSchema, TaskContext, TaskDefinition, TaskHandler, TaskOptions } from "./define.ts";
+export { createTask, defineTask, PermanentTaskError, TASK_NAME_PATTERN } from "./define.ts";
 export { defaultRegistry, TaskRegistry } from "./registry.ts";

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../../config/config.ts";
-import { isTaskDefinition } from "./definition.ts";
+import { isTaskDefinition } from "./define.ts";
 import type { TaskRegistry } from "./registry.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { TaskDefinition } from "./definition.ts";
+import type { TaskDefinition } from "./define.ts";
 
 /**
  * Task types by name. defineTask() registers into the process's default

@@ -1,21 +1,16 @@
 import { randomBytes } from "node:crypto";
+import { StampedeError } from "../../domain/errors.ts";
 import type { Queue } from "../../ports/queue.ts";
-import type { TaskListener, TaskMessage, TaskRecord, TaskStore } from "../../ports/task-store.ts";
+import type { TaskMessage, TaskRecord, TaskStore } from "../../ports/task-store.ts";
+import { subscribeThenRead, type Watched } from "../watch.ts";
 import type { TaskRegistry } from "./registry.ts";
 
-/**
- * What the HTTP API does with tasks, whatever the mode: it only sees a
- * registry, a TaskStore and a Queue<TaskMessage>.
- *
- * Submitting publishes first and records second. A crash in between leaves a
- * message whose record is missing, and the worker creates the record from the
- * message; the other order could leave a queued record that no message will
- * ever start.
- */
-export type SubmitOutcome =
-  | { kind: "queued"; taskId: string; replayed: boolean }
-  | { kind: "unknown_type"; type: string }
-  | { kind: "invalid"; message: string };
+/** A queued task, and whether an earlier request with the same key queued it. */
+export interface Submitted {
+  taskId: string;
+  /** True when an Idempotency-Key already answered: the first request's task. */
+  replayed: boolean;
+}
 
 export interface TaskServiceOptions {
   registry: TaskRegistry;
@@ -29,6 +24,16 @@ export interface TaskServiceOptions {
 /** 128 random bits, base64url (22 characters): knowing a task id is what lets its status be read. */
 export const newTaskId = (): string => randomBytes(16).toString("base64url");
 
+/**
+ * The task use cases (SPEC "Generic tasks"), whatever the mode: submit, read,
+ * follow, and the dead-letter list. The service only sees a registry, a
+ * TaskStore and a Queue<TaskMessage>.
+ *
+ * Submitting publishes first and records second. A crash in between leaves a
+ * message whose record is missing, and the worker creates the record from the
+ * message; the other order could leave a queued record that no message will
+ * ever start.
+ */
 export class TaskService {
   readonly #options: TaskServiceOptions;
 
@@ -40,12 +45,14 @@ export class TaskService {
     return this.#options.registry;
   }
 
-  async submit(type: string, payload: unknown, idempotencyKey?: string): Promise<SubmitOutcome> {
+  /** Throws unknown_task_type, or invalid_request for a payload the type's schema refuses. */
+  async submit(type: string, payload: unknown, idempotencyKey?: string): Promise<Submitted> {
     const { registry, store } = this.#options;
     const definition = registry.get(type);
-    if (!definition) return { kind: "unknown_type", type };
+    if (!definition)
+      throw new StampedeError("unknown_task_type", `No handler is registered for task type "${type}".`);
     const invalid = definition.check(payload);
-    if (invalid !== undefined) return { kind: "invalid", message: `${invalid} (task type "${type}")` };
+    if (invalid !== undefined) throw new StampedeError("invalid_request", `${invalid} (task type "${type}")`);
     const message: TaskMessage = {
       taskId: newTaskId(),
       type,
@@ -60,15 +67,18 @@ export class TaskService {
         // publishing: publish again. A duplicate message is harmless, the
         // store lets one attempt start.
         if (!(await store.get(earlier.taskId))) await this.#enqueue(earlier);
-        return { kind: "queued", taskId: earlier.taskId, replayed: true };
+        return { taskId: earlier.taskId, replayed: true };
       }
     }
     await this.#enqueue(message);
-    return { kind: "queued", taskId: message.taskId, replayed: false };
+    return { taskId: message.taskId, replayed: false };
   }
 
-  get(taskId: string): Promise<TaskRecord | undefined> {
-    return this.#options.store.get(taskId);
+  /** Throws task_not_found. */
+  async get(taskId: string): Promise<TaskRecord> {
+    const task = await this.#options.store.get(taskId);
+    if (!task) throw new StampedeError("task_not_found");
+    return task;
   }
 
   deadLetters(limit: number, offset: number): Promise<TaskRecord[]> {
@@ -77,18 +87,26 @@ export class TaskService {
 
   /**
    * Queues a dead-lettered task again with a fresh set of attempts. The store
-   * marks it due at once; a worker's sweep publishes it.
+   * marks it due at once; a worker's sweep publishes it. Throws task_not_found
+   * unless the task is dead-lettered.
    */
-  async retryDeadLetter(taskId: string): Promise<TaskRecord | undefined> {
+  async retryDeadLetter(taskId: string): Promise<TaskRecord> {
     const { store, registry } = this.#options;
     const task = await store.get(taskId);
-    if (task?.status !== "failed") return undefined;
-    const attempts = registry.get(task.type)?.options.maxAttempts ?? this.#options.maxAttempts;
-    return store.retryDeadLetter(taskId, attempts);
+    if (task?.status === "failed") {
+      const attempts = registry.get(task.type)?.options.maxAttempts ?? this.#options.maxAttempts;
+      const retried = await store.retryDeadLetter(taskId, attempts);
+      if (retried) return retried;
+    }
+    throw new StampedeError("task_not_found", "No dead-lettered task with this id.");
   }
 
-  watch(taskId: string, listener: TaskListener): Promise<() => void> {
-    return this.#options.store.watch(taskId, listener);
+  /** Follows a task: its record now, then each change (SSE). Throws task_not_found. */
+  follow(taskId: string): Promise<Watched<TaskRecord>> {
+    return subscribeThenRead(
+      (listener) => this.#options.store.watch(taskId, listener),
+      () => this.get(taskId),
+    );
   }
 
   async #enqueue(message: TaskMessage): Promise<void> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CommitTracker } from "../../../src/adapters/kafka/commit-tracker.ts";
+import { CommitTracker } from "../../../src/adapters/kafka/queue/commit-tracker.ts";
 
 const at = (partition: number, offset: number) => ({
   topic: "tasks",

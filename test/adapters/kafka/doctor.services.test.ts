@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { pino } from "pino";
 import { kafkaDoctor } from "../../../src/adapters/kafka/doctor.ts";
 import { KafkaIssuedSink } from "../../../src/adapters/kafka/issued-sink.ts";
-import { KafkaQueue } from "../../../src/adapters/kafka/kafka-queue.ts";
+import { KafkaQueue } from "../../../src/adapters/kafka/queue/kafka-queue.ts";
 import { kafkaBrokers, skipWithoutKafka, testGroup, testTopic } from "../../helpers/kafka.ts";
 
 /** What `stampede doctor` says about Kafka against the real broker: topics, replication, lag. */

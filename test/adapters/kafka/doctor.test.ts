@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { judgeReplication } from "../../../src/adapters/kafka/doctor.ts";
-import type { TopicDescription } from "../../../src/adapters/kafka/topic.ts";
+import type { TopicDescription } from "../../../src/adapters/kafka/queue/types.ts";
 
 /**
  * What `stampede doctor` says about Kafka: the topic's replication against

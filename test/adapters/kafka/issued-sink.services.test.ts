@@ -1,16 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { pino } from "pino";
+import { outboxSink } from "../../../src/adapters/kafka/admission/outbox-sink.ts";
+import { claimKey } from "../../../src/adapters/kafka/claims.ts";
 import { KafkaIssuedSink } from "../../../src/adapters/kafka/issued-sink.ts";
-import { KafkaQueue } from "../../../src/adapters/kafka/kafka-queue.ts";
+import { KafkaQueue } from "../../../src/adapters/kafka/queue/kafka-queue.ts";
 import { MemoryNotifier } from "../../../src/adapters/memory/memory-notifier.ts";
 import { PostgresLedger } from "../../../src/adapters/postgres/postgres-ledger.ts";
-import { RedisKeys } from "../../../src/adapters/redis/admission/keys.ts";
 import { RedisAdmission } from "../../../src/adapters/redis/admission/redis-admission.ts";
+import { RedisKeys } from "../../../src/adapters/redis/keys.ts";
 import { decodeClaimMessage, encodeClaimMessage } from "../../../src/domain/claim-message.ts";
 import type { Campaign, Claim } from "../../../src/domain/types.ts";
 import type { IssuedSink } from "../../../src/ports/delivery.ts";
-import { claimKey } from "../../../src/runtime/kafka-claims.ts";
 import { ClaimWorker } from "../../../src/workers/claim-worker.ts";
 import { fanOut } from "../../../src/workers/fan-out.ts";
 import { checkIssuedTopic, readIssuedTopic } from "../../helpers/issued-topic.ts";
@@ -116,9 +117,7 @@ describe("KafkaIssuedSink on a real broker", { skip, timeout: 180_000 }, () => {
       keys: new RedisKeys(testPrefix(t, "issued")),
       ledger,
       logger,
-      sink: "outbox",
-      sinkCap: 1000,
-      queuedClaims: async function* () {},
+      sink: outboxSink({ queue: { waitUntilConsumed: async () => undefined }, cap: 1000, logger }),
     });
     t.after(() => admission.close());
     const campaign: Campaign = {

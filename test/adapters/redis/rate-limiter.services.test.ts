@@ -1,11 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RedisRateLimiter, type ScriptClient } from "../../../src/adapters/redis/rate-limiter.ts";
+import { Redis } from "ioredis";
+import { RedisRateLimiter } from "../../../src/adapters/redis/rate-limiter.ts";
 import { parseRate } from "../../../src/domain/rate-policy.ts";
+import { freePort } from "../../helpers/net.ts";
+import { startOwnRedis } from "../../helpers/own-redis.ts";
 import { redisClient, scanKeys, skipWithoutRedis, testPrefix } from "../../helpers/services.ts";
 
-/** Against the shared Redis, each test under a key prefix of its own that is deleted afterwards. */
+/**
+ * Against the shared Redis, each test under a key prefix of its own that is
+ * deleted afterwards; the script test against a Redis of its own; the
+ * fail-open test against a port nothing listens on (it needs no Redis, so it
+ * takes no skip, but it needs an ioredis client, which the unit tier does not
+ * import).
+ */
 const skip = await skipWithoutRedis();
 
 test("a burst per campaign and user, then 429 with Retry-After", { skip }, async (t) => {
@@ -66,25 +75,39 @@ test("per address across campaigns, all or nothing, and buckets expire once drai
 });
 
 test("after Redis forgets the script (restart, failover) it is sent again", { skip }, async (t) => {
-  const redis = redisClient(t);
-  let evalsha = 0;
-  let evals = 0;
-  const forgetful: ScriptClient = {
-    evalsha: async () => {
-      evalsha++;
-      throw new Error("NOSCRIPT No matching script. Please use EVAL.");
-    },
-    eval: (...args) => {
-      evals++;
-      return redis.eval(...args);
-    },
-  };
-  const limiter = new RedisRateLimiter({
-    redis: forgetful,
-    prefix: testPrefix(t, "rl"),
-    user: parseRate("1/s", "X"),
-  });
+  // A Redis of the test's own: flushing the shared one's scripts would touch other tests.
+  const own = await startOwnRedis(t);
+  const client = redisClient(t, own.url, { maxRetriesPerRequest: 1 });
+  const limiter = new RedisRateLimiter({ redis: client, prefix: "rl-test", user: parseRate("1/s", "X") });
   assert.equal(await limiter.check("c", "u", "ip"), undefined);
-  assert.equal(await limiter.check("c", "u", "ip"), 1);
-  assert.deepEqual([evalsha, evals], [2, 2]);
+  await client.script("FLUSH");
+  assert.equal(await limiter.check("c", "u", "ip"), 1, "counted by the script sent again (EVAL)");
+});
+
+test("fails open: a Redis that errors or hangs lets the claim through and is reported", async (t) => {
+  const errors: string[] = [];
+  const onError = (e: Error) => errors.push(e.message);
+  const user = parseRate("1/s", "X");
+  const port = await freePort();
+  // Nothing listens: with no offline queue a command fails at once; with one it waits (hangs).
+  const broken = new Redis({ port, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+  const hanging = new Redis({ port, lazyConnect: true, retryStrategy: () => 60_000 });
+  for (const client of [broken, hanging]) {
+    client.on("error", () => undefined);
+    t.after(() => client.disconnect());
+  }
+  assert.equal(
+    await new RedisRateLimiter({ redis: broken, prefix: "p", user, onError }).check("c", "u", "ip"),
+    undefined,
+  );
+  assert.equal(
+    await new RedisRateLimiter({ redis: hanging, prefix: "p", user, onError, timeoutMs: 50 }).check(
+      "c",
+      "u",
+      "ip",
+    ),
+    undefined,
+  );
+  assert.equal(errors.length, 2, errors.join("; "));
+  assert.equal(errors[1], "rate limiter: Redis did not answer in time");
 });

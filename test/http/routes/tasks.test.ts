@@ -26,7 +26,7 @@ async function setup(t: TestContext) {
       },
       sweepIntervalMs: 10,
     },
-    deps: { sseHeartbeatMs: 50 },
+    app: { sseHeartbeatMs: 50 },
   });
   const { app } = testApp;
   const post = (body: unknown, headers: Record<string, string> = {}) =>
@@ -252,8 +252,8 @@ test("the OpenAPI document lists the task routes, their error codes and the Task
       assert.deepEqual(operation.security, [{ admin: [] }], path);
 });
 
-test("without a task pipeline in the deps, the task routes do not exist", async (t) => {
-  const { app } = await embeddedApp(t, { deps: { tasks: undefined } });
+test("without a task service, the task routes do not exist", async (t) => {
+  const { app } = await embeddedApp(t, { services: { tasks: undefined } });
   const res = await app.inject({
     method: "POST",
     url: "/v1/tasks",

@@ -119,7 +119,7 @@ function openStream(url: string) {
 test("the admin stream pushes snapshots (counters, rates, lag) and stats to every dashboard", async (t) => {
   // Fast ticks: a second app on the test runtime, built with its own dashboard timing.
   const { runtime } = await embeddedApp(t);
-  const server = await buildApp(runtime.deps, { dashboard: { intervalMs: 100, statsEvery: 3 } });
+  const server = await buildApp(runtime.api, { dashboard: { intervalMs: 100, statsEvery: 3 } });
   t.after(() => server.close());
   await createCampaign(server, { id: "live", name: "Live", stock: 5 });
   const url = await server.listen({ host: "127.0.0.1", port: 0 });

@@ -50,7 +50,7 @@ test("stats: per-campaign counters, queue lag and ledger counts", async (t) => {
 
 test("a section that fails or hangs is reported as an error, the others still answer", async (t) => {
   const { app } = await embeddedApp(t, {
-    deps: {
+    ops: {
       stats: [
         { name: "broken", collect: async () => Promise.reject(new Error("connection refused")) },
         { name: "fine", collect: async () => ({ answer: 42 }) },
@@ -67,12 +67,12 @@ test("a section that fails or hangs is reported as an error, the others still an
 
 test("collectStats bounds a section that never answers", async () => {
   const { collectStats } = await import("../../../src/ops/stats/collect.ts");
-  const deps = {
-    admission: { listCampaigns: async () => [], counters: async () => undefined },
-    stats: [{ name: "stuck", collect: () => new Promise(() => undefined) }],
-  } as unknown as Parameters<typeof collectStats>[0];
+  const inputs = {
+    campaigns: async () => ({ campaigns: [], total: 0 }),
+    sections: [{ name: "stuck", collect: () => new Promise(() => undefined) }],
+  };
   const started = Date.now();
-  const body = await collectStats(deps, 100);
+  const body = await collectStats(inputs, 100);
   assert.deepEqual(body.stuck, { error: "no answer within 100 ms" });
   assert.ok(Date.now() - started < 2000);
 });

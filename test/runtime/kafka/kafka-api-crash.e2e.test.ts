@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RedisKeys } from "../../../src/adapters/redis/admission/keys.ts";
+import { RedisKeys } from "../../../src/adapters/redis/keys.ts";
 import { request, startCluster } from "../../helpers/distributed.ts";
 import { kafkaEnv, skipWithoutKafka } from "../../helpers/kafka.ts";
 import { startServer } from "../../helpers/server-process.ts";

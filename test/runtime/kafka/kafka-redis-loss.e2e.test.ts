@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { topicLag } from "../../../src/adapters/kafka/lag.ts";
+import { topicLag } from "../../../src/adapters/kafka/queue/lag.ts";
 import { checkInvariants, spike, startCluster } from "../../helpers/distributed.ts";
 import { kafkaEnv, skipWithoutKafka, testAdmin } from "../../helpers/kafka.ts";
 import { deleteKeys, REDIS_URL, skipWithoutServices, sql } from "../../helpers/services.ts";

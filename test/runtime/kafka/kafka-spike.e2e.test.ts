@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RedisKeys } from "../../../src/adapters/redis/admission/keys.ts";
+import { RedisKeys } from "../../../src/adapters/redis/keys.ts";
 import { checkInvariants, request, spike, startCluster } from "../../helpers/distributed.ts";
 import { kafkaEnv, skipWithoutKafka } from "../../helpers/kafka.ts";
 import { redisClient, skipWithoutServices } from "../../helpers/services.ts";

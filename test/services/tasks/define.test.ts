@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BUILTIN_TASKS, sleepTask } from "../../../src/services/tasks/builtin.ts";
-import { createTask, defineTask } from "../../../src/services/tasks/define.ts";
-import { isTaskDefinition } from "../../../src/services/tasks/definition.ts";
+import { createTask, defineTask, isTaskDefinition } from "../../../src/services/tasks/define.ts";
 import { defaultRegistry, TaskRegistry } from "../../../src/services/tasks/registry.ts";
 import { backoffDelay } from "../../../src/workers/backoff.ts";
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { StampedeError } from "../../../domain/errors.ts";
 import type { Campaign, CampaignCounters, Claim } from "../../../domain/types.ts";
@@ -12,19 +13,8 @@ import type {
 import { Breaker } from "./breaker.ts";
 import type { Outbox } from "./outbox.ts";
 
-/**
- * Admission in Kafka mode (QUEUE=kafka): the Redis admission script decides
- * and reserves exactly as with Redis Streams, but puts the admitted claim in
- * the campaign's outbox instead of a stream (same script, same atomic step).
- * This store then produces the claim to Kafka and answers 202 only once Kafka
- * acknowledged it (acks=all; SPEC "What a 202 survives"), then removes it
- * from the outbox. If this process dies in between, or Kafka does not
- * answer, the claim stays in the outbox and a relay sends it after a lease
- * (outbox-relay.ts); its user, retrying, is answered 409 naming it. See
- * docs/kafka.md.
- */
 export interface KafkaAdmissionOptions {
-  /** The Redis admission, with sink "outbox". */
+  /** The Redis admission, with the outbox sink (outbox-sink.ts). */
   inner: AdmissionStore;
   outbox: Outbox;
   /** Resolves once Kafka acknowledged the claims. */
@@ -37,8 +27,17 @@ export interface KafkaAdmissionOptions {
   faultDelayMs?: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
+/**
+ * Admission in Kafka mode (QUEUE=kafka): the Redis admission script decides
+ * and reserves exactly as with Redis Streams, but puts the admitted claim in
+ * the campaign's outbox instead of a stream (same script, same atomic step).
+ * This store then produces the claim to Kafka and answers 202 only once Kafka
+ * acknowledged it (acks=all; SPEC "What a 202 survives"), then removes it
+ * from the outbox. If this process dies in between, or Kafka does not
+ * answer, the claim stays in the outbox and a relay sends it after a lease
+ * (outbox-relay.ts); its user, retrying, is answered 409 naming it. See
+ * docs/kafka.md.
+ */
 export class KafkaAdmission implements AdmissionStore {
   readonly #o: KafkaAdmissionOptions;
   readonly #inner: AdmissionStore;

@@ -1,16 +1,8 @@
 import type { Logger } from "pino";
 import type { Claim } from "../../../domain/types.ts";
+import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import type { Outbox } from "./outbox.ts";
 
-/**
- * Sends to Kafka the reservations no API process is waiting on any more:
- * outbox entries older than the lease (their API process died between the
- * reservation and the acknowledgement, or Kafka did not answer it in time).
- * Each pass leases what it takes (outbox-take-2.lua), produces it, and
- * removes it from the outbox once Kafka acknowledged; what fails stays and is
- * taken again after another lease. Runs in worker processes; several relays
- * at once only risk sending a claim twice, which the ledger ignores.
- */
 export interface OutboxRelayOptions {
   outbox: Outbox;
   publish: (claims: Claim[]) => Promise<void>;
@@ -24,30 +16,36 @@ export interface OutboxRelayOptions {
   onRelayed?: (count: number) => void;
 }
 
+/**
+ * Sends to Kafka the reservations no API process is waiting on any more:
+ * outbox entries older than the lease (their API process died between the
+ * reservation and the acknowledgement, or Kafka did not answer it in time).
+ * Each pass leases what it takes (outbox-take-2.lua), produces it, and
+ * removes it from the outbox once Kafka acknowledged; what fails stays and is
+ * taken again after another lease. Runs in worker processes; several relays
+ * at once only risk sending a claim twice, which the ledger ignores.
+ */
 export class OutboxRelay {
   readonly #o: OutboxRelayOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
+  readonly #loop: PeriodicTask;
 
   constructor(options: OutboxRelayOptions) {
     this.#o = options;
+    this.#loop = new PeriodicTask({
+      intervalMs: options.intervalMs,
+      run: () => this.pass(),
+      logger: options.logger,
+      failureMessage: "outbox relay pass failed; retrying later",
+    });
   }
 
+  /** Passes every `intervalMs` until stop(). */
   start(): void {
-    this.#timer = setInterval(() => {
-      this.#running ??= this.pass()
-        .catch((error: unknown) =>
-          this.#o.logger.warn({ err: error }, "outbox relay pass failed; retrying later"),
-        )
-        .finally(() => {
-          this.#running = undefined;
-        });
-    }, this.#o.intervalMs);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** One pass over every campaign's outbox; returns how many claims were sent. */

@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import type { Claim } from "../../../domain/types.ts";
-import { unpackClaim } from "../../redis/admission/claim-codec.ts";
-import type { RedisKeys } from "../../redis/admission/keys.ts";
+import { unpackClaim } from "../../redis/claim-codec.ts";
+import type { RedisKeys } from "../../redis/keys.ts";
+import { redisScripts, type Scripts } from "../../redis/scripts.ts";
 
 /**
  * Kafka mode's outbox: per campaign, a sorted set of the claims reserved in
@@ -10,31 +10,23 @@ import type { RedisKeys } from "../../redis/admission/keys.ts";
  * reservation) and not yet acknowledged by Kafka. It closes the gap between
  * the reservation and the produce: an API process that dies in between
  * leaves its claims here, and a relay sends them (see outbox-relay.ts and
- * docs/kafka.md). Keys of one campaign share its hash tag (keys.ts).
+ * docs/kafka.md). Keys of one campaign share its hash tag (redis/keys.ts).
  */
-const TAKE = readFileSync(new URL("../../redis/lua/outbox-take-2.lua", import.meta.url), "utf8");
-const COMMAND = "stampede_outboxTake";
-
-type Scripted = Redis & {
-  stampede_outboxTake(outbox: string, claims: string, leaseMs: number, limit: number): Promise<string[]>;
-};
-
 export class Outbox {
-  readonly #redis: Scripted;
+  readonly #redis: Redis;
+  readonly #scripts: Scripts;
   readonly #keys: RedisKeys;
 
   constructor(redis: Redis, keys: RedisKeys) {
-    const scripted = redis as Scripted;
-    if (typeof (redis as unknown as Record<string, unknown>)[COMMAND] !== "function")
-      redis.defineCommand(COMMAND, { lua: TAKE, numberOfKeys: 2 });
-    this.#redis = scripted;
+    this.#redis = redis;
+    this.#scripts = redisScripts(redis);
     this.#keys = keys;
   }
 
   /** Claims of a campaign reserved at least `leaseMs` ago and still unsent; leased to the caller. */
   async take(campaignId: string, leaseMs: number, limit: number): Promise<Claim[]> {
     const k = this.#keys.campaign(campaignId);
-    const flat = await this.#redis.stampede_outboxTake(k.outbox, k.claims, leaseMs, limit);
+    const flat = (await this.#scripts.outboxTake([k.outbox, k.claims], [leaseMs, limit])) as string[];
     const claims: Claim[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) claims.push(unpackClaim(flat[i + 1]!));
     return claims;

@@ -1,13 +1,11 @@
-import type { DeliveryFailure, DeliveryRecord, WebhookConfig } from "../../../ports/delivery.ts";
-import type { ClaimRow } from "../../ledger-rows.ts";
-import type { Schema } from "../schema.ts";
-import { type Db, statement } from "./db.ts";
-
 /**
  * The webhook outbox SQL (ports/delivery.ts). Pending rows of a campaign
- * without a webhook are parked: due at PARKED, which no clock reaches.
+ * without a webhook are parked (ledger-common/rows.ts, PARKED).
  */
-export const PARKED = Number.MAX_SAFE_INTEGER;
+import type { DeliveryFailure, WebhookConfig } from "../../../ports/delivery.ts";
+import { type DeliveryRow, type DueRow, PARKED } from "../../ledger-common/rows.ts";
+import type { Schema } from "../schema.ts";
+import { type Db, statement } from "./db.ts";
 
 export async function upsertWebhook(db: Db, s: Schema, campaignId: string, w: WebhookConfig): Promise<void> {
   await db.query(
@@ -77,8 +75,6 @@ export async function getWebhook(db: Db, s: Schema, campaignId: string): Promise
   const row = rows[0];
   return row && { url: row.url, secret: row.secret, updatedAt: row.updated_at };
 }
-
-export type DueRow = ClaimRow & { attempts: number; url: string; secret: string };
 
 /**
  * Leases due deliveries in one statement: rows another dispatcher holds are
@@ -164,8 +160,6 @@ export async function markFailed(db: Db, s: Schema, failures: readonly DeliveryF
   );
 }
 
-type DeliveryRow = Omit<DeliveryRecord, "deliveryId">;
-
 export async function listDead(
   db: Db,
   s: Schema,
@@ -173,16 +167,7 @@ export async function listDead(
   after: string,
   limit: number,
 ): Promise<DeliveryRow[]> {
-  const { rows } = await db.query<{
-    claim_id: string;
-    campaign_id: string;
-    state: DeliveryRecord["state"];
-    attempts: number;
-    next_attempt_at: number;
-    last_error: string | null;
-    created_at: number;
-    delivered_at: number | null;
-  }>(
+  const { rows } = await db.query<DeliveryRow>(
     statement(
       "list-dead-deliveries",
       s,
@@ -191,16 +176,7 @@ export async function listDead(
       [campaignId, after, limit],
     ),
   );
-  return rows.map((r) => ({
-    claimId: r.claim_id,
-    campaignId: r.campaign_id,
-    state: r.state,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    deliveredAt: r.delivered_at,
-  }));
+  return rows;
 }
 
 export async function deadCount(db: Db, s: Schema, campaignId: string): Promise<number> {

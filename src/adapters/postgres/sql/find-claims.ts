@@ -1,5 +1,5 @@
 import type { Claim } from "../../../domain/types.ts";
-import { type ClaimRow, toClaim } from "../../ledger-rows.ts";
+import { type ClaimRow, toClaim } from "../../ledger-common/rows.ts";
 import type { Schema } from "../schema.ts";
 import { type Db, statement } from "./db.ts";
 

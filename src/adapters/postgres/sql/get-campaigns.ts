@@ -1,5 +1,5 @@
 import type { Campaign } from "../../../domain/types.ts";
-import { type CampaignRow, toCampaign } from "../../ledger-rows.ts";
+import { type CampaignRow, toCampaign } from "../../ledger-common/rows.ts";
 import type { Schema } from "../schema.ts";
 import { type Db, statement } from "./db.ts";
 

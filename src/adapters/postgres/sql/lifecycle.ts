@@ -1,10 +1,11 @@
+/** Lifecycle SQL: campaign changes, the audit trail, erasure (docs/lifecycle.md). */
 import { ERASED_PREFIX } from "../../../domain/erasure.ts";
 import type { Campaign } from "../../../domain/types.ts";
 import type { AuditEntry, AuditRecord } from "../../../ports/lifecycle-ledger.ts";
+import { type AuditRow, toAuditRecord } from "../../ledger-common/rows.ts";
 import type { Schema } from "../schema.ts";
 import { type Db, statement } from "./db.ts";
 
-/** Lifecycle SQL: campaign changes, the audit trail, erasure (docs/lifecycle.md). */
 export async function insertAudit(db: Db, s: Schema, e: AuditEntry): Promise<void> {
   await db.query(
     statement(
@@ -30,17 +31,6 @@ export async function updateCampaignLifecycle(db: Db, s: Schema, c: Campaign): P
   );
 }
 
-interface AuditRow {
-  id: number;
-  campaign_id: string;
-  at: number;
-  actor: string;
-  request_id: string | null;
-  client_ip: string | null;
-  action: AuditRecord["action"];
-  details: Record<string, unknown>;
-}
-
 export async function auditLog(
   db: Db,
   s: Schema,
@@ -56,16 +46,7 @@ export async function auditLog(
       [campaignId, after, limit],
     ),
   );
-  return rows.map((r) => ({
-    id: r.id,
-    campaignId: r.campaign_id,
-    at: r.at,
-    actor: r.actor,
-    requestId: r.request_id ?? "",
-    clientIp: r.client_ip ?? "",
-    action: r.action,
-    details: r.details,
-  }));
+  return rows.map(toAuditRecord);
 }
 
 /**

@@ -1,8 +1,25 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import type { RedisKeys } from "./keys.ts";
+import { PeriodicTask } from "../../../workers/periodic-task.ts";
+import type { RedisKeys } from "../keys.ts";
 import type { RebuildResult } from "./rebuild.ts";
 import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
+
+/** The ledger's view of every campaign's Redis state. */
+export interface EpochSource {
+  redisEpochs(): Promise<{ campaignId: string; epoch: number; maxUnit: number; endsAt?: number | null }[]>;
+}
+
+export interface LossMonitorOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  ledger: EpochSource;
+  rebuild: (campaignId: string) => Promise<RebuildResult>;
+  logger: Logger;
+  intervalMs: number;
+  /** Campaigns ended longer than this ago are retired (retention.ts): their state is meant to be gone. */
+  retentionGraceMs?: number;
+}
 
 /**
  * Detects a lost or stale Redis by comparing each campaign's Redis state
@@ -19,43 +36,27 @@ import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
  * Workers run it (they reach both stores); an API process also rebuilds on
  * its own when a claim finds no state (RedisAdmission.ensure).
  */
-export interface EpochSource {
-  redisEpochs(): Promise<{ campaignId: string; epoch: number; maxUnit: number; endsAt?: number | null }[]>;
-}
-
-export interface LossMonitorOptions {
-  redis: Redis;
-  keys: RedisKeys;
-  ledger: EpochSource;
-  rebuild: (campaignId: string) => Promise<RebuildResult>;
-  logger: Logger;
-  intervalMs: number;
-  /** Campaigns ended longer than this ago are retired (retention.ts): their state is meant to be gone. */
-  retentionGraceMs?: number;
-}
-
 export class LossMonitor {
   readonly #o: LossMonitorOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
+  readonly #loop: PeriodicTask;
 
   constructor(options: LossMonitorOptions) {
     this.#o = options;
+    this.#loop = new PeriodicTask({
+      intervalMs: options.intervalMs,
+      run: () => this.check(),
+      logger: options.logger,
+      failureMessage: "Redis loss check failed",
+    });
   }
 
+  /** Checks every `intervalMs` until stop(). */
   start(): void {
-    this.#timer = setInterval(() => {
-      this.#running ??= this.check()
-        .catch((error: unknown) => this.#o.logger.warn({ err: error }, "Redis loss check failed"))
-        .finally(() => {
-          this.#running = undefined;
-        });
-    }, this.#o.intervalMs);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** One pass; returns the campaigns it found lost, with why. */

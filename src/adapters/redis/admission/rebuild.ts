@@ -1,11 +1,63 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Campaign, Claim } from "../../../domain/types.ts";
-import { packClaim, SEPARATOR } from "./claim-codec.ts";
-import type { RedisKeys } from "./keys.ts";
+import { PeriodicTask } from "../../../workers/periodic-task.ts";
+import { packClaim, SEPARATOR } from "../claim-codec.ts";
+import type { RedisKeys } from "../keys.ts";
+import { redisScripts, type Scripts } from "../scripts.ts";
 import { isRetired } from "./retention.ts";
-import type { AdmissionScripts } from "./scripts.ts";
+
+/** What a rebuild reads from the ledger. */
+export interface RebuildLedger {
+  getCampaign(campaignId: string): Promise<Campaign | undefined>;
+  campaignClaims(campaignId: string): AsyncIterable<Claim>;
+  /** Increments and returns the campaign's Redis epoch: the fencing token of one rebuild. */
+  nextRedisEpoch(campaignId: string): Promise<number>;
+}
+
+export interface RebuildOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  ledger: RebuildLedger;
+  logger: Logger;
+  /**
+   * Claims still queued for the campaign (the stream's; Kafka mode waits for
+   * lag 0 and yields none). `epoch` 1 is the campaign's first state ever:
+   * nothing of it can be queued yet.
+   */
+  queuedClaims: (campaignId: string, context: { epoch: number }) => AsyncIterable<Claim>;
+  /** How long an API process may trust a cached sold-out (see SoldOutCache); waited out before admitting. */
+  cacheLeaseMs: number;
+  idempotencyTtlSec: number;
+  lockTtlMs?: number;
+  chunkSize?: number;
+  /** REDIS_RETENTION_GRACE_S in ms: a campaign ended longer ago is not rebuilt. */
+  retentionGraceMs?: number;
+}
+
+/** "retired": the campaign ended longer than the retention grace ago; it lives in the ledger only (retention.ts). */
+export type RebuildResult = "rebuilt" | "busy" | "superseded" | "not_found" | "retired";
+
+export function definitionFields(campaign: Campaign): (string | number)[] {
+  return [
+    "name",
+    campaign.name,
+    "stock",
+    campaign.stock,
+    "perUser",
+    campaign.perUserLimit,
+    "startsAt",
+    campaign.startsAt ?? "",
+    "endsAt",
+    campaign.endsAt ?? "",
+    "createdAt",
+    campaign.createdAt,
+    "lifecycleRevision",
+    campaign.revision ?? 0,
+  ];
+}
 
 /**
  * Rebuilds one campaign's Redis state from the ledger (the truth) plus the
@@ -29,92 +81,49 @@ import type { AdmissionScripts } from "./scripts.ts";
  * Units handed out again are only those no surviving claim holds, and the
  * ledger's unique (campaign, unit) key refuses a second holder anyway.
  */
-export interface RebuildLedger {
-  getCampaign(campaignId: string): Promise<Campaign | undefined>;
-  campaignClaims(campaignId: string): AsyncIterable<Claim>;
-  /** Increments and returns the campaign's Redis epoch: the fencing token of one rebuild. */
-  nextRedisEpoch(campaignId: string): Promise<number>;
-}
-
-export interface RebuildOptions {
-  redis: Redis;
-  keys: RedisKeys;
-  scripts: AdmissionScripts;
-  ledger: RebuildLedger;
-  logger: Logger;
-  /**
-   * Claims still queued for the campaign (the stream's; Kafka mode waits for
-   * lag 0 and yields none). `epoch` 1 is the campaign's first state ever:
-   * nothing of it can be queued yet.
-   */
-  queuedClaims: (campaignId: string, context: { epoch: number }) => AsyncIterable<Claim>;
-  /** How long an API process may trust a cached sold-out (see SoldOutCache); waited out before admitting. */
-  cacheLeaseMs: number;
-  idempotencyTtlSec: number;
-  lockTtlMs?: number;
-  chunkSize?: number;
-  /** REDIS_RETENTION_GRACE_S in ms: a campaign ended longer ago is not rebuilt. */
-  retentionGraceMs?: number;
-}
-
-/** "retired": the campaign ended longer than the retention grace ago; it lives in the ledger only (retention.ts). */
-export type RebuildResult = "rebuilt" | "busy" | "superseded" | "not_found" | "retired";
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export function definitionFields(campaign: Campaign): (string | number)[] {
-  return [
-    "name",
-    campaign.name,
-    "stock",
-    campaign.stock,
-    "perUser",
-    campaign.perUserLimit,
-    "startsAt",
-    campaign.startsAt ?? "",
-    "endsAt",
-    campaign.endsAt ?? "",
-    "createdAt",
-    campaign.createdAt,
-    "lifecycleRevision",
-    campaign.revision ?? 0,
-  ];
-}
-
 export class Rebuilder {
   readonly #o: RebuildOptions;
+  readonly #scripts: Scripts;
 
   constructor(options: RebuildOptions) {
     this.#o = options;
+    this.#scripts = redisScripts(options.redis);
   }
 
   async rebuild(campaignId: string): Promise<RebuildResult> {
-    const { redis, keys, scripts } = this.#o;
+    const { redis, keys, logger } = this.#o;
+    const scripts = this.#scripts;
     const k = keys.campaign(campaignId);
     const lockTtl = this.#o.lockTtlMs ?? 30_000;
     const token = randomBytes(12).toString("base64url");
     if ((await redis.set(k.lock, token, "PX", lockTtl, "NX")) !== "OK") return "busy";
-    const keepLock = setInterval(
-      () => void scripts.lockExtend(k.lock, token, lockTtl).catch(() => undefined),
-      Math.max(100, lockTtl / 3),
-    );
+    const keepLock = new PeriodicTask({
+      intervalMs: Math.max(100, lockTtl / 3),
+      run: () => scripts.lockExtend([k.lock], [token, lockTtl]),
+      logger,
+      failureMessage: "could not extend the rebuild lock; retrying",
+    });
+    keepLock.start();
     try {
       return await this.#rebuildLocked(campaignId);
     } finally {
-      clearInterval(keepLock);
-      await scripts.lockRelease(k.lock, token).catch(() => undefined);
+      await keepLock.stop();
+      await scripts.lockRelease([k.lock], [token]).catch(() => undefined);
     }
   }
 
   async #rebuildLocked(campaignId: string): Promise<RebuildResult> {
-    const { redis, keys, scripts, ledger, logger } = this.#o;
+    const { redis, keys, ledger, logger } = this.#o;
+    const scripts = this.#scripts;
     const k = keys.campaign(campaignId);
     const started = performance.now();
     const campaign = await ledger.getCampaign(campaignId);
     if (!campaign) return "not_found";
     if (isRetired(campaign, Date.now(), this.#o.retentionGraceMs)) return "retired";
     const epoch = await ledger.nextRedisEpoch(campaignId);
-    if ((await scripts.rebuildBegin(k.state, k.holders, k.free, epoch, ...definitionFields(campaign))) !== 1)
+    if (
+      (await scripts.rebuildBegin([k.state, k.holders, k.free], [epoch, ...definitionFields(campaign)])) !== 1
+    )
       return "superseded";
     const markedAt = performance.now();
 
@@ -175,7 +184,7 @@ export class Rebuilder {
     if (wait > 0) await sleep(wait);
     // The lifecycle status (open, paused, closed) comes from the ledger, like the definition.
     const status = campaign.status ?? "open";
-    if ((await scripts.rebuildOpen(k.state, epoch, all.length, issued, next, status)) !== 1)
+    if ((await scripts.rebuildOpen([k.state], [epoch, all.length, issued, next, status])) !== 1)
       return "superseded";
     await redis.sadd(keys.registry, campaignId);
     logger.info(
@@ -219,8 +228,7 @@ export class Rebuilder {
       idempotency: Claim[];
     },
   ): Promise<boolean> {
-    const { keys, scripts } = this.#o;
-    const k = keys.campaign(campaignId);
+    const k = this.#o.keys.campaign(campaignId);
     const size = this.#o.chunkSize ?? 500;
     const chunks = Math.max(
       1,
@@ -239,24 +247,21 @@ export class Rebuilder {
       const idemKeys = idem.map((c) => k.idempotency(c.userId, c.idempotencyKey!));
       const idemValues = idem.map((c) => ["A", c.claimId, c.admittedAt, c.seq].join(SEPARATOR));
       calls.push(
-        scripts.rebuildLoad(
-          4 + idemKeys.length,
-          k.state,
-          k.holders,
-          k.claims,
-          k.free,
-          ...idemKeys,
-          epoch,
-          this.#o.idempotencyTtlSec,
-          holders.length,
-          claims.length,
-          drop.length,
-          free.length,
-          ...holders.flat(),
-          ...claims.flat(),
-          ...drop,
-          ...free,
-          ...idemValues,
+        this.#scripts.rebuildLoad(
+          [k.state, k.holders, k.claims, k.free, ...idemKeys],
+          [
+            epoch,
+            this.#o.idempotencyTtlSec,
+            holders.length,
+            claims.length,
+            drop.length,
+            free.length,
+            ...holders.flat(),
+            ...claims.flat(),
+            ...drop,
+            ...free,
+            ...idemValues,
+          ],
         ),
       );
     }

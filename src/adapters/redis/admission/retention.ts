@@ -1,20 +1,23 @@
-import type { Redis } from "ioredis";
-import type { Logger } from "pino";
-import type { Campaign } from "../../../domain/types.ts";
-import { RETIRE } from "./codes.ts";
-import type { RedisKeys } from "./keys.ts";
-import type { AdmissionScripts } from "./scripts.ts";
-
 /**
  * Retention of a campaign's Redis keys (docs/lifecycle.md). Redis holds what
  * admission needs while a campaign can still take claims; the ledger keeps
  * everything for good. Once a campaign has ended (its endsAt, which closing
  * sets too) and every claim it admitted is issued, its keys expire at
- * endsAt + REDIS_RETENTION_GRACE_S (scripts/retire-5.lua): the grace keeps
+ * endsAt + REDIS_RETENTION_GRACE_S (lua/retire-5.lua): the grace keeps
  * late retries (409 naming the claim, Idempotency-Key replays) answered from
  * Redis for a while. After that the campaign is "retired": nothing rebuilds
  * it, and admission answers it from the ledger.
  */
+
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Campaign } from "../../../domain/types.ts";
+import { PeriodicTask } from "../../../workers/periodic-task.ts";
+import type { RedisKeys } from "../keys.ts";
+import { redisScripts } from "../scripts.ts";
+import { RETIRE } from "./codes.ts";
+
+/** REDIS_RETENTION_GRACE_S by default: a day. */
 export const DEFAULT_RETENTION_GRACE_MS = 86_400_000;
 
 export function isRetired(campaign: Campaign, now: number, graceMs = DEFAULT_RETENTION_GRACE_MS): boolean {
@@ -24,7 +27,6 @@ export function isRetired(campaign: Campaign, now: number, graceMs = DEFAULT_RET
 export interface RetentionSweeperOptions {
   redis: Redis;
   keys: RedisKeys;
-  scripts: AdmissionScripts;
   ledger: { listCampaigns(): Promise<Campaign[]> };
   logger: Logger;
   graceMs: number;
@@ -47,43 +49,39 @@ export interface SweepResult {
  */
 export class RetentionSweeper {
   readonly #o: RetentionSweeperOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
+  readonly #loop: PeriodicTask;
   /** Retired campaigns with nothing left in Redis: not looked at again by this process. */
   readonly #done = new Set<string>();
 
   constructor(options: RetentionSweeperOptions) {
     this.#o = options;
+    this.#loop = new PeriodicTask({
+      intervalMs: options.intervalMs,
+      run: () => this.sweep(),
+      logger: options.logger,
+      failureMessage: "retention sweep failed",
+    });
   }
 
+  /** Sweeps every `intervalMs` until stop(). */
   start(): void {
-    this.#timer = setInterval(() => {
-      this.#running ??= this.sweep()
-        .catch((error: unknown) => this.#o.logger.warn({ err: error }, "retention sweep failed"))
-        .finally(() => {
-          this.#running = undefined;
-        });
-    }, this.#o.intervalMs);
+    this.#loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   async sweep(now = Date.now()): Promise<SweepResult> {
-    const { redis, keys, scripts, graceMs, logger } = this.#o;
+    const { redis, keys, graceMs, logger } = this.#o;
+    const scripts = redisScripts(redis);
     const result: SweepResult = { expiring: [], retired: [] };
     for (const campaign of await this.#o.ledger.listCampaigns()) {
       if (campaign.endsAt === null || campaign.endsAt > now || this.#done.has(campaign.id)) continue;
       const k = keys.campaign(campaign.id);
       const [code, expireAt] = (await scripts.retire(
-        k.state,
-        k.holders,
-        k.stream,
-        k.outbox,
-        k.free,
-        graceMs,
+        [k.state, k.holders, k.stream, k.outbox, k.free],
+        [graceMs],
       )) as [number, number];
       if (code === RETIRE.EXPIRING) {
         result.expiring.push(campaign.id);

@@ -1,28 +1,10 @@
 import type { Redis } from "ioredis";
-import type { RedisKeys } from "./keys.ts";
-import type { AdmissionScripts } from "./scripts.ts";
+import type { Logger } from "pino";
+import { PeriodicTask } from "../../../workers/periodic-task.ts";
+import type { RedisKeys } from "../keys.ts";
+import { redisScripts, type Scripts } from "../scripts.ts";
 
-/**
- * What one API process remembers about sold-out campaigns, so that once the
- * stock is gone a rejection costs no Redis round trip. It may only ever be
- * wrong in the safe direction:
- *
- * - It never answers 410 while stock remains. An entry is a lease: valid for
- *   LEASE ms after the Redis read that last confirmed it (same epoch, same
- *   rev, still open and sold out), renewed every REFRESH ms. Whatever makes
- *   units available again (a rebuild after a Redis loss; raising the stock)
- *   changes the state first and waits a full lease before it admits, so by
- *   then no process still trusts an entry read before the change.
- * - It never answers 410 to a holder. Sold out (at one epoch and rev) is
- *   final, so the holders read with the snapshot are final too, and at most
- *   `stock` many: a holder is answered 409 from here only once every claim
- *   is issued (before that the claim's status could be stale, so Redis
- *   answers). Campaigns with more holders than `maxHolders` are not cached.
- * - Near `endsAt` (within the clock skew margin) it steps aside: 403 comes
- *   before 410 in the contract's order, and Redis' clock decides.
- * - Requests with an Idempotency-Key always go to Redis, which remembers
- *   the first answer.
- */
+/** How long an entry is trusted after the Redis read that last confirmed it. */
 export const CACHE_LEASE_MS = 1000;
 const REFRESH_MS = 250;
 const CLOCK_SKEW_MS = 2000;
@@ -45,22 +27,57 @@ interface Entry {
 
 export type CachedAnswer = { kind: "sold_out" } | { kind: "holder"; holder: HolderRef };
 
+export interface SoldOutCacheOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  logger: Logger;
+  /** Campaigns with more holders are not cached; 0 turns the cache off. */
+  maxHolders: number;
+}
+
+/**
+ * What one API process remembers about sold-out campaigns, so that once the
+ * stock is gone a rejection costs no Redis round trip. It may only ever be
+ * wrong in the safe direction:
+ *
+ * - It never answers 410 while stock remains. An entry is a lease: valid for
+ *   LEASE ms after the Redis read that last confirmed it (same epoch, same
+ *   rev, still open and sold out), renewed every REFRESH ms. Whatever makes
+ *   units available again (a rebuild after a Redis loss; raising the stock)
+ *   changes the state first and waits a full lease before it admits, so by
+ *   then no process still trusts an entry read before the change.
+ * - It never answers 410 to a holder. Sold out (at one epoch and rev) is
+ *   final, so the holders read with the snapshot are final too, and at most
+ *   `stock` many: a holder is answered 409 from here only once every claim
+ *   is issued (before that the claim's status could be stale, so Redis
+ *   answers). Campaigns with more holders than `maxHolders` are not cached.
+ * - Near `endsAt` (within the clock skew margin) it steps aside: 403 comes
+ *   before 410 in the contract's order, and Redis' clock decides.
+ * - Requests with an Idempotency-Key always go to Redis, which remembers
+ *   the first answer.
+ */
 export class SoldOutCache {
   readonly #redis: Redis;
   readonly #keys: RedisKeys;
-  readonly #scripts: AdmissionScripts;
+  readonly #scripts: Scripts;
   readonly #maxHolders: number;
   readonly #entries = new Map<string, Entry>();
   readonly #loading = new Set<string>();
-  readonly #timer: NodeJS.Timeout;
+  readonly #refresher: PeriodicTask;
 
-  constructor(redis: Redis, keys: RedisKeys, scripts: AdmissionScripts, maxHolders: number) {
-    this.#redis = redis;
-    this.#keys = keys;
-    this.#scripts = scripts;
-    this.#maxHolders = maxHolders;
-    this.#timer = setInterval(() => void this.#refresh(), REFRESH_MS);
-    this.#timer.unref();
+  constructor(options: SoldOutCacheOptions) {
+    this.#redis = options.redis;
+    this.#keys = options.keys;
+    this.#scripts = redisScripts(options.redis);
+    this.#maxHolders = options.maxHolders;
+    this.#refresher = new PeriodicTask({
+      intervalMs: REFRESH_MS,
+      run: () => this.#refresh(),
+      logger: options.logger,
+      failureMessage: "sold-out cache refresh failed",
+      unref: true,
+    });
+    this.#refresher.start();
   }
 
   /** The cached answer for a keyless claim, or undefined: ask Redis. */
@@ -90,8 +107,8 @@ export class SoldOutCache {
     return this.#entries.size;
   }
 
-  close(): void {
-    clearInterval(this.#timer);
+  async close(): Promise<void> {
+    await this.#refresher.stop();
     this.#entries.clear();
   }
 
@@ -100,7 +117,7 @@ export class SoldOutCache {
     const sentAt = performance.now();
     let snap: (string | number)[];
     try {
-      snap = (await this.#scripts.soldOutSnapshot(k.state, k.holders, this.#maxHolders)) as (
+      snap = (await this.#scripts.soldOutSnapshot([k.state, k.holders], [this.#maxHolders])) as (
         | string
         | number
       )[];

@@ -34,6 +34,9 @@
     6 REBUILDING       {6, 0}  the state is being rebuilt from the ledger
     7 SINK_FULL        {7, 0}  the stream/outbox holds ARGV[8] entries; nothing reserved
 ]]
+-- @include redis-time.lua
+-- @include split.lua
+-- @include holdings.lua
 local SEP = "\31"
 
 local state = redis.call("HMGET", KEYS[1], "status", "stock", "perUser", "startsAt", "endsAt", "admitted", "next")
@@ -61,8 +64,7 @@ if idemKey ~= "" then
   if earlier then
     local kind = string.sub(earlier, 1, 1)
     if kind == "A" or kind == "C" then
-      local f = {}
-      for part in string.gmatch(string.sub(earlier, 3), "[^" .. SEP .. "]+") do f[#f + 1] = part end
+      local f = split(string.sub(earlier, 3), SEP)
       return describe(kind == "A" and 1 or 2, 1, f[1], tonumber(f[2]), tonumber(f[3]))
     elseif kind == "N" then
       return {3, 1, string.sub(earlier, 3)}
@@ -74,8 +76,7 @@ end
 
 local packedSelf = redis.call("HGET", KEYS[3], claimId)
 if packedSelf then
-  local f = {}
-  for part in string.gmatch(packedSelf, "[^" .. SEP .. "]+") do f[#f + 1] = part end
+  local f = split(packedSelf, SEP)
   return {1, 0, claimId, tonumber(f[8]), tonumber(f[5]), 1, packedSelf}
 end
 
@@ -85,7 +86,7 @@ local count = 0
 local used = {}
 local lastId, lastAt, lastSeq
 if held then
-  for id, at, seq in string.gmatch(held, "([^,:]+):(%d+):(%d+)") do
+  for id, at, seq in holdings(held) do
     count = count + 1
     if id == claimId then return describe(1, 0, id, tonumber(at), tonumber(seq)) end
     used[tonumber(seq)] = true
@@ -97,8 +98,7 @@ if count >= tonumber(state[3]) then
   return describe(2, 0, lastId, tonumber(lastAt), tonumber(lastSeq))
 end
 
-local time = redis.call("TIME")
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = redisTimeMs()
 -- Closed first: closing also sets endsAt to the moment it closed, and the
 -- reason should say it was closed, not that it ended.
 local reason

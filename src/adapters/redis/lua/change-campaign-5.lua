@@ -29,6 +29,7 @@
     5 NOT_FOUND    {5}
     6 REBUILDING   {6}
 ]]
+-- @include redis-time.lua
 local s = redis.call("HMGET", KEYS[1], "status", "stock", "endsAt", "admitted", "next")
 local status = s[1]
 if not status then return {5} end
@@ -40,8 +41,7 @@ if ARGV[1] == "hold" then
   return {0}
 end
 
-local time = redis.call("TIME")
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = redisTimeMs()
 local stock = tonumber(s[2])
 local floor = math.max(tonumber(s[4]), tonumber(s[5]))
 local newStock = stock

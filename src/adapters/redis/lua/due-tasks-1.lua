@@ -7,8 +7,8 @@
   Members whose hash is gone are dropped.
   Returns {id, type, payload, created_at, max_attempts, id, ...}.
 ]]
-local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @include redis-time.lua
+local nowMs = redisTimeMs()
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs, 'LIMIT', 0, tonumber(ARGV[1]))
 local out = {}
 for _, id in ipairs(ids) do

@@ -10,11 +10,11 @@
     failed:    dead-lettered, expires after ARGV[6].
   Returns the hash after the change, {field, value, ...}, or false.
 ]]
+-- @include redis-time.lua
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'status', 'attempts')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return false end
-local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowMs = redisTimeMs()
 local now = string.format('%d', nowMs)
 local outcome = ARGV[3]
 if outcome == 'succeeded' then

@@ -12,13 +12,14 @@
 
   Returns {0, n} FORGOTTEN (n claims), {1} PENDING, {5} NOT_FOUND, {6} REBUILDING
 ]]
+-- @include holdings.lua
 local status = redis.call("HGET", KEYS[1], "status")
 if not status then return {5} end
 if status == "rebuilding" then return {6} end
 local held = redis.call("HGET", KEYS[2], ARGV[1])
 if not held then return {0, 0} end
 local entries = {}
-for id, at, seq in string.gmatch(held, "([^,:]+):(%d+):(%d+)") do
+for id, at, seq in holdings(held) do
   if redis.call("HEXISTS", KEYS[3], id) == 1 then return {1} end
   entries[#entries + 1] = {id, at, seq}
 end

@@ -17,8 +17,8 @@
   claims hash (issued, or dropped by a rebuild) has nothing left to send: it
   leaves the outbox and is not returned.
 ]]
-local time = redis.call("TIME")
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- @include redis-time.lua
+local now = redisTimeMs()
 local due = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", now - tonumber(ARGV[1]), "LIMIT", 0, tonumber(ARGV[2]))
 local out = {}
 for _, id in ipairs(due) do

@@ -6,11 +6,11 @@
   ARGV[1] task id  ARGV[2] attempt  ARGV[3] events channel
   Returns 1 if released, 0 if the attempt was no longer the current one.
 ]]
+-- @include redis-time.lua
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'status', 'attempts')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return 0 end
-local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowMs = redisTimeMs()
 redis.call('HSET', key, 'status', 'queued', 'attempts', tonumber(ARGV[2]) - 1,
   'updated_at', string.format('%d', nowMs))
 redis.call('HDEL', key, 'lease_owner', 'lease_until', 'run_after')

@@ -16,11 +16,11 @@
     5 NOT_FOUND   no state
     6 REBUILDING
 ]]
+-- @include redis-time.lua
 local s = redis.call("HMGET", KEYS[1], "status", "endsAt", "admitted", "issued")
 if not s[1] then return {5, 0} end
 if s[1] == "rebuilding" then return {6, 0} end
-local time = redis.call("TIME")
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local now = redisTimeMs()
 if not s[2] or s[2] == "" or tonumber(s[2]) > now then return {2, 0} end
 if tonumber(s[3]) > tonumber(s[4]) then return {3, 0} end
 local expireAt = tonumber(s[2]) + tonumber(ARGV[1])

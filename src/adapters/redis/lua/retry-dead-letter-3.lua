@@ -7,11 +7,11 @@
     out of the dead-letter list.
   Returns the hash after the change, {field, value, ...}, or false.
 ]]
+-- @include redis-time.lua
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'status', 'attempts')
 if f[1] ~= 'failed' then return false end
-local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowMs = redisTimeMs()
 redis.call('HSET', key, 'status', 'queued', 'max_attempts', tonumber(f[2]) + tonumber(ARGV[2]),
   'updated_at', string.format('%d', nowMs))
 redis.call('HDEL', key, 'finished_at', 'run_after')

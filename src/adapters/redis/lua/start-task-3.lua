@@ -16,8 +16,8 @@
     6. attempts + 1, running, leased to ARGV[6] until now + lease, due again then -> 'run'
   Returns {code} or, for 'run' and 'gave_up', {code, field, value, ...} (the hash after the change).
 ]]
-local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- @include redis-time.lua
+local nowMs = redisTimeMs()
 local now = string.format('%d', nowMs)
 local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then

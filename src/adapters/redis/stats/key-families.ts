@@ -1,10 +1,12 @@
-import type { Redis } from "ioredis";
-
 /**
  * Bytes per stampede key family, for the Redis memory report: SCAN the
  * prefix (bounded), group keys into families, MEMORY USAGE a sample of each
  * (one pipeline), and extrapolate to the family's key count.
  */
+
+import type { Redis } from "ioredis";
+import { KEY_FAMILIES } from "../keys.ts";
+
 export interface RedisMemoryOptions {
   /** Stop scanning after this many keys (default 10,000); the report then says `complete: false`. */
   maxScanKeys?: number;
@@ -113,34 +115,16 @@ export async function sampleKeyFamilies(client: Redis, prefix: string, options: 
 
 const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, "\\$&");
 
+const LAYOUTS = Object.values(KEY_FAMILIES);
+
 /**
- * The family of one of stampede's own keys (prefix removed), from the layouts
- * in src/adapters/redis/admission/keys.ts, src/adapters/redis/tasks/keys.ts and
- * src/domain/rate-buckets.ts, so that ids (campaigns, users, tasks, IPs) never
- * become families of their own. Anything else goes to defaultFamilyOf.
- * `{tag}:c:summer:holders` -> `{*}:c:*:holders`, `task:abc` -> `task:*`,
- * `rl:u:summer:alice` -> `rl:u:*`.
+ * The family of one of stampede's own keys (prefix removed), as keys.ts
+ * declares them (KEY_FAMILIES), so that ids (campaigns, users, tasks, IPs)
+ * never become families of their own: `{tag}:c:summer:holders` ->
+ * `{*}:c:*:holders`, `task:abc` -> `task:*`, `rl:u:summer:alice` ->
+ * `rl:u:*:*`. A key no family declares goes to defaultFamilyOf.
  */
 export function stampedeKeyFamily(rest: string): string {
-  const segments = rest.split(":");
-  const [first = "", second, , fourth] = segments;
-  if (/^\{.*\}$/.test(first)) {
-    // Campaign keys: {tag}:c:<campaignId>[:suffix[:hash]]; ids never hold ':'.
-    if (second === "c") {
-      if (fourth === undefined) return "{*}:c:*";
-      return `{*}:c:*:${fourth}${segments.length > 4 ? ":*" : ""}`;
-    }
-    return defaultFamilyOf(rest);
-  }
-  switch (first) {
-    case "task":
-    case "task-key":
-    case "task-events":
-      return `${first}:*`;
-    case "rl":
-      // Rate-limit buckets: rl:u:<campaign>:<user> and rl:ip:<address> (IPv6 holds ':').
-      return second === undefined ? "rl" : `rl:${second}:*`;
-    default:
-      return defaultFamilyOf(rest);
-  }
+  for (const layout of LAYOUTS) if (layout.matches(rest)) return layout.name;
+  return defaultFamilyOf(rest);
 }

@@ -1,9 +1,14 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../../../ports/queue.ts";
+import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import { consumeInParallel } from "../../parallel.ts";
+import { redisScripts, type Scripts } from "../scripts.ts";
 import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } from "./options.ts";
 import { type Entry, groupByStream, type ReadReply, streamsOf, toRecord } from "./replies.ts";
-import { defineStreamScripts, type Scripted } from "./scripts.ts";
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5000;
 
 /**
  * Queue<T> over Redis Streams and one consumer group. Each consumer reads new
@@ -13,15 +18,14 @@ import { defineStreamScripts, type Scripted } from "./scripts.ts";
  * stay pending (their idle time reset, so nobody takes them over meanwhile).
  * Entries left pending by a dead consumer are taken over with XAUTOCLAIM
  * after `claimIdleMs`. Streams are trimmed by MINID, never past an entry some
- * group still needs (scripts/trim-acknowledged-1.lua).
+ * group still needs (lua/trim-acknowledged-1.lua).
  */
-const RETRY_MIN_MS = 50;
-const RETRY_MAX_MS = 5000;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class RedisStreamQueue<T> implements Queue<T> {
   readonly #o: RedisStreamQueueOptions<T>;
-  readonly #redis: Scripted;
+  readonly #redis: Redis;
+  readonly #scripts: Scripts;
+  /** Take-over and trimming, while any consumer loop runs. */
+  readonly #maintenance: PeriodicTask;
   readonly #groups = new Set<string>();
   /** Entries taken over from dead consumers, handled before new ones. */
   #reclaimed: Entry<T>[] = [];
@@ -31,7 +35,14 @@ export class RedisStreamQueue<T> implements Queue<T> {
 
   constructor(options: RedisStreamQueueOptions<T>) {
     this.#o = options;
-    this.#redis = defineStreamScripts(options.redis);
+    this.#redis = options.redis;
+    this.#scripts = redisScripts(options.redis);
+    this.#maintenance = new PeriodicTask({
+      intervalMs: options.maintenanceMs ?? DEFAULTS.maintenanceMs,
+      run: () => this.#maintain(this.#maintenanceBatchSize),
+      logger: options.logger,
+      failureMessage: "queue maintenance failed; retrying later",
+    });
   }
 
   async publish(values: readonly T[]): Promise<void> {
@@ -39,7 +50,7 @@ export class RedisStreamQueue<T> implements Queue<T> {
     await Promise.all(
       values.map(async (value) => {
         const stream = this.#streamFor(value);
-        const id = await this.#redis.stampede_publishCapped(stream, maxLen, DATA_FIELD, codec.encode(value));
+        const id = await this.#scripts.publishCapped([stream], [maxLen, DATA_FIELD, codec.encode(value)]);
         if (id === null) throw new QueueFullError(stream);
       }),
     );
@@ -63,7 +74,8 @@ export class RedisStreamQueue<T> implements Queue<T> {
     const parallel = consumeInParallel(options, (one) => this.consume(handler, one));
     if (parallel) return parallel;
     let running = true;
-    this.#startMaintenance(options.batchSize);
+    this.#maintenanceBatchSize = options.batchSize;
+    this.#maintenance.start();
     const blocking = this.#loops++ === 0 ? this.#o.blocking : this.#o.blocking.duplicate();
     // Entries this consumer name left pending (a restart under the same INSTANCE_ID) come first, once.
     this.#recovered ??= this.#recoverOwnPending();
@@ -99,27 +111,14 @@ export class RedisStreamQueue<T> implements Queue<T> {
         running = false;
         await done;
         if (blocking !== this.#o.blocking) blocking.disconnect();
-        if (--this.#loops === 0) this.#stopMaintenance();
+        if (--this.#loops === 0) await this.#maintenance.stop();
       },
     };
   }
 
   #loops = 0;
   #recovered: Promise<void> | undefined;
-  #maintenance: NodeJS.Timeout | undefined;
-
-  #startMaintenance(batchSize: number): void {
-    if (this.#maintenance) return;
-    this.#maintenance = setInterval(
-      () => void this.#maintain(batchSize),
-      this.#o.maintenanceMs ?? DEFAULTS.maintenanceMs,
-    );
-  }
-
-  #stopMaintenance(): void {
-    clearInterval(this.#maintenance);
-    this.#maintenance = undefined;
-  }
+  #maintenanceBatchSize = 1;
 
   /** Reads this consumer's own pending entries (XREADGROUP from 0, page by page) into the take-over buffer. */
   async #recoverOwnPending(): Promise<void> {
@@ -286,43 +285,31 @@ export class RedisStreamQueue<T> implements Queue<T> {
   }
 
   /** Takes over entries of dead consumers, trims what every group is done with. */
-  #maintaining = false;
   async #maintain(batchSize: number): Promise<void> {
-    if (this.#maintaining) return;
-    this.#maintaining = true;
-    try {
-      const { group, consumer, claimIdleMs } = this.#o;
-      for (const stream of this.#streams) {
-        if (this.#reclaimed.length < batchSize * 4) {
-          const [, claimed, deleted] = (await this.#redis.call(
-            "XAUTOCLAIM",
-            stream,
-            group,
-            consumer,
-            claimIdleMs,
-            "0-0",
-            "COUNT",
-            batchSize,
-          )) as [string, [string, string[] | null][], string[]];
-          for (const [id, fields] of claimed) {
-            const entry = this.#decode(stream, id, fields);
-            if (entry) this.#reclaimed.push(entry);
-          }
-          if (claimed.length > 0)
-            this.#o.logger.info(
-              { stream, entries: claimed.length },
-              "took over entries of a silent consumer",
-            );
-          if (deleted?.length) await this.#redis.xack(stream, group, ...deleted);
+    const { group, consumer, claimIdleMs } = this.#o;
+    for (const stream of this.#streams) {
+      if (this.#reclaimed.length < batchSize * 4) {
+        const [, claimed, deleted] = (await this.#redis.call(
+          "XAUTOCLAIM",
+          stream,
+          group,
+          consumer,
+          claimIdleMs,
+          "0-0",
+          "COUNT",
+          batchSize,
+        )) as [string, [string, string[] | null][], string[]];
+        for (const [id, fields] of claimed) {
+          const entry = this.#decode(stream, id, fields);
+          if (entry) this.#reclaimed.push(entry);
         }
-        await this.#redis.stampede_trimAcknowledged(stream);
+        if (claimed.length > 0)
+          this.#o.logger.info({ stream, entries: claimed.length }, "took over entries of a silent consumer");
+        if (deleted?.length) await this.#redis.xack(stream, group, ...deleted);
       }
-      await this.#forgetIdleConsumers();
-    } catch (error) {
-      this.#o.logger.warn({ err: error }, "queue maintenance failed; retrying later");
-    } finally {
-      this.#maintaining = false;
+      await this.#scripts.trimAcknowledged([stream]);
     }
+    await this.#forgetIdleConsumers();
   }
 
   #lastConsumerSweep = 0;

@@ -8,21 +8,10 @@ import type {
   TaskStore,
 } from "../../../ports/task-store.ts";
 import { TaskWatchers } from "../../task-watchers.ts";
+import { RedisKeys, type TaskKeys } from "../keys.ts";
+import { redisScripts, type Scripts } from "../scripts.ts";
 import { messagesFromFlat, recordFromFlat } from "./fields.ts";
-import { type TaskKeys, taskKeys } from "./keys.ts";
-import { SCRIPTS } from "./scripts.ts";
 
-/**
- * The distributed mode's TaskStore: a hash per task, a zset of what is due
- * (retries and leases, by time), a zset of dead letters, one Lua script per
- * state change (./scripts/). Times inside the scripts come from Redis TIME,
- * so leases mean the same on every worker whatever their clocks say.
- * Finished tasks expire with PEXPIRE; every change is PUBLISHed on the task's
- * channel for watch() (SSE in any API instance).
- *
- * The Redis client belongs to the caller (it is shared with the rest of the
- * mode); the store opens its own subscriber connection when first watched.
- */
 export interface RedisTaskStoreOptions {
   redis: Redis;
   /** REDIS_PREFIX. */
@@ -30,8 +19,20 @@ export interface RedisTaskStoreOptions {
   retention: TaskRetention;
 }
 
+/**
+ * The distributed mode's TaskStore: a hash per task, a zset of what is due
+ * (retries and leases, by time), a zset of dead letters, one Lua script per
+ * state change (the task scripts of ../scripts.ts). Times inside the scripts come from Redis TIME,
+ * so leases mean the same on every worker whatever their clocks say.
+ * Finished tasks expire with PEXPIRE; every change is PUBLISHed on the task's
+ * channel for watch() (SSE in any API instance).
+ *
+ * The Redis client belongs to the caller (it is shared with the rest of the
+ * mode); the store opens its own subscriber connection when first watched.
+ */
 export class RedisTaskStore implements TaskStore {
   readonly #redis: Redis;
+  readonly #scripts: Scripts;
   readonly #keys: TaskKeys;
   readonly #retention: TaskRetention;
   readonly #watchers = new TaskWatchers();
@@ -40,14 +41,14 @@ export class RedisTaskStore implements TaskStore {
 
   constructor(options: RedisTaskStoreOptions) {
     this.#redis = options.redis;
-    this.#keys = taskKeys(options.prefix);
+    this.#scripts = redisScripts(options.redis);
+    this.#keys = new RedisKeys(options.prefix).tasks;
     this.#retention = options.retention;
     this.#eventsPrefix = this.#keys.events("");
   }
 
   async rememberKey(key: string, message: TaskMessage): Promise<TaskMessage | undefined> {
-    const earlier = await SCRIPTS.rememberKey.run(
-      this.#redis,
+    const earlier = await this.#scripts.rememberKey(
       [this.#keys.idempotency(key)],
       [JSON.stringify(message), this.#retention.ttlMs],
     );
@@ -55,8 +56,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async create(message: TaskMessage): Promise<void> {
-    await SCRIPTS.create.run(
-      this.#redis,
+    await this.#scripts.createTask(
       [this.#keys.task(message.taskId)],
       [
         message.type,
@@ -75,8 +75,7 @@ export class RedisTaskStore implements TaskStore {
 
   async start(message: TaskMessage, owner: string, leaseMs: number): Promise<StartOutcome> {
     const { taskId } = message;
-    const answer = (await SCRIPTS.start.run(
-      this.#redis,
+    const answer = (await this.#scripts.startTask(
       [this.#keys.task(taskId), this.#keys.due, this.#keys.dead],
       [
         taskId,
@@ -105,8 +104,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async renew(taskId: string, attempt: number, owner: string, leaseMs: number): Promise<boolean> {
-    const renewed = await SCRIPTS.renew.run(
-      this.#redis,
+    const renewed = await this.#scripts.renewTask(
       [this.#keys.task(taskId), this.#keys.due],
       [taskId, attempt, owner, leaseMs],
     );
@@ -135,16 +133,14 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async release(taskId: string, attempt: number): Promise<void> {
-    await SCRIPTS.release.run(
-      this.#redis,
+    await this.#scripts.releaseTask(
       [this.#keys.task(taskId), this.#keys.due],
       [taskId, attempt, this.#keys.events(taskId)],
     );
   }
 
   async due(limit: number, holdMs: number): Promise<TaskMessage[]> {
-    const flat = (await SCRIPTS.due.run(
-      this.#redis,
+    const flat = (await this.#scripts.dueTasks(
       [this.#keys.due],
       [limit, holdMs, this.#keys.taskPrefix],
     )) as string[];
@@ -174,8 +170,7 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async retryDeadLetter(taskId: string, extraAttempts: number): Promise<TaskRecord | undefined> {
-    const flat = await SCRIPTS.retryDeadLetter.run(
-      this.#redis,
+    const flat = await this.#scripts.retryDeadLetter(
       [this.#keys.task(taskId), this.#keys.due, this.#keys.dead],
       [taskId, extraAttempts, this.#keys.events(taskId)],
     );
@@ -218,8 +213,7 @@ export class RedisTaskStore implements TaskStore {
     retryInMs: number,
     keepMs: number,
   ): Promise<TaskRecord | undefined> {
-    const flat = await SCRIPTS.finish.run(
-      this.#redis,
+    const flat = await this.#scripts.finishTask(
       [this.#keys.task(taskId), this.#keys.due, this.#keys.dead],
       [taskId, attempt, outcome, value, retryInMs, keepMs, this.#keys.events(taskId)],
     );

@@ -9,9 +9,23 @@ import type {
   TaskRetention,
   TaskStore,
 } from "../../../ports/task-store.ts";
+import { readMigrations } from "../../migration-files.ts";
 import { TaskWatchers } from "../../task-watchers.ts";
-import { MIGRATIONS } from "./migrations.ts";
+import { migrate } from "../migrate.ts";
 import { fromRow, type TaskRow, toMessage } from "./rows.ts";
+
+export interface SqliteTaskStoreOptions {
+  dataDir: string;
+  retention: TaskRetention;
+  now?: () => number;
+  /** How often finished tasks past their TTL are deleted. */
+  pruneIntervalMs?: number;
+}
+
+const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
+
+const GAVE_UP = (attempts: number) =>
+  `attempt ${attempts} did not finish (its worker stopped or lost the task); ${attempts} attempts were allowed`;
 
 /**
  * The embedded mode's TaskStore: node:sqlite in DATA_DIR/tasks.sqlite.
@@ -27,17 +41,6 @@ import { fromRow, type TaskRow, toMessage } from "./rows.ts";
  * this process and needs no locking; at open, the attempts that were running
  * died with the previous process and their leases are voided.
  */
-export interface SqliteTaskStoreOptions {
-  dataDir: string;
-  retention: TaskRetention;
-  now?: () => number;
-  /** How often finished tasks past their TTL are deleted. */
-  pruneIntervalMs?: number;
-}
-
-const GAVE_UP = (attempts: number) =>
-  `attempt ${attempts} did not finish (its worker stopped or lost the task); ${attempts} attempts were allowed`;
-
 export class SqliteTaskStore implements TaskStore {
   readonly #db: DatabaseSync;
   readonly #sql: ReturnType<typeof prepare>;
@@ -50,8 +53,9 @@ export class SqliteTaskStore implements TaskStore {
   constructor(options: SqliteTaskStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
     this.#db = new DatabaseSync(join(options.dataDir, "tasks.sqlite"));
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
-    migrate(this.#db);
+    // busy_timeout, first: only another process opening the same file at once would make it wait.
+    this.#db.exec("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+    migrate(this.#db, readMigrations(MIGRATIONS_DIR), { userVersion: true });
     this.#sql = prepare(this.#db);
     this.#retention = options.retention;
     this.#now = options.now ?? Date.now;
@@ -200,21 +204,6 @@ export class SqliteTaskStore implements TaskStore {
     const now = this.#now();
     this.#sql.pruneTasks.run(now);
     this.#sql.pruneKeys.run(now);
-  }
-}
-
-function migrate(db: DatabaseSync): void {
-  const { user_version: version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
-  for (let i = version; i < MIGRATIONS.length; i++) {
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      db.exec(MIGRATIONS[i]!);
-      db.exec(`PRAGMA user_version = ${i + 1}`);
-      db.exec("COMMIT");
-    } catch (error) {
-      db.exec("ROLLBACK");
-      throw error;
-    }
   }
 }
 

@@ -1,9 +1,8 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { ledgerMigrations } from "../../../adapters/sqlite/sqlite-ledger.ts";
 import { type DoctorCheck, fail, info, ok, warn } from "../types.ts";
-
-const MIGRATIONS_DIR = new URL("../../../adapters/sqlite/migrations/", import.meta.url);
 
 /**
  * The embedded ledger's schema version, read-only (a running server may hold
@@ -15,7 +14,7 @@ export function embeddedLedgerCheck(dataDir: string): DoctorCheck {
     name: "ledger",
     async run() {
       const path = join(resolve(dataDir), "ledger.sqlite");
-      const latest = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{4}_.*\.sql$/.test(f)).length;
+      const latest = Math.max(0, ...ledgerMigrations().map((m) => m.version));
       if (!existsSync(path))
         return [info("ledger", `no embedded ledger yet in ${path}: created at the first start`)];
       let db: DatabaseSync | undefined;

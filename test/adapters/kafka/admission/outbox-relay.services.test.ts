@@ -3,9 +3,10 @@ import { test } from "node:test";
 import { pino } from "pino";
 import { Outbox } from "../../../../src/adapters/kafka/admission/outbox.ts";
 import { OutboxRelay } from "../../../../src/adapters/kafka/admission/outbox-relay.ts";
+import { outboxSink } from "../../../../src/adapters/kafka/admission/outbox-sink.ts";
 import { PostgresLedger } from "../../../../src/adapters/postgres/postgres-ledger.ts";
-import { RedisKeys } from "../../../../src/adapters/redis/admission/keys.ts";
 import { RedisAdmission } from "../../../../src/adapters/redis/admission/redis-admission.ts";
+import { RedisKeys } from "../../../../src/adapters/redis/keys.ts";
 import type { Campaign, Claim } from "../../../../src/domain/types.ts";
 import {
   DATABASE_URL,
@@ -25,6 +26,7 @@ import {
  * is dropped.
  */
 const skip = await skipWithoutServices();
+const logger = pino({ level: "silent" });
 
 test("outbox: reservations land in it; the relay leases, sends and removes them", { skip }, async (t) => {
   const prefix = testPrefix(t, "outbox");
@@ -37,10 +39,8 @@ test("outbox: reservations land in it; the relay leases, sends and removes them"
     redis,
     keys,
     ledger,
-    logger: pino({ level: "silent" }),
-    sink: "outbox",
-    sinkCap: 100,
-    queuedClaims: async function* () {},
+    logger,
+    sink: outboxSink({ queue: { waitUntilConsumed: async () => undefined }, cap: 100, logger }),
   });
   t.after(() => admission.close());
   const campaign: Campaign = {
@@ -81,7 +81,7 @@ test("outbox: reservations land in it; the relay leases, sends and removes them"
       sent.push(batch);
       if (fail) throw new Error("broker down");
     },
-    logger: pino({ level: "silent" }),
+    logger,
     leaseMs: 0,
     intervalMs: 1000,
   });

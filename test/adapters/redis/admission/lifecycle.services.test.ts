@@ -3,12 +3,12 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { PostgresLedger } from "../../../../src/adapters/postgres/postgres-ledger.ts";
-import { packClaim, unpackClaim } from "../../../../src/adapters/redis/admission/claim-codec.ts";
-import { RedisKeys } from "../../../../src/adapters/redis/admission/keys.ts";
 import { LossMonitor } from "../../../../src/adapters/redis/admission/loss-monitor.ts";
-import { streamClaims } from "../../../../src/adapters/redis/admission/queued-claims.ts";
 import { RedisAdmission } from "../../../../src/adapters/redis/admission/redis-admission.ts";
 import { RetentionSweeper } from "../../../../src/adapters/redis/admission/retention.ts";
+import { packClaim, unpackClaim } from "../../../../src/adapters/redis/claim-codec.ts";
+import { RedisKeys } from "../../../../src/adapters/redis/keys.ts";
+import { streamSink } from "../../../../src/adapters/redis/streams/claims-sink.ts";
 import { RedisStreamQueue } from "../../../../src/adapters/redis/streams/redis-stream-queue.ts";
 import type { Campaign, Claim } from "../../../../src/domain/types.ts";
 import type { AdmitOutcome, ChangeOutcome } from "../../../../src/ports/admission.ts";
@@ -52,9 +52,7 @@ async function world(t: After, graceMs = 86_400_000) {
       keys,
       ledger,
       logger: pino({ level: "silent" }),
-      sink: "stream",
-      sinkCap: 100_000,
-      queuedClaims: (id) => streamClaims(r, keys.campaign(id).stream),
+      sink: streamSink({ redis: r, keys, cap: 100_000 }),
       retentionGraceMs: graceMs,
     });
     admissions.push(admission);
@@ -230,7 +228,6 @@ test("retention: ended and drained, the keys expire after the grace; retired cam
   const sweeper = new RetentionSweeper({
     redis: w.redis,
     keys: w.keys,
-    scripts: a.scripts,
     ledger: w.ledger,
     logger: pino({ level: "silent" }),
     graceMs,

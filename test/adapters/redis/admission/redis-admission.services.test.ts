@@ -3,10 +3,11 @@ import { test } from "node:test";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { PostgresLedger } from "../../../../src/adapters/postgres/postgres-ledger.ts";
-import { RedisKeys } from "../../../../src/adapters/redis/admission/keys.ts";
 import { LossMonitor } from "../../../../src/adapters/redis/admission/loss-monitor.ts";
-import { streamClaims } from "../../../../src/adapters/redis/admission/queued-claims.ts";
 import { RedisAdmission } from "../../../../src/adapters/redis/admission/redis-admission.ts";
+import { RedisKeys } from "../../../../src/adapters/redis/keys.ts";
+import { redisScripts } from "../../../../src/adapters/redis/scripts.ts";
+import { streamSink } from "../../../../src/adapters/redis/streams/claims-sink.ts";
 import type { Campaign, Claim } from "../../../../src/domain/types.ts";
 import type { AdmitOutcome } from "../../../../src/ports/admission.ts";
 import {
@@ -62,14 +63,12 @@ async function world(t: After): Promise<World> {
       keys,
       ledger,
       logger: pino({ level: "silent" }),
-      sink: "stream",
-      sinkCap: options.sinkCap ?? 100_000,
-      queuedClaims: (id) => streamClaims(r, keys.campaign(id).stream),
+      sink: streamSink({ redis: r, keys, cap: options.sinkCap ?? 100_000 }),
     });
     processes.push(admission);
     // Count admission scripts sent to Redis (the sold-out cache must save them).
     let calls = 0;
-    const scripts = admission.scripts;
+    const scripts = redisScripts(r);
     const original = scripts.admit;
     scripts.admit = (...args) => {
       calls++;

@@ -2,12 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Redis } from "ioredis";
 import { ADMIT, MARK_ISSUED } from "../../../../src/adapters/redis/admission/codes.ts";
-import { RedisKeys } from "../../../../src/adapters/redis/admission/keys.ts";
 import { definitionFields } from "../../../../src/adapters/redis/admission/rebuild.ts";
-import {
-  type AdmissionScripts,
-  defineAdmissionScripts,
-} from "../../../../src/adapters/redis/admission/scripts.ts";
+import { RedisKeys } from "../../../../src/adapters/redis/keys.ts";
+import { redisScripts, type Scripts } from "../../../../src/adapters/redis/scripts.ts";
 import { startOwnRedis } from "../../../helpers/own-redis.ts";
 import { redisClient, skipWithoutServices, testPrefix } from "../../../helpers/services.ts";
 
@@ -16,7 +13,7 @@ const skip = await skipWithoutServices();
 
 interface Setup {
   redis: Redis;
-  scripts: AdmissionScripts;
+  scripts: Scripts;
   keys: RedisKeys;
   /** Loads a campaign state as a rebuild would, at the given epoch. */
   open(campaign?: Partial<Parameters<typeof definitionFields>[0]>, epoch?: number): Promise<void>;
@@ -34,7 +31,7 @@ async function setup(
 ): Promise<Setup> {
   const redis = redisClient(t);
   const keys = new RedisKeys(testPrefix(t, "lua"));
-  const scripts = defineAdmissionScripts(redis);
+  const scripts = redisScripts(redis);
   const k = keys.campaign(campaignId);
   return {
     redis,
@@ -51,27 +48,25 @@ async function setup(
         createdAt: 1,
         ...campaign,
       };
-      assert.equal(await scripts.rebuildBegin(k.state, k.holders, k.free, epoch, ...definitionFields(c)), 1);
-      assert.equal(await scripts.rebuildOpen(k.state, epoch, 0, 0, 0, "open"), 1);
+      assert.equal(
+        await scripts.rebuildBegin([k.state, k.holders, k.free], [epoch, ...definitionFields(c)]),
+        1,
+      );
+      assert.equal(await scripts.rebuildOpen([k.state], [epoch, 0, 0, 0, "open"]), 1);
     },
     async admit(userId, claimId, options = {}) {
       const idem = options.idem ?? "";
       const sink = options.sink ?? "stream";
       return (await scripts.admit(
-        k.state,
-        k.holders,
-        k.claims,
-        sink === "stream" ? k.stream : k.outbox,
-        k.free,
-        idem === "" ? k.noIdempotency : k.idempotency(userId, idem),
-        campaignId,
-        userId,
-        claimId,
-        `CODE-${++counter}`,
-        idem,
-        3600,
-        sink,
-        options.cap ?? 1000,
+        [
+          k.state,
+          k.holders,
+          k.claims,
+          sink === "stream" ? k.stream : k.outbox,
+          k.free,
+          idem === "" ? k.noIdempotency : k.idempotency(userId, idem),
+        ],
+        [campaignId, userId, claimId, `CODE-${++counter}`, idem, 3600, sink, options.cap ?? 1000],
       )) as unknown[];
     },
   };
@@ -90,7 +85,7 @@ test("admit: NOT_FOUND without state, REBUILDING while rebuilding", { skip }, as
     endsAt: null,
     createdAt: 1,
   });
-  assert.equal(await s.scripts.rebuildBegin(k.state, k.holders, k.free, 1, ...def), 1);
+  assert.equal(await s.scripts.rebuildBegin([k.state, k.holders, k.free], [1, ...def]), 1);
   assert.deepEqual(await s.admit("u1", "id1"), [ADMIT.REBUILDING, 0]);
 });
 
@@ -135,7 +130,7 @@ test("admit: ALREADY_CLAIMED names the most recent claim and its status", { skip
   assert.equal(third[2], "a2");
   assert.equal(third[4], 2);
   assert.equal(third[5], 1, "pending");
-  assert.deepEqual(await s.scripts.markIssued(k.state, k.claims, "a1", "a2"), [MARK_ISSUED.OK, 2]);
+  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["a1", "a2"]), [MARK_ISSUED.OK, 2]);
   const fourth = await s.admit("u1", "a4");
   assert.equal(fourth[0], ADMIT.ALREADY_CLAIMED);
   assert.equal(fourth[5], 0, "issued: no longer pending");
@@ -224,16 +219,16 @@ test("admit: units freed by a rebuild go first, and the lowest free user slot is
 test("mark-issued: counts each claim once; NOT_FOUND and REBUILDING change nothing", { skip }, async (t) => {
   const s = await setup(t);
   const k = s.keys.campaign("c1");
-  assert.deepEqual(await s.scripts.markIssued(k.state, k.claims, "m1"), [MARK_ISSUED.NOT_FOUND, 0]);
+  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["m1"]), [MARK_ISSUED.NOT_FOUND, 0]);
   await s.open({ stock: 5 });
   await s.admit("u1", "m1");
   await s.admit("u2", "m2");
-  assert.deepEqual(await s.scripts.markIssued(k.state, k.claims, "m1", "m1"), [MARK_ISSUED.OK, 1]);
-  assert.deepEqual(await s.scripts.markIssued(k.state, k.claims, "m1", "m2"), [MARK_ISSUED.OK, 1]);
+  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["m1", "m1"]), [MARK_ISSUED.OK, 1]);
+  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["m1", "m2"]), [MARK_ISSUED.OK, 1]);
   assert.equal(await s.redis.hget(k.state, "issued"), "2");
   await s.redis.hset(k.state, "status", "rebuilding");
   await s.admit("u3", "m3");
-  assert.deepEqual(await s.scripts.markIssued(k.state, k.claims, "m3"), [MARK_ISSUED.REBUILDING, 0]);
+  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["m3"]), [MARK_ISSUED.REBUILDING, 0]);
 });
 
 test("rebuild scripts: only the highest epoch may begin, load and open", { skip }, async (t) => {
@@ -249,24 +244,28 @@ test("rebuild scripts: only the highest epoch may begin, load and open", { skip 
     createdAt: 1,
   });
   const load = (epoch: number, user: string) =>
-    s.scripts.rebuildLoad(4, k.state, k.holders, k.claims, k.free, epoch, 60, 1, 0, 0, 0, user, "c:1:1");
-  assert.equal(await s.scripts.rebuildBegin(k.state, k.holders, k.free, 3, ...def), 1);
-  assert.equal(await s.scripts.rebuildBegin(k.state, k.holders, k.free, 2, ...def), 0, "older epoch refused");
+    s.scripts.rebuildLoad([k.state, k.holders, k.claims, k.free], [epoch, 60, 1, 0, 0, 0, user, "c:1:1"]);
+  assert.equal(await s.scripts.rebuildBegin([k.state, k.holders, k.free], [3, ...def]), 1);
+  assert.equal(
+    await s.scripts.rebuildBegin([k.state, k.holders, k.free], [2, ...def]),
+    0,
+    "older epoch refused",
+  );
   assert.equal(await load(2, "old"), 0);
   assert.equal(await load(3, "new"), 1);
   assert.equal(
-    await s.scripts.rebuildBegin(k.state, k.holders, k.free, 4, ...def),
+    await s.scripts.rebuildBegin([k.state, k.holders, k.free], [4, ...def]),
     1,
     "a newer one takes over",
   );
   assert.equal(await s.redis.hexists(k.holders, "new"), 0, "and starts from a clean slate");
   assert.equal(await load(3, "late"), 0, "the superseded one cannot write");
-  assert.equal(await s.scripts.rebuildOpen(k.state, 3, 1, 1, 1, "open"), 0);
-  assert.equal(await s.scripts.rebuildOpen(k.state, 4, 0, 0, 0, "open"), 1);
+  assert.equal(await s.scripts.rebuildOpen([k.state], [3, 1, 1, 1, "open"]), 0);
+  assert.equal(await s.scripts.rebuildOpen([k.state], [4, 0, 0, 0, "open"]), 1);
   assert.equal(await s.redis.hget(k.state, "epoch"), "4");
   assert.equal(await s.redis.hget(k.state, "status"), "open");
   assert.equal(
-    await s.scripts.rebuildBegin(k.state, k.holders, k.free, 4, ...def),
+    await s.scripts.rebuildBegin([k.state, k.holders, k.free], [4, ...def]),
     0,
     "an opened epoch is not begun again",
   );
@@ -277,16 +276,20 @@ test("sold-out-snapshot: nothing while stock remains; holders once sold out", { 
   await s.open({ stock: 2 });
   const k = s.keys.campaign("c1");
   await s.admit("u1", "p1");
-  assert.deepEqual(await s.scripts.soldOutSnapshot(k.state, k.holders, 100), [0]);
+  assert.deepEqual(await s.scripts.soldOutSnapshot([k.state, k.holders], [100]), [0]);
   await s.admit("u2", "p2");
-  const snap = (await s.scripts.soldOutSnapshot(k.state, k.holders, 100)) as unknown[];
+  const snap = (await s.scripts.soldOutSnapshot([k.state, k.holders], [100])) as unknown[];
   assert.equal(snap[0], 1);
   assert.equal(snap[7], 1, "holders included");
   assert.deepEqual(new Set([snap[8], snap[10]]), new Set(["u1", "u2"]));
-  const big = (await s.scripts.soldOutSnapshot(k.state, k.holders, 1)) as unknown[];
+  const big = (await s.scripts.soldOutSnapshot([k.state, k.holders], [1])) as unknown[];
   assert.equal(big[7], 0, "too many holders to cache");
   await s.redis.hset(k.state, "hold", "1");
-  assert.deepEqual(await s.scripts.soldOutSnapshot(k.state, k.holders, 100), [0], "on hold: not cacheable");
+  assert.deepEqual(
+    await s.scripts.soldOutSnapshot([k.state, k.holders], [100]),
+    [0],
+    "on hold: not cacheable",
+  );
 });
 
 test("scripts survive SCRIPT FLUSH and a Redis restart (EVALSHA falls back on NOSCRIPT)", {
@@ -295,7 +298,7 @@ test("scripts survive SCRIPT FLUSH and a Redis restart (EVALSHA falls back on NO
   const own = await startOwnRedis(t, { appendfsync: "always" });
   const redis = redisClient(t, own.url, { maxRetriesPerRequest: 50 });
   const keys = new RedisKeys("nos");
-  const scripts = defineAdmissionScripts(redis);
+  const scripts = redisScripts(redis);
   const k = keys.campaign("c1");
   const def = definitionFields({
     id: "c1",
@@ -306,24 +309,12 @@ test("scripts survive SCRIPT FLUSH and a Redis restart (EVALSHA falls back on NO
     endsAt: null,
     createdAt: 1,
   });
-  await scripts.rebuildBegin(k.state, k.holders, k.free, 1, ...def);
-  await scripts.rebuildOpen(k.state, 1, 0, 0, 0, "open");
+  await scripts.rebuildBegin([k.state, k.holders, k.free], [1, ...def]);
+  await scripts.rebuildOpen([k.state], [1, 0, 0, 0, "open"]);
   const admit = (u: string, suffix = "") =>
     scripts.admit(
-      k.state,
-      k.holders,
-      k.claims,
-      k.stream,
-      k.free,
-      k.noIdempotency,
-      "c1",
-      u,
-      `id-${u}${suffix}`,
-      `C-${u}${suffix}`,
-      "",
-      60,
-      "stream",
-      100,
+      [k.state, k.holders, k.claims, k.stream, k.free, k.noIdempotency],
+      ["c1", u, `id-${u}${suffix}`, `C-${u}${suffix}`, "", 60, "stream", 100],
     ) as Promise<unknown[]>;
   assert.equal((await admit("u1"))[0], ADMIT.ADMITTED);
   assert.deepEqual(await redis.script("EXISTS", sha1Of(redis)), [1], "loaded by the first call");

@@ -1,0 +1,12 @@
+/**
+ * Everything Kafka in stampede (QUEUE=kafka), as the runtime and the
+ * operations tools use it: the claims side (topic, outbox, admission that
+ * waits for the acknowledgement, relay), the tasks topic, the issued topic,
+ * the doctor's checks, and the generic queue under all of them (queue/).
+ */
+
+export { claimKey, type KafkaClaims, type KafkaClaimsConfig, openKafkaClaims } from "./claims.ts";
+export { judgeReplication, type KafkaVerdict, kafkaDoctor } from "./doctor.ts";
+export { KafkaIssuedSink } from "./issued-sink.ts";
+export { KafkaQueue } from "./queue/index.ts";
+export { type KafkaTasksConfig, openKafkaTasks } from "./tasks.ts";

@@ -1,0 +1,78 @@
+import type { Logger } from "pino";
+import type { KafkaCodec } from "./types.ts";
+
+export interface KafkaQueueOptions<T> {
+  /** Bootstrap brokers, "host:port". */
+  brokers: readonly string[];
+  topic: string;
+  /** Partitions of the topic when this queue creates it (an existing topic keeps its own). */
+  partitions: number;
+  /** Replicas of the topic when this queue creates it (default: min(3, brokers in the cluster)). */
+  replicationFactor?: number;
+  /** The consumer group of consume() and lag(); a queue that only publishes (the issued topic) has none. */
+  group?: string;
+  /** Names this process's clients in broker logs (INSTANCE_ID). */
+  clientId: string;
+  codec: KafkaCodec<T>;
+  /** Message key: values with one key land on one partition, in publish order. */
+  keyOf: (value: T) => string;
+  /** Record headers of a value (none by default). */
+  headersOf?: (value: T) => Record<string, string>;
+  logger: Logger;
+  /** How long publish() waits for more values to share one produce request. */
+  lingerMs?: number;
+  /** Most values in one produce request. */
+  maxBatch?: number;
+  /** A worker silent this long leaves the group and its partitions move on (classic protocol). */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** One broker request's timeout; produce gives up after (retries + 1) attempts (see deliveryBoundMs). */
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  retries?: number;
+  retryDelayMs?: number;
+  /** Longest wait of one fetch for new messages (also how fast stop() is noticed when idle). */
+  fetchMaxWaitMs?: number;
+}
+
+export const DEFAULTS = {
+  lingerMs: 2,
+  maxBatch: 1000,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1000,
+  requestTimeoutMs: 3000,
+  connectTimeoutMs: 3000,
+  retries: 1,
+  retryDelayMs: 250,
+  fetchMaxWaitMs: 200,
+} as const;
+
+/** Options with every default filled in. */
+export type ResolvedKafkaQueueOptions<T> = KafkaQueueOptions<T> & {
+  [K in keyof typeof DEFAULTS]: number;
+};
+
+export function resolveOptions<T>(options: KafkaQueueOptions<T>): ResolvedKafkaQueueOptions<T> {
+  const out = { ...options } as ResolvedKafkaQueueOptions<T>;
+  for (const [name, value] of Object.entries(DEFAULTS) as [keyof typeof DEFAULTS, number][])
+    out[name] ??= value;
+  return out;
+}
+
+/**
+ * The longest a produce request can stay outstanding before the producer
+ * gives up: every attempt may wait a full request timeout, then a retry
+ * delay. Past this, a value publish() did not confirm is either in the topic
+ * or never will be; a rebuild after a Redis loss waits this long before it
+ * takes the end of the topic as final.
+ */
+export function deliveryBoundMs(
+  o: Pick<
+    ResolvedKafkaQueueOptions<unknown>,
+    "connectTimeoutMs" | "requestTimeoutMs" | "retries" | "retryDelayMs" | "lingerMs"
+  >,
+): number {
+  // An attempt may connect, refresh metadata (one request) and produce (another).
+  const attempt = o.connectTimeoutMs + 2 * o.requestTimeoutMs + o.retryDelayMs;
+  return (o.retries + 1) * attempt + o.lingerMs;
+}

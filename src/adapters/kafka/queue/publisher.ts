@@ -1,0 +1,138 @@
+import { compatibilityPartitioner, Producer } from "@platformatic/kafka";
+import { closeClient } from "../close.ts";
+import type { ResolvedKafkaQueueOptions } from "./options.ts";
+import { KafkaPublishError, type OutgoingMessage } from "./types.ts";
+
+interface Waiting {
+  messages: OutgoingMessage[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The producing half of a KafkaQueue: an idempotent producer (acks=all, one
+ * request in flight, so retries cannot reorder or duplicate) behind a small
+ * linger batcher. Values published while a request is in flight, or within
+ * `lingerMs` of the first, share the next request, so a spike of claims
+ * costs a few round trips, not one per claim. Each caller's promise settles
+ * when the broker acknowledged (or refused) the request carrying its values.
+ */
+export class Publisher {
+  readonly #o: ResolvedKafkaQueueOptions<unknown>;
+  readonly #producer: Producer<string, string | Buffer, string, string>;
+  #waiting: Waiting[] = [];
+  #waitingCount = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #tickScheduled = false;
+  #inFlight: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: ResolvedKafkaQueueOptions<unknown>) {
+    this.#o = options;
+    this.#producer = new Producer({
+      clientId: `${options.clientId}-producer`,
+      bootstrapBrokers: [...options.brokers],
+      idempotent: true,
+      acks: -1,
+      // Java's DefaultPartitioner (murmur2 & 0x7fffffff), not the client's own
+      // default (murmur2 >>> 0): any Java tool or other client keying the same
+      // way lands a user's claims on the same partition (platformatic/kafka#121).
+      partitioner: compatibilityPartitioner,
+      // Bounded, unlike the idempotent producer's default (retry forever):
+      // publish() must fail in a known time so the API can answer 503 and the
+      // rebuild after a Redis loss knows how long a produce may be in flight.
+      retries: options.retries,
+      retryDelay: options.retryDelayMs,
+      timeout: options.requestTimeoutMs,
+      connectTimeout: options.connectTimeoutMs,
+      serializers: {
+        key: (key?: string) => (key === undefined ? undefined : Buffer.from(key)),
+        value: (value?: string | Buffer) =>
+          value === undefined ? undefined : typeof value === "string" ? Buffer.from(value) : value,
+        headerKey: (key?: string) => (key === undefined ? undefined : Buffer.from(key)),
+        headerValue: (value?: string) => (value === undefined ? undefined : Buffer.from(value)),
+      },
+    });
+  }
+
+  /** Resolves once the broker acknowledged every message (acks=all). */
+  send(messages: OutgoingMessage[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error(`publisher for ${this.#o.topic} is closed`));
+    if (messages.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ messages, resolve, reject });
+      this.#waitingCount += messages.length;
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#inFlight) return; // the request in flight dispatches what gathered meanwhile
+    if (this.#waitingCount >= this.#o.maxBatch) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#dispatch();
+      return;
+    }
+    if (this.#o.lingerMs === 0) {
+      // No linger: send at the end of this tick (what this tick published
+      // shares the request; what comes while it is in flight, the next one).
+      if (!this.#tickScheduled) {
+        this.#tickScheduled = true;
+        process.nextTick(() => {
+          this.#tickScheduled = false;
+          if (!this.#inFlight) this.#dispatch();
+        });
+      }
+      return;
+    }
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.#dispatch();
+    }, this.#o.lingerMs);
+  }
+
+  #dispatch(): void {
+    if (this.#waiting.length === 0) return;
+    // Whole callers only: one caller's values succeed or fail together.
+    const batch: Waiting[] = [];
+    let count = 0;
+    while (
+      this.#waiting.length > 0 &&
+      (count === 0 || count + this.#waiting[0]!.messages.length <= this.#o.maxBatch)
+    ) {
+      const next = this.#waiting.shift()!;
+      batch.push(next);
+      count += next.messages.length;
+    }
+    this.#waitingCount -= count;
+    const topic = this.#o.topic;
+    const messages = batch.flatMap((w) =>
+      w.messages.map((m) => ({ topic, key: m.key, value: m.value, headers: m.headers })),
+    );
+    this.#inFlight = this.#producer.send({ messages }).then(
+      () => {
+        for (const w of batch) w.resolve();
+      },
+      (error: unknown) => {
+        const failure = new KafkaPublishError(topic, error);
+        for (const w of batch) w.reject(failure);
+      },
+    );
+    void this.#inFlight.finally(() => {
+      this.#inFlight = undefined;
+      // Whatever gathered during the request has waited long enough: send it now.
+      if (this.#waiting.length > 0) this.#dispatch();
+    });
+  }
+
+  /** Sends what is waiting, then closes the producer. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#dispatch();
+    while (this.#inFlight) await this.#inFlight.catch(() => undefined);
+    await closeClient(this.#producer);
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The ledger's rows as both SQL engines return them (PostgreSQL bigints parsed
+ * to numbers by the pool, SQLite integers as numbers) and their domain
+ * objects: the tables have the same columns in both (see each engine's
+ * migrations/).
+ */
+
+import type { Campaign, CampaignStatus, Claim } from "../../domain/types.ts";
+import {
+  claimIdOfDelivery,
+  type DeliveryRecord,
+  type DueDelivery,
+  deliveryIdOf,
+} from "../../ports/delivery.ts";
+import type { AuditRecord } from "../../ports/lifecycle-ledger.ts";
+
+export interface ClaimRow {
+  claim_id: string;
+  campaign_id: string;
+  user_id: string;
+  seq: number;
+  unit: number;
+  coupon_code: string;
+  admitted_at: number;
+  issued_at: number;
+  idempotency_key: string | null;
+}
+
+export interface CampaignRow {
+  id: string;
+  name: string;
+  stock: number;
+  per_user_limit: number;
+  starts_at: number | null;
+  ends_at: number | null;
+  created_at: number;
+  status: CampaignStatus;
+  revision: number;
+}
+
+/** An audit row; `details` is parsed JSON (SQLite stores text: its query module parses it). */
+export interface AuditRow {
+  id: number;
+  campaign_id: string;
+  at: number;
+  actor: string;
+  request_id: string | null;
+  client_ip: string | null;
+  action: AuditRecord["action"];
+  details: Record<string, unknown>;
+}
+
+export interface DeliveryRow {
+  claim_id: string;
+  campaign_id: string;
+  state: DeliveryRecord["state"];
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+/** A leased delivery: its claim, the attempt it is (1 for the first), and where it goes. */
+export type DueRow = ClaimRow & { attempts: number; url: string; secret: string };
+
+/**
+ * Pending deliveries of a campaign without a webhook are parked: due at
+ * PARKED, which no clock reaches, so the dispatcher's due scan never wades
+ * through them; setting a webhook again makes them due.
+ */
+export const PARKED = Number.MAX_SAFE_INTEGER;
+
+export const toClaim = (row: ClaimRow): Claim => ({
+  claimId: row.claim_id,
+  campaignId: row.campaign_id,
+  userId: row.user_id,
+  seq: row.seq,
+  unit: row.unit,
+  couponCode: row.coupon_code,
+  admittedAt: row.admitted_at,
+  status: "issued",
+  issuedAt: row.issued_at,
+  idempotencyKey: row.idempotency_key ?? undefined,
+});
+
+export const toCampaign = (row: CampaignRow): Campaign => ({
+  id: row.id,
+  name: row.name,
+  stock: row.stock,
+  perUserLimit: row.per_user_limit,
+  startsAt: row.starts_at,
+  endsAt: row.ends_at,
+  createdAt: row.created_at,
+  status: row.status,
+  revision: row.revision,
+});
+
+export const toAuditRecord = (row: AuditRow): AuditRecord => ({
+  id: row.id,
+  campaignId: row.campaign_id,
+  at: row.at,
+  actor: row.actor,
+  requestId: row.request_id ?? "",
+  clientIp: row.client_ip ?? "",
+  action: row.action,
+  details: row.details,
+});
+
+export const toDeliveryRecord = (row: DeliveryRow): DeliveryRecord => ({
+  deliveryId: deliveryIdOf(row.claim_id),
+  claimId: row.claim_id,
+  campaignId: row.campaign_id,
+  state: row.state,
+  attempts: row.attempts,
+  nextAttemptAt: row.next_attempt_at,
+  lastError: row.last_error,
+  createdAt: row.created_at,
+  deliveredAt: row.delivered_at,
+});
+
+export const toDueDelivery = (row: DueRow): DueDelivery => ({
+  deliveryId: deliveryIdOf(row.claim_id),
+  claim: toClaim(row),
+  attempt: row.attempts,
+  url: row.url,
+  secret: row.secret,
+});
+
+/** The claim ids of the deliveries to replay (ids that name no delivery are ignored); null for every dead one. */
+export const claimIdsToReplay = (deliveryIds: readonly string[] | undefined): string[] | null =>
+  deliveryIds === undefined
+    ? null
+    : deliveryIds.map(claimIdOfDelivery).filter((id): id is string => id !== undefined);

@@ -1,0 +1,85 @@
+import type { Redis } from "ioredis";
+import { StampedeError } from "../../../domain/errors.ts";
+import type { Campaign } from "../../../domain/types.ts";
+import { BoundedCache } from "../bounded-cache.ts";
+import type { RedisKeys } from "../keys.ts";
+import { redisDidNotAnswer } from "./unavailable.ts";
+
+export interface CampaignDefinitionsOptions {
+  redis: Redis;
+  keys: RedisKeys;
+  ledger: { getCampaign(campaignId: string): Promise<Campaign | undefined> };
+  /** Called for a campaign the ledger knows and Redis does not (lost with Redis): loads it again. */
+  ensure: (campaignId: string) => Promise<unknown>;
+  maxSize: number;
+  ttlMs: number;
+}
+
+/**
+ * Campaign definitions as one API process reads them: from the campaign's
+ * state hash, else from the ledger (the campaign is unknown, or was lost with
+ * Redis: then its state is rebuilt in the background). A definition changes
+ * only through the ledger and a rebuild, or a lifecycle change, which forgets
+ * it here; so each is trusted for `ttlMs`. The cache is a bounded LRU and
+ * remembers unknown ids too: a flood of made-up ids costs one read each per
+ * `ttlMs`, and never more than `maxSize` entries of memory.
+ */
+export class CampaignDefinitions {
+  readonly #o: CampaignDefinitionsOptions;
+  readonly #cache: BoundedCache<string, Campaign | undefined>;
+
+  constructor(options: CampaignDefinitionsOptions) {
+    this.#o = options;
+    this.#cache = new BoundedCache({ maxSize: options.maxSize, ttlMs: options.ttlMs });
+  }
+
+  async get(campaignId: string): Promise<Campaign | undefined> {
+    if (this.#cache.has(campaignId)) return this.#cache.get(campaignId);
+    let campaign = await this.read(campaignId).catch((error: unknown) => {
+      throw redisDidNotAnswer(error);
+    });
+    if (!campaign) {
+      // Missing in Redis: unknown, or lost with Redis. The ledger decides.
+      const inLedger = await this.#o.ledger.getCampaign(campaignId).catch((error: unknown) => {
+        throw new StampedeError("unavailable", "The ledger did not answer.", { retryAfter: 1, cause: error });
+      });
+      if (inLedger) void this.#o.ensure(campaignId).catch(() => undefined);
+      campaign = inLedger;
+    }
+    this.#cache.set(campaignId, campaign);
+    return campaign;
+  }
+
+  /** The campaign's state changed under this process: read it again next time. */
+  forget(campaignId: string): void {
+    this.#cache.delete(campaignId);
+  }
+
+  /** The definition in Redis now (no cache), or undefined when the state is missing. */
+  async read(campaignId: string): Promise<Campaign | undefined> {
+    const [name, stock, perUser, startsAt, endsAt, createdAt, status, revision] = await this.#o.redis.hmget(
+      this.#o.keys.campaign(campaignId).state,
+      "name",
+      "stock",
+      "perUser",
+      "startsAt",
+      "endsAt",
+      "createdAt",
+      "status",
+      "lifecycleRevision",
+    );
+    if (name == null || stock == null || perUser == null) return undefined;
+    return {
+      id: campaignId,
+      name,
+      stock: Number(stock),
+      perUserLimit: Number(perUser),
+      startsAt: startsAt ? Number(startsAt) : null,
+      endsAt: endsAt ? Number(endsAt) : null,
+      createdAt: Number(createdAt),
+      // While rebuilding, the status field says so; the ledger's is the one that will come back.
+      status: status === "paused" || status === "closed" ? status : "open",
+      revision: Number(revision ?? 0),
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { StampedeError } from "../../../domain/errors.ts";
+import type { Campaign } from "../../../domain/types.ts";
+import type { CampaignChange, ChangeOutcome } from "../../../ports/admission.ts";
+import { CHANGE } from "./codes.ts";
+import type { AdmissionContext } from "./context.ts";
+import { CACHE_LEASE_MS } from "./sold-out-cache.ts";
+import { beingRebuilt, redisDidNotAnswer } from "./unavailable.ts";
+
+/**
+ * A lifecycle change (pause, resume, stock, endsAt, close), atomic with
+ * admission (change-campaign-5.lua, docs/lifecycle.md). Raising the stock
+ * takes two steps: "hold" first, so no API process goes on answering 410 from
+ * its sold-out cache once the new stock is there; then, after every cache
+ * lease ran out, "apply".
+ */
+export async function changeCampaign(
+  ctx: AdmissionContext,
+  campaignId: string,
+  change: CampaignChange,
+): Promise<ChangeOutcome> {
+  const ready = await ctx.loader.ready(campaignId);
+  if (ready === "unknown") return { kind: "campaign_not_found" };
+  if (ready === "retired") return { kind: "archived" };
+  if (ready === "timeout") throw beingRebuilt();
+  const definition = await ctx.definitions.read(campaignId);
+  if (!definition) return { kind: "campaign_not_found" };
+  const k = ctx.keys.campaign(campaignId);
+  const run = (mode: "hold" | "apply") =>
+    ctx.scripts.changeCampaign(
+      [k.state, k.holders, k.stream, k.outbox, k.free],
+      [
+        mode,
+        change.status ?? "",
+        change.stock ?? "",
+        change.endsAt === undefined ? "" : change.endsAt === null ? "none" : change.endsAt,
+      ],
+    ) as Promise<(string | number)[]>;
+  try {
+    if (change.stock !== undefined && change.stock > definition.stock) {
+      const held = await run("hold");
+      if (held[0] === CHANGE.HELD) await sleep(CACHE_LEASE_MS + 100);
+    }
+    const reply = await run("apply");
+    ctx.definitions.forget(campaignId);
+    ctx.soldOut.drop(campaignId);
+    return changeOutcome(definition, reply);
+  } catch (error) {
+    if (error instanceof StampedeError) throw error;
+    throw redisDidNotAnswer(error);
+  }
+}
+
+function changeOutcome(definition: Campaign, reply: (string | number)[]): ChangeOutcome {
+  const endsAt = (v: string | number | undefined) => (v === "" || v === undefined ? null : Number(v));
+  switch (reply[0]) {
+    case CHANGE.CHANGED: {
+      const [, appliedAt, admitted, revision, prevStatus, prevStock, prevEnds, status, stock, ends] = reply;
+      const previous: Campaign = {
+        ...definition,
+        status: prevStatus as Campaign["status"],
+        stock: Number(prevStock),
+        endsAt: endsAt(prevEnds),
+        revision: Number(revision) - 1,
+      };
+      const campaign: Campaign = {
+        ...definition,
+        status: status as Campaign["status"],
+        stock: Number(stock),
+        endsAt: endsAt(ends),
+        revision: Number(revision),
+      };
+      return {
+        kind: "changed",
+        campaign,
+        previous,
+        admitted: Number(admitted),
+        appliedAt: Number(appliedAt),
+      };
+    }
+    case CHANGE.STOCK_BELOW:
+      return { kind: "stock_below_admitted", campaign: definition, admitted: Number(reply[1]) };
+    case CHANGE.CLOSED:
+      return { kind: "closed", campaign: { ...definition, status: "closed" } };
+    case CHANGE.NOT_FOUND:
+      return { kind: "campaign_not_found" };
+    default:
+      throw beingRebuilt();
+  }
+}

@@ -1,0 +1,56 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Campaign, Claim } from "../../../domain/types.ts";
+import type { RedisKeys } from "../keys.ts";
+import type { RebuildLedger } from "./rebuild.ts";
+import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
+import type { AdmissionSink } from "./sink.ts";
+
+/** What RedisAdmission reads from the ledger (PostgresLedger): rebuilds, retired campaigns, holders' issued claims. */
+export interface RedisAdmissionLedger extends RebuildLedger {
+  listCampaigns(): Promise<Campaign[]>;
+  userClaims(campaignId: string, userId: string): Promise<Claim[]>;
+  issuedCount(campaignId: string): Promise<number>;
+}
+
+export interface RedisAdmissionOptions {
+  /** Commands (auto-pipelined); the scripts are defined on it. */
+  redis: Redis;
+  keys: RedisKeys;
+  ledger: RedisAdmissionLedger;
+  logger: Logger;
+  /** Where admitted claims go: the campaign's stream, or Kafka mode's outbox. */
+  sink: AdmissionSink;
+  /** How long an Idempotency-Key's first answer is remembered (IDEMPOTENCY_TTL_S). */
+  idempotencyTtlSec?: number;
+  /** Sold-out campaigns with at most this many holders are answered from memory; 0 turns the cache off. */
+  soldOutCacheMaxHolders?: number;
+  /** How long a claim waits for a rebuild before it is answered 503. */
+  rebuildWaitMs?: number;
+  /** REDIS_RETENTION_GRACE_S in ms: campaigns ended longer ago live in the ledger only (retention.ts). */
+  retentionGraceMs?: number;
+  /** Campaign definitions remembered per process (unknown ids included): at most this many... */
+  definitionCacheSize?: number;
+  /** ...each for this long (they change only through the ledger, a rebuild or a lifecycle change). */
+  definitionTtlMs?: number;
+}
+
+export const DEFAULTS = {
+  idempotencyTtlSec: 24 * 3600,
+  soldOutCacheMaxHolders: 100_000,
+  rebuildWaitMs: 10_000,
+  retentionGraceMs: DEFAULT_RETENTION_GRACE_MS,
+  definitionCacheSize: 10_000,
+  definitionTtlMs: 1000,
+} as const;
+
+export type ResolvedRedisAdmissionOptions = RedisAdmissionOptions & {
+  [K in keyof typeof DEFAULTS]: number;
+};
+
+export function resolveOptions(options: RedisAdmissionOptions): ResolvedRedisAdmissionOptions {
+  const out = { ...options } as ResolvedRedisAdmissionOptions;
+  for (const [name, value] of Object.entries(DEFAULTS) as [keyof typeof DEFAULTS, number][])
+    out[name] ??= value;
+  return out;
+}

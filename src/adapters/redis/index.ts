@@ -1,0 +1,22 @@
+/**
+ * Everything Redis in stampede's distributed mode, as the runtime and the
+ * operations tools use it. One key module (keys.ts), one script loader
+ * (scripts.ts, lua/); admission (admission/), the Redis Streams queue and its
+ * admission sink (streams/), the task store (tasks/), pub/sub notifications,
+ * the rate limiter, and the memory report (stats/).
+ */
+
+export { type RedisDurability, redisDurability } from "./admission/durability.ts";
+export { LossMonitor } from "./admission/loss-monitor.ts";
+export type { RedisAdmissionOptions } from "./admission/options.ts";
+export { RedisAdmission } from "./admission/redis-admission.ts";
+export { RetentionSweeper } from "./admission/retention.ts";
+export type { AdmissionSink } from "./admission/sink.ts";
+export { packClaim, unpackClaim } from "./claim-codec.ts";
+export { campaignTag, RedisKeys } from "./keys.ts";
+export { RedisNotifier } from "./notifier.ts";
+export { RedisRateLimiter } from "./rate-limiter.ts";
+export { redisMemoryReport, redisMemorySource } from "./stats/memory.ts";
+export { streamSink } from "./streams/claims-sink.ts";
+export { RedisStreamQueue } from "./streams/redis-stream-queue.ts";
+export { RedisTaskStore } from "./tasks/redis-task-store.ts";

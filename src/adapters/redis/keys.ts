@@ -1,0 +1,238 @@
+/**
+ * Every Redis key and pub/sub channel stampede uses, built here and nowhere
+ * else, all under REDIS_PREFIX (`prefix:` + layout).
+ *
+ * KEY_FAMILIES declares each kind of key by its layout: `{tag}` is a
+ * campaign's hash tag, `<name>` an id. The builders below fill these layouts
+ * in, and the Redis memory report (stats/key-families.ts) groups the keys it
+ * finds by the same layouts, so an id never becomes a family of its own.
+ *
+ * All keys of one campaign carry the campaign's hash tag `{tag}`, so each
+ * script touches one slot and works on Redis Cluster too. The tag is derived
+ * from the campaign id (64 bits of SHA-256, base64url), so any process can
+ * compute it; claim ids start with it, so `GET /v1/claims/:claimId` finds the
+ * slot of a claim without knowing its campaign. Two campaigns sharing a tag
+ * (about one chance in 10^8 with a million campaigns) only share a slot: key
+ * names still contain the campaign id, and the per-tag claims hash stores the
+ * campaign id in every entry.
+ */
+
+import { createHash } from "node:crypto";
+import { BoundedCache } from "./bounded-cache.ts";
+
+const WITHOUT_COLON = new Set(["campaign", "hash"]);
+
+/** One kind of key: its layout, the name the memory report gives it, and how to build and recognise one. */
+export class KeyLayout {
+  /** The layout after `prefix:`, e.g. `{tag}:c:<campaign>:holders`. */
+  readonly layout: string;
+  /** What the report calls it: the layout with every hole a `*`, e.g. `{*}:c:*:holders`. */
+  readonly name: string;
+  readonly about: string;
+  /** Literal text at even indexes, hole names at odd ones. */
+  readonly #parts: string[];
+  readonly #pattern: RegExp;
+
+  constructor(layout: string, about: string) {
+    this.layout = layout;
+    this.about = about;
+    this.#parts = layout.split(/\{(tag)\}|<(\w+)>/).filter((part) => part !== undefined);
+    this.name = this.#parts.map((part, i) => (i % 2 === 0 ? part : part === "tag" ? "{*}" : "*")).join("");
+    const source = this.#parts
+      .map((part, i) => {
+        if (i % 2 === 0) return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        if (part === "tag") return "\\{[^}]*\\}";
+        // Campaign ids never hold ':' (ID_PATTERN); user ids, IPv6 addresses and task keys may.
+        return WITHOUT_COLON.has(part) ? "[^:]+" : ".+";
+      })
+      .join("");
+    this.#pattern = new RegExp(`^${source}$`);
+  }
+
+  /** The key of this layout for these ids, without the prefix. */
+  fill(ids: Readonly<Record<string, string>>): string {
+    let out = "";
+    for (let i = 0; i < this.#parts.length; i++) {
+      const part = this.#parts[i]!;
+      if (i % 2 === 0) out += part;
+      else if (part === "tag") out += `{${ids.tag}}`;
+      else out += ids[part];
+    }
+    return out;
+  }
+
+  /** Whether a key (prefix removed) has this layout. */
+  matches(rest: string): boolean {
+    return this.#pattern.test(rest);
+  }
+}
+
+export const KEY_FAMILIES = {
+  state: new KeyLayout(
+    "{tag}:c:<campaign>",
+    "hash: a campaign's definition, counters, status and epoch; the admission script decides from it alone",
+  ),
+  holders: new KeyLayout(
+    "{tag}:c:<campaign>:holders",
+    'hash: userId -> "claimId:admittedAt:seq[,...]" in seq order',
+  ),
+  claims: new KeyLayout(
+    "{tag}:claims",
+    "hash shared by the campaigns of one tag: claimId -> packed claim, while the claim is pending",
+  ),
+  stream: new KeyLayout("{tag}:c:<campaign>:stream", "stream of admitted claims (QUEUE=redis)"),
+  outbox: new KeyLayout(
+    "{tag}:c:<campaign>:outbox",
+    "sorted set of claim ids awaiting the Kafka relay (QUEUE=kafka), scored by admission time",
+  ),
+  free: new KeyLayout(
+    "{tag}:c:<campaign>:free",
+    "list of units freed by a rebuild (held by a claim lost with Redis)",
+  ),
+  rebuildLock: new KeyLayout("{tag}:c:<campaign>:rebuild-lock", "string: a rebuild's lock (SET NX PX)"),
+  idempotency: new KeyLayout(
+    "{tag}:c:<campaign>:idem:<hash>",
+    "string: the first answer to one (user, Idempotency-Key)",
+  ),
+  registry: new KeyLayout("campaigns", "set of the campaign ids whose streams and outboxes workers read"),
+  task: new KeyLayout("task:<task>", "hash: one task's record"),
+  taskDue: new KeyLayout(
+    "tasks:due",
+    "sorted set: task id -> when to publish it again (retry, or lease end)",
+  ),
+  taskDead: new KeyLayout("tasks:dead", "sorted set: task id -> when it was dead-lettered"),
+  taskStream: new KeyLayout("tasks:stream", "stream of task messages (QUEUE=redis)"),
+  taskIdempotency: new KeyLayout("task-key:<key>", "string: the task message an Idempotency-Key produced"),
+  rateLimitUser: new KeyLayout("rl:u:<campaign>:<user>", "string: a user's rate-limit bucket (its TAT)"),
+  rateLimitIp: new KeyLayout("rl:ip:<address>", "string: a client address's rate-limit bucket (its TAT)"),
+} as const;
+
+export const TAG_LENGTH = 11;
+const TAG = /^[A-Za-z0-9_-]{11}$/;
+
+/** Computed lately (a hash per claim request otherwise); bounded, since ids come from requests. */
+const tags = new BoundedCache<string, string>({ maxSize: 10_000 });
+
+export function campaignTag(campaignId: string): string {
+  let tag = tags.get(campaignId);
+  if (tag === undefined) {
+    tag = createHash("sha256").update(campaignId).digest("base64url").slice(0, TAG_LENGTH);
+    tags.set(campaignId, tag);
+  }
+  return tag;
+}
+
+/** The tag a claim id starts with (distributed mode's claim ids), or undefined. */
+export function claimTag(claimId: string): string | undefined {
+  const tag = claimId.slice(0, TAG_LENGTH);
+  return claimId.length > TAG_LENGTH && TAG.test(tag) ? tag : undefined;
+}
+
+/** The keys of one campaign (see KEY_FAMILIES for what each holds). */
+export interface CampaignKeys {
+  state: string;
+  holders: string;
+  claims: string;
+  stream: string;
+  outbox: string;
+  free: string;
+  lock: string;
+  /** Placeholder key passed when a script has no idempotency key to touch (never written). */
+  noIdempotency: string;
+  idempotency(userId: string, key: string): string;
+}
+
+/** The task store's keys and channels. */
+export interface TaskKeys {
+  /** What every task hash starts with, for scripts that build them from ids. */
+  taskPrefix: string;
+  task(taskId: string): string;
+  due: string;
+  dead: string;
+  stream: string;
+  idempotency(key: string): string;
+  /** Pub/sub channel: the task's hash after each change. */
+  events(taskId: string): string;
+}
+
+export class RedisKeys {
+  readonly prefix: string;
+  readonly tasks: TaskKeys;
+  readonly #campaigns = new BoundedCache<string, CampaignKeys>({ maxSize: 10_000 });
+
+  constructor(prefix: string) {
+    if (/[{}]/.test(prefix)) throw new Error("REDIS_PREFIX must not contain { or }");
+    this.prefix = prefix;
+    const key = (layout: KeyLayout, ids?: Record<string, string>) => this.#key(layout, ids);
+    this.tasks = {
+      taskPrefix: key(KEY_FAMILIES.task, { task: "" }),
+      task: (task) => key(KEY_FAMILIES.task, { task }),
+      due: key(KEY_FAMILIES.taskDue),
+      dead: key(KEY_FAMILIES.taskDead),
+      stream: key(KEY_FAMILIES.taskStream),
+      idempotency: (taskKey) => key(KEY_FAMILIES.taskIdempotency, { key: taskKey }),
+      events: (taskId) => `${prefix}:task-events:${taskId}`,
+    };
+  }
+
+  #key(layout: KeyLayout, ids: Record<string, string> = {}): string {
+    return `${this.prefix}:${layout.fill(ids)}`;
+  }
+
+  campaign(campaignId: string): CampaignKeys {
+    let keys = this.#campaigns.get(campaignId);
+    if (keys === undefined) {
+      const ids = { tag: campaignTag(campaignId), campaign: campaignId };
+      const idempotency = (hash: string) => this.#key(KEY_FAMILIES.idempotency, { ...ids, hash });
+      keys = {
+        state: this.#key(KEY_FAMILIES.state, ids),
+        holders: this.#key(KEY_FAMILIES.holders, ids),
+        claims: this.claimsOfTag(ids.tag),
+        stream: this.#key(KEY_FAMILIES.stream, ids),
+        outbox: this.#key(KEY_FAMILIES.outbox, ids),
+        free: this.#key(KEY_FAMILIES.free, ids),
+        lock: this.#key(KEY_FAMILIES.rebuildLock, ids),
+        noIdempotency: idempotency("-"),
+        idempotency: (userId, key) =>
+          idempotency(
+            createHash("sha256").update(userId).update("\u0000").update(key).digest("base64url").slice(0, 22),
+          ),
+      };
+      this.#campaigns.set(campaignId, keys);
+    }
+    return keys;
+  }
+
+  claimsOfTag(tag: string): string {
+    return this.#key(KEY_FAMILIES.claims, { tag });
+  }
+
+  /** The claims hash a claim id points at, or undefined for an id that is not distributed mode's. */
+  claimsOf(claimId: string): string | undefined {
+    const tag = claimTag(claimId);
+    return tag && this.claimsOfTag(tag);
+  }
+
+  get registry(): string {
+    return this.#key(KEY_FAMILIES.registry);
+  }
+
+  /** The rate limiter's buckets: one per (campaign, user), one per client address. */
+  rateLimitUser(campaignId: string, userId: string): string {
+    return this.#key(KEY_FAMILIES.rateLimitUser, { campaign: campaignId, user: userId });
+  }
+
+  rateLimitIp(address: string): string {
+    return this.#key(KEY_FAMILIES.rateLimitIp, { address });
+  }
+
+  /** Pub/sub channel of issued claims (a channel holds no memory: no family). */
+  get issuedChannel(): string {
+    return `${this.prefix}:issued`;
+  }
+
+  /** Every key of this prefix matches this (cleanup, memory reports). */
+  get pattern(): string {
+    return `${this.prefix}:*`;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Every Lua script stampede runs in Redis, behind one loader. One file per
+ * atomic operation in lua/, named NAME-KEYS.lua (`n`: the caller passes as
+ * many keys as it needs), each opening with its contract (KEYS, ARGV, return
+ * codes). A line `-- @include FILE.lua` is replaced, when the script is
+ * loaded, by lua/includes/FILE.lua: helpers written once (Redis TIME in ms,
+ * splitting a packed claim, reading a holders entry).
+ *
+ * Scripts are registered with ioredis' defineCommand: it sends EVALSHA, and
+ * EVAL the first time on each connection and again after a NOSCRIPT (a
+ * restarted, flushed or failed-over Redis), so a script is never "missing"
+ * for longer than one round trip. They go through auto-pipelining like any
+ * other command. Each script family maps its return codes in one place
+ * (admission/codes.ts, the task store's start(), ...).
+ */
+
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+
+/** The scripts, by the name callers use, and their files in lua/. */
+export const SCRIPT_FILES = {
+  // Admission (codes: admission/codes.ts)
+  admit: "admit-6",
+  markIssued: "mark-issued-2",
+  changeCampaign: "change-campaign-5",
+  forgetUser: "forget-user-3",
+  soldOutSnapshot: "sold-out-snapshot-2",
+  rebuildBegin: "rebuild-begin-3",
+  rebuildLoad: "rebuild-load-n",
+  rebuildOpen: "rebuild-open-1",
+  lockExtend: "lock-extend-1",
+  lockRelease: "lock-release-1",
+  retire: "retire-5",
+  // Kafka mode's outbox
+  outboxTake: "outbox-take-2",
+  // Redis Streams queue
+  publishCapped: "publish-capped-1",
+  trimAcknowledged: "trim-acknowledged-1",
+  // Task store
+  rememberKey: "remember-key-1",
+  createTask: "create-task-1",
+  startTask: "start-task-3",
+  renewTask: "renew-task-2",
+  finishTask: "finish-task-3",
+  releaseTask: "release-task-2",
+  dueTasks: "due-tasks-1",
+  retryDeadLetter: "retry-dead-letter-3",
+  // Rate limiter
+  rateLimit: "rate-limit-n",
+} as const;
+
+export type ScriptName = keyof typeof SCRIPT_FILES;
+
+export type ScriptArg = string | number;
+
+/** Runs one script with its KEYS and ARGV; resolves with the script's reply. */
+export type Script = (keys: readonly string[], argv?: readonly ScriptArg[]) => Promise<unknown>;
+
+export type Scripts = Record<ScriptName, Script>;
+
+const LUA_DIR = new URL("./lua/", import.meta.url);
+const INCLUDE = /^-- @include ([\w.-]+\.lua)[ \t]*$/gm;
+const COMMAND_PREFIX = "stampede_";
+
+/** A script's source, includes in place. */
+export function scriptSource(name: ScriptName): string {
+  const source = readFileSync(new URL(`${SCRIPT_FILES[name]}.lua`, LUA_DIR), "utf8");
+  return source.replace(INCLUDE, (_, file: string) =>
+    readFileSync(new URL(`includes/${file}`, LUA_DIR), "utf8").trimEnd(),
+  );
+}
+
+/** The fixed key count a script's file name declares, or undefined for `-n` (variable). */
+export function keyCount(name: ScriptName): number | undefined {
+  const count = SCRIPT_FILES[name].split("-").at(-1)!;
+  return count === "n" ? undefined : Number(count);
+}
+
+const sources = new Map<ScriptName, string>();
+const defined = new WeakMap<Redis, Scripts>();
+
+/** The scripts on this client, defined on it the first time it is asked for them. */
+export function redisScripts(redis: Redis): Scripts {
+  let scripts = defined.get(redis);
+  if (scripts) return scripts;
+  scripts = {} as Scripts;
+  const client = redis as unknown as Record<string, (...args: ScriptArg[]) => Promise<unknown>>;
+  for (const name of Object.keys(SCRIPT_FILES) as ScriptName[]) {
+    const command = `${COMMAND_PREFIX}${name}`;
+    const keys = keyCount(name);
+    let lua = sources.get(name);
+    if (lua === undefined) {
+      lua = scriptSource(name);
+      sources.set(name, lua);
+    }
+    redis.defineCommand(command, keys === undefined ? { lua } : { lua, numberOfKeys: keys });
+    scripts[name] = (k, argv = []) => {
+      if (keys === undefined) return client[command]!.call(redis, k.length, ...k, ...argv);
+      if (k.length !== keys)
+        return Promise.reject(new Error(`script ${name} takes ${keys} keys, got ${k.length}`));
+      return client[command]!.call(redis, ...k, ...argv);
+    };
+  }
+  defined.set(redis, scripts);
+  return scripts;
+}

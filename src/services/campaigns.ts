@@ -1,0 +1,121 @@
+import { StampedeError } from "../domain/errors.ts";
+import { newCampaignId } from "../domain/ids.ts";
+import type { Campaign, CampaignCounters } from "../domain/types.ts";
+import type { AdmissionStore } from "../ports/admission.ts";
+import type { Ledger } from "../ports/ledger.ts";
+
+/** What creating a campaign takes; times are epoch ms. */
+export interface NewCampaign {
+  /** Generated when absent. */
+  id?: string | undefined;
+  name: string;
+  stock: number;
+  perUserLimit?: number | undefined;
+  startsAt?: number | null | undefined;
+  endsAt?: number | null | undefined;
+}
+
+export interface CampaignCounts {
+  issued: number;
+  pending: number;
+  remaining: number;
+}
+
+/** A campaign, its counters, and the server's time when they were read (the contract's `serverTime`). */
+export interface CampaignView {
+  campaign: Campaign;
+  counts: CampaignCounts;
+  at: number;
+}
+
+export interface CampaignServicePorts {
+  admission: AdmissionStore;
+  ledger: Ledger;
+  now?: (() => number) | undefined;
+}
+
+const NO_CLAIMS: CampaignCounters = { admitted: 0, issued: 0 };
+
+/**
+ * Campaigns: creating one (the ledger decides, admission learns), and reading
+ * them with their live counters as the contract defines them (SPEC
+ * "Campaigns"): `issued` in the ledger, `pending` admitted but not yet there,
+ * `remaining = stock - issued - pending`.
+ */
+export class CampaignService {
+  readonly #admission: AdmissionStore;
+  readonly #ledger: Ledger;
+  readonly #now: () => number;
+
+  constructor(ports: CampaignServicePorts) {
+    this.#admission = ports.admission;
+    this.#ledger = ports.ledger;
+    this.#now = ports.now ?? Date.now;
+  }
+
+  /** Throws invalid_request (a window that ends before it starts) or campaign_exists. */
+  async create(input: NewCampaign): Promise<CampaignView> {
+    const startsAt = input.startsAt ?? null;
+    const endsAt = input.endsAt ?? null;
+    if (startsAt !== null && endsAt !== null && endsAt <= startsAt)
+      throw new StampedeError("invalid_request", "endsAt must be after startsAt.");
+    const campaign: Campaign = {
+      id: input.id ?? newCampaignId(),
+      name: input.name,
+      stock: input.stock,
+      perUserLimit: input.perUserLimit ?? 1,
+      startsAt,
+      endsAt,
+      createdAt: this.#now(),
+    };
+    // The ledger is the truth and decides whether the id is taken; only
+    // then does admission learn of the campaign.
+    if (!(await this.#ledger.createCampaign(campaign))) throw new StampedeError("campaign_exists");
+    await this.#admission.putCampaign(campaign);
+    return this.view(campaign);
+  }
+
+  /** Admission's view of the campaign; throws campaign_not_found. */
+  async require(campaignId: string): Promise<Campaign> {
+    const campaign = await this.#admission.getCampaign(campaignId);
+    if (!campaign) throw new StampedeError("campaign_not_found");
+    return campaign;
+  }
+
+  /** The ledger's record of the campaign (the truth, which keeps every campaign); throws campaign_not_found. */
+  async requireInLedger(campaignId: string): Promise<Campaign> {
+    const campaign = await this.#ledger.getCampaign(campaignId);
+    if (!campaign) throw new StampedeError("campaign_not_found");
+    return campaign;
+  }
+
+  /** The campaign with its counters; throws campaign_not_found. */
+  async get(campaignId: string): Promise<CampaignView> {
+    return this.view(await this.require(campaignId));
+  }
+
+  async list(): Promise<CampaignView[]> {
+    return Promise.all((await this.#admission.listCampaigns()).map((c) => this.view(c)));
+  }
+
+  /** The newest `limit` campaigns with their counters (only theirs are read), and how many there are. */
+  async newest(limit = Infinity): Promise<{ campaigns: CampaignView[]; total: number }> {
+    const all = (await this.#admission.listCampaigns()).sort((a, b) => b.createdAt - a.createdAt);
+    const campaigns = await Promise.all(all.slice(0, limit).map((c) => this.view(c)));
+    return { campaigns, total: all.length };
+  }
+
+  /** Reads the campaign's live counters. */
+  async view(campaign: Campaign): Promise<CampaignView> {
+    const counters = (await this.#admission.counters(campaign.id)) ?? NO_CLAIMS;
+    return { campaign, counts: countsOf(campaign, counters), at: this.#now() };
+  }
+}
+
+export function countsOf(campaign: Campaign, counters: CampaignCounters): CampaignCounts {
+  return {
+    issued: counters.issued,
+    pending: counters.admitted - counters.issued,
+    remaining: campaign.stock - counters.admitted,
+  };
+}

@@ -1,0 +1,251 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { type TestContext, test } from "node:test";
+import type { Campaign, Claim } from "../../src/domain/types.ts";
+import type { AdmissionStore, AdmitOutcome, ChangeOutcome } from "../../src/ports/admission.ts";
+
+/**
+ * What every AdmissionStore must do, run against each adapter: the embedded
+ * MemoryAdmission (journal queue), RedisAdmission with the stream sink, and
+ * RedisAdmission behind Kafka mode's KafkaAdmission (outbox sink). Only the
+ * port's behaviour is checked here; what one adapter adds (the sold-out
+ * cache, rebuilds, the outbox relay) has its own tests.
+ */
+export interface AdmissionHarness {
+  store: AdmissionStore;
+  /** Makes a campaign known as the app does: in the ledger first (where the mode has one), then putCampaign. */
+  create(campaign: Campaign): Promise<void>;
+  /** What a worker does with admitted claims: the ledger first (where the mode has one), then markIssued. */
+  issue(claims: readonly Claim[]): Promise<void>;
+}
+
+export type OpenAdmission = (t: TestContext) => Promise<AdmissionHarness>;
+
+const HOUR = 3_600_000;
+
+function campaign(overrides: Partial<Campaign> = {}): Campaign {
+  return {
+    id: `c-${randomBytes(5).toString("hex")}`,
+    name: "contract",
+    stock: 3,
+    perUserLimit: 1,
+    startsAt: null,
+    endsAt: null,
+    createdAt: Date.now(),
+    ...overrides,
+  };
+}
+
+const admitted = (o: AdmitOutcome): Claim => {
+  assert.equal(o.kind, "admitted", JSON.stringify(o));
+  return (o as { claim: Claim }).claim;
+};
+const heldClaim = (o: AdmitOutcome): Claim => {
+  assert.equal(o.kind, "already_claimed", JSON.stringify(o));
+  return (o as { claim: Claim }).claim;
+};
+const reason = (o: AdmitOutcome) => (o.kind === "not_active" ? o.reason : o.kind);
+const changed = (o: ChangeOutcome) => {
+  assert.equal(o.kind, "changed", JSON.stringify(o));
+  return o as Extract<ChangeOutcome, { kind: "changed" }>;
+};
+
+export function admissionContract(name: string, open: OpenAdmission, skip: string | false = false): void {
+  const it = (title: string, fn: (t: TestContext) => Promise<void>) =>
+    test(`${name}: ${title}`, { skip }, fn);
+
+  it("a campaign it was given is known; another is not", async (t) => {
+    const { store, create } = await open(t);
+    const c = campaign({ stock: 7, perUserLimit: 2 });
+    await create(c);
+    const known = await store.getCampaign(c.id);
+    assert.deepEqual(
+      [known?.id, known?.name, known?.stock, known?.perUserLimit, known?.startsAt, known?.endsAt],
+      [c.id, c.name, 7, 2, null, null],
+    );
+    assert.ok((await store.listCampaigns()).some((l) => l.id === c.id));
+    assert.equal(await store.getCampaign("never-created"), undefined);
+    assert.deepEqual(await store.admit({ campaignId: "never-created", userId: "u1" }), {
+      kind: "campaign_not_found",
+    });
+    assert.equal(await store.counters("never-created"), undefined);
+    await store.ping();
+  });
+
+  it("admit: a pending claim with a unit and a coupon code; then already_claimed names it", async (t) => {
+    const { store, create } = await open(t);
+    const c = campaign();
+    await create(c);
+    const outcome = await store.admit({ campaignId: c.id, userId: "alice" });
+    assert.equal(outcome.kind === "admitted" && outcome.replayed, false);
+    const claim = admitted(outcome);
+    assert.deepEqual(
+      [claim.campaignId, claim.userId, claim.seq, claim.status],
+      [c.id, "alice", 1, "pending"],
+    );
+    assert.ok(claim.unit >= 1 && claim.unit <= c.stock);
+    assert.ok(claim.claimId.length >= 16 && claim.couponCode.length >= 8, JSON.stringify(claim));
+    assert.ok(Math.abs(claim.admittedAt - Date.now()) < 5000);
+    const again = await store.admit({ campaignId: c.id, userId: "alice" });
+    assert.equal(heldClaim(again).claimId, claim.claimId);
+    assert.deepEqual(await store.counters(c.id), { admitted: 1, issued: 0 });
+  });
+
+  it("perUserLimit: a user takes up to the limit, in seq order; the 409 names the most recent", async (t) => {
+    const { store, create } = await open(t);
+    const c = campaign({ stock: 5, perUserLimit: 2 });
+    await create(c);
+    const first = admitted(await store.admit({ campaignId: c.id, userId: "bob" }));
+    const second = admitted(await store.admit({ campaignId: c.id, userId: "bob" }));
+    assert.deepEqual([first.seq, second.seq], [1, 2]);
+    assert.notEqual(first.unit, second.unit);
+    assert.equal(heldClaim(await store.admit({ campaignId: c.id, userId: "bob" })).claimId, second.claimId);
+    assert.deepEqual(
+      (await store.userClaims(c.id, "bob")).map((x) => x.claimId),
+      [first.claimId, second.claimId],
+    );
+    assert.deepEqual(await store.userClaims(c.id, "nobody"), []);
+  });
+
+  it("sold_out once every unit is held; a holder still learns its claim", async (t) => {
+    const { store, create } = await open(t);
+    const c = campaign({ stock: 2 });
+    await create(c);
+    const a = admitted(await store.admit({ campaignId: c.id, userId: "a" }));
+    admitted(await store.admit({ campaignId: c.id, userId: "b" }));
+    assert.deepEqual(await store.admit({ campaignId: c.id, userId: "c" }), {
+      kind: "sold_out",
+      replayed: false,
+    });
+    assert.equal(heldClaim(await store.admit({ campaignId: c.id, userId: "a" })).claimId, a.claimId);
+    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 0 });
+  });
+
+  it("many at once: never more admitted than the stock, each unit once", async (t) => {
+    const { store, create } = await open(t);
+    const c = campaign({ stock: 5 });
+    await create(c);
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.admit({ campaignId: c.id, userId: `user-${i}` })),
+    );
+    const claims = outcomes.filter((o) => o.kind === "admitted").map((o) => admitted(o));
+    assert.equal(claims.length, 5);
+    assert.equal(outcomes.filter((o) => o.kind === "sold_out").length, 15);
+    assert.deepEqual(
+      claims.map((x) => x.unit).sort((x, y) => x - y),
+      [1, 2, 3, 4, 5],
+    );
+  });
+
+  it("not_active: before startsAt, from endsAt on", async (t) => {
+    const { store, create } = await open(t);
+    const early = campaign({ startsAt: Date.now() + HOUR });
+    const late = campaign({ startsAt: Date.now() - 2 * HOUR, endsAt: Date.now() - HOUR });
+    await create(early);
+    await create(late);
+    assert.equal(reason(await store.admit({ campaignId: early.id, userId: "u" })), "not_started");
+    assert.equal(reason(await store.admit({ campaignId: late.id, userId: "u" })), "ended");
+    assert.deepEqual(await store.counters(early.id), { admitted: 0, issued: 0 });
+  });
+
+  it("an Idempotency-Key repeat answers what the first request was answered, and claims nothing new", async (t) => {
+    const { store, create } = await open(t);
+    const c = campaign({ stock: 1 });
+    await create(c);
+    const first = admitted(await store.admit({ campaignId: c.id, userId: "u1", idempotencyKey: "k1" }));
+    const repeat = await store.admit({ campaignId: c.id, userId: "u1", idempotencyKey: "k1" });
+    assert.equal(repeat.kind === "admitted" && repeat.replayed, true);
+    assert.equal(admitted(repeat).claimId, first.claimId);
+    const sold = await store.admit({ campaignId: c.id, userId: "u2", idempotencyKey: "k1" });
+    assert.deepEqual(sold, { kind: "sold_out", replayed: false }, "the same key of another user");
+    assert.deepEqual(await store.admit({ campaignId: c.id, userId: "u2", idempotencyKey: "k1" }), {
+      kind: "sold_out",
+      replayed: true,
+    });
+    const held = await store.admit({ campaignId: c.id, userId: "u1", idempotencyKey: "k2" });
+    assert.equal(heldClaim(held).claimId, first.claimId);
+    assert.deepEqual(await store.counters(c.id), { admitted: 1, issued: 0 });
+  });
+
+  it("getClaim and userClaims read a pending claim; markIssued counts each claim once", async (t) => {
+    const { store, create, issue } = await open(t);
+    const c = campaign({ stock: 5 });
+    await create(c);
+    const a = admitted(await store.admit({ campaignId: c.id, userId: "a" }));
+    const b = admitted(await store.admit({ campaignId: c.id, userId: "b" }));
+    const read = await store.getClaim(a.claimId);
+    assert.deepEqual(
+      [read?.claimId, read?.campaignId, read?.userId, read?.status, read?.couponCode, read?.unit],
+      [a.claimId, c.id, "a", "pending", a.couponCode, a.unit],
+    );
+    assert.equal(await store.getClaim("no-such-claim-id-0000000000"), undefined);
+    await issue([a]);
+    await issue([a]); // redelivered: counted once
+    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 1 });
+    // An issued claim may have left the store (the ledger holds it); if it is still here, it says issued.
+    const issued = await store.getClaim(a.claimId);
+    assert.ok(issued === undefined || issued.status === "issued", JSON.stringify(issued));
+    const [mine] = await store.userClaims(c.id, "a");
+    assert.deepEqual([mine?.claimId, mine?.status], [a.claimId, "issued"]);
+    assert.equal((await store.getClaim(b.claimId))?.status, "pending");
+  });
+
+  it("changeCampaign: pause and resume, stock never below what is handed out, close for good", async (t) => {
+    const { store, create } = await open(t);
+    const c = campaign({ stock: 3 });
+    await create(c);
+    admitted(await store.admit({ campaignId: c.id, userId: "u1" }));
+    const paused = changed(await store.changeCampaign(c.id, { status: "paused" }));
+    assert.deepEqual([paused.previous.status ?? "open", paused.campaign.status], ["open", "paused"]);
+    assert.equal(paused.campaign.revision, (paused.previous.revision ?? 0) + 1);
+    assert.equal(paused.admitted, 1);
+    assert.ok(Math.abs(paused.appliedAt - Date.now()) < 5000);
+    assert.equal(reason(await store.admit({ campaignId: c.id, userId: "u2" })), "paused");
+    heldClaim(await store.admit({ campaignId: c.id, userId: "u1" }));
+    changed(await store.changeCampaign(c.id, { status: "open" }));
+    admitted(await store.admit({ campaignId: c.id, userId: "u2" }));
+
+    const below = await store.changeCampaign(c.id, { stock: 1 });
+    assert.deepEqual(
+      [below.kind, below.kind === "stock_below_admitted" && below.admitted],
+      ["stock_below_admitted", 2],
+    );
+    assert.equal(changed(await store.changeCampaign(c.id, { stock: 2 })).campaign.stock, 2);
+    assert.equal((await store.admit({ campaignId: c.id, userId: "u3" })).kind, "sold_out");
+    assert.equal(changed(await store.changeCampaign(c.id, { stock: 3 })).campaign.stock, 3);
+    admitted(await store.admit({ campaignId: c.id, userId: "u3" }));
+
+    changed(await store.changeCampaign(c.id, { endsAt: Date.now() - 1000 }));
+    assert.equal(reason(await store.admit({ campaignId: c.id, userId: "u4" })), "ended");
+    assert.equal(changed(await store.changeCampaign(c.id, { endsAt: null })).campaign.endsAt, null);
+
+    const closed = changed(await store.changeCampaign(c.id, { status: "closed" }));
+    assert.ok(
+      closed.campaign.endsAt !== null && closed.campaign.endsAt <= Date.now() + 1000,
+      "closing ends it",
+    );
+    assert.equal(reason(await store.admit({ campaignId: c.id, userId: "u5" })), "closed");
+    assert.equal((await store.changeCampaign(c.id, { status: "open" })).kind, "closed");
+    assert.equal(
+      (await store.changeCampaign("never-created", { status: "open" })).kind,
+      "campaign_not_found",
+    );
+  });
+
+  it("forgetUser: refused while a claim is pending; then the user is gone and may claim anew", async (t) => {
+    const { store, create, issue } = await open(t);
+    const c = campaign({ stock: 5 });
+    await create(c);
+    const claim = admitted(await store.admit({ campaignId: c.id, userId: "alice" }));
+    assert.deepEqual(await store.forgetUser(c.id, "alice"), { kind: "pending" });
+    await issue([claim]);
+    assert.deepEqual(await store.forgetUser(c.id, "alice"), { kind: "forgotten", claims: 1 });
+    assert.deepEqual(await store.userClaims(c.id, "alice"), []);
+    const again = admitted(await store.admit({ campaignId: c.id, userId: "alice" }));
+    assert.equal(again.seq, 1, "a new user now");
+    assert.notEqual(again.unit, claim.unit, "the forgotten claim's unit stays taken");
+    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 1 });
+    assert.deepEqual(await store.forgetUser(c.id, "nobody"), { kind: "forgotten", claims: 0 });
+    assert.deepEqual(await store.forgetUser("never-created", "alice"), { kind: "campaign_not_found" });
+  });
+}
