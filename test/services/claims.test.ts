@@ -3,8 +3,8 @@ import { test } from "node:test";
 import type { Claim } from "../../src/domain/types.ts";
 import type { AdmissionStore } from "../../src/ports/admission.ts";
 import { ClaimLookup } from "../../src/services/claims.ts";
-import { eventually } from "../helpers/embedded-app.ts";
 import { embeddedPorts, rejectsWith } from "../helpers/embedded-ports.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const ip = "127.0.0.1";
 const UNKNOWN = "AAAAAAAAAAAAAAAAAAAAAA";

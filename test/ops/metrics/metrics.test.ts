@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { countFailures } from "../../../src/ops/metrics/instrument.ts";
 import { Metrics } from "../../../src/ops/metrics/metrics.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 /** The value of one series in Prometheus text, or undefined when absent. */
 function series(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
