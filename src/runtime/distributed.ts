@@ -10,6 +10,7 @@ import {
   openKafkaTasks,
 } from "../adapters/kafka/index.ts";
 import { PostgresLedger } from "../adapters/postgres/postgres-ledger.ts";
+import { countCommands } from "../adapters/redis/command-count.ts";
 import {
   LossMonitor,
   packClaim,
@@ -108,6 +109,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
   const settings = requireDistributedSettings(config);
   const instance = config.INSTANCE_ID ?? `${hostname()}-${process.pid}`;
   const keys = new RedisKeys(config.REDIS_PREFIX);
+  const metrics = new Metrics();
 
   const connections: Redis[] = [];
   const connect = (name: string, extra: RedisOptions = {}) => {
@@ -118,6 +120,7 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
       lazyConnect: true,
       ...extra,
     });
+    countCommands(redis, metrics.redisCommandCounter(role, name));
     // Connection errors surface on the commands (503) and in readiness; the
     // client reconnects by itself. Log each outage once, not every retry.
     let down = false;
@@ -152,7 +155,6 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     onError: (error) => logger.warn({ err: error }, "PostgreSQL connection lost"),
   });
   await migrateWhenReachable(ledger, logger, role);
-  const metrics = new Metrics();
 
   // QUEUE=kafka: claims go to the campaign's outbox, then to Kafka (docs/kafka.md).
   let kafka: KafkaClaims | undefined;
