@@ -186,7 +186,7 @@ export const SETTINGS = {
     parse: int(0, 10_000_000),
   },
   IDEMPOTENCY_TTL_S: {
-    doc: "how long Redis remembers the answer to an Idempotency-Key (distributed mode)",
+    doc: "how long the answer to an Idempotency-Key is remembered, across restarts (Redis; embedded: DATA_DIR/idempotency)",
     default: 86_400,
     parse: int(60, 30 * 86_400),
   },

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { EmbeddedQueue } from "../adapters/journal/embedded-queue.ts";
 import type { JournalOptions } from "../adapters/journal/journal.ts";
 import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
+import { AnswerLog } from "../adapters/memory/answer-log.ts";
 import { MemoryAdmission } from "../adapters/memory/memory-admission.ts";
 import { MemoryNotifier } from "../adapters/memory/memory-notifier.ts";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.ts";
@@ -48,6 +49,8 @@ export interface EmbeddedOptions {
   tasks?: EmbeddedTaskOptions;
   /** RATE_LIMIT_USER / RATE_LIMIT_IP; no limiting when absent. */
   rateLimit?: RateLimitOptions;
+  /** IDEMPOTENCY_TTL_S in ms: how long answers to an Idempotency-Key are kept, across restarts (default 24 h). */
+  idempotencyTtlMs?: number;
   /** USER_TOKEN_SECRET: claims and reads of claims then need the user's token. */
   userTokenSecret?: string;
   /** Webhook delivery settings (WEBHOOK_* settings); defaults in workers/webhook/dispatcher.ts. */
@@ -96,7 +99,16 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     claimMessageCodec,
   );
 
-  const admission = new MemoryAdmission(queue);
+  // Admission is in this process, so the limiter's budget lives here too.
+  const { rateLimit } = options;
+  const rateLimiter = rateLimit?.user || rateLimit?.ip ? new MemoryRateLimiter(rateLimit) : undefined;
+  // Keyed 409/403/410 answers, durable so that a repeat after a restart gets the same one (answer-log.ts).
+  const idempotencyTtlMs = options.idempotencyTtlMs ?? 24 * 3600_000;
+  const { log: answers, answers: keptAnswers } = await AnswerLog.open(join(dataDir, "idempotency"), {
+    ttlMs: idempotencyTtlMs,
+    journal: journalOptions,
+  });
+  const admission = new MemoryAdmission(queue, { rateLimiter, idempotencyTtlMs, answers });
   const campaigns = await ledger.listCampaigns();
   for (const campaign of campaigns) await admission.putCampaign(campaign);
   // Rebuild: the ledger's claims are issued; the journal's that the ledger
@@ -107,6 +119,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     admission.restore(issued);
   }
   admission.restore(recovered);
+  admission.restoreAnswers(keptAnswers);
   const recoveredPending = recovered.length;
   if (recoveredPending > 0)
     logger.info({ claims: recoveredPending }, "journal replayed; re-issuing admitted claims");
@@ -137,9 +150,6 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
   // Started once everything opened: a start that fails leaves nothing running.
   dispatcher.start();
   worker.start();
-  // Admission is in this process, so the limiter's budget lives here too.
-  const { rateLimit } = options;
-  const rateLimiter = rateLimit?.user || rateLimit?.ip ? new MemoryRateLimiter(rateLimit) : undefined;
 
   let shuttingDown = false;
   const readiness = async (): Promise<DependencyStatus[]> => [
@@ -156,7 +166,6 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
         notifier,
         lifecycle: ledger.lifecycle,
         deliveries: ledger.deliveries,
-        rateLimiter,
         tasks: tasks.service,
       },
       metrics,
@@ -214,6 +223,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
       await dispatcher.stop();
       await notifier.close();
       await queue.close();
+      await answers.close();
       await ledger.close();
     },
   };

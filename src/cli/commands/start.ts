@@ -34,6 +34,7 @@ export async function start(argv: string[]): Promise<number> {
     ledgerWriter: config.LEDGER_WRITER,
     tasks: { settings: taskSettings(config) },
     rateLimit: { user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP },
+    idempotencyTtlMs: config.IDEMPOTENCY_TTL_S * 1000,
     userTokenSecret: config.USER_TOKEN_SECRET,
     webhook: webhookOptions(config),
   });
