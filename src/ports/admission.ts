@@ -72,6 +72,13 @@ export interface AdmissionStore {
 
   admit(request: AdmitRequest): Promise<AdmitOutcome>;
 
+  /**
+   * The answer admit() would give from what this process already knows,
+   * without asking shared state, or undefined (a store in front, such as
+   * Kafka mode's, asks before it does anything else). Optional.
+   */
+  known?(request: AdmitRequest): AdmitOutcome | undefined;
+
   getClaim(claimId: string): Promise<Claim | undefined>;
   userClaims(campaignId: string, userId: string): Promise<Claim[]>;
 

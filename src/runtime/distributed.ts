@@ -17,7 +17,6 @@ import {
   RedisAdmission,
   RedisKeys,
   RedisNotifier,
-  RedisRateLimiter,
   RedisStreamQueue,
   RedisTaskStore,
   RetentionSweeper,
@@ -197,6 +196,10 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     sink: kafka ? kafka.sink : streamSink({ redis, keys, cap: config.STREAM_MAX_LEN }),
     idempotencyTtlSec: config.IDEMPOTENCY_TTL_S,
     soldOutCacheMaxHolders: role === "api" ? config.SOLD_OUT_CACHE_MAX_HOLDERS : 0,
+    // API processes: answers from memory follow the campaign events channel; one claim budget
+    // across API processes, decided in the admission script (per campaign: keys in its slot).
+    subscriber,
+    rateLimit: { user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP },
     retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
   });
   const claimLookup = new ClaimLookup({ admission, ledger });
@@ -251,19 +254,6 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
     runWorker: role === "worker",
     owner: instance,
   });
-
-  // One claim budget across API processes.
-  const rateLimiter =
-    role === "api" && (config.RATE_LIMIT_USER || config.RATE_LIMIT_IP)
-      ? new RedisRateLimiter({
-          redis,
-          prefix: config.REDIS_PREFIX,
-          user: config.RATE_LIMIT_USER,
-          ip: config.RATE_LIMIT_IP,
-          onError: (error) =>
-            logger.warn({ err: error }, "rate limiter: Redis did not answer; letting claims through"),
-        })
-      : undefined;
 
   let shuttingDown = false;
   let worker: ClaimWorker | undefined;
@@ -354,7 +344,6 @@ export async function openDistributed(options: DistributedOptions): Promise<Dist
         notifier,
         lifecycle: ledger.lifecycle,
         deliveries: ledger.deliveries,
-        rateLimiter,
         tasks: tasks.service,
       },
       metrics,

@@ -54,6 +54,9 @@ export class KafkaAdmission implements AdmissionStore {
   }
 
   async admit(request: AdmitRequest): Promise<AdmitOutcome> {
+    // What this process answers from memory needs neither Kafka nor Redis: before the breaker.
+    const known = this.#inner.known?.(request);
+    if (known) return known;
     if (!this.#breaker.tryPass())
       throw new StampedeError(
         "unavailable",
@@ -112,6 +115,10 @@ export class KafkaAdmission implements AdmissionStore {
       .catch((error: unknown) =>
         logger.debug({ err: error }, "outbox removal failed; the relay sends it again"),
       );
+  }
+
+  known(request: AdmitRequest): AdmitOutcome | undefined {
+    return this.#inner.known?.(request);
   }
 
   putCampaign(campaign: Campaign): Promise<void> {
