@@ -141,8 +141,8 @@ export const SETTINGS = {
     parse: optionalStr,
   },
   KAFKA_LINGER_MS: {
-    doc: "how long an API process gathers claims into one Kafka produce request",
-    default: 2,
+    doc: "how long an API process gathers claims into one Kafka produce request (0: those of one event-loop turn, no timer)",
+    default: 0,
     parse: int(0, 1000),
   },
   KAFKA_SESSION_TIMEOUT_MS: {
