@@ -19,9 +19,15 @@ import { beingRebuilt, redisDidNotAnswer } from "./unavailable.ts";
  * makes no Redis call at all.
  */
 export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promise<AdmitOutcome> {
-  const memorized = known(ctx, request);
+  let memorized = known(ctx, request);
   if (memorized) return memorized;
   const { campaignId, userId } = request;
+  const loading = request.idempotencyKey === undefined ? ctx.memory.loading(campaignId) : undefined;
+  if (loading) {
+    await loading;
+    memorized = known(ctx, request);
+    if (memorized) return memorized;
+  }
   let sentAt = performance.now();
   let reply = await runAdmit(ctx, request);
   if (reply[0] === ADMIT.NOT_FOUND || reply[0] === ADMIT.REBUILDING) {

@@ -119,7 +119,8 @@ export class MemoryAnswers {
   readonly #scripts: Scripts;
   readonly #maxHolders: number;
   readonly #entries = new Map<string, Entry>();
-  readonly #loading = new Set<string>();
+  /** Snapshots being read, by campaign: keyless claims of it wait for one rather than ask Redis each. */
+  readonly #loading = new Map<string, Promise<void>>();
   /** Campaigns whose last snapshot gave nothing to keep, until when (performance.now()) not to ask again. */
   readonly #declined = new Map<string, number>();
   readonly #refresher: PeriodicTask;
@@ -200,8 +201,20 @@ export class MemoryAnswers {
     if (!this.enabled || this.#loading.has(campaignId)) return;
     const declined = this.#declined.get(campaignId);
     if (declined !== undefined && performance.now() < declined) return;
-    this.#loading.add(campaignId);
-    void this.#load(campaignId).finally(() => this.#loading.delete(campaignId));
+    this.#loading.set(
+      campaignId,
+      this.#load(campaignId).finally(() => this.#loading.delete(campaignId)),
+    );
+  }
+
+  /**
+   * The snapshot of this campaign being read, if one is: a reply just said
+   * the campaign refuses everyone, so the claims that come meanwhile (as many
+   * as are in flight) wait for it and are answered from memory, instead of
+   * each asking Redis what the snapshot is about to say.
+   */
+  loading(campaignId: string): Promise<void> | undefined {
+    return this.#loading.get(campaignId);
   }
 
   /** Forget a campaign at once (its state changed under this process). */
