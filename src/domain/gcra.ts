@@ -15,9 +15,16 @@ export interface GcraStep {
   nextTat: number;
 }
 
+/**
+ * Waits shorter than this (ms) are rounding, not a refusal: TATs are sums of
+ * fractional intervals on a fractional clock (and Redis keeps them to 3
+ * decimals), so the last request of a burst can land a hair past allowAt.
+ */
+export const GCRA_TOLERANCE_MS = 0.001;
+
 export function gcraStep(storedTat: number | undefined, now: number, policy: RatePolicy): GcraStep {
   const tat = storedTat === undefined || storedTat < now ? now : storedTat;
   const nextTat = tat + policy.intervalMs;
   const allowAt = nextTat - policy.burst * policy.intervalMs;
-  return { waitMs: allowAt > now ? allowAt - now : 0, nextTat };
+  return { waitMs: allowAt - now > GCRA_TOLERANCE_MS ? allowAt - now : 0, nextTat };
 }

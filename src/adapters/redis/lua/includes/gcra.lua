@@ -7,7 +7,8 @@ local function gcraWait(key, now, interval, burst)
   if tat < now then tat = now end
   local nextTat = tat + interval
   local wait = nextTat - burst * interval - now
-  if wait < 0 then wait = 0 end
+  -- Below GCRA_TOLERANCE_MS (src/domain/gcra.ts) it is rounding: TATs are kept to 3 decimals.
+  if wait <= 0.001 then wait = 0 end
   return wait, nextTat
 end
 -- gcraCount(key, now, nextTat): counts the request; the bucket expires once drained.
