@@ -49,6 +49,8 @@ interface Entry {
   lease: string;
   /** performance.now() until which it is trusted. */
   validUntil: number;
+  /** performance.now() at which its snapshot was asked for (0: no snapshot). */
+  readAt: number;
   /** Set (from a snapshot) only when `holders` holds every holder. */
   answer: CampaignAnswer | undefined;
   startsAt: number | null;
@@ -121,6 +123,8 @@ export class MemoryAnswers {
   readonly #entries = new Map<string, Entry>();
   /** Snapshots being read, by campaign: keyless claims of it wait for one rather than ask Redis each. */
   readonly #loading = new Map<string, Promise<void>>();
+  /** Campaigns with news that came while their snapshot was being read: read again. */
+  readonly #again = new Set<string>();
   /** Campaigns whose last snapshot gave nothing to keep, until when (performance.now()) not to ask again. */
   readonly #declined = new Map<string, number>();
   readonly #refresher: PeriodicTask;
@@ -182,10 +186,11 @@ export class MemoryAnswers {
         if (!entry?.answer) this.want(campaignId);
         return;
       case "admitted":
-        if (entry) entry.answer = undefined;
+        // Admitted after the snapshot was read (on this connection, in order): it no longer refuses everyone.
+        if (entry && sentAt > entry.readAt) entry.answer = undefined;
         return;
       case "holder":
-        if (entry && lesson.admitted) entry.answer = undefined;
+        if (entry && lesson.admitted && sentAt > entry.readAt) entry.answer = undefined;
         entry ??= this.#open(campaignId, lease, sentAt);
         if (!entry || (entry.holders.size >= this.#maxHolders && !entry.holders.has(userId))) return;
         entry.holders.set(userId, lesson.ref);
@@ -196,14 +201,26 @@ export class MemoryAnswers {
     }
   }
 
-  /** Load a snapshot of this campaign (once at a time): it may be answered from memory from then on. */
-  want(campaignId: string): void {
-    if (!this.enabled || this.#loading.has(campaignId)) return;
+  /**
+   * Load a snapshot of this campaign (once at a time): it may be answered
+   * from memory from then on. A snapshot that gave nothing is not asked for
+   * again for a lease's time, unless `news` (an event said what changed).
+   */
+  want(campaignId: string, news = false): void {
+    if (!this.enabled) return;
+    if (this.#loading.has(campaignId)) {
+      // The snapshot in flight may have been read before the news: read again after it.
+      if (news) this.#again.add(campaignId);
+      return;
+    }
     const declined = this.#declined.get(campaignId);
-    if (declined !== undefined && performance.now() < declined) return;
+    if (!news && declined !== undefined && performance.now() < declined) return;
     this.#loading.set(
       campaignId,
-      this.#load(campaignId).finally(() => this.#loading.delete(campaignId)),
+      this.#load(campaignId).finally(() => {
+        this.#loading.delete(campaignId);
+        if (this.#again.delete(campaignId)) this.want(campaignId, true);
+      }),
     );
   }
 
@@ -243,6 +260,7 @@ export class MemoryAnswers {
     const entry: Entry = {
       lease,
       validUntil: sentAt + CACHE_LEASE_MS,
+      readAt: 0,
       answer: undefined,
       startsAt: null,
       endsAt: null,
@@ -298,6 +316,7 @@ export class MemoryAnswers {
     this.#entries.set(campaignId, {
       lease: String(lease),
       validUntil: sentAt + CACHE_LEASE_MS,
+      readAt: sentAt,
       answer: answer as CampaignAnswer,
       startsAt: startsAt === "" ? null : Number(startsAt),
       endsAt: endsAt === "" ? null : Number(endsAt),

@@ -94,10 +94,10 @@ export class RedisAdmission implements AdmissionStore {
             .subscribe({
               subscriber: o.subscriber,
               onEvent: (kind, campaignId) => {
-                if (kind === "sold_out") return memory.want(campaignId);
+                if (kind === "sold_out") return memory.want(campaignId, true);
                 memory.drop(campaignId);
                 if (kind === "changed" || kind === "rebuilding") definitions.forget(campaignId);
-                if (kind === "changed") memory.want(campaignId);
+                if (kind === "changed") memory.want(campaignId, true);
               },
               onResubscribed: () => memory.clear(),
             })
