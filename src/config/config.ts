@@ -197,7 +197,7 @@ export const SETTINGS = {
     parse: parseRate,
   },
   RATE_LIMIT_IP: {
-    doc: "claims per client address, all campaigns together (same syntax); a NAT or a load test is one address",
+    doc: "claims per client address (same syntax): all campaigns together embedded, per campaign distributed; a NAT or a load test is one address",
     default: undefined,
     defaultText: "off",
     parse: parseRate,
