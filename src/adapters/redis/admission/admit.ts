@@ -129,8 +129,10 @@ function outcomeOf(
               seq: Number(seq),
             });
       const admitted = code === ADMIT.ADMITTED;
-      if (atLimit === 1)
-        learn({ kind: "holder", ref: `${claimId}:${admittedAt}:${seq}`, issued: pending !== 1, admitted });
+      // A holder is worth remembering once its claim is issued (a 409 from memory must not show a
+      // stale "pending"); until then a repeat asks Redis, which also says when it is issued.
+      if (atLimit === 1 && pending !== 1)
+        learn({ kind: "holder", ref: `${claimId}:${admittedAt}:${seq}`, admitted });
       else learn({ kind: admitted ? "admitted" : "none" });
       return admitted ? { kind: "admitted", claim, replayed } : { kind: "already_claimed", claim, replayed };
     }

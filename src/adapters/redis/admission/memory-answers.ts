@@ -33,10 +33,10 @@ type CampaignAnswer = NotActiveReason | "sold_out";
 /** What a reply of admit-8.lua taught (see learn()). */
 export type Lesson =
   /**
-   * The user now holds a full set of claims; `ref` names the most recent
-   * ("claimId:admittedAt:seq"); `admitted`: this reply admitted it.
+   * The user holds a full set of claims, the most recent of which, `ref`
+   * ("claimId:admittedAt:seq"), is issued; `admitted`: this reply admitted it.
    */
-  | { kind: "holder"; ref: string; issued: boolean; admitted: boolean }
+  | { kind: "holder"; ref: string; admitted: boolean }
   /** A claim was admitted (the campaign is open now: no campaign-wide answer holds). */
   | { kind: "admitted" }
   /** Sold out or not active: worth a snapshot of what may be answered from memory. */
@@ -59,7 +59,7 @@ interface Entry {
   allIssued: boolean;
   /** userId -> "claimId:admittedAt:seq" of the most recent claim of a user at the limit; null: below it. */
   holders: Map<string, string | null>;
-  /** Users a reply named an issued claim of. */
+  /** Users a reply named an issued claim of (learned holders all are). */
   issued: Set<string>;
 }
 
@@ -194,7 +194,7 @@ export class MemoryAnswers {
         entry ??= this.#open(campaignId, lease, sentAt);
         if (!entry || (entry.holders.size >= this.#maxHolders && !entry.holders.has(userId))) return;
         entry.holders.set(userId, lesson.ref);
-        if (lesson.issued) entry.issued.add(userId);
+        entry.issued.add(userId);
         return;
       case "none":
         return;

@@ -497,3 +497,27 @@ test("a process that missed the events still never answers from memory past a ch
   assert.equal(deaf.admission.known({ campaignId: "c1", userId: "u3" }), undefined);
   admitted(await deaf.admission.admit({ campaignId: "c1", userId: "u3" }));
 });
+
+test("a holder learned from a reply naming its issued claim is answered 409 from memory, in an open campaign too", {
+  skip,
+}, async (t) => {
+  const w = await world(t);
+  const p = w.process({ rateLimit: { user: parseRate("2/m", "RATE_LIMIT_USER") } });
+  await p.admission.putCampaign(await w.create({ id: "c1", stock: 50 }));
+  const claim = admitted(await p.admission.admit({ campaignId: "c1", userId: "u1" }));
+  assert.equal(p.admission.known({ campaignId: "c1", userId: "u1" }), undefined, "pending: Redis answers");
+  await w.issue(p.admission, [claim]);
+  const fromRedis = await p.admission.admit({ campaignId: "c1", userId: "u1" });
+  assert.equal(fromRedis.kind, "already_claimed");
+  const calls = p.admitCalls();
+  for (let i = 0; i < 10; i++) {
+    const held = await p.admission.admit({ campaignId: "c1", userId: "u1" });
+    assert.equal(held.kind, "already_claimed", "not 429: known before the limiter");
+    assert.deepEqual(
+      [(held as { claim: Claim }).claim.claimId, (held as { claim: Claim }).claim.status],
+      [claim.claimId, "issued"],
+    );
+  }
+  assert.equal(p.admitCalls(), calls, "no Redis call");
+  assert.equal(p.admission.known({ campaignId: "c1", userId: "u2" }), undefined, "others still ask Redis");
+});
