@@ -181,7 +181,7 @@ export const SETTINGS = {
     parse: int(100, 600_000),
   },
   SOLD_OUT_CACHE_MAX_HOLDERS: {
-    doc: "an API process answers a sold-out campaign from memory when it has at most this many holders (0: off)",
+    doc: "an API process answers a sold-out, closed, ended or paused campaign from memory when it has at most this many holders (0: off)",
     default: 100_000,
     parse: int(0, 10_000_000),
   },
