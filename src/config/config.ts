@@ -184,8 +184,8 @@ export const SETTINGS = {
     scope: "distributed",
   },
   KAFKA_LINGER_MS: {
-    doc: "how long an API process gathers claims into one Kafka produce request",
-    default: 2,
+    doc: "how long an API process gathers claims into one Kafka produce request (0: those of one event-loop turn, no timer)",
+    default: 0,
     parse: int(0, 1000),
     scope: "distributed",
   },
@@ -232,13 +232,13 @@ export const SETTINGS = {
     scope: "distributed",
   },
   SOLD_OUT_CACHE_MAX_HOLDERS: {
-    doc: "an API process answers a sold-out campaign from memory when it has at most this many holders (0: off)",
+    doc: "an API process answers a sold-out, closed, ended or paused campaign from memory when it has at most this many holders (0: off)",
     default: 100_000,
     parse: int(0, 10_000_000),
     scope: "distributed",
   },
   IDEMPOTENCY_TTL_S: {
-    doc: "how long Redis remembers the answer to an Idempotency-Key (distributed mode)",
+    doc: "how long the answer to an Idempotency-Key is remembered, across restarts (Redis; embedded: DATA_DIR/idempotency)",
     default: 86_400,
     parse: int(60, 30 * 86_400),
   },
@@ -249,7 +249,7 @@ export const SETTINGS = {
     parse: parseRate,
   },
   RATE_LIMIT_IP: {
-    doc: "claims per client address, all campaigns together (same syntax); a NAT or a load test is one address",
+    doc: "claims per client address (same syntax): all campaigns together embedded, per campaign distributed; a NAT or a load test is one address",
     default: undefined,
     defaultText: "off",
     parse: parseRate,

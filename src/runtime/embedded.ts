@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { EmbeddedQueue } from "../adapters/journal/embedded-queue.ts";
 import type { JournalOptions } from "../adapters/journal/journal.ts";
 import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
+import { AnswerLog } from "../adapters/memory/answer-log.ts";
 import { MemoryAdmission } from "../adapters/memory/memory-admission.ts";
 import { MemoryNotifier } from "../adapters/memory/memory-notifier.ts";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.ts";
@@ -108,8 +109,25 @@ async function wire(
   );
   resources.add("claims journal", queue, (q) => q.close());
 
-  const admission = new MemoryAdmission(queue);
+  // Admission is in this process, so the limiter's budget lives here too.
+  const rateLimiter =
+    config.RATE_LIMIT_USER || config.RATE_LIMIT_IP
+      ? resources.add(
+          "rate limiter",
+          new MemoryRateLimiter({ user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP }),
+          (r) => r.close(),
+        )
+      : undefined;
+  // Keyed 409/403/410 answers, durable so that a repeat after a restart gets the same one (answer-log.ts).
+  const idempotencyTtlMs = config.IDEMPOTENCY_TTL_S * 1000;
+  const { log: answers, answers: keptAnswers } = await inDataDir(
+    `the idempotency log in ${join(dataDir, "idempotency")}`,
+    () => AnswerLog.open(join(dataDir, "idempotency"), { ttlMs: idempotencyTtlMs, journal }),
+  );
+  resources.add("idempotency log", answers, (a) => a.close());
+  const admission = new MemoryAdmission(queue, { rateLimiter, idempotencyTtlMs, answers });
   await restoreAdmission(admission, ledger, recovered);
+  admission.restoreAnswers(keptAnswers);
   if (recovered.length > 0)
     logger.info({ claims: recovered.length }, "journal replayed; re-issuing admitted claims");
 
@@ -151,15 +169,6 @@ async function wire(
       resources,
     ),
   );
-  // Admission is in this process, so the limiter's budget lives here too.
-  const rateLimiter =
-    config.RATE_LIMIT_USER || config.RATE_LIMIT_IP
-      ? resources.add(
-          "rate limiter",
-          new MemoryRateLimiter({ user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP }),
-          (r) => r.close(),
-        )
-      : undefined;
   let shuttingDown = false;
   resources.defer("readiness", () => {
     shuttingDown = true;
@@ -176,7 +185,6 @@ async function wire(
         notifier,
         lifecycle: ledger.lifecycle,
         deliveries: ledger.deliveries,
-        rateLimiter,
         tasks: tasks.service,
       },
       metrics,

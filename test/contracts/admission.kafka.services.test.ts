@@ -18,7 +18,7 @@ const skip = (await skipWithoutServices()) || (await skipWithoutKafka());
 
 admissionContract(
   "kafka (outbox sink, KafkaAdmission)",
-  async (t) => {
+  async (t, options) => {
     const queue = await KafkaQueue.open<Claim>({
       brokers: await kafkaBrokers(),
       topic: testTopic(t, "contract"),
@@ -41,6 +41,7 @@ admissionContract(
           logger,
           slowMs: 10_000,
         }),
+      options,
     );
   },
   skip,

@@ -8,6 +8,7 @@ const skip = await skipWithoutServices();
 
 admissionContract(
   "redis (stream sink)",
-  (t) => redisHarness(t, (redis, keys) => streamSink({ redis, keys, cap: 100_000 })),
+  (t, options) =>
+    redisHarness(t, (redis, keys) => streamSink({ redis, keys, cap: 100_000 }), undefined, options),
   skip,
 );

@@ -59,7 +59,10 @@ test("the worker delivers the webhook outbox to a failing receiver; export and e
   // Export: every ledger row, streamed from PostgreSQL.
   const exported = await request(api, "GET", "/v1/campaigns/hook/export?format=csv", undefined, auth);
   const lines = String(exported.body.raw).trimEnd().split("\r\n");
-  assert.equal(lines[0], "claimId,campaignId,userId,couponCode,unit,seq,admittedAt,issuedAt");
+  assert.equal(
+    lines[0],
+    "claimId,campaignId,userId,couponCode,unit,seq,admittedAt,issuedAt,status,expiresAt,endedAt",
+  );
   assert.equal(lines.length, 151);
 
   // Erasure: the user's row is anonymised in PostgreSQL, the user forgotten by Redis.

@@ -49,6 +49,7 @@ export class Metrics {
   readonly batchSize: Histogram;
   readonly batchDuration: Histogram;
   readonly dependencyErrors: Counter<"dependency">;
+  readonly redisCommands: FastCounter<"role" | "connection">;
   readonly queueLag: Gauge<"source">;
   #lagSource: (() => Promise<QueueLag[]>) | undefined;
   readonly #http = new Map<string, Map<string, HttpChild>>();
@@ -101,6 +102,12 @@ export class Metrics {
       name: "stampede_dependency_errors_total",
       help: "calls to a dependency (admission store, queue, ledger, Redis, ...) that failed",
       labelNames: ["dependency"],
+      registers,
+    });
+    this.redisCommands = new FastCounter({
+      name: "stampede_redis_commands_total",
+      help: "commands this process sent to Redis, by process role and connection (adapters/redis/command-count.ts)",
+      labelNames: ["role", "connection"],
       registers,
     });
     const lagSource = () => this.#lagSource;
@@ -174,6 +181,12 @@ export class Metrics {
     if (batch.issued > 0) this.issued.inc(batch.issued);
     if (batch.conflicts > 0) this.ledgerConflicts.inc(batch.conflicts);
   };
+
+  /** The counter of one Redis connection's commands: call it once per command sent. */
+  redisCommandCounter(role: string, connection: string): () => void {
+    const child = this.redisCommands.labels({ role, connection });
+    return () => child.inc();
+  }
 
   dependencyError(dependency: string): void {
     this.dependencyErrors.inc({ dependency });

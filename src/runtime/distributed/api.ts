@@ -7,7 +7,6 @@
  */
 
 import type { Logger } from "pino";
-import { RedisRateLimiter } from "../../adapters/redis/index.ts";
 import { requireDistributed } from "../../config/commands.ts";
 import type { Config } from "../../config/config.ts";
 import { type Probe, readinessOf } from "../readiness.ts";
@@ -34,19 +33,6 @@ export async function openDistributedApi(
     // A 202 waits for Kafka (acks=all): what it survives depends on the topic's replication.
     if (kafka) shared.startReport.push(...(await checkKafkaTopicAtStart(() => kafka.queue.describeTopic())));
 
-    // One claim budget across API processes.
-    const rateLimiter =
-      settings.RATE_LIMIT_USER || settings.RATE_LIMIT_IP
-        ? new RedisRateLimiter({
-            redis,
-            prefix: settings.REDIS_PREFIX,
-            user: settings.RATE_LIMIT_USER,
-            ip: settings.RATE_LIMIT_IP,
-            onError: (error) =>
-              logger.warn({ err: error }, "rate limiter: Redis did not answer; letting claims through"),
-          })
-        : undefined;
-
     // An API process needs Redis (and Kafka) to admit, not PostgreSQL.
     const probes: Probe[] = [{ name: "redis", probe: () => shared.admission.ping() }];
     if (kafka) probes.push({ name: "kafka", probe: () => kafka.queue.ping() });
@@ -61,7 +47,6 @@ export async function openDistributedApi(
         isShuttingDown: () => shuttingDown,
         // Read through a claims queue it never consumes from.
         claimsQueue: kafka ? kafka.queue : claimsStreams(shared, redis),
-        rateLimiter,
       }),
       startReport: shared.startReport,
       beginShutdown() {

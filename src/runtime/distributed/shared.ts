@@ -39,7 +39,6 @@ import { instrumentPorts } from "../../ops/metrics/instrument.ts";
 import { Metrics } from "../../ops/metrics/metrics.ts";
 import { ledgerCountsSource } from "../../ops/stats/ledger-counts.ts";
 import type { Queue, QueueLag } from "../../ports/queue.ts";
-import type { RateLimiter } from "../../ports/rate-limiter.ts";
 import type { TaskMessage } from "../../ports/task-store.ts";
 import { ClaimLookup } from "../../services/claims.ts";
 import { createServices } from "../../services/index.ts";
@@ -104,8 +103,11 @@ export async function openShared(
 ): Promise<Shared> {
   const instance = config.INSTANCE_ID ?? `${hostname()}-${process.pid}`;
   const keys = new RedisKeys(config.REDIS_PREFIX);
+  // Made first: every Redis connection counts its commands into it (adapters/redis/command-count.ts).
+  const metrics = overrides.metrics ?? new Metrics();
   const connections = new RedisConnections({
     config,
+    metrics,
     url: config.REDIS_URL,
     role: options.role,
     instance,
@@ -130,7 +132,6 @@ export async function openShared(
   );
   await migrateWhenReachable(ledger, logger, options.waitForPostgres);
   startReport.push(...(await checkPostgresAtStart((sql) => ledger.pool.query(sql))));
-  const metrics = overrides.metrics ?? new Metrics();
 
   // QUEUE=kafka: claims go to the campaign's outbox, then to Kafka (docs/kafka.md).
   const kafka =
@@ -159,6 +160,10 @@ export async function openShared(
       sink: kafka ? kafka.sink : streamSink({ redis, keys, cap: config.STREAM_MAX_LEN }),
       idempotencyTtlSec: config.IDEMPOTENCY_TTL_S,
       soldOutCacheMaxHolders: options.soldOutCacheMaxHolders,
+      // API processes: answers from memory follow the campaign events channel; one claim budget
+      // across API processes, decided in the admission script (per campaign: keys in its slot).
+      subscriber,
+      rateLimit: { user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP },
       retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
     }),
     (a) => a.close(),
@@ -260,7 +265,6 @@ export function apiParts(
     readiness: AppOps["readiness"];
     isShuttingDown: () => boolean;
     claimsQueue: Pick<Queue<Claim>, "lag">;
-    rateLimiter?: RateLimiter;
   },
 ): ApiParts {
   const { config, kafka, admission, ledger, metrics } = shared;
@@ -273,7 +277,6 @@ export function apiParts(
         notifier: shared.notifier,
         lifecycle: ledger.lifecycle,
         deliveries: ledger.deliveries,
-        rateLimiter: parts.rateLimiter,
         tasks: shared.tasks.service,
       },
       metrics,

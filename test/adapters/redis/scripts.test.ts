@@ -37,8 +37,8 @@ test("each script opens with its contract, and its includes are in place", () =>
   }
 });
 
-test("key counts come from the file names", () => {
-  assert.equal(keyCount("admit"), 6);
+test("key counts come from the file names; a call with the wrong number of keys is refused", async () => {
+  assert.equal(keyCount("admit"), 8);
   assert.equal(keyCount("rebuildLoad"), undefined);
   assert.equal(keyCount("rateLimit"), undefined);
 });

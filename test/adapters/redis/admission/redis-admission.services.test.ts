@@ -4,10 +4,13 @@ import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { PostgresLedger } from "../../../../src/adapters/postgres/postgres-ledger.ts";
 import { LossMonitor } from "../../../../src/adapters/redis/admission/loss-monitor.ts";
+import { CACHE_LEASE_MS } from "../../../../src/adapters/redis/admission/memory-answers.ts";
 import { RedisAdmission } from "../../../../src/adapters/redis/admission/redis-admission.ts";
+import { countCommands } from "../../../../src/adapters/redis/command-count.ts";
 import { RedisKeys } from "../../../../src/adapters/redis/keys.ts";
 import { redisScripts } from "../../../../src/adapters/redis/scripts.ts";
 import { streamSink } from "../../../../src/adapters/redis/streams/claims-sink.ts";
+import { parseRate, type RateLimitOptions } from "../../../../src/domain/rate-policy.ts";
 import type { Campaign, Claim } from "../../../../src/domain/types.ts";
 import type { AdmitOutcome } from "../../../../src/ports/admission.ts";
 import {
@@ -29,16 +32,27 @@ const skip = await skipWithoutServices();
 
 type After = { after: (fn: () => Promise<void> | void) => void };
 
+interface ProcessOptions {
+  sinkCap?: number;
+  rateLimit?: RateLimitOptions;
+  /** Listen to the campaign events channel, as API processes do. */
+  subscribe?: boolean;
+  /** SOLD_OUT_CACHE_MAX_HOLDERS (0: no memory answers, as in workers). */
+  maxHolders?: number;
+}
+
 interface World {
   prefix: string;
   keys: RedisKeys;
   ledger: PostgresLedger;
   redis: Redis;
   /** One "process": its own connection and admission store. */
-  process(options?: { sinkCap?: number }): {
+  process(options?: ProcessOptions): {
     admission: RedisAdmission;
     redis: Redis;
     admitCalls: () => number;
+    /** Every command its connection sent (command-count.ts, as the metric counts them). */
+    commands: () => number;
   };
   create(campaign: Partial<Campaign> & { id: string }): Promise<Campaign>;
   /** What a worker does with a batch. */
@@ -56,14 +70,19 @@ async function world(t: After): Promise<World> {
   t.after(async () => {
     for (const p of processes) await p.close();
   });
-  const process = (options: { sinkCap?: number } = {}) => {
+  const process = (options: ProcessOptions = {}) => {
     const r = redisClient(t, REDIS_URL, { enableAutoPipelining: true });
+    let commands = 0;
+    countCommands(r, () => commands++);
     const admission = new RedisAdmission({
       redis: r,
       keys,
       ledger,
       logger: pino({ level: "silent" }),
       sink: streamSink({ redis: r, keys, cap: options.sinkCap ?? 100_000 }),
+      rateLimit: options.rateLimit,
+      subscriber: options.subscribe ? redisClient(t) : undefined,
+      ...(options.maxHolders === undefined ? {} : { soldOutCacheMaxHolders: options.maxHolders }),
     });
     processes.push(admission);
     // Count admission scripts sent to Redis (the sold-out cache must save them).
@@ -74,7 +93,7 @@ async function world(t: After): Promise<World> {
       calls++;
       return original(...args);
     };
-    return { admission, redis: r, admitCalls: () => calls };
+    return { admission, redis: r, admitCalls: () => calls, commands: () => commands };
   };
   return {
     prefix,
@@ -322,4 +341,183 @@ test("the loss monitor detects an empty, a stale and a half-rebuilt Redis, and r
   assert.deepEqual(await p.admission.counters("c1"), { admitted: 3, issued: 3 });
   const again = await p.admission.admit({ campaignId: "c1", userId: "u0" });
   assert.equal(again.kind, "already_claimed");
+});
+
+test("one Redis command per claim decided in Redis: the rate limit is in the admission script (429 with its wait)", {
+  skip,
+}, async (t) => {
+  const w = await world(t);
+  const p = w.process({
+    rateLimit: { user: parseRate("2/m", "RATE_LIMIT_USER"), ip: parseRate("100/s", "X") },
+  });
+  await p.admission.putCampaign(await w.create({ id: "c1", stock: 5 }));
+  const before = p.commands();
+  const request = { campaignId: "c1", userId: "u1", clientIp: "203.0.113.9" };
+  admitted(await p.admission.admit(request));
+  assert.equal((await p.admission.admit(request)).kind, "already_claimed", "pending: Redis answers");
+  const limited = await p.admission.admit(request);
+  assert.equal(limited.kind, "rate_limited");
+  assert.ok(limited.kind === "rate_limited" && limited.retryAfterSec > 25 && limited.retryAfterSec <= 30);
+  assert.equal(p.commands() - before, 3, "one command each, the limiter included");
+  const k = w.keys.campaign("c1");
+  assert.ok((await w.redis.pttl(k.rateUser("u1"))) > 0, "the bucket is in the campaign's slot");
+  assert.ok((await w.redis.pttl(k.rateIp("203.0.113.9"))) > 0);
+});
+
+test("answers from memory come before the rate limiter: a sold-out spike makes no Redis call per request", {
+  skip,
+}, async (t) => {
+  const w = await world(t);
+  const p = w.process({ rateLimit: { user: parseRate("1/m", "RATE_LIMIT_USER") } });
+  await p.admission.putCampaign(await w.create({ id: "c1", stock: 2 }));
+  const claims = [
+    admitted(await p.admission.admit({ campaignId: "c1", userId: "u1", clientIp: "ip" })),
+    admitted(await p.admission.admit({ campaignId: "c1", userId: "u2", clientIp: "ip" })),
+  ];
+  assert.equal(
+    (await p.admission.admit({ campaignId: "c1", userId: "u3", clientIp: "ip" })).kind,
+    "sold_out",
+  );
+  await eventually(() => p.admission.known({ campaignId: "c1", userId: "u4" })?.kind === "sold_out");
+  const scripts = p.admitCalls();
+  const commands = p.commands();
+  const started = performance.now();
+  // One user, far past RATE_LIMIT_USER: what the process knows costs less than the limiter.
+  const outcomes = await Promise.all(
+    Array.from({ length: 2000 }, () =>
+      p.admission.admit({ campaignId: "c1", userId: "hammer", clientIp: "ip" }),
+    ),
+  );
+  for (let i = 0; i < 500; i++)
+    outcomes.push(await p.admission.admit({ campaignId: "c1", userId: `late-${i}`, clientIp: "ip" }));
+  assert.ok(outcomes.every((o) => o.kind === "sold_out"));
+  assert.equal(p.admitCalls(), scripts, "no admission script");
+  const refreshes = Math.ceil((performance.now() - started) / 250) + 1;
+  assert.ok(p.commands() - commands <= refreshes, "nothing but the lease refresh (one read per 250 ms)");
+
+  // A holder is answered from memory once its claim is issued, before the limiter too.
+  await w.issue(p.admission, claims);
+  await eventually(() => p.admission.known({ campaignId: "c1", userId: "u1" })?.kind === "already_claimed");
+  const n = p.admitCalls();
+  for (let i = 0; i < 5; i++) {
+    const held = await p.admission.admit({ campaignId: "c1", userId: "u1", clientIp: "ip" });
+    assert.equal(held.kind, "already_claimed");
+    assert.equal((held as { claim: Claim }).claim.claimId, claims[0]!.claimId);
+    assert.equal((held as { claim: Claim }).claim.status, "issued");
+  }
+  assert.equal(p.admitCalls(), n);
+});
+
+test("every API process learns over pub/sub; after a stock raise or a resume returns, each admits, none answers 410/403", {
+  skip,
+}, async (t) => {
+  const w = await world(t);
+  const apis = [
+    w.process({ subscribe: true }),
+    w.process({ subscribe: true }),
+    w.process({ subscribe: true }),
+  ];
+  const admin = w.process({ maxHolders: 0 });
+  await Promise.all(apis.map((a) => a.admission.subscribed()));
+  const campaign = await w.create({ id: "c1", stock: 2 });
+  await admin.admission.putCampaign(campaign);
+  const [first] = apis;
+  admitted(await first!.admission.admit({ campaignId: "c1", userId: "u1" }));
+  admitted(await first!.admission.admit({ campaignId: "c1", userId: "u2" }));
+  // The last unit's script published "sold_out": the processes that never asked know it too.
+  const knows = (kind: string, campaignId = "c1") =>
+    apis.every((a) => a.admission.known({ campaignId, userId: "someone" })?.kind === kind);
+  await eventually(() => knows("sold_out"));
+  assert.deepEqual(
+    apis.map((a) => a.admitCalls()),
+    [2, 0, 0],
+  );
+
+  const started = performance.now();
+  const raised = await admin.admission.changeCampaign("c1", { stock: 5 });
+  assert.equal(raised.kind, "changed");
+  assert.ok(performance.now() - started >= CACHE_LEASE_MS, "the raise waited out every lease");
+  for (const a of apis) assert.equal(a.admission.known({ campaignId: "c1", userId: "v" }), undefined);
+  const after = await Promise.all(
+    apis.map((a, i) => a.admission.admit({ campaignId: "c1", userId: `v${i}` })),
+  );
+  assert.deepEqual(
+    after.map((o) => o.kind),
+    ["admitted", "admitted", "admitted"],
+  );
+  await eventually(() => knows("sold_out"));
+
+  // A pause is answered 403 from memory by every process at once; a resume lets each admit again.
+  await admin.admission.putCampaign(await w.create({ id: "c2", stock: 10 }));
+  assert.equal((await admin.admission.changeCampaign("c2", { status: "paused" })).kind, "changed");
+  await eventually(() => knows("not_active", "c2"));
+  const calls = apis.map((a) => a.admitCalls());
+  for (const a of apis) {
+    const paused = await a.admission.admit({ campaignId: "c2", userId: "p" });
+    assert.deepEqual(paused, { kind: "not_active", reason: "paused", replayed: false });
+  }
+  assert.deepEqual(
+    apis.map((a) => a.admitCalls()),
+    calls,
+    "no Redis call",
+  );
+  assert.equal((await admin.admission.changeCampaign("c2", { status: "open" })).kind, "changed");
+  const resumed = await Promise.all(
+    apis.map((a, i) => a.admission.admit({ campaignId: "c2", userId: `r${i}` })),
+  );
+  assert.deepEqual(
+    resumed.map((o) => o.kind),
+    ["admitted", "admitted", "admitted"],
+  );
+});
+
+test("a process that missed the events still never answers from memory past a change: leases run out", {
+  skip,
+}, async (t) => {
+  const w = await world(t);
+  const deaf = w.process();
+  const admin = w.process({ maxHolders: 0 });
+  await admin.admission.putCampaign(await w.create({ id: "c1", stock: 1 }));
+  admitted(await deaf.admission.admit({ campaignId: "c1", userId: "u1" }));
+  assert.equal((await deaf.admission.admit({ campaignId: "c1", userId: "u2" })).kind, "sold_out");
+  await eventually(() => deaf.admission.known({ campaignId: "c1", userId: "u3" })?.kind === "sold_out");
+  // Raise it behind the process's back, as a change whose hold event it did not hear.
+  const change = admin.admission.changeCampaign("c1", { stock: 2 });
+  let refusedFromMemoryAfter = false;
+  let done = false;
+  void change.then(() => {
+    done = true;
+  });
+  while (!done) {
+    const answer = deaf.admission.known({ campaignId: "c1", userId: "u3" });
+    if (answer && done) refusedFromMemoryAfter = true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(refusedFromMemoryAfter, false);
+  assert.equal(deaf.admission.known({ campaignId: "c1", userId: "u3" }), undefined);
+  admitted(await deaf.admission.admit({ campaignId: "c1", userId: "u3" }));
+});
+
+test("a holder learned from a reply naming its issued claim is answered 409 from memory, in an open campaign too", {
+  skip,
+}, async (t) => {
+  const w = await world(t);
+  const p = w.process({ rateLimit: { user: parseRate("2/m", "RATE_LIMIT_USER") } });
+  await p.admission.putCampaign(await w.create({ id: "c1", stock: 50 }));
+  const claim = admitted(await p.admission.admit({ campaignId: "c1", userId: "u1" }));
+  assert.equal(p.admission.known({ campaignId: "c1", userId: "u1" }), undefined, "pending: Redis answers");
+  await w.issue(p.admission, [claim]);
+  const fromRedis = await p.admission.admit({ campaignId: "c1", userId: "u1" });
+  assert.equal(fromRedis.kind, "already_claimed");
+  const calls = p.admitCalls();
+  for (let i = 0; i < 10; i++) {
+    const held = await p.admission.admit({ campaignId: "c1", userId: "u1" });
+    assert.equal(held.kind, "already_claimed", "not 429: known before the limiter");
+    assert.deepEqual(
+      [(held as { claim: Claim }).claim.claimId, (held as { claim: Claim }).claim.status],
+      [claim.claimId, "issued"],
+    );
+  }
+  assert.equal(p.admitCalls(), calls, "no Redis call");
+  assert.equal(p.admission.known({ campaignId: "c1", userId: "u2" }), undefined, "others still ask Redis");
 });

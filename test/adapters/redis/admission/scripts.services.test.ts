@@ -7,6 +7,7 @@ import { RedisKeys } from "../../../../src/adapters/redis/keys.ts";
 import { redisScripts, type Scripts } from "../../../../src/adapters/redis/scripts.ts";
 import { startOwnRedis } from "../../../helpers/own-redis.ts";
 import { redisClient, skipWithoutServices, testPrefix } from "../../../helpers/services.ts";
+import { eventually } from "../../../helpers/wait.ts";
 
 /** The admission scripts' contracts (each script's header), return code by return code, on a real Redis. */
 const skip = await skipWithoutServices();
@@ -17,11 +18,20 @@ interface Setup {
   keys: RedisKeys;
   /** Loads a campaign state as a rebuild would, at the given epoch. */
   open(campaign?: Partial<Parameters<typeof definitionFields>[0]>, epoch?: number): Promise<void>;
-  admit(
-    userId: string,
-    claimId: string,
-    options?: { idem?: string; cap?: number; sink?: "stream" | "outbox" },
-  ): Promise<unknown[]>;
+  /** The reply without its lease token (third), which admitRaw keeps. */
+  admit(userId: string, claimId: string, options?: AdmitOptions): Promise<unknown[]>;
+  admitRaw(userId: string, claimId: string, options?: AdmitOptions): Promise<unknown[]>;
+}
+
+interface AdmitOptions {
+  idem?: string;
+  cap?: number;
+  sink?: "stream" | "outbox";
+  /** Rate limits: [interval ms, burst]. */
+  user?: [number, number];
+  ip?: [number, number];
+  address?: string;
+  channel?: string;
 }
 
 let counter = 0;
@@ -54,22 +64,44 @@ async function setup(
       );
       assert.equal(await scripts.rebuildOpen([k.state], [epoch, 0, 0, 0, "open"]), 1);
     },
+    admitRaw,
     async admit(userId, claimId, options = {}) {
-      const idem = options.idem ?? "";
-      const sink = options.sink ?? "stream";
-      return (await scripts.admit(
-        [
-          k.state,
-          k.holders,
-          k.claims,
-          sink === "stream" ? k.stream : k.outbox,
-          k.free,
-          idem === "" ? k.noIdempotency : k.idempotency(userId, idem),
-        ],
-        [campaignId, userId, claimId, `CODE-${++counter}`, idem, 3600, sink, options.cap ?? 1000],
-      )) as unknown[];
+      const reply = await admitRaw(userId, claimId, options);
+      return reply.length >= 3 ? [reply[0], reply[1], ...reply.slice(3)] : reply;
     },
   };
+
+  async function admitRaw(userId: string, claimId: string, options: AdmitOptions = {}): Promise<unknown[]> {
+    const idem = options.idem ?? "";
+    const sink = options.sink ?? "stream";
+    return (await scripts.admit(
+      [
+        k.state,
+        k.holders,
+        k.claims,
+        sink === "stream" ? k.stream : k.outbox,
+        k.free,
+        idem === "" ? k.noIdempotency : k.idempotency(userId, idem),
+        options.user ? k.rateUser(userId) : k.noIdempotency,
+        options.ip ? k.rateIp(options.address ?? "10.0.0.1") : k.noIdempotency,
+      ],
+      [
+        campaignId,
+        userId,
+        claimId,
+        `CODE-${++counter}`,
+        idem,
+        3600,
+        sink,
+        options.cap ?? 1000,
+        options.user?.[0] ?? "",
+        options.user?.[1] ?? "",
+        options.ip?.[0] ?? "",
+        options.ip?.[1] ?? "",
+        options.channel ?? "",
+      ],
+    )) as unknown[];
+  }
 }
 
 test("admit: NOT_FOUND without state, REBUILDING while rebuilding", { skip }, async (t) => {
@@ -271,25 +303,101 @@ test("rebuild scripts: only the highest epoch may begin, load and open", { skip 
   );
 });
 
-test("sold-out-snapshot: nothing while stock remains; holders once sold out", { skip }, async (t) => {
+test("answer-snapshot: nothing while claims are taken; the campaign-wide answer and every holder otherwise", {
+  skip,
+}, async (t) => {
   const s = await setup(t);
   await s.open({ stock: 2 });
   const k = s.keys.campaign("c1");
+  const snapshot = (max = 100) => s.scripts.answerSnapshot([k.state, k.holders], [max]) as Promise<unknown[]>;
   await s.admit("u1", "p1");
-  assert.deepEqual(await s.scripts.soldOutSnapshot([k.state, k.holders], [100]), [0]);
+  assert.deepEqual(await snapshot(), [0]);
   await s.admit("u2", "p2");
-  const snap = (await s.scripts.soldOutSnapshot([k.state, k.holders], [100])) as unknown[];
-  assert.equal(snap[0], 1);
-  assert.equal(snap[7], 1, "holders included");
-  assert.deepEqual(new Set([snap[8], snap[10]]), new Set(["u1", "u2"]));
-  const big = (await s.scripts.soldOutSnapshot([k.state, k.holders], [1])) as unknown[];
-  assert.equal(big[7], 0, "too many holders to cache");
-  await s.redis.hset(k.state, "hold", "1");
+  const lease = `${await s.redis.hget(k.state, "epoch")}:${await s.redis.hget(k.state, "rev")}`;
+  const snap = await snapshot();
+  assert.deepEqual(snap.slice(0, 3), [1, lease, "sold_out"]);
+  assert.ok(Math.abs(Number(snap[3]) - Date.now()) < 5000, "Redis TIME");
   assert.deepEqual(
-    await s.scripts.soldOutSnapshot([k.state, k.holders], [100]),
-    [0],
-    "on hold: not cacheable",
+    snap.slice(4, 9),
+    ["", "", "1", 0, 1],
+    "no window, perUser 1, not all issued, with holders",
   );
+  assert.deepEqual(new Set([snap[9], snap[11]]), new Set(["u1", "u2"]));
+  await s.scripts.markIssued([k.state, k.claims], ["p1", "p2"]);
+  assert.equal((await snapshot())[7], 1, "all issued");
+  assert.equal((await snapshot(1))[8], 0, "too many holders to answer from memory");
+  await s.redis.hset(k.state, "status", "paused");
+  assert.equal((await snapshot())[2], "paused", "403 before 410");
+  await s.redis.hset(k.state, "endsAt", Date.now() - 1000);
+  assert.equal((await snapshot())[2], "ended");
+  await s.redis.hset(k.state, "status", "closed");
+  assert.equal((await snapshot())[2], "closed");
+  await s.redis.hset(k.state, "hold", "1");
+  assert.deepEqual(await snapshot(), [0], "on hold: nothing to answer from memory");
+  await s.redis.hdel(k.state, "hold");
+  await s.redis.hset(k.state, "status", "rebuilding");
+  assert.deepEqual(await snapshot(), [0], "rebuilding");
+
+  const later = await setup(t, "c2");
+  await later.open({ startsAt: Date.now() + 3_600_000 });
+  const k2 = later.keys.campaign("c2");
+  const early = (await later.scripts.answerSnapshot([k2.state, k2.holders], [100])) as unknown[];
+  assert.equal(early[2], "not_started");
+});
+
+test("admit: the lease token is the state's epoch:rev, and empty while a change is on hold", {
+  skip,
+}, async (t) => {
+  const s = await setup(t);
+  await s.open({ stock: 1 });
+  const k = s.keys.campaign("c1");
+  const lease = `${await s.redis.hget(k.state, "epoch")}:${await s.redis.hget(k.state, "rev")}`;
+  const first = await s.admitRaw("u1", "l1");
+  assert.deepEqual([first[0], first[2], first.at(-1)], [ADMIT.ADMITTED, lease, 1], "at the limit");
+  assert.deepEqual(await s.admitRaw("u2", "l2"), [ADMIT.SOLD_OUT, 0, lease]);
+  await s.redis.hset(k.state, "hold", "1");
+  assert.deepEqual(await s.admitRaw("u2", "l3"), [ADMIT.SOLD_OUT, 0, ""]);
+});
+
+test("admit: the rate limits come after a repeat and before 409; a refusal counts nothing", {
+  skip,
+}, async (t) => {
+  const s = await setup(t);
+  await s.open({ stock: 10 });
+  const k = s.keys.campaign("c1");
+  // One a minute, two at once, per user; the address: three at once.
+  const limits = { user: [60_000, 2] as [number, number], ip: [60_000, 3] as [number, number] };
+  const first = await s.admit("u1", "r1", { ...limits, idem: "key" });
+  assert.equal(first[0], ADMIT.ADMITTED);
+  assert.equal((await s.admit("u1", "r2", limits))[0], ADMIT.ALREADY_CLAIMED);
+  const refused = await s.admit("u1", "r3", limits);
+  assert.equal(refused[0], ADMIT.RATE_LIMITED);
+  assert.ok(Number(refused[2]) > 50_000 && Number(refused[2]) <= 60_000, `retry in ${refused[2]} ms`);
+  const again = await s.admit("u1", "r4", { ...limits, idem: "key" });
+  assert.deepEqual([again[0], again[1]], [ADMIT.ADMITTED, 1], "a repeat of a key is answered as before");
+  assert.equal((await s.admit("u2", "r5", limits))[0], ADMIT.ADMITTED, "the address's third");
+  const byAddress = await s.admit("u3", "r6", limits);
+  assert.equal(byAddress[0], ADMIT.RATE_LIMITED, "the address's fourth");
+  assert.equal(await s.redis.hexists(k.holders, "u3"), 0, "nothing reserved");
+  assert.equal((await s.admit("u3", "r7", { ...limits, address: "10.0.0.2" }))[0], ADMIT.ADMITTED);
+  assert.equal((await s.admit("u4", "r8"))[0], ADMIT.ADMITTED, "no limit given: none applied");
+  const bucket = await s.redis.pttl(k.rateUser("u1"));
+  assert.ok(bucket > 0 && bucket <= 120_000, "buckets expire once drained");
+});
+
+test("admit: taking the last unit publishes sold_out on the campaign events channel", { skip }, async (t) => {
+  const s = await setup(t);
+  await s.open({ stock: 2 });
+  const channel = `${s.keys.prefix}:events`;
+  const sub = redisClient(t);
+  const heard: string[] = [];
+  sub.on("message", (_c: string, message: string) => heard.push(message));
+  await sub.subscribe(channel);
+  await s.admit("u1", "e1", { channel });
+  await s.admit("u2", "e2", { channel });
+  await s.admit("u3", "e3", { channel });
+  await eventually(() => heard.length > 0);
+  assert.deepEqual(heard, ["sold_out c1"]);
 });
 
 test("scripts survive SCRIPT FLUSH and a Redis restart (EVALSHA falls back on NOSCRIPT)", {
@@ -313,8 +421,8 @@ test("scripts survive SCRIPT FLUSH and a Redis restart (EVALSHA falls back on NO
   await scripts.rebuildOpen([k.state], [1, 0, 0, 0, "open"]);
   const admit = (u: string, suffix = "") =>
     scripts.admit(
-      [k.state, k.holders, k.claims, k.stream, k.free, k.noIdempotency],
-      ["c1", u, `id-${u}${suffix}`, `C-${u}${suffix}`, "", 60, "stream", 100],
+      [k.state, k.holders, k.claims, k.stream, k.free, k.noIdempotency, k.noIdempotency, k.noIdempotency],
+      ["c1", u, `id-${u}${suffix}`, `C-${u}${suffix}`, "", 60, "stream", 100, "", "", "", "", ""],
     ) as Promise<unknown[]>;
   assert.equal((await admit("u1"))[0], ADMIT.ADMITTED);
   assert.deepEqual(await redis.script("EXISTS", sha1Of(redis)), [1], "loaded by the first call");
