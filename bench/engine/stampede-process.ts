@@ -12,6 +12,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { withoutSettings } from "../../src/config/config.ts";
 import { RAISE_AND_EXEC } from "./limits.ts";
 
 export const STAMPEDE_BIN = findBin();
@@ -70,7 +71,8 @@ export async function startStampede(options: StampedeProcessOptions): Promise<St
     ],
     {
       ...(options.cwd ? { cwd: options.cwd } : {}),
-      env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", ...options.env },
+      // Only the settings given: not the REDIS_URL or KAFKA_BROKERS exported for the harness itself.
+      env: { ...withoutSettings(process.env), PORT: "0", LOG_LEVEL: "warn", ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

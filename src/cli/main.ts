@@ -1,12 +1,10 @@
+import cluster from "node:cluster";
 import { ConfigError } from "../config/config.ts";
+import { StartupError } from "../runtime/startup-error.ts";
+import { reportStartFailure } from "./cluster/ipc.ts";
 import { helpText } from "./help.ts";
-import { StartupError } from "./startup-error.ts";
 import { version } from "./version.ts";
 
-/**
- * Entry point of `stampede <command>`. Every command returns its exit status;
- * a bad setting is one line on stderr naming it, never a stack trace.
- */
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -21,7 +19,18 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 /** Commands whose flags are their own (not the settings table): they print their own --help. */
 const OWN_HELP = new Set(["bench"]);
 
+/**
+ * Entry point of `stampede <command>`. Every command returns its exit status;
+ * a bad setting is one line on stderr naming it, never a stack trace.
+ */
 export async function main(argv: string[]): Promise<number> {
+  const status = await run(argv);
+  // A child of --processes N is done (its runtime closed): its IPC channel alone would keep it alive.
+  if (cluster.isWorker) process.exit(status);
+  return status;
+}
+
+async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(helpText());
@@ -43,14 +52,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`stampede: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof StartupError) {
-      process.stderr.write(`stampede: ${error.message}\n`);
-      return 1;
-    }
+    if (error instanceof ConfigError) return fail(error.message, 2);
+    if (error instanceof StartupError) return fail(error.message, 1);
     throw error;
   }
+}
+
+/** One line on stderr; a child of --processes N hands it to its primary, which prints it once. */
+async function fail(message: string, status: number): Promise<number> {
+  if (!(await reportStartFailure(message, status))) process.stderr.write(`stampede: ${message}\n`);
+  return status;
 }

@@ -1,8 +1,10 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyListenOptions } from "fastify";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.ts";
 import { inFlightOf } from "../http/plugins/in-flight.ts";
-import { StartupError } from "./startup-error.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { describe, StartupError } from "../runtime/startup-error.ts";
+import type { ClusterChild } from "./cluster/child.ts";
 
 /**
  * Listens, then waits for SIGTERM/SIGINT and shuts down in order, within
@@ -22,11 +24,10 @@ export interface ServeOptions {
   config: Config;
   logger: Logger;
   mode: string;
-  close: () => Promise<void>;
-  /** Called the moment shutdown begins (readiness turns 503). */
-  onShutdown?: () => void;
-  /** Lets the worker finish what is queued, until `untilMs` (epoch ms); resolves with what is left. */
-  drain?: (untilMs: number) => Promise<number>;
+  /** Closed at the end; told the moment shutdown begins (readiness turns 503); drained when it can be. */
+  runtime: Pick<Runtime, "close" | "beginShutdown" | "drain">;
+  /** In a child process of --processes N: listen on a socket of its own, report to the primary. */
+  child?: ClusterChild | undefined;
 }
 
 /** Time kept back from the drain for closing files and connections. */
@@ -37,18 +38,25 @@ const STREAM_GRACE_MS = 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export async function serve(options: ServeOptions): Promise<number> {
-  const { app, config, logger } = options;
+  const { app, config, logger, runtime, child } = options;
   try {
-    await app.listen({ port: config.PORT, host: config.HOST, backlog: config.LISTEN_BACKLOG });
+    await app.listen({
+      port: config.PORT,
+      host: config.HOST,
+      backlog: config.LISTEN_BACKLOG,
+      // Children of --processes N: a socket each on the same port; the kernel spreads connections.
+      ...(child ? { exclusive: true, reusePort: true } : {}),
+    } as FastifyListenOptions);
   } catch (error) {
-    await options.close().catch(() => undefined);
-    throw new StartupError(`cannot listen on ${config.HOST}:${config.PORT}: ${(error as Error).message}`);
+    await runtime.close().catch(() => undefined);
+    throw new StartupError(
+      `cannot listen on ${config.HOST}:${config.PORT} (HOST, PORT): ${describe(error)}`,
+      { cause: error },
+    );
   }
   const address = app.server.address();
   const where =
     typeof address === "object" && address ? `http://${address.address}:${address.port}` : String(address);
-  logger.info({ mode: options.mode, address: where }, "stampede listening");
-  process.stdout.write(`stampede ${options.mode} listening on ${where} (API docs: ${where}/docs)\n`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -58,7 +66,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       const started = Date.now();
       const drainUntil =
         started + config.SHUTDOWN_TIMEOUT_MS - Math.min(CLOSE_RESERVE_MS, config.SHUTDOWN_TIMEOUT_MS / 4);
-      options.onShutdown?.();
+      runtime.beginShutdown();
       logger.info({ signal }, "shutting down");
       const deadline = setTimeout(() => {
         // Whatever is still open (a stuck connection, a hung dependency) would
@@ -72,8 +80,8 @@ export async function serve(options: ServeOptions): Promise<number> {
         const closed = app.close();
         const answered = await (inFlightOf(app)?.waitIdle(drainUntil) ?? true);
         if (!answered) logger.warn("requests still in flight at the drain deadline");
-        if (options.drain) {
-          const left = await options.drain(drainUntil);
+        if (runtime.drain) {
+          const left = await runtime.drain(drainUntil);
           if (left > 0)
             logger.warn({ left }, "drain deadline passed; the rest stays queued and is issued after restart");
           else logger.info({ ms: Date.now() - started }, "drained: every admitted claim is issued");
@@ -83,7 +91,7 @@ export async function serve(options: ServeOptions): Promise<number> {
         await Promise.race([closed, sleep(Math.min(STREAM_GRACE_MS, Math.max(0, drainUntil - Date.now())))]);
         app.server.closeAllConnections();
         await closed;
-        await options.close();
+        await runtime.close();
         clearTimeout(deadline);
         logger.info({ ms: Date.now() - started }, "stopped");
         resolve(0);
@@ -103,5 +111,10 @@ export async function serve(options: ServeOptions): Promise<number> {
     };
     process.once("SIGTERM", onTerm);
     process.once("SIGINT", onInt);
+    child?.onStop(() => void stop("primary"));
+    // Announced once the signals are handled: whoever waits for this line may SIGTERM at once.
+    logger.info({ mode: options.mode, address: where, pid: process.pid }, "stampede listening");
+    if (child) child.listening(where);
+    else process.stdout.write(`stampede ${options.mode} listening on ${where} (API docs: ${where}/docs)\n`);
   });
 }

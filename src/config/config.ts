@@ -6,8 +6,10 @@ import {
   ConfigError,
   hostPorts,
   int,
+  keyPrefix,
   list,
   oneOf,
+  optional,
   optionalStr,
   type Setting,
   secret,
@@ -40,26 +42,38 @@ export const SETTINGS = {
     doc: "Redis for admission and status (distributed mode)",
     default: undefined,
     parse: url("redis:", "rediss:"),
+    scope: "distributed",
   },
   KAFKA_BROKERS: {
     doc: "Kafka bootstrap brokers, host:port[,...] (QUEUE=kafka)",
     default: [],
     parse: hostPorts,
+    scope: "distributed",
   },
   QUEUE: {
-    doc: "queue: memory | redis | kafka",
+    doc: "queue: memory (stampede start) | redis | kafka (stampede api / worker)",
     default: "memory",
+    defaultText: "memory (start), redis (api, worker)",
     parse: oneOf("memory", "redis", "kafka"),
+  },
+  PROCESSES: {
+    doc: "processes of stampede api (or worker) sharing PORT, so a host uses and accepts on all its cores; stampede start is one process (its admission state is in memory)",
+    default: undefined,
+    defaultText: "the cores (api), 1 (worker)",
+    parse: optional(int(1, 1024)),
+    scope: "distributed",
   },
   DATABASE_URL: {
     doc: "PostgreSQL ledger (distributed mode)",
     default: undefined,
     parse: url("postgres:", "postgresql:"),
+    scope: "distributed",
   },
   DATA_DIR: {
     doc: "embedded mode's files (ledger, admission journal, admin token)",
     default: "./data",
     parse: str,
+    scope: "embedded",
   },
   USER_TOKEN_SECRET: {
     doc: "HMAC secret for user tokens; when set, claims need the user's JWT",
@@ -102,97 +116,130 @@ export const SETTINGS = {
     doc: "embedded journal durability: always (fsync before each 202) | off (tests and benchmarks only)",
     default: "always",
     parse: oneOf("always", "off"),
+    scope: "embedded",
   },
   LEDGER_WRITER: {
     doc: "where the embedded worker writes the ledger: thread (its own, off the event loop that admits) | loop (the same loop; for comparison)",
     default: "thread",
     parse: oneOf("thread", "loop"),
+    scope: "embedded",
   },
-  REDIS_PREFIX: { doc: "prefix of every Redis key stampede writes", default: "stampede", parse: str },
-  DATABASE_SCHEMA: { doc: "PostgreSQL schema of the ledger", default: "stampede", parse: str },
-  KAFKA_TOPIC: { doc: "Kafka topic for claims", default: "stampede.claims", parse: str },
+  REDIS_PREFIX: {
+    doc: "prefix of every Redis key stampede writes",
+    default: "stampede",
+    parse: keyPrefix,
+    scope: "distributed",
+  },
+  DATABASE_SCHEMA: {
+    doc: "PostgreSQL schema of the ledger",
+    default: "stampede",
+    parse: str,
+    scope: "distributed",
+  },
+  KAFKA_TOPIC: {
+    doc: "Kafka topic for claims",
+    default: "stampede.claims",
+    parse: str,
+    scope: "distributed",
+  },
   KAFKA_PARTITIONS: {
     doc: "partitions of the claims topic when stampede creates it",
     default: 12,
     parse: int(1, 10_000),
+    scope: "distributed",
   },
   KAFKA_REPLICATION_FACTOR: {
     doc: "replicas of the claims and tasks topics when stampede creates them (0: min(3, brokers)); min.insync.replicas is 2 from 3 replicas on",
     default: 0,
     parse: int(0, 100),
+    scope: "distributed",
   },
   KAFKA_GROUP: {
     doc: "consumer group of the claim workers (QUEUE=kafka)",
     default: "stampede-claim-workers",
     parse: str,
+    scope: "distributed",
   },
   KAFKA_TASKS_TOPIC: {
     doc: "Kafka topic for tasks (POST /v1/tasks), apart from the claims so a slow task never delays a claim",
     default: "stampede.tasks",
     parse: str,
+    scope: "distributed",
   },
   KAFKA_TASKS_PARTITIONS: {
     doc: "partitions of the tasks topic when stampede creates it: at most this many worker processes run tasks",
     default: 12,
     parse: int(1, 10_000),
+    scope: "distributed",
   },
   KAFKA_TASKS_GROUP: {
     doc: "consumer group of the task workers (QUEUE=kafka)",
     default: "stampede-task-workers",
     parse: str,
+    scope: "distributed",
   },
   KAFKA_ISSUED_TOPIC: {
     doc: 'Kafka topic every issued claim is published to for the shop (QUEUE=kafka workers; "" = off)',
     default: "stampede.issued",
     parse: optionalStr,
+    scope: "distributed",
   },
   KAFKA_LINGER_MS: {
-    doc: "how long an API process gathers claims into one Kafka produce request",
-    default: 2,
+    doc: "how long an API process gathers claims into one Kafka produce request (0: those of one event-loop turn, no timer)",
+    default: 0,
     parse: int(0, 1000),
+    scope: "distributed",
   },
   KAFKA_SESSION_TIMEOUT_MS: {
     doc: "a worker silent this long leaves the consumer group; its partitions move to the others",
     default: 10_000,
     parse: int(6000, 300_000),
+    scope: "distributed",
   },
   KAFKA_OUTBOX_LEASE_MS: {
     doc: "a reservation not acknowledged by Kafka after this long is sent by the relay (its API process may be gone)",
     default: 10_000,
     parse: int(100, 3_600_000),
+    scope: "distributed",
   },
   KAFKA_RELAY_INTERVAL_MS: {
     doc: "how often a worker's relay looks for reservations to send to Kafka",
     default: 1000,
     parse: int(10, 600_000),
+    scope: "distributed",
   },
   KAFKA_FAULT_DELAY_MS: {
     doc: "fault injection, tests only: wait this long between a reservation and its Kafka produce (0: off)",
     default: 0,
     parse: int(0, 600_000),
+    scope: "distributed",
   },
   STREAM_MAX_LEN: {
     doc: "entries a campaign's claims stream may hold until trimmed (QUEUE=redis); past it claims get 503",
     default: 1_000_000,
     parse: int(1, 1_000_000_000),
+    scope: "distributed",
   },
   CLAIM_IDLE_MS: {
     doc: "a claim pending this long with a silent worker is taken over by another (XAUTOCLAIM)",
     default: 30_000,
     parse: int(100, 3_600_000),
+    scope: "distributed",
   },
   LOSS_CHECK_MS: {
     doc: "how often a worker compares Redis with PostgreSQL's epochs to detect a lost or stale Redis",
     default: 2000,
     parse: int(100, 600_000),
+    scope: "distributed",
   },
   SOLD_OUT_CACHE_MAX_HOLDERS: {
-    doc: "an API process answers a sold-out campaign from memory when it has at most this many holders (0: off)",
+    doc: "an API process answers a sold-out, closed, ended or paused campaign from memory when it has at most this many holders (0: off)",
     default: 100_000,
     parse: int(0, 10_000_000),
+    scope: "distributed",
   },
   IDEMPOTENCY_TTL_S: {
-    doc: "how long Redis remembers the answer to an Idempotency-Key (distributed mode)",
+    doc: "how long the answer to an Idempotency-Key is remembered, across restarts (Redis; embedded: DATA_DIR/idempotency)",
     default: 86_400,
     parse: int(60, 30 * 86_400),
   },
@@ -203,7 +250,7 @@ export const SETTINGS = {
     parse: parseRate,
   },
   RATE_LIMIT_IP: {
-    doc: "claims per client address, all campaigns together (same syntax); a NAT or a load test is one address",
+    doc: "claims per client address (same syntax): all campaigns together embedded, per campaign distributed; a NAT or a load test is one address",
     default: undefined,
     defaultText: "off",
     parse: parseRate,
@@ -239,11 +286,13 @@ export const SETTINGS = {
     doc: "a campaign's Redis keys expire this long after it ends (or is closed) once its claims are issued; the ledger keeps everything",
     default: 86_400,
     parse: int(0, 366 * 86_400),
+    scope: "distributed",
   },
   RETENTION_CHECK_MS: {
     doc: "how often a worker looks for ended campaigns whose Redis keys may expire (distributed mode)",
     default: 30_000,
     parse: int(100, 3_600_000),
+    scope: "distributed",
   },
   WEBHOOK_MAX_ATTEMPTS: {
     doc: "webhook deliveries tried this many times before they are dead-lettered",
@@ -423,12 +472,23 @@ export type SettingName = keyof Settings;
 /** `PORT` <-> `--port`, `LISTEN_BACKLOG` <-> `--listen-backlog`. */
 export const flagName = (name: string): string => name.toLowerCase().replaceAll("_", "-");
 
+/** A loaded configuration and the settings it was given (a flag or an environment variable). */
+export interface LoadedSettings {
+  config: Config;
+  given: ReadonlySet<SettingName>;
+}
+
 /**
  * Reads every setting from CLI flags (first) and the environment, validates
  * them, and throws a ConfigError naming the first bad one. Unknown flags are
  * refused too: a typo must not silently fall back to a default.
  */
 export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config {
+  return readSettings(env, argv).config;
+}
+
+/** loadConfig, also telling which settings were given (the per-command rules need it: ./commands.ts). */
+export function readSettings(env: NodeJS.ProcessEnv, argv: string[] = []): LoadedSettings {
   const options: Record<string, { type: "string" }> = {};
   for (const name of Object.keys(SETTINGS)) options[flagName(name)] = { type: "string" };
   let flags: Record<string, string | undefined>;
@@ -441,13 +501,32 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: string[] = []): Config 
     throw new ConfigError("(flags)", (error as Error).message);
   }
   const config: Record<string, unknown> = {};
-  for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+  const given = new Set<SettingName>();
+  for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
     const raw = flags[flagName(name)] ?? env[name];
-    if (raw !== undefined) config[name] = setting.parse(raw, name);
-    else config[name] = setting.derive ? setting.derive(config) : setting.default;
+    if (raw !== undefined) {
+      given.add(name);
+      config[name] = setting.parse(raw, name);
+    } else config[name] = setting.derive ? setting.derive(config) : setting.default;
   }
   const result = config as Config;
-  if (result.QUEUE === "kafka" && result.KAFKA_BROKERS.length === 0)
+  validateConfig(result);
+  return { config: result, given };
+}
+
+/** The rules between settings, checked once here for every command. */
+export function validateConfig(config: Config): void {
+  if (config.QUEUE === "kafka" && config.KAFKA_BROKERS.length === 0)
     throw new ConfigError("KAFKA_BROKERS", "required when QUEUE=kafka");
-  return result;
+}
+
+/**
+ * `env` without any stampede setting: what a process started by another
+ * (tests, the bench harness) inherits, so that it gets only the settings it
+ * is given and not, say, the REDIS_URL exported for the harness itself.
+ */
+export function withoutSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean = { ...env };
+  for (const name of Object.keys(SETTINGS)) delete clean[name];
+  return clean;
 }

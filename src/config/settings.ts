@@ -28,6 +28,11 @@ export interface Setting<T> {
    * default. Timeouts derived from REQUEST_TIMEOUT_MS use it.
    */
   derive?: (config: Readonly<Record<string, unknown>>) => T;
+  /**
+   * The mode the setting belongs to; absent: every mode. `stampede start`
+   * refuses a distributed setting it is given (src/config/commands.ts).
+   */
+  scope?: "embedded" | "distributed";
 }
 
 export const int =
@@ -42,6 +47,18 @@ export const int =
 export const str: Parser<string> = (raw) => raw;
 
 export const optionalStr: Parser<string | undefined> = (raw) => (raw === "" ? undefined : raw);
+
+/** The parser's value, or undefined for an empty string (the setting's default applies). */
+export const optional =
+  <T>(parse: Parser<T>): Parser<T | undefined> =>
+  (raw, name) =>
+    raw === "" ? undefined : parse(raw, name);
+
+/** A Redis key prefix: braces would make a hash tag of it and put every key in one cluster slot. */
+export const keyPrefix: Parser<string> = (raw, name) => {
+  if (/[{}]/.test(raw)) throw new ConfigError(name, "must not contain { or }");
+  return raw;
+};
 
 export const oneOf =
   <T extends string>(...values: T[]): Parser<T> =>

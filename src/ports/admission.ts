@@ -1,17 +1,15 @@
 import type { Campaign, CampaignCounters, CampaignStatus, Claim } from "../domain/types.ts";
 
-/**
- * The admission seam. An AdmissionStore decides, atomically, whether a user
- * gets a unit, and answers only once the admitted claim is as durable as its
- * mode promises (docs/api.md "What a 202 survives"): in the embedded store that means
- * fsync'ed to the journal; in Redis-Streams mode, appended to the stream by the
- * same script; in Kafka mode, acknowledged by the broker. The API never knows
- * which store it talks to.
- */
+/** One claim to decide. */
 export interface AdmitRequest {
   campaignId: string;
   userId: string;
   idempotencyKey?: string | undefined;
+  /**
+   * The client's address, for the per-address rate limit (RATE_LIMIT_IP);
+   * absent: no per-address limit for this request (internal callers, tests).
+   */
+  clientIp?: string | undefined;
 }
 
 export type NotActiveReason = "not_started" | "ended" | "paused" | "closed";
@@ -21,7 +19,9 @@ export type AdmitOutcome =
   | { kind: "already_claimed"; claim: Claim; replayed: boolean }
   | { kind: "not_active"; reason: NotActiveReason; replayed: boolean }
   | { kind: "sold_out"; replayed: boolean }
-  | { kind: "campaign_not_found" };
+  | { kind: "campaign_not_found" }
+  /** Asked too often (RATE_LIMIT_USER / RATE_LIMIT_IP); nothing was decided or remembered. */
+  | { kind: "rate_limited"; retryAfterSec: number };
 
 /** What a lifecycle change sets; absent fields stay as they are. */
 export interface CampaignChange {
@@ -47,6 +47,22 @@ export type ForgetOutcome =
   | { kind: "pending" }
   | { kind: "campaign_not_found" };
 
+/**
+ * The admission seam. An AdmissionStore decides, atomically, whether a user
+ * gets a unit, and answers only once the admitted claim is as durable as its
+ * mode promises (docs/api.md "What a 202 survives"): in the embedded store that means
+ * fsync'ed to the journal; in Redis-Streams mode, appended to the stream by the
+ * same script; in Kafka mode, acknowledged by the broker. The API never knows
+ * which store it talks to.
+ *
+ * admit() applies the claim rate limits too, in the contract's order (SPEC
+ * "Claims"): after the campaign is known, before 409/403/410; a repeat of an
+ * Idempotency-Key already answered is answered as before, never
+ * rate_limited; and an answer the process already knows without asking
+ * shared state (a 410 or 403 for a campaign it knows to be sold out or not
+ * active, a 409 for a holder it knows) may come before the limit. Folding
+ * the limit in lets the distributed store decide both in one Redis call.
+ */
 export interface AdmissionStore {
   /** Makes a campaign known to admission (idempotent; the ledger already holds it). */
   putCampaign(campaign: Campaign): Promise<void>;
@@ -55,6 +71,13 @@ export interface AdmissionStore {
   counters(campaignId: string): Promise<CampaignCounters | undefined>;
 
   admit(request: AdmitRequest): Promise<AdmitOutcome>;
+
+  /**
+   * The answer admit() would give from what this process already knows,
+   * without asking shared state, or undefined (a store in front, such as
+   * Kafka mode's, asks before it does anything else). Optional.
+   */
+  known?(request: AdmitRequest): AdmitOutcome | undefined;
 
   getClaim(claimId: string): Promise<Claim | undefined>;
   userClaims(campaignId: string, userId: string): Promise<Claim[]>;

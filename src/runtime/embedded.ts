@@ -1,66 +1,55 @@
+/**
+ * The embedded mode in one object, from the configuration: ledger,
+ * journal-backed queue, in-process admission and notifier, and the worker,
+ * wired and recovered from DATA_DIR. One process: its admission state is in
+ * this process's memory.
+ */
+
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { EmbeddedQueue } from "../adapters/journal/embedded-queue.ts";
 import type { JournalOptions } from "../adapters/journal/journal.ts";
-import { type UserTokenClaims, userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
+import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
+import { AnswerLog } from "../adapters/memory/answer-log.ts";
 import { MemoryAdmission } from "../adapters/memory/memory-admission.ts";
 import { MemoryNotifier } from "../adapters/memory/memory-notifier.ts";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.ts";
 import { SqliteLedger } from "../adapters/sqlite/sqlite-ledger.ts";
 import { ThreadedIssuer } from "../adapters/sqlite/threaded-issuer.ts";
+import { type Config, ConfigError } from "../config/config.ts";
 import { claimMessageCodec } from "../domain/claim-message.ts";
-import type { RateLimitOptions } from "../domain/rate-policy.ts";
 import type { Claim } from "../domain/types.ts";
 import { userHashKey } from "../domain/user-hash.ts";
 import type { ApiParts } from "../http/app.ts";
 import { countFailures, instrumentPorts } from "../ops/metrics/instrument.ts";
 import { Metrics } from "../ops/metrics/metrics.ts";
 import { ledgerCountsSource } from "../ops/stats/ledger-counts.ts";
-import type { DependencyStatus } from "../ports/readiness.ts";
 import { createServices } from "../services/index.ts";
+import { taskSettings } from "../services/tasks/settings.ts";
 import { ClaimWorker } from "../workers/claim-worker.ts";
-import {
-  DEFAULT_WEBHOOK_OPTIONS,
-  WebhookDispatcher,
-  type WebhookOptions,
-} from "../workers/webhook/dispatcher.ts";
+import { WebhookDispatcher, type WebhookOptions } from "../workers/webhook/dispatcher.ts";
+import { webhookOptions } from "../workers/webhook/options.ts";
 import { drainQueue } from "./drain.ts";
 import { type EmbeddedTaskOptions, type EmbeddedTasks, openEmbeddedTasks } from "./embedded-tasks.ts";
+import { readinessOf } from "./readiness.ts";
+import { openWith, type Resources } from "./resources.ts";
+import type { Runtime } from "./runtime.ts";
+import { checkDataDirAtStart } from "./start-checks.ts";
+import { startupError } from "./startup-error.ts";
 
-/**
- * The embedded mode in one object: ledger, journal-backed queue, in-process
- * admission and notifier, and the worker, wired and recovered from DATA_DIR.
- */
-export interface EmbeddedOptions {
-  dataDir: string;
-  adminToken: string;
-  logger: Logger;
-  batchSize: number;
-  flushIntervalMs: number;
-  /** REQUEST_TIMEOUT_MS: bounds how long a service waits (erasure, for a claim still being issued). */
-  requestTimeoutMs?: number;
-  /** LEDGER_WRITER: "thread" (default) issues on a thread of its own (adapters/sqlite/threaded-issuer.ts). */
-  ledgerWriter?: "thread" | "loop";
-  /** "off" skips fsync (tests and benchmarks that measure something else). */
-  fsync?: "always" | "off";
+/** What tests and benchmarks may hand openEmbedded besides the configuration. */
+export interface EmbeddedOverrides {
+  /** The journals' options (tests inject a failing or slow fsync). */
   journal?: JournalOptions;
-  /** The task pipeline's settings (src/runtime/embedded-tasks.ts); defaults when absent. */
+  /** The task pipeline's parts (a test registry, shorter sweeps); settings default to the TASK_* ones. */
   tasks?: EmbeddedTaskOptions;
-  /** RATE_LIMIT_USER / RATE_LIMIT_IP; no limiting when absent. */
-  rateLimit?: RateLimitOptions;
-  /** USER_TOKEN_SECRET: claims and reads of claims then need the user's token. */
-  userTokenSecret?: string;
-  /** USER_TOKEN_AUDIENCE / USER_TOKEN_ISSUER: what a user token's `aud` / `iss` must be, when set. */
-  userTokenClaims?: UserTokenClaims;
-  /** Webhook delivery settings (WEBHOOK_* settings); defaults in workers/webhook/dispatcher.ts. */
+  /** Webhook options beyond the WEBHOOK_* settings (a shorter poll). */
   webhook?: Partial<WebhookOptions>;
   /** The process's metrics registry (one is made when absent). */
   metrics?: Metrics;
 }
 
-export interface EmbeddedRuntime {
-  /** What the HTTP API serves (buildApp). */
-  api: ApiParts;
+export interface EmbeddedRuntime extends Runtime {
   admission: MemoryAdmission;
   notifier: MemoryNotifier;
   /** Present when RATE_LIMIT_USER or RATE_LIMIT_IP is set. */
@@ -72,83 +61,121 @@ export interface EmbeddedRuntime {
   dispatcher: WebhookDispatcher;
   /** Claims found admitted-but-not-issued at start and queued again. */
   recoveredPending: number;
-  /** Graceful shutdown has begun: readiness answers 503 from now on. */
-  beginShutdown(): void;
   /**
    * Lets the worker issue what is queued, until the queue is empty or
    * `untilMs` (epoch ms); resolves with what is left, which stays in the
    * journal and is issued after the next start.
    */
   drain(untilMs: number): Promise<number>;
-  /** Stops the worker (after its batch in hand) and closes the files. */
-  close(): Promise<void>;
 }
 
-export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRuntime> {
-  const { dataDir, logger } = options;
-  const ledger = new SqliteLedger(dataDir);
-  await ledger.migrate();
+/**
+ * Opens the embedded mode. `config.ADMIN_TOKEN` must be set: `stampede
+ * start` generates one first (./data-dir.ts). DATA_DIR's checks run first
+ * (start-checks.ts); what they say comes back in `startReport`.
+ */
+export async function openEmbedded(
+  config: Config,
+  logger: Logger,
+  overrides: EmbeddedOverrides = {},
+): Promise<EmbeddedRuntime> {
+  const adminToken = config.ADMIN_TOKEN;
+  if (adminToken === undefined)
+    throw new ConfigError("ADMIN_TOKEN", "required (stampede start generates one under DATA_DIR)");
+  return openWith(logger, (resources) => wire(config, adminToken, logger, overrides, resources));
+}
 
-  const journalOptions: JournalOptions = { ...options.journal };
-  if (options.fsync === "off") journalOptions.sync ??= async () => undefined;
-  const { queue, recovered } = await EmbeddedQueue.open<Claim>(
-    join(dataDir, "journal"),
-    "claims",
-    journalOptions,
-    claimMessageCodec,
+async function wire(
+  config: Config,
+  adminToken: string,
+  logger: Logger,
+  overrides: EmbeddedOverrides,
+  resources: Resources,
+): Promise<EmbeddedRuntime> {
+  const dataDir = config.DATA_DIR;
+  const startReport = await checkDataDirAtStart(config);
+  const inDataDir = <T>(what: string, open: () => Promise<T>): Promise<T> =>
+    open().catch((error: unknown) => Promise.reject(startupError("DATA_DIR", `open ${what}`, error)));
+
+  const ledger = await inDataDir(`the ledger in ${dataDir}`, async () => {
+    const opened = resources.add("ledger", new SqliteLedger(dataDir), (l) => l.close());
+    await opened.migrate();
+    return opened;
+  });
+  const journal: JournalOptions = { ...overrides.journal };
+  if (config.FSYNC === "off") journal.sync ??= async () => undefined;
+  const { queue, recovered } = await inDataDir(`the journal in ${join(dataDir, "journal")}`, () =>
+    EmbeddedQueue.open<Claim>(join(dataDir, "journal"), "claims", journal, claimMessageCodec),
   );
+  resources.add("claims journal", queue, (q) => q.close());
 
-  const admission = new MemoryAdmission(queue);
-  const campaigns = await ledger.listCampaigns();
-  for (const campaign of campaigns) await admission.putCampaign(campaign);
-  // Rebuild: the ledger's claims are issued; the journal's that the ledger
-  // lacks are admitted and pending (they are already queued again).
-  for (const campaign of campaigns) {
-    const issued: Claim[] = [];
-    for await (const claim of ledger.campaignClaims(campaign.id)) issued.push(claim);
-    admission.restore(issued);
-  }
-  admission.restore(recovered);
-  const recoveredPending = recovered.length;
-  if (recoveredPending > 0)
-    logger.info({ claims: recoveredPending }, "journal replayed; re-issuing admitted claims");
+  // Admission is in this process, so the limiter's budget lives here too.
+  const rateLimiter =
+    config.RATE_LIMIT_USER || config.RATE_LIMIT_IP
+      ? resources.add(
+          "rate limiter",
+          new MemoryRateLimiter({ user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP }),
+          (r) => r.close(),
+        )
+      : undefined;
+  // Keyed 409/403/410 answers, durable so that a repeat after a restart gets the same one (answer-log.ts).
+  const idempotencyTtlMs = config.IDEMPOTENCY_TTL_S * 1000;
+  const { log: answers, answers: keptAnswers } = await inDataDir(
+    `the idempotency log in ${join(dataDir, "idempotency")}`,
+    () => AnswerLog.open(join(dataDir, "idempotency"), { ttlMs: idempotencyTtlMs, journal }),
+  );
+  resources.add("idempotency log", answers, (a) => a.close());
+  const admission = new MemoryAdmission(queue, { rateLimiter, idempotencyTtlMs, answers });
+  await restoreAdmission(admission, ledger, recovered);
+  admission.restoreAnswers(keptAnswers);
+  if (recovered.length > 0)
+    logger.info({ claims: recovered.length }, "journal replayed; re-issuing admitted claims");
 
-  const notifier = new MemoryNotifier();
-  const dispatcher = new WebhookDispatcher({
-    ...DEFAULT_WEBHOOK_OPTIONS,
-    ...options.webhook,
-    store: ledger.deliveries,
-    logger,
-  });
-  const metrics = options.metrics ?? new Metrics();
+  const notifier = resources.add("notifier", new MemoryNotifier(), (n) => n.close());
+  const metrics = overrides.metrics ?? new Metrics();
   // The worker's inserts and fsyncs off the loop that admits (threaded-issuer.ts).
-  const issuer = options.ledgerWriter === "loop" ? undefined : new ThreadedIssuer(dataDir);
-  const worker = new ClaimWorker({
-    queue,
-    ledger: countFailures(issuer ?? ledger, "ledger", metrics),
-    admission,
-    notifier,
-    logger,
-    batchSize: options.batchSize,
-    flushIntervalMs: options.flushIntervalMs,
-    issuedSink: dispatcher,
-    onBatch: metrics.observeBatch,
+  const issuer =
+    config.LEDGER_WRITER === "loop"
+      ? undefined
+      : resources.add("ledger writer thread", new ThreadedIssuer(dataDir), (i) => i.close());
+  const dispatcher = resources.add(
+    "webhook dispatcher",
+    new WebhookDispatcher({
+      ...webhookOptions(config),
+      ...overrides.webhook,
+      store: ledger.deliveries,
+      logger,
+    }),
+    (d) => d.stop(),
+  );
+  const worker = resources.add(
+    "claim worker",
+    new ClaimWorker({
+      queue,
+      ledger: countFailures(issuer ?? ledger, "ledger", metrics),
+      admission,
+      notifier,
+      logger,
+      batchSize: config.BATCH_SIZE,
+      flushIntervalMs: config.FLUSH_INTERVAL_MS,
+      issuedSink: dispatcher,
+      onBatch: metrics.observeBatch,
+    }),
+    (w) => w.stop(),
+  );
+  const tasks = await inDataDir(`the task store in ${dataDir}`, () =>
+    openEmbeddedTasks(
+      { dataDir, logger, journal, settings: taskSettings(config), ...overrides.tasks },
+      resources,
+    ),
+  );
+  let shuttingDown = false;
+  resources.defer("readiness", () => {
+    shuttingDown = true;
   });
-
-  const tasks = await openEmbeddedTasks({ dataDir, logger, journal: journalOptions, ...options.tasks });
   // Started once everything opened: a start that fails leaves nothing running.
   dispatcher.start();
   worker.start();
-  // Admission is in this process, so the limiter's budget lives here too.
-  const { rateLimit } = options;
-  const rateLimiter = rateLimit?.user || rateLimit?.ip ? new MemoryRateLimiter(rateLimit) : undefined;
-
-  let shuttingDown = false;
-  const readiness = async (): Promise<DependencyStatus[]> => [
-    await check("journal", () => queue.ping()),
-    await check("ledger", () => ledger.ping()),
-    await check("tasks", () => tasks.ping()),
-  ];
 
   const services = createServices(
     instrumentPorts(
@@ -158,28 +185,37 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
         notifier,
         lifecycle: ledger.lifecycle,
         deliveries: ledger.deliveries,
-        rateLimiter,
         tasks: tasks.service,
       },
       metrics,
     ),
     {
-      userHashKey: userHashKey(options.adminToken),
-      requestTimeoutMs: options.requestTimeoutMs ?? 5000,
-      webhookAllowPrivate: options.webhook?.allowPrivate,
+      userHashKey: userHashKey(adminToken),
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      webhookAllowPrivate: overrides.webhook?.allowPrivate ?? config.WEBHOOK_ALLOW_PRIVATE,
     },
   );
   const api: ApiParts = {
     services,
     access: {
-      adminToken: options.adminToken,
+      adminToken,
       userTokens:
-        options.userTokenSecret === undefined
+        config.USER_TOKEN_SECRET === undefined
           ? undefined
-          : userTokenVerifier(options.userTokenSecret, options.userTokenClaims),
+          : userTokenVerifier(config.USER_TOKEN_SECRET, {
+              audience: config.USER_TOKEN_AUDIENCE,
+              issuer: config.USER_TOKEN_ISSUER,
+            }),
     },
     ops: {
-      readiness,
+      readiness: readinessOf(
+        [
+          { name: "journal", probe: () => queue.ping() },
+          { name: "ledger", probe: () => ledger.ping() },
+          { name: "tasks", probe: () => tasks.ping() },
+        ],
+        config.READINESS_TIMEOUT_MS,
+      ),
       isShuttingDown: () => shuttingDown,
       metrics,
       mode: "embedded",
@@ -200,6 +236,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
 
   return {
     api,
+    startReport,
     admission,
     notifier,
     rateLimiter,
@@ -208,30 +245,26 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<EmbeddedRu
     tasks,
     ledger,
     dispatcher,
-    recoveredPending,
+    recoveredPending: recovered.length,
     beginShutdown() {
       shuttingDown = true;
     },
     drain: (untilMs) => drainQueue(queue, untilMs),
-    async close() {
-      shuttingDown = true;
-      await tasks.close();
-      rateLimiter?.close();
-      await worker.stop();
-      await issuer?.close();
-      await dispatcher.stop();
-      await notifier.close();
-      await queue.close();
-      await ledger.close();
-    },
+    close: () => resources.close(),
   };
 }
 
-async function check(name: string, probe: () => Promise<void>): Promise<DependencyStatus> {
-  try {
-    await probe();
-    return { name, ok: true };
-  } catch (error) {
-    return { name, ok: false, error: (error as Error).message };
+/**
+ * Rebuilds admission state: the ledger's claims are issued; the journal's
+ * that the ledger lacks are admitted and pending (they are already queued again).
+ */
+async function restoreAdmission(admission: MemoryAdmission, ledger: SqliteLedger, recovered: Claim[]) {
+  const campaigns = await ledger.listCampaigns();
+  for (const campaign of campaigns) await admission.putCampaign(campaign);
+  for (const campaign of campaigns) {
+    const issued: Claim[] = [];
+    for await (const claim of ledger.campaignClaims(campaign.id)) issued.push(claim);
+    admission.restore(issued);
   }
+  admission.restore(recovered);
 }

@@ -9,7 +9,6 @@ import type { DeliveryLedger } from "../ports/delivery.ts";
 import type { Ledger } from "../ports/ledger.ts";
 import type { LifecycleLedger } from "../ports/lifecycle-ledger.ts";
 import type { Notifier } from "../ports/notifier.ts";
-import type { RateLimiter } from "../ports/rate-limiter.ts";
 import { CampaignService } from "./campaigns.ts";
 import { ClaimService } from "./claims.ts";
 import { DeliveryService } from "./deliveries.ts";
@@ -35,7 +34,6 @@ export interface ServicePorts {
   notifier: Notifier;
   lifecycle: LifecycleLedger;
   deliveries: DeliveryLedger;
-  rateLimiter?: RateLimiter | undefined;
   tasks?: TaskService | undefined;
 }
 
@@ -56,7 +54,7 @@ export function createServices(ports: ServicePorts, settings: ServiceSettings): 
   const campaigns = new CampaignService({ admission, ledger, now });
   return {
     campaigns,
-    claims: new ClaimService({ admission, ledger, notifier, rateLimiter: ports.rateLimiter }),
+    claims: new ClaimService({ admission, ledger, notifier }),
     lifecycle: new LifecycleService({ admission, lifecycle: ports.lifecycle, campaigns }),
     erasure: new ErasureService({
       admission,

@@ -6,7 +6,7 @@ import { createLogger } from "../../src/cli/logger.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { openEmbedded } from "../../src/runtime/embedded.ts";
-import { ADMIN_TOKEN } from "../helpers/embedded-app.ts";
+import { ADMIN_TOKEN, embeddedConfig } from "../helpers/embedded-app.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const SECRET = "a-test-user-token-secret-of-32-chars-or-more";
@@ -20,15 +20,10 @@ test("neither the admin token nor a user's token nor a secret setting reaches th
     },
   });
   const logger = createLogger("trace", "test", sink);
-  const runtime = await openEmbedded({
-    dataDir: tempDir(t),
-    adminToken: ADMIN_TOKEN,
+  const runtime = await openEmbedded(
+    embeddedConfig({ DATA_DIR: tempDir(t), BATCH_SIZE: 10, USER_TOKEN_SECRET: SECRET }),
     logger,
-    batchSize: 10,
-    flushIntervalMs: 1,
-    fsync: "off",
-    userTokenSecret: SECRET,
-  });
+  );
   // A dependency that fails unexpectedly makes the API log the error with its request.
   runtime.admission.getCampaign = async () => Promise.reject(new Error("boom"));
   const app = await buildApp(runtime.api, { logger });

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
+import { runCli } from "../helpers/cli.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/stampede.js", import.meta.url));
 
@@ -54,11 +55,8 @@ test("each bad setting is refused naming the setting", () => {
   }
 });
 
-test("the CLI prints one line naming the setting and exits 2, no stack trace", () => {
-  const result = spawnSync(process.execPath, [BIN, "start"], {
-    env: { ...process.env, PORT: "not-a-port" },
-    encoding: "utf8",
-  });
+test("the CLI prints one line naming the setting and exits 2, no stack trace", async () => {
+  const result = await runCli(["start"], { PORT: "not-a-port" });
   assert.equal(result.status, 2);
   assert.equal(result.stderr, 'stampede: invalid setting PORT: expected an integer, got "not-a-port"\n');
   assert.equal(result.stdout, "");

@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { httpOptions } from "../../src/cli/http-options.ts";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
-
-const BIN = fileURLToPath(new URL("../../bin/stampede.js", import.meta.url));
+import { runCli } from "../helpers/cli.ts";
 
 test("protection defaults: 5/s per user, no per-address limit, no trusted proxy, overload guard on", () => {
   const config = loadConfig({});
@@ -52,10 +49,9 @@ test("rates, proxies and thresholds parse; bad ones are refused naming the setti
     );
 });
 
-test("stampede start refuses a bad rate in one line, exit status 2", () => {
-  const run = spawnSync(process.execPath, [BIN, "start", "--rate-limit-user", "fast"], {
-    encoding: "utf8",
-    env: { ...process.env, DATA_DIR: "/nonexistent-never-created" },
+test("stampede start refuses a bad rate in one line, exit status 2", async () => {
+  const run = await runCli(["start", "--rate-limit-user", "fast"], {
+    DATA_DIR: "/nonexistent-never-created",
   });
   assert.equal(run.status, 2);
   assert.equal(run.stderr.trim().split("\n").length, 1);

@@ -20,7 +20,10 @@ test("the reference lists every setting once, with its flag and default", () => 
     assert.equal(lines.length, 1, name);
   }
   assert.match(text, /\| `PORT` +\| `--port` +\| `8080` +\| HTTP port +\|/);
-  assert.match(text, /\| `QUEUE` +\| `--queue` +\| `memory` +\| queue: memory \\\| redis \\\| kafka +\|/);
+  assert.match(
+    text,
+    /\| `QUEUE` +\| `--queue` +\| memory \(start\), redis \(api, worker\) +\| queue: memory /,
+  );
   assert.match(
     text,
     /\| `OVERLOAD_MAX_HEAP_MB` +\|.*\| 90% of the V8 heap limit +\|/,

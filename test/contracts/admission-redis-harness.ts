@@ -8,7 +8,7 @@ import type { AdmissionSink } from "../../src/adapters/redis/admission/sink.ts";
 import { RedisKeys } from "../../src/adapters/redis/keys.ts";
 import type { AdmissionStore } from "../../src/ports/admission.ts";
 import { DATABASE_URL, REDIS_URL, redisClient, testPrefix, testSchema } from "../helpers/services.ts";
-import type { AdmissionHarness } from "./admission.ts";
+import type { AdmissionHarness, HarnessOptions } from "./admission.ts";
 
 export const logger = pino({ level: "silent" });
 
@@ -21,13 +21,21 @@ export async function redisHarness(
   t: TestContext,
   sinkOf: (redis: Redis, keys: RedisKeys) => AdmissionSink,
   wrap: (inner: RedisAdmission, redis: Redis, keys: RedisKeys) => AdmissionStore = (inner) => inner,
+  options: HarnessOptions = {},
 ): Promise<AdmissionHarness> {
   const keys = new RedisKeys(testPrefix(t, "contract"));
   const ledger = new PostgresLedger({ connectionString: DATABASE_URL, schema: testSchema(t, "contract") });
   t.after(() => ledger.close());
   await ledger.migrate();
   const redis = redisClient(t, REDIS_URL, { enableAutoPipelining: true });
-  const inner = new RedisAdmission({ redis, keys, ledger, logger, sink: sinkOf(redis, keys) });
+  const inner = new RedisAdmission({
+    redis,
+    keys,
+    ledger,
+    logger,
+    sink: sinkOf(redis, keys),
+    rateLimit: options.rateLimit,
+  });
   const store = wrap(inner, redis, keys);
   t.after(() => store.close());
   return {

@@ -1,20 +1,24 @@
 import { EmbeddedQueue } from "../../src/adapters/journal/embedded-queue.ts";
 import { MemoryAdmission } from "../../src/adapters/memory/memory-admission.ts";
+import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.ts";
 import { claimMessageCodec } from "../../src/domain/claim-message.ts";
 import type { Claim } from "../../src/domain/types.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { admissionContract } from "./admission.ts";
 
 /** The embedded mode's admission: in memory, each admission fsync'ed to a journal in a temporary folder. */
-admissionContract("memory", async (t) => {
+admissionContract("memory", async (t, options = {}) => {
   const { queue } = await EmbeddedQueue.open<Claim>(
     tempDir(t, "stampede-admission-"),
     "claims",
     {},
     claimMessageCodec,
   );
-  const store = new MemoryAdmission(queue);
+  const limits = options.rateLimit;
+  const rateLimiter = limits ? new MemoryRateLimiter(limits) : undefined;
+  const store = new MemoryAdmission(queue, { rateLimiter });
   t.after(async () => {
+    rateLimiter?.close();
     await store.close();
     await queue.close();
   });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { type TestContext, test } from "node:test";
+import { parseRate, type RateLimitOptions } from "../../src/domain/rate-policy.ts";
 import type { Campaign, Claim } from "../../src/domain/types.ts";
 import type { AdmissionStore, AdmitOutcome, ChangeOutcome } from "../../src/ports/admission.ts";
 
@@ -19,7 +20,12 @@ export interface AdmissionHarness {
   issue(claims: readonly Claim[]): Promise<void>;
 }
 
-export type OpenAdmission = (t: TestContext) => Promise<AdmissionHarness>;
+export interface HarnessOptions {
+  /** The claim rate limits the store applies (RATE_LIMIT_USER / RATE_LIMIT_IP). */
+  rateLimit?: RateLimitOptions;
+}
+
+export type OpenAdmission = (t: TestContext, options?: HarnessOptions) => Promise<AdmissionHarness>;
 
 const HOUR = 3_600_000;
 
@@ -230,6 +236,43 @@ export function admissionContract(name: string, open: OpenAdmission, skip: strin
       (await store.changeCampaign("never-created", { status: "open" })).kind,
       "campaign_not_found",
     );
+  });
+
+  it("rate limits: after an unknown campaign, before 409, never for a repeat of a key already answered", async (t) => {
+    const { store, create } = await open(t, { rateLimit: { user: parseRate("2/m", "RATE_LIMIT_USER") } });
+    const c = campaign({ stock: 5 });
+    await create(c);
+    for (let i = 0; i < 5; i++)
+      assert.deepEqual(await store.admit({ campaignId: "never-created", userId: "u1", clientIp: "ip" }), {
+        kind: "campaign_not_found",
+      });
+    const request = { campaignId: c.id, userId: "u1", clientIp: "ip" };
+    const first = admitted(await store.admit({ ...request, idempotencyKey: "k1" }));
+    heldClaim(await store.admit(request));
+    const limited = await store.admit(request);
+    assert.equal(limited.kind, "rate_limited", JSON.stringify(limited));
+    const retryAfter = limited.kind === "rate_limited" ? limited.retryAfterSec : 0;
+    assert.ok(retryAfter >= 25 && retryAfter <= 30, `Retry-After ${retryAfter} s`);
+    const repeat = await store.admit({ ...request, idempotencyKey: "k1" });
+    assert.equal(repeat.kind === "admitted" && repeat.replayed, true, JSON.stringify(repeat));
+    assert.equal(admitted(repeat).claimId, first.claimId);
+    assert.equal((await store.admit({ ...request, idempotencyKey: "k2" })).kind, "rate_limited", "a new key");
+    admitted(await store.admit({ ...request, userId: "u2" }));
+    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 0 });
+  });
+
+  it("rate limits: per client address, all buckets or none", async (t) => {
+    const rateLimit = { ip: parseRate("3/m", "RATE_LIMIT_IP"), user: parseRate("1/m", "RATE_LIMIT_USER") };
+    const { store, create } = await open(t, { rateLimit });
+    const c = campaign({ stock: 10 });
+    await create(c);
+    const from = (userId: string, clientIp: string) => store.admit({ campaignId: c.id, userId, clientIp });
+    admitted(await from("a", "10.0.0.1"));
+    assert.equal((await from("a", "10.0.0.1")).kind, "rate_limited", "the user's bucket refuses");
+    admitted(await from("b", "10.0.0.1"));
+    admitted(await from("c", "10.0.0.1"));
+    assert.equal((await from("d", "10.0.0.1")).kind, "rate_limited", "the address's fourth");
+    admitted(await from("d", "10.0.0.2"));
   });
 
   it("forgetUser: refused while a claim is pending; then the user is gone and may claim anew", async (t) => {

@@ -11,7 +11,8 @@ import {
   UnsupportedMessageVersionError,
 } from "../../src/domain/claim-message.ts";
 import { openEmbedded } from "../../src/runtime/embedded.ts";
-import { createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
+import { createCampaign, embeddedApp, embeddedConfig } from "../helpers/embedded-app.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const v0 = {
   claimId: "v0-claim-000000000000",
@@ -165,14 +166,7 @@ test("a journal written by a newer version is refused at start, not dropped", as
     `${JSON.stringify({ v: { ...v1, ver: 2 } })}\n`,
   );
   await assert.rejects(
-    openEmbedded({
-      dataDir: first.dataDir,
-      adminToken: "x".repeat(20),
-      logger: pino({ level: "silent" }),
-      batchSize: 10,
-      flushIntervalMs: 1,
-      fsync: "off",
-    }),
+    openEmbedded(embeddedConfig({ DATA_DIR: first.dataDir }), pino({ level: "silent" })),
     /claim message version 2 is newer than this stampede understands/,
   );
 });

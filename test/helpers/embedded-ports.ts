@@ -53,7 +53,7 @@ export async function embeddedPorts(
     { sync: async () => undefined },
     claimMessageCodec,
   );
-  const admission = new MemoryAdmission(queue);
+  const admission = new MemoryAdmission(queue, { rateLimiter: options.rateLimiter });
   const notifier = new MemoryNotifier();
   const worker = new ClaimWorker({
     queue,
@@ -71,7 +71,6 @@ export async function embeddedPorts(
       notifier,
       lifecycle: ledger.lifecycle,
       deliveries: ledger.deliveries,
-      rateLimiter: options.rateLimiter,
     },
     {
       userHashKey: userHashKey(ADMIN_TOKEN),

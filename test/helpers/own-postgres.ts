@@ -2,9 +2,10 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { freePort } from "./own-redis.ts";
-import { skipWithoutServices } from "./services.ts";
+import { freePort } from "./net.ts";
+import { skipOrFail, skipWithoutServices } from "./services.ts";
 import { tempDir } from "./tmp.ts";
 
 /**
@@ -82,16 +83,15 @@ export function ownPostgresMissing(): string | undefined {
  * services or initdb are missing, except under CI=true, where that fails.
  */
 export async function skipWithoutOwnPostgres(): Promise<string | false> {
-  const services = await skipWithoutServices();
-  if (services) return services;
-  const missing = ownPostgresMissing();
-  if (!missing) return false;
-  if (process.env.CI === "true") throw new Error(`CI=true and a test needs its own PostgreSQL: ${missing}`);
-  process.stderr.write(`skipping PostgreSQL crash tests: ${missing}\n`);
-  return missing;
+  return (await skipWithoutServices()) || skipOrFail(ownPostgresMissing());
 }
 
-export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
+export async function startOwnPostgres(
+  t: After,
+  options: {
+    /** Server settings (name=value) on top of the defaults, e.g. "fsync=off". */ settings?: string[];
+  } = {},
+): Promise<OwnPostgres> {
   const bin = binDir();
   if (!bin) throw new Error(ownPostgresMissing());
   const user = runAs();
@@ -116,7 +116,13 @@ export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
   );
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const settings = ["listen_addresses=127.0.0.1", "fsync=on", "max_connections=100", "shared_buffers=32MB"];
+  const settings = [
+    "listen_addresses=127.0.0.1",
+    "fsync=on",
+    "max_connections=100",
+    "shared_buffers=32MB",
+    ...(options.settings ?? []),
+  ];
   const args = ["-D", data, "-p", String(port), "-k", base, ...settings.flatMap((s) => ["-c", s])];
 
   function log(): string {
@@ -153,7 +159,7 @@ export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
     const deadline = Date.now() + 10_000;
     while (groupAlive(c.pid)) {
       if (Date.now() > deadline) throw new Error(`PostgreSQL's processes (group ${c.pid}) outlived kill -9`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
 
@@ -187,7 +193,7 @@ export async function startOwnPostgres(t: After): Promise<OwnPostgres> {
       }
       if (Date.now() > deadline)
         throw new Error(`postgres on port ${port} did not answer within 60 s:\n${logTail()}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { freePort } from "./net.ts";
 import { tempDir } from "./tmp.ts";
 
 /**
@@ -22,20 +23,14 @@ export interface OwnRedis {
   thaw(): void;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  server.close();
-  await once(server, "close");
-  return port;
-}
-
 export async function startOwnRedis(
   t: { after: (fn: () => Promise<void> | void) => void },
-  options: { appendfsync?: "always" | "everysec" | "no"; persistence?: boolean } = {},
+  options: {
+    appendfsync?: "always" | "everysec" | "no";
+    persistence?: boolean;
+    /** With a maxmemory of 64 MB, so the policy means something. */
+    maxmemoryPolicy?: string;
+  } = {},
 ): Promise<OwnRedis> {
   const dir = tempDir(t, "stampede-redis-");
   const port = await freePort();
@@ -53,6 +48,8 @@ export async function startOwnRedis(
   ];
   if (options.persistence === false) args.push("--appendonly", "no");
   else args.push("--appendonly", "yes", "--appendfsync", options.appendfsync ?? "always");
+  if (options.maxmemoryPolicy)
+    args.push("--maxmemory", "64mb", "--maxmemory-policy", options.maxmemoryPolicy);
   let child: ChildProcess | undefined;
 
   const start = async () => {
@@ -75,7 +72,7 @@ export async function startOwnRedis(
         probe.disconnect();
       }
       if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   };
   const kill9 = async () => {

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { withoutSettings } from "../../src/config/config.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/stampede.js", import.meta.url));
 
@@ -24,7 +25,9 @@ export async function startServer(
   options: { timeoutMs?: number; bin?: string } = {},
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [options.bin ?? BIN, command], {
-    env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", ...env },
+    // Only the settings given here: not, say, a KAFKA_BROKERS exported for the tests themselves.
+    // One process per command unless a test asks for more (stampede api defaults to the cores).
+    env: { ...withoutSettings(process.env), PORT: "0", LOG_LEVEL: "warn", PROCESSES: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

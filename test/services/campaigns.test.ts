@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventually } from "../helpers/embedded-app.ts";
 import { embeddedPorts, rejectsWith } from "../helpers/embedded-ports.ts";
+import { eventually } from "../helpers/wait.ts";
 
 test("create: the ledger decides first, then admission learns; a taken id is campaign_exists", async (t) => {
   const { services, ledger, admission } = await embeddedPorts(t, { now: () => 1_000 });

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.ts";
+import { parseRate } from "../../src/domain/rate-policy.ts";
 import type { Claim } from "../../src/domain/types.ts";
 import type { AdmissionStore } from "../../src/ports/admission.ts";
 import { ClaimLookup } from "../../src/services/claims.ts";
-import { eventually } from "../helpers/embedded-app.ts";
 import { embeddedPorts, rejectsWith } from "../helpers/embedded-ports.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const ip = "127.0.0.1";
 const UNKNOWN = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -31,6 +33,38 @@ test("claim: 404 before the rate limiter, 429 with retryAfter before admission d
   );
   assert.equal(limited.retryAfter, 3);
   assert.equal((await services.campaigns.get("c")).counts.pending, 0, "nothing admitted");
+});
+
+test("claim: a repeat of an Idempotency-Key already answered is answered as before, never 429", async (t) => {
+  const limiter = new MemoryRateLimiter({ user: parseRate("1/m", "RATE_LIMIT_USER") });
+  t.after(() => limiter.close());
+  const { services } = await embeddedPorts(t, { rateLimiter: limiter });
+  await services.campaigns.create({ id: "c", name: "C", stock: 5 });
+  const request = { campaignId: "c", userId: "u", clientIp: ip, idempotencyKey: "k" };
+  const first = await services.claims.claim(request);
+  await rejectsWith(services.claims.claim({ ...request, idempotencyKey: undefined }), "rate_limited");
+  for (let i = 0; i < 3; i++) assert.equal((await services.claims.claim(request)).claimId, first.claimId);
+  await rejectsWith(services.claims.claim({ ...request, idempotencyKey: "k2" }), "rate_limited");
+});
+
+test("claim: 410 and 403 to a user without a claim come before the limiter; a holder is limited, then 409", async (t) => {
+  const limiter = new MemoryRateLimiter({ user: parseRate("1/m", "RATE_LIMIT_USER") });
+  t.after(() => limiter.close());
+  const { services } = await embeddedPorts(t, { rateLimiter: limiter });
+  await services.campaigns.create({ id: "c", name: "C", stock: 1 });
+  await services.campaigns.create({ id: "later", name: "L", stock: 1, startsAt: Date.now() + 3_600_000 });
+  await services.claims.claim({ campaignId: "c", userId: "alice", clientIp: ip });
+  for (let i = 0; i < 5; i++) {
+    await rejectsWith(services.claims.claim({ campaignId: "c", userId: "bob", clientIp: ip }), "sold_out");
+    await rejectsWith(
+      services.claims.claim({ campaignId: "later", userId: "bob", clientIp: ip }),
+      "campaign_not_active",
+    );
+  }
+  await rejectsWith(
+    services.claims.claim({ campaignId: "c", userId: "alice", clientIp: ip }),
+    "rate_limited",
+  );
 });
 
 test("claim: admitted, then already_claimed naming the claim, then sold_out for others", async (t) => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventually } from "../helpers/embedded-app.ts";
 import { actor, embeddedPorts, rejectsWith } from "../helpers/embedded-ports.ts";
+import { eventually } from "../helpers/wait.ts";
 
 test("webhook: a generated secret is shown once, never read back; every change is audited", async (t) => {
   const { services } = await embeddedPorts(t, { now: () => 5_000, webhookAllowPrivate: true });

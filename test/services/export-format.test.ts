@@ -10,7 +10,8 @@ import {
   exportChunks,
   ndjsonLine,
 } from "../../src/services/export-format.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const claim = (userId: string, unit = 1): Claim => ({
   claimId: `claim-${unit}-0123456789abcdef`,

@@ -11,5 +11,6 @@ import { buildCeilingApp } from "./ceiling-app.ts";
 export async function serveCeiling(): Promise<number> {
   const config = loadConfig(process.env, []);
   const logger = createLogger(config.LOG_LEVEL, "stampede-ceiling");
-  return serve({ app: buildCeilingApp(), config, logger, mode: "ceiling", close: async () => undefined });
+  const runtime = { close: async () => undefined, beginShutdown: () => undefined };
+  return serve({ app: buildCeilingApp(), config, logger, mode: "ceiling", runtime });
 }

@@ -69,13 +69,18 @@ export function redisConnection(options: RedisConnectionOptions): Redis {
     connectTimeout: options.connectTimeoutMs,
     ...byUse[use],
   });
+  // Before the first connect, a failure is the caller's to report (a start
+  // reports it in one line); after it, an outage is logged here.
+  let connected = false;
   let down = false;
   redis.on("error", (error) => {
-    if (!down) logger.warn({ err: error, connection: use }, "Redis connection lost; reconnecting");
+    if (connected && !down)
+      logger.warn({ err: error, connection: options.name }, "Redis connection lost; reconnecting");
     down = true;
   });
   redis.on("ready", () => {
-    if (down) logger.info({ connection: use }, "Redis connection back");
+    if (connected && down) logger.info({ connection: options.name }, "Redis connection back");
+    connected = true;
     down = false;
   });
   return redis;

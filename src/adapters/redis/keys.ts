@@ -94,6 +94,14 @@ export const KEY_FAMILIES = {
     "{tag}:c:<campaign>:idem:<hash>",
     "string: the first answer to one (user, Idempotency-Key)",
   ),
+  claimRateUser: new KeyLayout(
+    "{tag}:c:<campaign>:rl:u:<user>",
+    "string: a user's claim rate-limit bucket in one campaign (its TAT; admit-8.lua)",
+  ),
+  claimRateIp: new KeyLayout(
+    "{tag}:c:<campaign>:rl:ip:<address>",
+    "string: a client address's claim rate-limit bucket in one campaign (its TAT; admit-8.lua)",
+  ),
   registry: new KeyLayout("campaigns", "set of the campaign ids whose streams and outboxes workers read"),
   task: new KeyLayout("task:<task>", "hash: one task's record"),
   taskDue: new KeyLayout(
@@ -103,8 +111,14 @@ export const KEY_FAMILIES = {
   taskDead: new KeyLayout("tasks:dead", "sorted set: task id -> when it was dead-lettered"),
   taskStream: new KeyLayout("tasks:stream", "stream of task messages (QUEUE=redis)"),
   taskIdempotency: new KeyLayout("task-key:<key>", "string: the task message an Idempotency-Key produced"),
-  rateLimitUser: new KeyLayout("rl:u:<campaign>:<user>", "string: a user's rate-limit bucket (its TAT)"),
-  rateLimitIp: new KeyLayout("rl:ip:<address>", "string: a client address's rate-limit bucket (its TAT)"),
+  rateLimitUser: new KeyLayout(
+    "rl:u:<campaign>:<user>",
+    "string: a user's rate-limit bucket (its TAT), of a limiter used on its own (rate-limiter.ts)",
+  ),
+  rateLimitIp: new KeyLayout(
+    "rl:ip:<address>",
+    "string: a client address's rate-limit bucket (its TAT), of a limiter used on its own",
+  ),
 } as const;
 
 export const TAG_LENGTH = 11;
@@ -137,9 +151,12 @@ export interface CampaignKeys {
   outbox: string;
   free: string;
   lock: string;
-  /** Placeholder key passed when a script has no idempotency key to touch (never written). */
+  /** Placeholder key passed for a script's KEYS slot it will not touch (no idempotency key, a limit off); never written. */
   noIdempotency: string;
   idempotency(userId: string, key: string): string;
+  /** The claim rate-limit buckets of admit-8.lua: in the campaign's slot, so per campaign. */
+  rateUser(userId: string): string;
+  rateIp(address: string): string;
 }
 
 /** The task store's keys and channels. */
@@ -197,6 +214,8 @@ export class RedisKeys {
           idempotency(
             createHash("sha256").update(userId).update("\u0000").update(key).digest("base64url").slice(0, 22),
           ),
+        rateUser: (user) => this.#key(KEY_FAMILIES.claimRateUser, { ...ids, user }),
+        rateIp: (address) => this.#key(KEY_FAMILIES.claimRateIp, { ...ids, address }),
       };
       this.#campaigns.set(campaignId, keys);
     }
@@ -229,6 +248,16 @@ export class RedisKeys {
   /** Pub/sub channel of issued claims (a channel holds no memory: no family). */
   get issuedChannel(): string {
     return `${this.prefix}:issued`;
+  }
+
+  /**
+   * Pub/sub channel of campaign events ("<kind> <campaignId>": sold_out, hold,
+   * changed, forgot, rebuilding), what API processes answer from memory
+   * listens to (admission/campaign-events.ts). One channel for all campaigns:
+   * PUBLISH reaches every node of a Redis Cluster.
+   */
+  get campaignEventsChannel(): string {
+    return `${this.prefix}:campaign-events`;
   }
 
   /** Every key of this prefix matches this (cleanup, memory reports). */

@@ -20,11 +20,11 @@ import type { Redis } from "ioredis";
 /** The scripts, by the name callers use, and their files in lua/. */
 export const SCRIPT_FILES = {
   // Admission (codes: admission/codes.ts)
-  admit: "admit-6",
+  admit: "admit-8",
   markIssued: "mark-issued-2",
   changeCampaign: "change-campaign-5",
   forgetUser: "forget-user-3",
-  soldOutSnapshot: "sold-out-snapshot-2",
+  answerSnapshot: "answer-snapshot-2",
   rebuildBegin: "rebuild-begin-3",
   rebuildLoad: "rebuild-load-n",
   rebuildOpen: "rebuild-open-1",

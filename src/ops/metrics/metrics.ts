@@ -51,6 +51,7 @@ export class Metrics {
   readonly batchSize: Histogram;
   readonly batchDuration: Histogram;
   readonly dependencyErrors: Counter<"dependency">;
+  readonly redisCommands: FastCounter<"role" | "connection">;
   readonly queueLag: Gauge<"source">;
   #lagSource: (() => Promise<QueueLag[]>) | undefined;
   #campaignLabels = false;
@@ -106,6 +107,12 @@ export class Metrics {
       labelNames: ["dependency"],
       registers,
     });
+    this.redisCommands = new FastCounter({
+      name: "stampede_redis_commands_total",
+      help: "commands this process sent to Redis, by process role and connection (adapters/redis/command-count.ts)",
+      labelNames: ["role", "connection"],
+      registers,
+    });
     const lagSource = () => this.#lagSource;
     const campaignLabels = () => this.#campaignLabels;
     const countError = (dependency: string) => this.dependencyError(dependency);
@@ -114,6 +121,8 @@ export class Metrics {
       help: "messages admitted but not yet acknowledged by the worker, per partition or stream",
       labelNames: ["source"],
       registers,
+      // Every process reads the same queues: summed over --processes N it would count them N times.
+      aggregator: "max",
       // Read on scrape only: nothing runs between scrapes.
       async collect() {
         const source = lagSource();
@@ -183,6 +192,12 @@ export class Metrics {
     if (batch.issued > 0) this.issued.inc(batch.issued);
     if (batch.conflicts > 0) this.ledgerConflicts.inc(batch.conflicts);
   };
+
+  /** The counter of one Redis connection's commands: call it once per command sent. */
+  redisCommandCounter(role: string, connection: string): () => void {
+    const child = this.redisCommands.labels({ role, connection });
+    return () => child.inc();
+  }
 
   dependencyError(dependency: string): void {
     this.dependencyErrors.inc({ dependency });

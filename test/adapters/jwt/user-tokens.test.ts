@@ -40,7 +40,7 @@ test("a claim with a token for another audience is 401, with the right one 202",
 }, async (t) => {
   const { app } = await embeddedApp(t, {
     userTokenSecret: SECRET,
-    userTokenClaims: { audience: "stampede", issuer: "shop" },
+    settings: { USER_TOKEN_AUDIENCE: "stampede", USER_TOKEN_ISSUER: "shop" },
   });
   const { id } = await createCampaign(app, { name: "c", stock: 10 });
   const claim = async (token: string) =>

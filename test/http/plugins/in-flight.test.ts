@@ -3,8 +3,9 @@ import { test } from "node:test";
 import { pino } from "pino";
 import { InFlight, inFlightOf } from "../../../src/http/plugins/in-flight.ts";
 import { openEmbedded } from "../../../src/runtime/embedded.ts";
-import { ADMIN_TOKEN, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { createCampaign, embeddedApp, embeddedConfig } from "../../helpers/embedded-app.ts";
 import { tempDir } from "../../helpers/tmp.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 test("InFlight.waitIdle resolves when the last request leaves, or false at the deadline", async () => {
   const tracker = new InFlight();
@@ -63,14 +64,7 @@ test("drain: what the worker cannot issue in time stays in the journal and is is
   await app.close();
   await runtime.close();
 
-  const again = await openEmbedded({
-    dataDir,
-    adminToken: ADMIN_TOKEN,
-    logger: pino({ level: "silent" }),
-    batchSize: 100,
-    flushIntervalMs: 1,
-    fsync: "off",
-  });
+  const again = await openEmbedded(embeddedConfig({ DATA_DIR: dataDir }), pino({ level: "silent" }));
   t.after(() => again.close());
   assert.equal(again.recoveredPending, 20);
   assert.equal(await again.drain(Date.now() + 10_000), 0, "a running worker drains to zero");

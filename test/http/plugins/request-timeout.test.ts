@@ -12,8 +12,15 @@ import { Metrics } from "../../../src/ops/metrics/metrics.ts";
 import { openEmbedded } from "../../../src/runtime/embedded.ts";
 import { createServices } from "../../../src/services/index.ts";
 import { TaskService } from "../../../src/services/tasks/task-service.ts";
-import { ADMIN_TOKEN, admin, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import {
+  ADMIN_TOKEN,
+  admin,
+  createCampaign,
+  embeddedApp,
+  embeddedConfig,
+} from "../../helpers/embedded-app.ts";
 import { tempDir } from "../../helpers/tmp.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 const TIMEOUT_MS = 300;
 /** What "within REQUEST_TIMEOUT_MS" may take on two shared, busy cores. */
@@ -46,14 +53,7 @@ function freezable<T extends object>(port: T, frozen: () => boolean): T {
 async function frozenApp(t: { after: (fn: () => Promise<void> | void) => void }) {
   let frozen = false;
   const isFrozen = () => frozen;
-  const runtime = await openEmbedded({
-    dataDir: tempDir(t),
-    adminToken: ADMIN_TOKEN,
-    logger: pino({ level: "silent" }),
-    batchSize: 100,
-    flushIntervalMs: 1,
-    fsync: "off",
-  });
+  const runtime = await openEmbedded(embeddedConfig({ DATA_DIR: tempDir(t) }), pino({ level: "silent" }));
   const { ledger } = runtime;
   const services = createServices(
     {

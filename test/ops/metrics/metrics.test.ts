@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pino } from "pino";
-import { RedisStreamQueue } from "../../../src/adapters/redis/streams/redis-stream-queue.ts";
 import { countFailures } from "../../../src/ops/metrics/instrument.ts";
 import { Metrics } from "../../../src/ops/metrics/metrics.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
-import { redisClient, skipWithoutServices, testPrefix } from "../../helpers/services.ts";
+import { admin, createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 /** The value of one series in Prometheus text, or undefined when absent. */
 function series(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -110,39 +108,6 @@ test("an admission that throws counts as outcome=error and as an admission depen
   assert.equal(series(text, "stampede_dependency_errors_total", { dependency: "admission" }), 1);
   const stats = await app.inject({ method: "GET", url: "/v1/admin/stats", headers: admin });
   assert.equal(stats.statusCode, 200);
-});
-
-const skipRedis = await skipWithoutServices();
-
-test("queue lag of one Redis stream per campaign is one series per consumer group, unless METRICS_CAMPAIGN_LABELS", {
-  skip: skipRedis,
-  timeout: 30_000,
-}, async (t) => {
-  const redis = redisClient(t);
-  const prefix = testPrefix(t, "lag");
-  const streams = Array.from({ length: 40 }, (_, i) => `${prefix}:{tag${i}}:c:campaign-${i}:stream`);
-  const queue = new RedisStreamQueue<{ n: number }>({
-    redis,
-    blocking: redisClient(t),
-    streams: async () => streams,
-    streamFor: (value) => streams[value.n]!,
-    group: "stampede-claim-workers",
-    consumer: "c1",
-    codec: { encode: (v) => JSON.stringify(v), decode: (s) => JSON.parse(s) as { n: number } },
-    logger: pino({ level: "silent" }),
-    maxLen: 1000,
-    claimIdleMs: 60_000,
-  });
-  await queue.publish(streams.map((_, n) => ({ n })));
-  const lagSeriesOf = async (campaignLabels: boolean) => {
-    const metrics = new Metrics({ defaultMetrics: false });
-    metrics.setQueueLagSource(() => queue.lag(), { campaignLabels });
-    return (await metrics.text()).split("\n").filter((line) => line.startsWith("stampede_queue_lag{"));
-  };
-  assert.deepEqual(await lagSeriesOf(false), ['stampede_queue_lag{source="stampede-claim-workers"} 40']);
-  const perCampaign = await lagSeriesOf(true);
-  assert.equal(perCampaign.length, 40);
-  assert.ok(perCampaign.some((line) => line.includes("campaign-7")));
 });
 
 test("METRICS_TOKEN: /metrics answers only its bearer (401 otherwise); open without it", {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { admin, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 test("GET /v1/admin/stats needs the admin token", async (t) => {
   const { app } = await embeddedApp(t);

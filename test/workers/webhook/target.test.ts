@@ -7,8 +7,9 @@ import type { EmbeddedRuntime } from "../../../src/runtime/embedded.ts";
 import { DeliveryService } from "../../../src/services/deliveries.ts";
 import { WebhookDispatcher } from "../../../src/workers/webhook/dispatcher.ts";
 import { forbiddenAddress, type Resolve } from "../../../src/workers/webhook/target.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
 import { actor } from "../../helpers/embedded-ports.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { webhookReceiver } from "../../helpers/webhook-receiver.ts";
 
 const SECRET = "whsec-target-test-0123456789";

@@ -42,6 +42,8 @@ export class KafkaAdmission implements AdmissionStore {
   readonly #o: KafkaAdmissionOptions;
   readonly #inner: AdmissionStore;
   readonly #breaker: Breaker;
+  /** Acknowledged claims whose outbox entries go in one ZREM per campaign at the end of this turn. */
+  #acknowledged: Claim[] = [];
 
   constructor(options: KafkaAdmissionOptions) {
     this.#o = options;
@@ -54,6 +56,9 @@ export class KafkaAdmission implements AdmissionStore {
   }
 
   async admit(request: AdmitRequest): Promise<AdmitOutcome> {
+    // What this process answers from memory needs neither Kafka nor Redis: before the breaker.
+    const known = this.#inner.known?.(request);
+    if (known) return known;
     if (!this.#breaker.tryPass())
       throw new StampedeError(
         "unavailable",
@@ -105,13 +110,31 @@ export class KafkaAdmission implements AdmissionStore {
       clearTimeout(slow);
     }
     this.#breaker.success();
-    // Not awaited: if this removal is lost, the relay sends the claim once
-    // more, and the ledger ignores the repeat.
-    this.#o.outbox
-      .remove([claim])
-      .catch((error: unknown) =>
-        logger.debug({ err: error }, "outbox removal failed; the relay sends it again"),
-      );
+    this.#removeFromOutbox(claim);
+  }
+
+  /**
+   * The claims Kafka acknowledged in this turn of the event loop (one produce
+   * request acknowledges hundreds at once) leave the outbox together: one
+   * Redis command per campaign and turn, not one per claim. Not awaited: if
+   * a removal is lost, the relay sends the claim once more, and the ledger
+   * ignores the repeat.
+   */
+  #removeFromOutbox(claim: Claim): void {
+    if (this.#acknowledged.push(claim) > 1) return;
+    setImmediate(() => {
+      const claims = this.#acknowledged;
+      this.#acknowledged = [];
+      this.#o.outbox
+        .remove(claims)
+        .catch((error: unknown) =>
+          this.#o.logger.debug({ err: error }, "outbox removal failed; the relay sends it again"),
+        );
+    });
+  }
+
+  known(request: AdmitRequest): AdmitOutcome | undefined {
+    return this.#inner.known?.(request);
   }
 
   putCampaign(campaign: Campaign): Promise<void> {

@@ -35,8 +35,11 @@ export class Outbox {
   /** Kafka acknowledged these claims: they leave the outbox. */
   async remove(claims: readonly Claim[]): Promise<void> {
     const byCampaign = new Map<string, string[]>();
-    for (const c of claims)
-      byCampaign.set(c.campaignId, [...(byCampaign.get(c.campaignId) ?? []), c.claimId]);
+    for (const c of claims) {
+      const ids = byCampaign.get(c.campaignId);
+      if (ids) ids.push(c.claimId);
+      else byCampaign.set(c.campaignId, [c.claimId]);
+    }
     await Promise.all(
       [...byCampaign].map(([campaignId, ids]) =>
         this.#redis.zrem(this.#keys.campaign(campaignId).outbox, ...ids),

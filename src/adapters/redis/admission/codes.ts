@@ -10,6 +10,7 @@ export const ADMIT = {
   NOT_FOUND: 5,
   REBUILDING: 6,
   SINK_FULL: 7,
+  RATE_LIMITED: 8,
 } as const;
 
 export const MARK_ISSUED = { OK: 0, NOT_FOUND: 5, REBUILDING: 6 } as const;

@@ -28,7 +28,7 @@ export interface RebuildOptions {
    * nothing of it can be queued yet.
    */
   queuedClaims: (campaignId: string, context: { epoch: number }) => AsyncIterable<Claim>;
-  /** How long an API process may trust a cached sold-out (see SoldOutCache); waited out before admitting. */
+  /** How long an API process may trust what it answers from memory (memory-answers.ts); waited out before admitting. */
   cacheLeaseMs: number;
   idempotencyTtlSec: number;
   lockTtlMs?: number;

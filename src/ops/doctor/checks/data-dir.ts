@@ -7,7 +7,7 @@ import { type DoctorCheck, fail, ok, type Verdict, warn } from "../types.ts";
  * The embedded mode's promise rests on DATA_DIR: a 202 is sent after the
  * claim is fsync'ed there. So: can we write, does fsync work and how long does
  * it take (every spike waits for a few of them), is there room, and is the
- * admin token private.
+ * admin token private (and DATA_DIR itself: stampede creates it 0700).
  */
 const SLOW_FSYNC_MS = 50;
 const LOW_DISK_BYTES = 1024 ** 3;
@@ -26,7 +26,8 @@ async function checkDataDir({ dataDir, fsync }: DataDirOptions): Promise<Verdict
   const dir = resolve(dataDir);
   const verdicts: Verdict[] = [];
   try {
-    await mkdir(dir, { recursive: true });
+    // Owner only: the ledger holds coupon codes and webhook secrets.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     return [
       fail(
@@ -82,6 +83,16 @@ async function checkDataDir({ dataDir, fsync }: DataDirOptions): Promise<Verdict
       warn("disk", `cannot read free space: ${(error as Error).message}`, "check the disk by hand"),
     );
   }
+
+  const mode = (await stat(dir)).mode;
+  if ((mode & 0o077) !== 0)
+    verdicts.push(
+      warn(
+        "data-dir",
+        `${dir} is open to other users (mode ${(mode & 0o777).toString(8)}); its ledger holds coupon codes and webhook secrets`,
+        `chmod 700 ${dir}`,
+      ),
+    );
 
   try {
     const token = await stat(join(dir, "admin-token"));

@@ -57,9 +57,7 @@ async function checkPostgres(options: PostgresCheckOptions): Promise<Verdict[]> 
         : ok("postgres", `${where} answers, PostgreSQL ${version}`),
     );
     verdicts.push(await schemaVerdict(query, options));
-    const settings = await query(
-      "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')",
-    );
+    const settings = await query(DURABILITY_SETTINGS_SQL);
     verdicts.push(
       durabilityVerdict(Object.fromEntries(settings.rows.map((r) => [String(r.name), String(r.setting)]))),
     );
@@ -69,22 +67,35 @@ async function checkPostgres(options: PostgresCheckOptions): Promise<Verdict[]> 
   }
 }
 
+/** The settings durabilityVerdict judges, as rows of (name, setting). */
+export const DURABILITY_SETTINGS_SQL =
+  "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')";
+
 /**
  * Once a claim is in PostgreSQL the workers acknowledge it in the queue and
- * the queue lets it go: PostgreSQL then holds the only copy. A commit that a
- * crash can undo (fsync, synchronous_commit or full_page_writes off) loses
- * issued claims with nothing left to write them again (docs/guarantees.md).
- * "remote_write", "remote_apply" and "local" are as durable as "on" locally.
+ * the queue lets it go: PostgreSQL then holds the only copy. With fsync or
+ * full_page_writes off a crash can corrupt the database itself (fail: start
+ * refuses, src/runtime/start-checks.ts); with synchronous_commit off it
+ * loses the last commits, issued claims with nothing left to write them
+ * again (warn; docs/guarantees.md). "remote_write", "remote_apply" and
+ * "local" are as durable as "on" locally.
  */
 export function durabilityVerdict(settings: Record<string, string>): Verdict {
-  const unsafe = ["fsync", "synchronous_commit", "full_page_writes"]
-    .filter((name) => settings[name] === "off")
-    .map((name) => `${name}=off`);
+  const off = (names: string[]) => names.filter((name) => settings[name] === "off").map((n) => `${n}=off`);
+  const fix =
+    "set fsync, synchronous_commit and full_page_writes to on (the defaults); see docs/guarantees.md";
+  const unsafe = off(["fsync", "full_page_writes"]);
   if (unsafe.length > 0)
+    return fail(
+      "postgres-durability",
+      `${[...unsafe, ...off(["synchronous_commit"])].join(", ")}: a PostgreSQL crash can corrupt the ledger, the only copy of issued claims`,
+      fix,
+    );
+  if (settings.synchronous_commit === "off")
     return warn(
       "postgres-durability",
-      `${unsafe.join(", ")}: a PostgreSQL crash can lose issued claims, and the queue no longer holds them`,
-      "set fsync, synchronous_commit and full_page_writes to on (the defaults); see docs/guarantees.md",
+      "synchronous_commit=off: a PostgreSQL crash can lose issued claims, and the queue no longer holds them",
+      fix,
     );
   return ok(
     "postgres-durability",

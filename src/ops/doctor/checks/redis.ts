@@ -1,6 +1,10 @@
 import { Redis } from "ioredis";
 import { type RedisDurability, redisDurability } from "../../../adapters/redis/admission/durability.ts";
-import { assessEviction, redisMemoryReport } from "../../../adapters/redis/stats/memory.ts";
+import {
+  assessEviction,
+  type EvictionAssessment,
+  redisMemoryReport,
+} from "../../../adapters/redis/stats/memory.ts";
 import { type DoctorCheck, fail, info, ok, type Verdict, warn } from "../types.ts";
 
 /**
@@ -73,15 +77,7 @@ async function checkRedis(options: RedisCheckOptions): Promise<Verdict[]> {
       );
 
     const eviction = assessEviction(all.maxmemory_policy ?? "unknown", Number(all.maxmemory ?? 0));
-    verdicts.push(
-      eviction.canEvict
-        ? fail(
-            "redis-eviction",
-            eviction.message,
-            "CONFIG SET maxmemory-policy noeviction (and in redis.conf)",
-          )
-        : ok("redis-eviction", `maxmemory-policy ${eviction.policy}: stampede's keys are never evicted`),
-    );
+    verdicts.push(evictionVerdict(eviction));
 
     verdicts.push(persistenceVerdict(await redisDurability(client), options.queue));
 
@@ -109,6 +105,21 @@ async function checkRedis(options: RedisCheckOptions): Promise<Verdict[]> {
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * What Redis's maxmemory-policy means for the promise (also checked at start,
+ * src/runtime/start-checks.ts): allkeys-* can evict admission state, so a 202
+ * or a 410 could be wrong (fail); volatile-* evicts only keys with a TTL,
+ * which admission state never has, but idempotency answers and status caches
+ * do (warn); noeviction refuses writes instead, answered 503 (ok).
+ */
+export function evictionVerdict(eviction: EvictionAssessment): Verdict {
+  const fix = "CONFIG SET maxmemory-policy noeviction (and in redis.conf)";
+  if (!eviction.canEvict)
+    return ok("redis-eviction", `maxmemory-policy ${eviction.policy}: stampede's keys are never evicted`);
+  if (eviction.policy.startsWith("volatile-")) return warn("redis-eviction", eviction.message, fix);
+  return fail("redis-eviction", eviction.message, fix);
 }
 
 /**

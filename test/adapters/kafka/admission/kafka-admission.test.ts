@@ -116,5 +116,44 @@ test("a replayed admission (lost answer, same Idempotency-Key) is produced again
   await admission.admit(request);
   await admission.admit(request);
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(events, ["reserve", "publish a", "remove a", "reserve", "reserve"]);
+  // The removal goes at the end of the turn, with whatever else was acknowledged in it.
+  assert.deepEqual(events, ["reserve", "publish a", "reserve", "reserve", "remove a"]);
+});
+
+test("what the process knows is answered before the breaker: no Redis, no Kafka", async () => {
+  const { admission, events, breaker } = setup([]);
+  const soldOut: AdmitOutcome = { kind: "sold_out", replayed: false };
+  const inner = { known: (r: { userId: string }) => (r.userId === "late" ? soldOut : undefined) };
+  const known = new KafkaAdmission({
+    inner: Object.assign(Object.create(null), { admit: async () => assert.fail("asked Redis") }, inner),
+    outbox: {} as Outbox,
+    publish: async () => assert.fail("asked Kafka"),
+    logger: pino({ level: "silent" }),
+    slowMs: 5000,
+    breaker,
+  });
+  breaker.failure();
+  assert.deepEqual(await known.admit({ campaignId: "c", userId: "late" }), soldOut);
+  assert.equal(known.known({ campaignId: "c", userId: "late" }), soldOut);
+  await assert.rejects(
+    admission.admit(request),
+    /nothing was reserved/,
+    "anything else meets the open breaker",
+  );
+  assert.deepEqual(events, []);
+});
+
+test("the claims one produce request acknowledged leave the outbox in one removal", async () => {
+  const outcomes: AdmitOutcome[] = ["a", "b", "c"].map((id) => ({
+    kind: "admitted",
+    claim: claim(id),
+    replayed: false,
+  }));
+  const { admission, events } = setup(outcomes);
+  await Promise.all([admission.admit(request), admission.admit(request), admission.admit(request)]);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(
+    events.filter((e) => e.startsWith("remove")),
+    ["remove a,b,c"],
+  );
 });

@@ -1,0 +1,94 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+
+/**
+ * The campaign events channel (RedisKeys.campaignEventsChannel): how every API
+ * process learns at once what changed elsewhere about a campaign, so that
+ * what it answers from memory (memory-answers.ts) follows. A message is
+ * "<kind> <campaignId>" (campaign ids hold no spaces):
+ *
+ * - sold_out: the last unit was taken (admit-8.lua publishes it in the same
+ *   atomic step); processes load a snapshot and answer 410 from memory.
+ * - hold: a change that may let claims in again is on hold (lifecycle.ts);
+ *   processes drop what they remembered.
+ * - changed: a lifecycle change was applied; processes drop what they
+ *   remembered and the definition, and load a snapshot (a pause or a close
+ *   is answered from memory too).
+ * - forgot: a user was erased (erasure.ts); holders are dropped.
+ * - rebuilding: the state is being rebuilt from the ledger (rebuild.ts).
+ *
+ * Pub/sub delivers at most once: a process that was disconnected may miss a
+ * message. Safety never depends on one (every memory answer is a lease that
+ * runs out on its own), and after a reconnect a process forgets everything it
+ * remembered. Publishing is best effort for the same reason.
+ */
+export type CampaignEventKind = "sold_out" | "hold" | "changed" | "forgot" | "rebuilding";
+
+const KINDS = new Set<string>(["sold_out", "hold", "changed", "forgot", "rebuilding"]);
+
+export interface CampaignEventsOptions {
+  /** Publishes (any command connection). */
+  publisher: Redis;
+  channel: string;
+  logger: Logger;
+}
+
+export interface Subscription {
+  /** Any connection dedicated to subscriptions (the notifier's does: it filters by channel). */
+  subscriber: Redis;
+  onEvent: (kind: CampaignEventKind, campaignId: string) => void;
+  /** The subscription was (re)established: messages may have been missed. */
+  onResubscribed: () => void;
+}
+
+export class CampaignEvents {
+  readonly #o: CampaignEventsOptions;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: CampaignEventsOptions) {
+    this.#o = options;
+  }
+
+  get channel(): string {
+    return this.#o.channel;
+  }
+
+  publish(kind: CampaignEventKind, campaignId: string): Promise<void> {
+    return this.#o.publisher.publish(this.#o.channel, `${kind} ${campaignId}`).then(
+      () => undefined,
+      (error: unknown) =>
+        this.#o.logger.debug(
+          { err: error, campaignId, kind },
+          "campaign event not published (leases cover it)",
+        ),
+    );
+  }
+
+  /** Listens on the channel until close(); resolves once the subscription is live. */
+  async subscribe(subscription: Subscription): Promise<void> {
+    const { subscriber, onEvent, onResubscribed } = subscription;
+    const channel = this.#o.channel;
+    const onMessage = (from: string, message: string) => {
+      if (from !== channel) return;
+      const space = message.indexOf(" ");
+      const kind = message.slice(0, space);
+      if (space > 0 && KINDS.has(kind)) onEvent(kind as CampaignEventKind, message.slice(space + 1));
+    };
+    // ioredis subscribes again by itself after a reconnect; what was published meanwhile is lost.
+    const onReady = () => onResubscribed();
+    subscriber.on("message", onMessage);
+    subscriber.on("ready", onReady);
+    this.#unsubscribe = () => {
+      subscriber.off("message", onMessage);
+      subscriber.off("ready", onReady);
+      void subscriber.unsubscribe(channel).catch(() => undefined);
+    };
+    await subscriber.subscribe(channel);
+    onResubscribed();
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+}
