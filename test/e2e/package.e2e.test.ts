@@ -6,7 +6,8 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { freePort } from "../client/helpers.ts";
+import { withoutSettings } from "../../src/config/config.ts";
+import { freePort } from "../helpers/net.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 /**
@@ -31,7 +32,7 @@ const PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`
 const run = (command: string, args: string[], cwd: string) =>
   execFileSync(command, args, {
     cwd,
-    env: { ...process.env, PATH },
+    env: { ...withoutSettings(process.env), PATH },
     encoding: "utf8",
     stdio: "pipe",
     timeout: 180_000,
@@ -41,7 +42,7 @@ const runAsync = async (command: string, args: string[], cwd: string) =>
   (
     await promisify(execFile)(command, args, {
       cwd,
-      env: { ...process.env, PATH },
+      env: { ...withoutSettings(process.env), PATH },
       encoding: "utf8",
       timeout: 60_000,
     })
@@ -139,7 +140,7 @@ export const task = defineTask<{ n: number }, number>("double", { type: "object"
   const child = spawn("npx", ["stampede", "start"], {
     cwd: app,
     env: {
-      ...process.env,
+      ...withoutSettings(process.env),
       PATH,
       PORT: String(port),
       DATA_DIR: join(work, "data"),
