@@ -34,7 +34,7 @@ export interface CampaignServicePorts {
   now?: (() => number) | undefined;
 }
 
-const NO_CLAIMS: CampaignCounters = { admitted: 0, issued: 0 };
+const NO_CLAIMS: CampaignCounters = { admitted: 0, issued: 0, held: 0 };
 
 /**
  * Campaigns: creating one (the ledger decides, admission learns), and reading

@@ -77,7 +77,7 @@ export class ClaimWorker {
       if (result.conflicts.length > 0) logConflicts(logger, result.conflicts);
     }
     const issued = result.written.filter((c) => c.status === "issued");
-    await admission.markIssued(issued);
+    await admission.markWritten(result.written);
     await notifier.publish(result.written);
     const final = result.written.filter((c) => isFinal(c.status));
     if (final.length > 0) await this.#options.issuedSink?.publish(final);

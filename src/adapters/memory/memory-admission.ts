@@ -10,7 +10,9 @@ import type {
   CampaignChange,
   ChangeOutcome,
   ForgetOutcome,
+  HoldOutcome,
   NotActiveReason,
+  ReapResult,
 } from "../../ports/admission.ts";
 import type { Queue } from "../../ports/queue.ts";
 import type { RateLimiter } from "../../ports/rate-limiter.ts";
@@ -142,7 +144,7 @@ export class MemoryAdmission implements AdmissionStore {
 
   async counters(campaignId: string): Promise<CampaignCounters | undefined> {
     const state = this.#campaigns.get(campaignId);
-    return state && { admitted: state.admitted, issued: state.issued };
+    return state && { admitted: state.admitted, issued: state.issued, held: 0 };
   }
 
   admit(request: AdmitRequest): Promise<AdmitOutcome> {
@@ -282,7 +284,20 @@ export class MemoryAdmission implements AdmissionStore {
     return held.filter((c) => !this.#durable.has(c.claimId));
   }
 
-  async markIssued(claims: readonly Claim[]): Promise<void> {
+  confirm(_claimId: string): Promise<HoldOutcome> {
+    throw new Error("holds: not implemented yet");
+  }
+
+  release(_claimId: string): Promise<HoldOutcome> {
+    throw new Error("holds: not implemented yet");
+  }
+
+  reapExpired(_campaignId: string): Promise<ReapResult> {
+    throw new Error("holds: not implemented yet");
+  }
+
+  async markWritten(written: readonly Claim[]): Promise<void> {
+    const claims = written.filter((c) => c.status === "issued");
     for (const issued of claims) {
       const claim = this.#claims.get(issued.claimId);
       if (!claim || claim.status === "issued") continue;
