@@ -155,6 +155,7 @@ function statsInputs(services: Services, ops: AppOps): StatsInputs {
           name: campaign.name,
           stock: campaign.stock,
           ...counts,
+          ...(campaign.holdSeconds ? { holdSeconds: campaign.holdSeconds } : {}),
         })),
         total,
       };
