@@ -36,7 +36,13 @@ export const actor: Actor = { actor: "tester", requestId: "req-1", clientIp: "12
 
 export async function embeddedPorts(
   t: { after: (fn: () => Promise<void> | void) => void },
-  options: { requestTimeoutMs?: number; rateLimiter?: RateLimiter; now?: () => number } = {},
+  options: {
+    requestTimeoutMs?: number;
+    rateLimiter?: RateLimiter;
+    now?: () => number;
+    /** HOLD_MIN_SECONDS (30 when absent). */
+    holdMinSeconds?: number;
+  } = {},
 ): Promise<EmbeddedPorts> {
   const dataDir = tempDir(t);
   const ledger = new SqliteLedger(dataDir);
@@ -70,6 +76,7 @@ export async function embeddedPorts(
       userHashKey: userHashKey(ADMIN_TOKEN),
       requestTimeoutMs: options.requestTimeoutMs ?? 5000,
       now: options.now,
+      holdMinSeconds: options.holdMinSeconds,
     },
   );
   t.after(async () => {

@@ -580,7 +580,7 @@ export class MemoryAdmission implements AdmissionStore {
       return {
         kind: "stock_below_admitted",
         campaign: previous,
-        admitted: Math.max(state.admitted, state.units.highest),
+        admitted: Math.max(state.admitted, state.units.highestInUse()),
       };
     const now = this.#now();
     let endsAt = change.endsAt === undefined ? previous.endsAt : change.endsAt;

@@ -22,9 +22,12 @@ export class UnitPool {
     this.#free.push(unit);
   }
 
-  /** The highest unit number in use, or below it: what a stock may not go under. */
-  get highest(): number {
-    return this.#highest;
+  /** The highest unit number a claim holds (0: none): what a stock may not go under. Rare: a scan. */
+  highestInUse(): number {
+    const free = new Set(this.#free.values());
+    let unit = this.#highest;
+    while (unit > 0 && free.has(unit)) unit--;
+    return unit;
   }
 
   /**
