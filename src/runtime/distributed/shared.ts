@@ -281,7 +281,11 @@ export function apiParts(
       },
       metrics,
     ),
-    { userHashKey: userHashKey(config.ADMIN_TOKEN), requestTimeoutMs: config.REQUEST_TIMEOUT_MS },
+    {
+      userHashKey: userHashKey(config.ADMIN_TOKEN),
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      holdMinSeconds: config.HOLD_MIN_SECONDS,
+    },
   );
   return {
     services,
