@@ -243,6 +243,16 @@ export const SETTINGS = {
     default: 86_400,
     parse: int(60, 30 * 86_400),
   },
+  HOLD_MIN_SECONDS: {
+    doc: 'the shortest holdSeconds a campaign may ask for (docs/api.md "Holds": 30); lower it for tests only',
+    default: 30,
+    parse: int(1, 3600),
+  },
+  HOLD_REAP_INTERVAL_MS: {
+    doc: "how often a process that runs workers expires the holds whose time has come (admission also expires due holds before it answers 410)",
+    default: 250,
+    parse: int(10, 10_000),
+  },
   RATE_LIMIT_USER: {
     doc: "claims per campaign and userId: N/s, N/m or N/h, optional :burst (5/s = 5 at once, then one per 200 ms), or off",
     default: parseRate("5/s", "RATE_LIMIT_USER"),

@@ -171,6 +171,7 @@ function statsInputs(services: Services, ops: AppOps, timeoutMs: number): StatsI
           name: campaign.name,
           stock: campaign.stock,
           ...counts,
+          ...(campaign.holdSeconds ? { holdSeconds: campaign.holdSeconds } : {}),
         })),
         total,
       };

@@ -42,6 +42,34 @@ export type ChangeOutcome =
   /** The new stock is below the units already handed out (admitted, or reserved by a unit number). */
   | { kind: "stock_below_admitted"; campaign: Campaign; admitted: number };
 
+/**
+ * A confirm or release of a hold (docs/api.md "Holds"), decided atomically
+ * with expiry where admission is decided: a confirm that comes before
+ * `expiresAt` by the mode's one clock wins; at or after it, the hold has
+ * expired (the confirm itself expires it if no reaper did yet). Answered
+ * only once the change is as durable as a 202.
+ */
+export type HoldOutcome =
+  /** Confirmed now (or a repeat of a confirm: `replayed`); the claim is issued, with its coupon code. */
+  | { kind: "confirmed"; claim: Claim; replayed: boolean }
+  /** Released now (or a repeat: `replayed`); its unit is back in the stock. */
+  | { kind: "released"; claim: Claim; replayed: boolean }
+  /** Confirm of an expired or released hold; release of an expired one. */
+  | { kind: "hold_expired"; claim: Claim }
+  /** Release of a confirmed (issued) hold. */
+  | { kind: "already_confirmed"; claim: Claim }
+  /** A claim of a campaign without holds: final at admission, neither confirmed nor released. */
+  | { kind: "not_a_hold"; claim: Claim }
+  | { kind: "claim_not_found" };
+
+/** What one reaping pass did for a campaign. */
+export interface ReapResult {
+  /** Holds expired by this pass (their units are back in the stock). */
+  expired: Claim[];
+  /** The earliest `expiresAt` still pending, or null when no hold can expire any more. */
+  nextDueAt: number | null;
+}
+
 export type ForgetOutcome =
   | { kind: "forgotten"; claims: number }
   | { kind: "pending" }
@@ -82,8 +110,25 @@ export interface AdmissionStore {
   getClaim(claimId: string): Promise<Claim | undefined>;
   userClaims(campaignId: string, userId: string): Promise<Claim[]>;
 
-  /** Worker side: these claims are now in the ledger. */
-  markIssued(claims: readonly Claim[]): Promise<void>;
+  /**
+   * Worker side: the ledger now holds these claims with these statuses
+   * (WriteResult.written): held ones count as held, issued and ended ones
+   * leave admission's pending state. Idempotent: a redelivered batch changes
+   * nothing twice.
+   */
+  markWritten(claims: readonly Claim[]): Promise<void>;
+
+  /** Holds (docs/api.md "Holds"): confirm before expiresAt, atomically with expiry. */
+  confirm(claimId: string): Promise<HoldOutcome>;
+  /** Holds: gives the unit back at once; refused for a confirmed hold. */
+  release(claimId: string): Promise<HoldOutcome>;
+  /**
+   * Holds: expires every hold of the campaign whose `expiresAt` has come, by
+   * stored times (never an in-memory timer alone), giving their units back.
+   * The reaper (a PeriodicTask in every process that runs workers) calls it;
+   * admit() reaps a campaign's due holds itself before it answers 410.
+   */
+  reapExpired(campaignId: string): Promise<ReapResult>;
 
   /**
    * Lifecycle (admin): applies a change atomically with admission, so no claim

@@ -27,6 +27,7 @@ import { ledgerCountsSource } from "../ops/stats/ledger-counts.ts";
 import { createServices } from "../services/index.ts";
 import { taskSettings } from "../services/tasks/settings.ts";
 import { ClaimWorker } from "../workers/claim-worker.ts";
+import { PeriodicTask } from "../workers/periodic-task.ts";
 import { WebhookDispatcher, type WebhookOptions } from "../workers/webhook/dispatcher.ts";
 import { webhookOptions } from "../workers/webhook/options.ts";
 import { drainQueue } from "./drain.ts";
@@ -176,6 +177,12 @@ async function wire(
   // Started once everything opened: a start that fails leaves nothing running.
   dispatcher.start();
   worker.start();
+  const reaper = resources.add(
+    "hold reaper",
+    holdReaper(admission, config.HOLD_REAP_INTERVAL_MS, logger),
+    (r) => r.stop(),
+  );
+  reaper.start();
 
   const services = createServices(
     instrumentPorts(
@@ -193,6 +200,7 @@ async function wire(
       userHashKey: userHashKey(adminToken),
       requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
       webhookAllowPrivate: overrides.webhook?.allowPrivate ?? config.WEBHOOK_ALLOW_PRIVATE,
+      holdMinSeconds: config.HOLD_MIN_SECONDS,
     },
   );
   const api: ApiParts = {
@@ -255,16 +263,34 @@ async function wire(
 }
 
 /**
- * Rebuilds admission state: the ledger's claims are issued; the journal's
- * that the ledger lacks are admitted and pending (they are already queued again).
+ * Rebuilds admission state from the ledger's active claims (issued, and
+ * holds still held, with their expiresAt) and the journal's surviving
+ * snapshots, which are already queued again (MemoryAdmission.restore()).
  */
 async function restoreAdmission(admission: MemoryAdmission, ledger: SqliteLedger, recovered: Claim[]) {
   const campaigns = await ledger.listCampaigns();
   for (const campaign of campaigns) await admission.putCampaign(campaign);
-  for (const campaign of campaigns) {
-    const issued: Claim[] = [];
-    for await (const claim of ledger.campaignClaims(campaign.id)) issued.push(claim);
-    admission.restore(issued);
-  }
-  admission.restore(recovered);
+  const active: Claim[] = [];
+  for (const campaign of campaigns)
+    for await (const claim of ledger.campaignClaims(campaign.id)) active.push(claim);
+  admission.restore(recovered, active);
+}
+
+/**
+ * The embedded reaper: every HOLD_REAP_INTERVAL_MS, expires the due holds of
+ * every campaign with holds, from their stored expiresAt (so holds that
+ * expired while the process was down go at its first pass).
+ */
+function holdReaper(admission: MemoryAdmission, intervalMs: number, logger: Logger): PeriodicTask {
+  const reapAll = async () => {
+    const campaigns = await admission.listCampaigns();
+    for (const campaign of campaigns) if (campaign.holdSeconds) await admission.reapExpired(campaign.id);
+  };
+  return new PeriodicTask({
+    intervalMs,
+    run: reapAll,
+    logger,
+    failureMessage: "expiring holds failed",
+    unref: true,
+  });
 }

@@ -1,7 +1,7 @@
 import { BoundedCache } from "../domain/bounded-cache.ts";
 import { StampedeError } from "../domain/errors.ts";
-import type { Claim } from "../domain/types.ts";
-import type { AdmissionStore, AdmitOutcome } from "../ports/admission.ts";
+import { type Claim, isFinal } from "../domain/types.ts";
+import type { AdmissionStore, AdmitOutcome, HoldOutcome } from "../ports/admission.ts";
 import type { Ledger } from "../ports/ledger.ts";
 import type { Notifier } from "../ports/notifier.ts";
 import { subscribeThenRead, type Watched } from "./watch.ts";
@@ -34,6 +34,12 @@ const NOT_ACTIVE_MESSAGES = {
  * and it needs no fields of its own.
  */
 const SOLD_OUT = new StampedeError("sold_out");
+
+/** Holds: which change a request asks for. */
+type HoldAction = "confirm" | "release";
+
+/** Sees the claim before anything is decided: throws (403) to refuse the caller. */
+export type ClaimAuthorizer = (claim: Claim) => void;
 
 /**
  * Claims (docs/api.md "Claims"): admitting one, in the contract's order of checks
@@ -73,6 +79,36 @@ export class ClaimService {
     const claims = await admission.userClaims(campaignId, userId);
     if (claims.length > 0) return claims;
     return ledgerAnswer(() => ledger.userClaims(campaignId, userId));
+  }
+
+  /**
+   * Holds (docs/api.md "Holds"): confirms a hold; resolves with the claim,
+   * issued, once that is durable. `authorize` sees the claim first. Throws
+   * claim_not_found, hold_expired, invalid_request (a claim without holds),
+   * or unavailable.
+   */
+  confirm(claimId: string, authorize?: ClaimAuthorizer): Promise<Claim> {
+    return this.#hold("confirm", claimId, authorize);
+  }
+
+  /** Holds: releases a hold, its unit back in the stock; throws as confirm() does, or already_confirmed. */
+  release(claimId: string, authorize?: ClaimAuthorizer): Promise<Claim> {
+    return this.#hold("release", claimId, authorize);
+  }
+
+  async #hold(action: HoldAction, claimId: string, authorize: ClaimAuthorizer | undefined): Promise<Claim> {
+    const { admission, notifier } = this.#ports;
+    // Who may decide is known from the claim; nothing is decided for someone else.
+    const claim = await this.get(claimId);
+    authorize?.(claim);
+    let outcome = await (action === "confirm" ? admission.confirm(claimId) : admission.release(claimId));
+    // Admission forgets what the ledger has finished (a restart, a retired campaign): the ledger answers.
+    if (outcome.kind === "claim_not_found") outcome = finishedInLedger(action, claim);
+    const decided = holdAnswer(outcome);
+    // Streams learn of a change now, not when the worker has written it.
+    if ((outcome.kind === "confirmed" || outcome.kind === "released") && !outcome.replayed)
+      notifier.publish([decided]).catch(() => undefined);
+    return decided;
   }
 
   /** Follows a claim: its status now, then each change (SSE). Throws as get() does. */
@@ -116,6 +152,53 @@ export interface UnknownClaimsCache {
 }
 
 export const UNKNOWN_CLAIMS: UnknownClaimsCache = { maxSize: 10_000, ttlMs: 1000 };
+/** What a confirm or release answers for a claim only the ledger still knows. */
+function finishedInLedger(action: HoldAction, claim: Claim): HoldOutcome {
+  if (claim.expiresAt === undefined) return { kind: "not_a_hold", claim };
+  switch (claim.status) {
+    case "issued":
+      return action === "confirm"
+        ? { kind: "confirmed", claim, replayed: true }
+        : { kind: "already_confirmed", claim };
+    case "released":
+      return action === "release"
+        ? { kind: "released", claim, replayed: true }
+        : { kind: "hold_expired", claim };
+    case "expired":
+      return { kind: "hold_expired", claim };
+    default:
+      // An open hold admission does not know: its state is not readable now.
+      throw new StampedeError("unavailable", "The hold's state could not be read; retry.", { retryAfter: 1 });
+  }
+}
+
+function holdAnswer(outcome: HoldOutcome): Claim {
+  switch (outcome.kind) {
+    case "confirmed":
+    case "released":
+      return outcome.claim;
+    case "hold_expired":
+      throw new StampedeError(
+        "hold_expired",
+        outcome.claim.status === "released"
+          ? "The hold was released before it was confirmed."
+          : "The hold expired before it was confirmed or released.",
+      );
+    case "already_confirmed":
+      throw new StampedeError("already_confirmed");
+    case "not_a_hold":
+      throw new StampedeError(
+        "invalid_request",
+        "This claim's campaign has no holds: its claims are final once admitted.",
+      );
+    case "claim_not_found":
+      throw new StampedeError("claim_not_found");
+  }
+}
+
+/** Statuses in the order a claim goes through them: a stream never steps back. */
+export const claimStage = (claim: Claim): number =>
+  isFinal(claim.status) ? 2 : claim.status === "held" ? 1 : 0;
 
 /**
  * Where a claim is found: admission state first (it holds every claim still

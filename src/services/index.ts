@@ -45,13 +45,15 @@ export interface ServiceSettings {
   /** WEBHOOK_ALLOW_PRIVATE: webhook URLs may point at loopback, private and link-local addresses (default false). */
   webhookAllowPrivate?: boolean | undefined;
   now?: (() => number) | undefined;
+  /** HOLD_MIN_SECONDS: the shortest holdSeconds a new campaign may ask for (default 30). */
+  holdMinSeconds?: number | undefined;
 }
 
 export function createServices(ports: ServicePorts, settings: ServiceSettings): Services {
   const { admission, ledger, notifier } = ports;
   const { now } = settings;
   const hashUser: UserHasher = userHasher(settings.userHashKey);
-  const campaigns = new CampaignService({ admission, ledger, now });
+  const campaigns = new CampaignService({ admission, ledger, now, holdMinSeconds: settings.holdMinSeconds });
   return {
     campaigns,
     claims: new ClaimService({ admission, ledger, notifier }),

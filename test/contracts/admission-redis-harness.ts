@@ -47,7 +47,7 @@ export async function redisHarness(
     async issue(claims) {
       const result = await ledger.write(claims, Date.now());
       assert.equal(result.conflicts.length, 0);
-      await store.markIssued(result.written);
+      await store.markWritten(result.written);
     },
   };
 }

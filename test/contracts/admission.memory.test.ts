@@ -26,6 +26,6 @@ admissionContract("memory", async (t, options = {}) => {
     store,
     create: (campaign) => store.putCampaign(campaign),
     issue: (claims) =>
-      store.markIssued(claims.map((claim) => ({ ...claim, status: "issued", issuedAt: Date.now() }))),
+      store.markWritten(claims.map((claim) => ({ ...claim, status: "issued", issuedAt: Date.now() }))),
   };
 });

@@ -94,7 +94,7 @@ export function admissionContract(name: string, open: OpenAdmission, skip: strin
     assert.ok(Math.abs(claim.admittedAt - Date.now()) < 5000);
     const again = await store.admit({ campaignId: c.id, userId: "alice" });
     assert.equal(heldClaim(again).claimId, claim.claimId);
-    assert.deepEqual(await store.counters(c.id), { admitted: 1, issued: 0 });
+    assert.deepEqual(await store.counters(c.id), { admitted: 1, issued: 0, held: 0 });
   });
 
   it("perUserLimit: a user takes up to the limit, in seq order; the 409 names the most recent", async (t) => {
@@ -124,7 +124,7 @@ export function admissionContract(name: string, open: OpenAdmission, skip: strin
       replayed: false,
     });
     assert.equal(heldClaim(await store.admit({ campaignId: c.id, userId: "a" })).claimId, a.claimId);
-    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 0 });
+    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 0, held: 0 });
   });
 
   it("many at once: never more admitted than the stock, each unit once", async (t) => {
@@ -151,7 +151,7 @@ export function admissionContract(name: string, open: OpenAdmission, skip: strin
     await create(late);
     assert.equal(reason(await store.admit({ campaignId: early.id, userId: "u" })), "not_started");
     assert.equal(reason(await store.admit({ campaignId: late.id, userId: "u" })), "ended");
-    assert.deepEqual(await store.counters(early.id), { admitted: 0, issued: 0 });
+    assert.deepEqual(await store.counters(early.id), { admitted: 0, issued: 0, held: 0 });
   });
 
   it("an Idempotency-Key repeat answers what the first request was answered, and claims nothing new", async (t) => {
@@ -170,7 +170,7 @@ export function admissionContract(name: string, open: OpenAdmission, skip: strin
     });
     const held = await store.admit({ campaignId: c.id, userId: "u1", idempotencyKey: "k2" });
     assert.equal(heldClaim(held).claimId, first.claimId);
-    assert.deepEqual(await store.counters(c.id), { admitted: 1, issued: 0 });
+    assert.deepEqual(await store.counters(c.id), { admitted: 1, issued: 0, held: 0 });
   });
 
   it("getClaim and userClaims read a pending claim; markIssued counts each claim once", async (t) => {
@@ -187,7 +187,7 @@ export function admissionContract(name: string, open: OpenAdmission, skip: strin
     assert.equal(await store.getClaim("no-such-claim-id-0000000000"), undefined);
     await issue([a]);
     await issue([a]); // redelivered: counted once
-    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 1 });
+    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 1, held: 0 });
     // An issued claim may have left the store (the ledger holds it); if it is still here, it says issued.
     const issued = await store.getClaim(a.claimId);
     assert.ok(issued === undefined || issued.status === "issued", JSON.stringify(issued));
@@ -258,7 +258,7 @@ export function admissionContract(name: string, open: OpenAdmission, skip: strin
     assert.equal(admitted(repeat).claimId, first.claimId);
     assert.equal((await store.admit({ ...request, idempotencyKey: "k2" })).kind, "rate_limited", "a new key");
     admitted(await store.admit({ ...request, userId: "u2" }));
-    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 0 });
+    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 0, held: 0 });
   });
 
   it("rate limits: per client address, all buckets or none", async (t) => {
@@ -287,7 +287,7 @@ export function admissionContract(name: string, open: OpenAdmission, skip: strin
     const again = admitted(await store.admit({ campaignId: c.id, userId: "alice" }));
     assert.equal(again.seq, 1, "a new user now");
     assert.notEqual(again.unit, claim.unit, "the forgotten claim's unit stays taken");
-    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 1 });
+    assert.deepEqual(await store.counters(c.id), { admitted: 2, issued: 1, held: 0 });
     assert.deepEqual(await store.forgetUser(c.id, "nobody"), { kind: "forgotten", claims: 0 });
     assert.deepEqual(await store.forgetUser("never-created", "alice"), { kind: "campaign_not_found" });
   });

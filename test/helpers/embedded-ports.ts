@@ -42,6 +42,8 @@ export async function embeddedPorts(
     now?: () => number;
     /** WEBHOOK_ALLOW_PRIVATE (the tests' receivers, and made-up hosts, are not public). */
     webhookAllowPrivate?: boolean;
+    /** HOLD_MIN_SECONDS (30 when absent). */
+    holdMinSeconds?: number;
   } = {},
 ): Promise<EmbeddedPorts> {
   const dataDir = tempDir(t);
@@ -77,6 +79,7 @@ export async function embeddedPorts(
       requestTimeoutMs: options.requestTimeoutMs ?? 5000,
       now: options.now,
       webhookAllowPrivate: options.webhookAllowPrivate,
+      holdMinSeconds: options.holdMinSeconds,
     },
   );
   t.after(async () => {

@@ -62,7 +62,7 @@ function parties(t: TestContext) {
   const logs: { level: number; msg: string; claims?: unknown[] }[] = [];
   const admission = {
     getClaim: async (id: string) => known.get(id),
-    markIssued: async (claims: readonly Claim[]) => void marked.push(...claims),
+    markWritten: async (claims: readonly Claim[]) => void marked.push(...claims),
   } as unknown as AdmissionStore;
   const notifier = { publish: async (claims: readonly Claim[]) => void notified.push(...claims) } as Notifier;
   const logger = pino({ level: "warn" }, { write: (line: string) => void logs.push(JSON.parse(line)) });
@@ -111,7 +111,7 @@ test("a claim without holds: issued, marked, announced and sunk; a redelivery is
   assert.deepEqual(p.logs, []);
 });
 
-test("holds: held is announced only; its confirmation is marked issued, announced and sunk; its end is announced and sunk", async (t) => {
+test("holds: held is marked and announced; its confirmation is marked, announced and sunk; its end too", async (t) => {
   const ledger = await sqlite(t);
   await ledger.createCampaign(campaign("h", HOLD));
   const p = parties(t);
@@ -122,11 +122,15 @@ test("holds: held is announced only; its confirmation is marked issued, announce
     ["alice", "held"],
     ["bob", "held"],
   ]);
-  assert.deepEqual([p.marked, p.sunk], [[], []]);
+  assert.deepEqual(p.marked, p.notified, "admission counts what the ledger now holds as held");
+  assert.deepEqual(p.sunk, []);
   p.reset();
 
   await worker.write([confirmed(a, T0 + 500), expired(b), a]);
-  assert.deepEqual(summary(p.marked), [["alice", "issued"]]);
+  assert.deepEqual(summary(p.marked), [
+    ["alice", "issued"],
+    ["bob", "expired"],
+  ]);
   assert.equal(p.marked[0]?.issuedAt, T0 + 500, "the confirmation's time");
   assert.deepEqual(summary(p.notified), [
     ["alice", "issued"],

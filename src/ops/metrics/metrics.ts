@@ -26,7 +26,13 @@ export interface BatchObservation {
   issued: number;
   conflicts: number;
   durationMs: number;
+  /** Holds the batch moved to a final state in the ledger, by outcome. */
+  holds?: Record<HoldOutcomeLabel, number>;
 }
+
+/** How a hold ended (docs/api.md "Holds"): confirmed (issued), released, expired. */
+export type HoldOutcomeLabel = "confirmed" | "released" | "expired";
+export const HOLD_OUTCOMES: readonly HoldOutcomeLabel[] = ["confirmed", "released", "expired"];
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_SIZE_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
@@ -47,6 +53,7 @@ export class Metrics {
   readonly httpDuration: FastHistogram<"route" | "method">;
   readonly admissions: FastCounter<"outcome">;
   readonly issued: Counter;
+  readonly holds: Counter<"outcome">;
   readonly ledgerConflicts: Counter;
   readonly batchSize: Histogram;
   readonly batchDuration: Histogram;
@@ -84,6 +91,13 @@ export class Metrics {
       help: "claims the worker wrote to the ledger (redeliveries included)",
       registers,
     });
+    this.holds = new Counter({
+      name: "stampede_holds_total",
+      help: "holds that reached a final state in the ledger, by outcome: confirmed, released, expired (counted by the worker that wrote them, once each)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of HOLD_OUTCOMES) this.holds.inc({ outcome }, 0);
     this.ledgerConflicts = new Counter({
       name: "stampede_ledger_conflicts_total",
       help: "claims the ledger refused because another claim holds their unit or user slot",
@@ -191,6 +205,9 @@ export class Metrics {
     this.batchDuration.observe(batch.durationMs / 1000);
     if (batch.issued > 0) this.issued.inc(batch.issued);
     if (batch.conflicts > 0) this.ledgerConflicts.inc(batch.conflicts);
+    if (batch.holds)
+      for (const outcome of HOLD_OUTCOMES)
+        if (batch.holds[outcome] > 0) this.holds.inc({ outcome }, batch.holds[outcome]);
   };
 
   /** The counter of one Redis connection's commands: call it once per command sent. */

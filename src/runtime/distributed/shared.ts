@@ -285,6 +285,7 @@ export function apiParts(
       userHashKey: userHashKey(config.ADMIN_TOKEN),
       requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
       webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+      holdMinSeconds: config.HOLD_MIN_SECONDS,
     },
   );
   return {

@@ -154,3 +154,49 @@ test("/metrics stays bounded under random URLs, ids and methods: no new series p
   await flood(2);
   assert.equal(await seriesCount(), after1, "the second flood added no series");
 });
+
+test("stampede_holds_total counts each hold once by how it ended in the ledger", async (t) => {
+  const { app } = await embeddedApp(t, { settings: { HOLD_MIN_SECONDS: 1, HOLD_REAP_INTERVAL_MS: 50 } });
+  await createCampaign(app, { id: "h", name: "H", stock: 5, holdSeconds: 1 });
+  const before = await scrape(app);
+  for (const outcome of ["confirmed", "released", "expired"])
+    assert.equal(
+      series(before, "stampede_holds_total", { outcome }),
+      0,
+      `${outcome} is exported from the start`,
+    );
+  const ids: string[] = [];
+  for (const user of ["a", "b", "c", "d"])
+    ids.push(
+      (await app.inject({ method: "POST", url: "/v1/campaigns/h/claims", payload: { userId: user } })).json()
+        .claimId,
+    );
+  const post = (url: string) => app.inject({ method: "POST", url, headers: admin });
+  await post(`/v1/claims/${ids[0]}/confirm`);
+  await post(`/v1/claims/${ids[0]}/confirm`); // a repeat is not counted
+  await post(`/v1/claims/${ids[1]}/release`);
+  await eventually(
+    async () => series(await scrape(app), "stampede_holds_total", { outcome: "expired" }) === 2,
+    5000,
+  );
+  const text = await scrape(app);
+  assert.equal(series(text, "stampede_holds_total", { outcome: "confirmed" }), 1);
+  assert.equal(series(text, "stampede_holds_total", { outcome: "released" }), 1);
+  assert.equal(series(text, "stampede_holds_total", { outcome: "expired" }), 2);
+});
+
+test("observeBatch: holds by outcome from the worker's batches", async () => {
+  const metrics = new Metrics({ defaultMetrics: false });
+  metrics.observeBatch({
+    size: 5,
+    issued: 2,
+    conflicts: 0,
+    durationMs: 1,
+    holds: { confirmed: 2, released: 1, expired: 0 },
+  });
+  metrics.observeBatch({ size: 1, issued: 0, conflicts: 0, durationMs: 1 });
+  const text = await metrics.text();
+  assert.equal(series(text, "stampede_holds_total", { outcome: "confirmed" }), 2);
+  assert.equal(series(text, "stampede_holds_total", { outcome: "released" }), 1);
+  assert.equal(series(text, "stampede_holds_total", { outcome: "expired" }), 0);
+});

@@ -9,6 +9,8 @@ import type {
   CampaignChange,
   ChangeOutcome,
   ForgetOutcome,
+  HoldOutcome,
+  ReapResult,
 } from "../../../ports/admission.ts";
 import { Breaker } from "./breaker.ts";
 import type { Outbox } from "./outbox.ts";
@@ -161,8 +163,20 @@ export class KafkaAdmission implements AdmissionStore {
     return this.#inner.userClaims(campaignId, userId);
   }
 
-  markIssued(claims: readonly Claim[]): Promise<void> {
-    return this.#inner.markIssued(claims);
+  markWritten(claims: readonly Claim[]): Promise<void> {
+    return this.#inner.markWritten(claims);
+  }
+
+  confirm(claimId: string): Promise<HoldOutcome> {
+    return this.#inner.confirm(claimId);
+  }
+
+  release(claimId: string): Promise<HoldOutcome> {
+    return this.#inner.release(claimId);
+  }
+
+  reapExpired(campaignId: string): Promise<ReapResult> {
+    return this.#inner.reapExpired(campaignId);
   }
 
   changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {

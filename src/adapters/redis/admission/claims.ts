@@ -49,13 +49,13 @@ export async function counters(
     const ready = await ctx.loader.ready(campaignId);
     if (ready === "retired") {
       const issuedInLedger = await ctx.ledger.issuedCount(campaignId);
-      return { admitted: issuedInLedger, issued: issuedInLedger };
+      return { admitted: issuedInLedger, issued: issuedInLedger, held: 0 };
     }
     if (ready !== "ready") return undefined;
     [status, admitted, issued] = await ctx.redis.hmget(k.state, "status", "admitted", "issued");
   }
   if (status === null) return undefined;
-  return { admitted: Number(admitted), issued: Number(issued) };
+  return { admitted: Number(admitted), issued: Number(issued), held: 0 };
 }
 
 export async function markIssued(ctx: AdmissionContext, claims: readonly Claim[]): Promise<void> {

@@ -7,6 +7,8 @@ import type {
   CampaignChange,
   ChangeOutcome,
   ForgetOutcome,
+  HoldOutcome,
+  ReapResult,
 } from "../../../ports/admission.ts";
 import { redisScripts } from "../scripts.ts";
 import { admit, known } from "./admit.ts";
@@ -157,8 +159,23 @@ export class RedisAdmission implements AdmissionStore {
     return unavailableOnFailure(claims.userClaims(this.#ctx, campaignId, userId));
   }
 
-  markIssued(issued: readonly Claim[]): Promise<void> {
-    return claims.markIssued(this.#ctx, issued);
+  confirm(_claimId: string): Promise<HoldOutcome> {
+    throw new Error("holds: not implemented yet");
+  }
+
+  release(_claimId: string): Promise<HoldOutcome> {
+    throw new Error("holds: not implemented yet");
+  }
+
+  reapExpired(_campaignId: string): Promise<ReapResult> {
+    throw new Error("holds: not implemented yet");
+  }
+
+  markWritten(written: readonly Claim[]): Promise<void> {
+    return claims.markIssued(
+      this.#ctx,
+      written.filter((c) => c.status === "issued"),
+    );
   }
 
   changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {

@@ -71,7 +71,7 @@ test("outbox: reservations land in it; the relay leases, sends and removes them"
   // One was acknowledged by its API process; one was issued meanwhile (a duplicate send got through).
   await outbox.remove([claims[0]!]);
   await ledger.write([claims[1]!], Date.now());
-  await admission.markIssued([claims[1]!]);
+  await admission.markWritten([{ ...claims[1]!, status: "issued" }]);
 
   const sent: Claim[][] = [];
   let fail = true;

@@ -81,7 +81,7 @@ async function world(t: After, graceMs = 86_400_000) {
     async issue(admission: RedisAdmission, claims: Claim[]) {
       const result = await ledger.write(claims, Date.now());
       assert.equal(result.conflicts.length, 0);
-      await admission.markIssued(result.written);
+      await admission.markWritten(result.written);
     },
   };
 }
@@ -213,7 +213,7 @@ test("forgetting a user: refused while a claim is pending, then tombstoned; a re
   assert.equal(await a.rebuild("c1"), "rebuilt");
   assert.deepEqual(
     await a.counters("c1"),
-    { admitted: 1, issued: 1 },
+    { admitted: 1, issued: 1, held: 0 },
     "the new pending claim left with the stream",
   );
   assert.deepEqual(await a.forgetUser("c1", "nobody"), { kind: "forgotten", claims: 0 });
@@ -286,7 +286,7 @@ test("retention: ended and drained, the keys expire after the grace; retired cam
   assert.equal(holder.kind, "already_claimed");
   assert.equal((holder as { claim: Claim }).claim.claimId, kept.claimId);
   assert.equal(reason(await a.admit({ campaignId: "c1", userId: "u9" })), "ended");
-  assert.deepEqual(await a.counters("c1"), { admitted: 2, issued: 2 });
+  assert.deepEqual(await a.counters("c1"), { admitted: 2, issued: 2, held: 0 });
   assert.equal((await a.changeCampaign("c1", { status: "paused" })).kind, "archived");
   assert.equal(await w.redis.exists(k.state), 0, "nothing written back to Redis");
   assert.equal(await w.ledger.issuedCount("c1"), 2, "the ledger keeps everything");

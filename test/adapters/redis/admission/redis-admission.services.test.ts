@@ -117,7 +117,7 @@ async function world(t: After): Promise<World> {
     async issue(admission, claims) {
       const result = await ledger.write(claims, Date.now());
       assert.equal(result.conflicts.length, 0);
-      await admission.markIssued(result.written);
+      await admission.markWritten(result.written);
     },
   };
 }
@@ -145,7 +145,7 @@ test("admit: 202, 409 naming the claim, 410, 404 for a campaign the ledger does 
     kind: "campaign_not_found",
   });
   assert.equal(await admission.getCampaign("nope"), undefined);
-  assert.deepEqual(await admission.counters("c1"), { admitted: 2, issued: 0 });
+  assert.deepEqual(await admission.counters("c1"), { admitted: 2, issued: 0, held: 0 });
   assert.equal((await admission.getClaim(a.claimId))?.status, "pending");
 });
 
@@ -163,7 +163,7 @@ test("past the stream's cap a claim is refused with 503 and nothing is reserved"
       return true;
     },
   );
-  assert.deepEqual(await admission.counters("c1"), { admitted: 2, issued: 0 });
+  assert.deepEqual(await admission.counters("c1"), { admitted: 2, issued: 0, held: 0 });
 });
 
 test("sold-out cache: rejections cost no Redis call; holders get 409 from memory once issued", {
@@ -254,7 +254,7 @@ test("rebuild after a loss: issued claims from the ledger, pending ones from the
   assert.equal((u1 as { claim: Claim }).claim.status, "issued");
   const u3 = await p.admission.admit({ campaignId: "c1", userId: "u3" });
   assert.equal((u3 as { claim: Claim }).claim.status, "pending");
-  assert.deepEqual(await p.admission.counters("c1"), { admitted: 4, issued: 2 });
+  assert.deepEqual(await p.admission.counters("c1"), { admitted: 4, issued: 2, held: 0 });
   // Idempotency keys of admitted claims come back from the ledger and the stream.
   const replay = await p.admission.admit({ campaignId: "c1", userId: "u4", idempotencyKey: "key-u4" });
   assert.equal(replay.kind, "admitted");
@@ -264,7 +264,7 @@ test("rebuild after a loss: issued claims from the ledger, pending ones from the
   assert.equal((await p.admission.admit({ campaignId: "c1", userId: "u6" })).kind, "sold_out");
   // Pending ones are issued later as usual.
   await w.issue(p.admission, [...claims.slice(2), last]);
-  assert.deepEqual(await p.admission.counters("c1"), { admitted: 5, issued: 5 });
+  assert.deepEqual(await p.admission.counters("c1"), { admitted: 5, issued: 5, held: 0 });
 });
 
 test("two processes rebuilding at once: one does it, the other waits for it; the state is right", {
@@ -295,7 +295,7 @@ test("two processes rebuilding at once: one does it, the other waits for it; the
     units.sort((x, y) => x - y),
     Array.from({ length: 20 }, (_, i) => 31 + i),
   );
-  assert.deepEqual(await a.admission.counters("c1"), { admitted: 50, issued: 30 });
+  assert.deepEqual(await a.admission.counters("c1"), { admitted: 50, issued: 30, held: 0 });
   assert.equal(await w.ledger.nextRedisEpoch("c1"), 4, "creation, and one rebuild per loss");
 });
 
@@ -338,7 +338,7 @@ test("the loss monitor detects an empty, a stale and a half-rebuilt Redis, and r
   await w.redis.hset(k.state, "status", "rebuilding");
   assert.match((await monitor.check())[0]!.reason, /unfinished/);
   assert.deepEqual(await monitor.check(), []);
-  assert.deepEqual(await p.admission.counters("c1"), { admitted: 3, issued: 3 });
+  assert.deepEqual(await p.admission.counters("c1"), { admitted: 3, issued: 3, held: 0 });
   const again = await p.admission.admit({ campaignId: "c1", userId: "u0" });
   assert.equal(again.kind, "already_claimed");
 });
