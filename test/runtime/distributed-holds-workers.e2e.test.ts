@@ -1,0 +1,138 @@
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
+import { openKafkaClaims } from "../../src/adapters/kafka/claims.ts";
+import { PostgresLedger } from "../../src/adapters/postgres/postgres-ledger.ts";
+import { RedisAdmission } from "../../src/adapters/redis/admission/redis-admission.ts";
+import { RedisKeys } from "../../src/adapters/redis/keys.ts";
+import { streamSink } from "../../src/adapters/redis/streams/claims-sink.ts";
+import { distributedConfig } from "../../src/config/commands.ts";
+import type { Campaign } from "../../src/domain/types.ts";
+import type { AdmissionStore } from "../../src/ports/admission.ts";
+import { type Cluster, startCluster } from "../helpers/distributed.ts";
+import {
+  holdsLoadTest,
+  holdsRace,
+  holdsThroughKills,
+  ledgerHolds,
+  storeDriver,
+} from "../helpers/holds-load.ts";
+import { kafkaEnv, skipWithoutKafka } from "../helpers/kafka.ts";
+import { DATABASE_URL, REDIS_URL, redisClient, skipWithoutServices } from "../helpers/services.ts";
+
+/**
+ * Issue 16's distributed scenarios with real `stampede worker` processes
+ * (claim workers, the hold reapers, Kafka mode's relay) and, standing in for
+ * an API process, the admission store an API process builds, in this
+ * process (RedisAdmission; in Kafka mode behind KafkaAdmission on the
+ * claims topic): what the confirm and release routes call. The same
+ * scenarios through `stampede api` processes and their HTTP routes:
+ * distributed-holds.e2e.test.ts and kafka/kafka-holds.e2e.test.ts.
+ */
+const skip = await skipWithoutServices();
+const skipKafka = skip || (await skipWithoutKafka());
+const logger = pino({ level: "silent" });
+
+type After = { after: (fn: () => Promise<void> | void) => void };
+
+/** An API process's admission store, in this process, on the cluster's Redis, schema and queue. */
+async function apiStore(
+  t: After,
+  cluster: Cluster,
+): Promise<{ store: AdmissionStore; create(c: Campaign): Promise<void> }> {
+  const config = distributedConfig("api", cluster.env);
+  const redis = redisClient(t, REDIS_URL, { enableAutoPipelining: true });
+  const keys = new RedisKeys(cluster.prefix);
+  const ledger = new PostgresLedger({ connectionString: DATABASE_URL, schema: cluster.schema });
+  t.after(() => ledger.close());
+  const kafka =
+    config.QUEUE === "kafka"
+      ? await openKafkaClaims({ role: "api", config, redis, keys, logger, instance: "test-api" })
+      : undefined;
+  if (kafka) t.after(() => kafka.close());
+  const inner = new RedisAdmission({
+    redis,
+    keys,
+    ledger,
+    logger,
+    sink: kafka ? kafka.sink : streamSink({ redis, keys, cap: config.STREAM_MAX_LEN }),
+    subscriber: redisClient(t),
+  });
+  t.after(() => inner.close());
+  const store = kafka ? kafka.admission(inner) : inner;
+  return {
+    store,
+    async create(campaign: Campaign) {
+      await ledger.createCampaign(campaign);
+      await store.putCampaign(campaign);
+    },
+  };
+}
+
+const campaign = (id: string, stock: number, holdSeconds: number): Campaign => ({
+  id,
+  name: id,
+  stock,
+  perUserLimit: 1,
+  startsAt: null,
+  endsAt: null,
+  createdAt: Date.now(),
+  holdSeconds,
+});
+
+for (const mode of ["redis", "kafka"] as const) {
+  const skipMode = mode === "kafka" ? skipKafka : skip;
+  const envOf = async (t: After) => (mode === "kafka" ? kafkaEnv(t) : { QUEUE: "redis" });
+
+  test(`${mode}: 1,000 users, stock 250, 2 s holds: 60% confirm, 20% release, 20% expire, then a second wave`, {
+    skip: skipMode,
+    timeout: 180_000,
+  }, async (t) => {
+    const cluster = await startCluster(t, { apis: 0, workers: 2, env: await envOf(t) });
+    const api = await apiStore(t, cluster);
+    await api.create(campaign("load", 250, 2));
+    await holdsLoadTest(storeDriver(api.store, "load"), {
+      users: 1000,
+      stock: 250,
+      holdMs: 2000,
+      rows: () => ledgerHolds(cluster.schema, "load"),
+      diagnostic: (m) => t.diagnostic(m),
+    });
+  });
+
+  test(`${mode}: kill -9 of every worker while holds are live and expiring: expiries on time after the restart`, {
+    skip: skipMode,
+    timeout: 180_000,
+  }, async (t) => {
+    const cluster = await startCluster(t, { apis: 0, workers: 2, env: await envOf(t) });
+    const api = await apiStore(t, cluster);
+    await api.create(campaign("kills", 300, 3));
+    await holdsThroughKills(storeDriver(api.store, "kills"), {
+      holds: 300,
+      holdMs: 3000,
+      chaosAfterMs: 2500,
+      async chaos() {
+        await Promise.all(cluster.workers.splice(0).map((w) => w.stop("SIGKILL")));
+        await sleep(1500);
+        await Promise.all([cluster.startWorker(), cluster.startWorker()]);
+        return { backAt: Date.now() };
+      },
+      rows: () => ledgerHolds(cluster.schema, "kills"),
+      diagnostic: (m) => t.diagnostic(m),
+    });
+  });
+}
+
+test("redis: confirms in the last 50 ms before and after expiresAt: each hold ends issued xor expired", {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
+  const cluster = await startCluster(t, { apis: 0, workers: 2, env: { QUEUE: "redis" } });
+  const api = await apiStore(t, cluster);
+  await api.create(campaign("race", 300, 2));
+  await holdsRace(storeDriver(api.store, "race"), {
+    holds: 300,
+    rows: () => ledgerHolds(cluster.schema, "race"),
+    diagnostic: (m) => t.diagnostic(m),
+  });
+});
