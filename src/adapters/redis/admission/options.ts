@@ -37,7 +37,7 @@ export interface RedisAdmissionOptions {
   soldOutCacheMaxHolders?: number;
   /** The connection the campaign events channel is read on (API processes; shareable with the notifier's). */
   subscriber?: Redis;
-  /** RATE_LIMIT_USER / RATE_LIMIT_IP, decided in the admission script (admit-8.lua): per campaign. */
+  /** RATE_LIMIT_USER / RATE_LIMIT_IP, decided in the admission script (admit-9.lua): per campaign. */
   rateLimit?: RateLimitOptions;
   /** How long a claim waits for a rebuild before it is answered 503. */
   rebuildWaitMs?: number;
