@@ -29,16 +29,20 @@ export async function userClaims(
   if (held === null) return [];
   const ids = held.split(",").map((entry) => entry.split(":")[0]!);
   const packed = await ctx.redis.hmget(k.claims, ...ids);
-  if (packed.every((p) => p !== null)) return packed.map((p) => unpack(p!));
-  // Some are issued: the ledger has them in full.
-  const issued = new Map((await ctx.ledger.userClaims(campaignId, userId)).map((c) => [c.claimId, c]));
+  // With holds, the user's ended holds are theirs too: only the ledger lists them.
+  const holds = Boolean((await ctx.definitions.get(campaignId))?.holdSeconds);
+  if (!holds && packed.every((p) => p !== null)) return packed.map((p) => unpack(p!));
+  // Some are issued (or ended): the ledger has them in full.
+  const inLedger = new Map((await ctx.ledger.userClaims(campaignId, userId)).map((c) => [c.claimId, c]));
   const out: Claim[] = [];
   ids.forEach((id, i) => {
     const p = packed[i];
-    const claim = p ? unpack(p) : issued.get(id);
+    const claim = p ? unpack(p) : inLedger.get(id);
     if (claim) out.push(claim);
+    inLedger.delete(id);
   });
-  return out.sort((a, b) => a.seq - b.seq);
+  if (holds) out.push(...inLedger.values());
+  return out.sort((a, b) => a.seq - b.seq || a.admittedAt - b.admittedAt);
 }
 
 export async function counters(

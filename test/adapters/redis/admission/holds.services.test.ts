@@ -148,6 +148,23 @@ test("memory answers: a holder whose hold is live is never answered 409 from mem
   );
 });
 
+test("userClaims: a user's live holds from Redis and ended ones from the ledger", { skip }, async (t) => {
+  const w = await world(t);
+  const { admission } = w.process();
+  await w.create({ id: "h", stock: 5, perUserLimit: 2 }, admission);
+  const first = admitted(await admission.admit({ campaignId: "h", userId: "u1" }));
+  await w.write(admission, [first, held(await admission.release(first.claimId))]);
+  const second = admitted(await admission.admit({ campaignId: "h", userId: "u1" }));
+  assert.equal(second.seq, 1, "the released hold's slot");
+  assert.deepEqual(
+    (await admission.userClaims("h", "u1")).map((c) => [c.claimId, c.status]),
+    [
+      [first.claimId, "released"],
+      [second.claimId, "pending"],
+    ],
+  );
+});
+
 test("claim worker, snapshots reordered (several stream consumers): a reused unit's claim waits for the freed hold's end", {
   skip,
 }, async (t) => {

@@ -4,7 +4,9 @@
 -- claim's newest state from the claims hash). State counters: admitted (units in use: pending, held,
 -- confirmed, issued), held (in the ledger as held, unconfirmed), ended (expired or released, not yet
 -- in the ledger as such).
--- toSink(K, mode, id, packed, now): a decision's snapshot, to the campaign's sink.
+-- toSink(K, mode, id, packed, now): a decision's snapshot, to the campaign's sink. The sink's cap
+-- (admit's SINK_FULL) is not checked: a decision on a claim already admitted is never refused for
+-- room, and adds at most one entry per claim that admission counted.
 local function toSink(K, mode, id, packed, now)
   if mode == "stream" then
     redis.call("XADD", K.sink, "*", "d", packed)
