@@ -135,6 +135,10 @@ end
 local now = redisTimeMs()
 local returned = 0
 if holdSec then returned = #reapDue(K, mode, now, tonumber(ARGV[14]) or 0) end
+local function announce(n)
+  if n > 0 and ARGV[13] ~= "" then redis.call("PUBLISH", ARGV[13], "returned " .. campaignId) end
+end
+announce(returned)
 
 -- holders: "claimId:admittedAt:seq,..." in admission order (the most recent last).
 local entries = {}
@@ -168,20 +172,22 @@ if ipTat then gcraCount(KEYS[8], now, ipTat) end
 local final = 1
 if #entries >= perUser and holdSec then
   local live = {}
+  local own = 0
   for _, e in ipairs(entries) do
     local packed = redis.call("HGET", KEYS[3], e[1])
     local c = packed and unpackClaim(packed)
     if c and (c.status == "p" or c.status == "h") and c.expiresAt ~= "" and tonumber(c.expiresAt) <= now then
       endHold(K, mode, c, "x", now)
-      returned = returned + 1
+      own = own + 1
     else
       if packed then final = 0 end
       live[#live + 1] = e
     end
   end
   entries = live
+  returned = returned + own
+  announce(own)
 end
-if returned > 0 and ARGV[13] ~= "" then redis.call("PUBLISH", ARGV[13], "returned " .. campaignId) end
 
 local count = #entries
 local used = {}
