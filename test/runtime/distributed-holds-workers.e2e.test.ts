@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
@@ -15,10 +16,18 @@ import {
   holdsRace,
   holdsThroughKills,
   ledgerHolds,
+  pool,
   storeDriver,
 } from "../helpers/holds-load.ts";
 import { kafkaEnv, skipWithoutKafka } from "../helpers/kafka.ts";
-import { DATABASE_URL, REDIS_URL, redisClient, skipWithoutServices } from "../helpers/services.ts";
+import {
+  DATABASE_URL,
+  deleteKeys,
+  REDIS_URL,
+  redisClient,
+  skipWithoutServices,
+} from "../helpers/services.ts";
+import { eventually } from "../helpers/wait.ts";
 
 /**
  * Issue 16's distributed scenarios with real `stampede worker` processes
@@ -98,6 +107,82 @@ for (const mode of ["redis", "kafka"] as const) {
       rows: () => ledgerHolds(cluster.schema, "load"),
       diagnostic: (m) => t.diagnostic(m),
     });
+  });
+
+  test(`${mode}: Redis lost with holds live: rebuilt from the ledger, held holds still confirmable, the rest expire on time`, {
+    skip: skipMode,
+    timeout: 180_000,
+  }, async (t) => {
+    const cluster = await startCluster(t, { apis: 0, workers: 2, env: await envOf(t) });
+    const api = await apiStore(t, cluster);
+    // Kafka mode's rebuild first waits until the topic is consumed past every produce that may be in
+    // flight (the delivery bound, about 15 s by default): 503s until then, so longer holds.
+    await api.create(campaign("loss", 100, mode === "kafka" ? 25 : 5));
+    const driver = storeDriver(api.store, "loss");
+    const claims = await pool(
+      Array.from({ length: 100 }, (_, i) => `user-${i}`),
+      50,
+      (u) => driver.claim(u),
+    );
+    assert.ok(claims.every((c) => c.status === 202));
+    const fate = (i: number) => (i < 30 ? "confirm" : i < 50 ? "release" : i < 75 ? "later" : "expire");
+    await pool(
+      claims.filter((_, i) => fate(i) === "confirm" || fate(i) === "release"),
+      50,
+      async (c) => {
+        const i = claims.indexOf(c);
+        const answer = await (fate(i) === "confirm"
+          ? driver.confirm(c.claimId!)
+          : driver.release(c.claimId!));
+        assert.equal(answer.status, 200);
+      },
+    );
+    // Everything decided so far is in the ledger before Redis goes.
+    await eventually(
+      async () => {
+        const rows = await ledgerHolds(cluster.schema, "loss");
+        return rows.length === 100 && rows.filter((r) => r.status !== "held").length === 50;
+      },
+      20_000,
+      "the first decisions in the ledger",
+    );
+    await deleteKeys(REDIS_URL, `${cluster.prefix}:*`);
+    const lostAt = Date.now();
+    // The rest confirm after the loss (the workers' loss monitor, or the confirm itself, rebuilds first).
+    const later = await pool(
+      claims.filter((_, i) => fate(i) === "later"),
+      25,
+      (c) => driver.confirm(c.claimId!),
+    );
+    for (const answer of later) assert.deepEqual([answer.status, answer.claimStatus], [200, "issued"]);
+    const lastExpiry = Math.max(...claims.map((c) => c.expiresAt!));
+    await sleep(Math.max(0, lastExpiry - Date.now()) + 1000);
+    await eventually(
+      async () => {
+        const rows = await ledgerHolds(cluster.schema, "loss");
+        return rows.every((r) => r.status !== "held");
+      },
+      30_000,
+      "every hold decided in the ledger",
+    );
+    const rows = new Map((await ledgerHolds(cluster.schema, "loss")).map((r) => [r.claim_id, r]));
+    let late = 0;
+    claims.forEach((c, i) => {
+      const row = rows.get(c.claimId!)!;
+      const expected = { confirm: "issued", later: "issued", release: "released", expire: "expired" }[
+        fate(i)
+      ];
+      assert.equal(row.status, expected, `${fate(i)}: ${c.claimId}`);
+      if (fate(i) === "expire") late = Math.max(late, row.ended_at! - row.expires_at!);
+    });
+    t.diagnostic(
+      `Redis lost ${lastExpiry - lostAt} ms before the last expiry; the latest expiry ${late} ms late`,
+    );
+    assert.ok(late < 1000, `expiries on time after the rebuild (${late} ms late)`);
+    const issued = [...rows.values()].filter((r) => r.status === "issued");
+    assert.equal(issued.length, 55);
+    assert.equal(new Set(issued.map((r) => r.unit)).size, 55, "no unit issued twice");
+    assert.deepEqual(await api.store.counters("loss"), { admitted: 55, issued: 55, held: 0 });
   });
 
   test(`${mode}: kill -9 of every worker while holds are live and expiring: expiries on time after the restart`, {
