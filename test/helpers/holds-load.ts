@@ -463,7 +463,9 @@ export async function holdsThroughKills(
  * The race (issue 16): confirms sent in the last 50 ms before and the first
  * 50 ms after expiresAt, while the reapers run; each hold ends either issued
  * (its confirm answered 200) or expired (answered 410), never both, never
- * neither; a repeat of the confirm answers the same.
+ * neither, by the stored time alone (a confirm sent after expiresAt loses,
+ * one answered before it wins: Redis runs on this host, same clock); a
+ * repeat of the confirm answers the same.
  */
 export async function holdsRace(
   driver: HoldsDriver,
@@ -484,12 +486,8 @@ export async function holdsRace(
       const offset = Math.random() * 100 - 50;
       await sleep(Math.max(0, c.expiresAt! + offset - Date.now()));
       const sentAt = Date.now();
-      return {
-        claimId: c.claimId!,
-        expiresAt: c.expiresAt!,
-        sentAt,
-        answer: await driver.confirm(c.claimId!),
-      };
+      const answer = await driver.confirm(c.claimId!);
+      return { claimId: c.claimId!, expiresAt: c.expiresAt!, sentAt, answeredAt: Date.now(), answer };
     }),
   );
   const won = answers.filter((a) => a.answer.status === 200);
@@ -497,6 +495,12 @@ export async function holdsRace(
   assert.equal(won.length + lost.length, answers.length, JSON.stringify(answers.map((a) => a.answer.status)));
   for (const a of won) assert.equal(a.answer.claimStatus, "issued");
   for (const a of lost) assert.equal(a.answer.claimStatus, "expired");
+  // Redis runs on this host: its TIME is this clock. Decided after expiresAt: expired; before it: confirmed.
+  for (const a of answers) {
+    if (a.sentAt > a.expiresAt + 1) assert.equal(a.answer.status, 410, `sent after expiresAt: ${a.claimId}`);
+    if (a.answeredAt < a.expiresAt - 1)
+      assert.equal(a.answer.status, 200, `answered before expiresAt: ${a.claimId}`);
+  }
   const early = answers.filter((a) => a.sentAt < a.expiresAt - 10);
   options.diagnostic(
     `${won.length} confirmed, ${lost.length} expired; ${early.length} sent more than 10 ms before expiresAt`,

@@ -8,7 +8,7 @@
  */
 
 import type { CampaignCounters, Claim } from "../../../domain/types.ts";
-import { unpackClaim as unpack } from "../claim-codec.ts";
+import { unpackClaim } from "../claim-codec.ts";
 import { MARK_WRITTEN } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
 
@@ -16,7 +16,7 @@ export async function getClaim(ctx: AdmissionContext, claimId: string): Promise<
   const key = ctx.keys.claimsOf(claimId);
   if (!key) return undefined;
   const packed = await ctx.redis.hget(key, claimId);
-  return packed === null ? undefined : unpack(packed);
+  return packed === null ? undefined : unpackClaim(packed);
 }
 
 export async function userClaims(
@@ -31,13 +31,13 @@ export async function userClaims(
   const packed = await ctx.redis.hmget(k.claims, ...ids);
   // With holds, the user's ended holds are theirs too: only the ledger lists them.
   const holds = Boolean((await ctx.definitions.get(campaignId))?.holdSeconds);
-  if (!holds && packed.every((p) => p !== null)) return packed.map((p) => unpack(p!));
+  if (!holds && packed.every((p) => p !== null)) return packed.map((p) => unpackClaim(p!));
   // Some are issued (or ended): the ledger has them in full.
   const inLedger = new Map((await ctx.ledger.userClaims(campaignId, userId)).map((c) => [c.claimId, c]));
   const out: Claim[] = [];
   ids.forEach((id, i) => {
     const p = packed[i];
-    const claim = p ? unpack(p) : inLedger.get(id);
+    const claim = p ? unpackClaim(p) : inLedger.get(id);
     if (claim) out.push(claim);
     inLedger.delete(id);
   });

@@ -102,8 +102,9 @@ export interface MemoryAnswersOptions {
  *   memory.** A hold that expires or is released gives its unit back at
  *   once (docs/api.md "Holds": `remaining` rises at once), with no change of
  *   rev and no wait, so no lease could cover it: a campaign with holds gets
- *   no sold_out snapshot (answer-snapshot-2.lua) and admit-9.lua publishes no
- *   sold_out for it; Redis answers each of its 410s, after expiring the due
+ *   no sold_out snapshot (answer-snapshot-2.lua), admit-9.lua publishes no
+ *   sold_out for it and its 410 replies carry no lease (so none asks for a
+ *   snapshot); Redis answers each of its 410s, after expiring the due
  *   holds. Its 403 answers stay (an ended hold reopens nothing), and so do
  *   its 409s for holders whose claims are all issued: the script says a
  *   holder is at the limit for good (atLimit) only then, since a live hold

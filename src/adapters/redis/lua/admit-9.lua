@@ -55,8 +55,9 @@
 
   Every reply but NOT_FOUND and REBUILDING carries, third, the state's lease
   token "epoch:rev" ("" while a change that may reopen the campaign is on
-  hold): what an API process may remember from the reply, and until which
-  change (memory-answers.ts). Returns {code, replayed, lease, ...}:
+  hold, and in a SOLD_OUT reply of a campaign with holds): what an API
+  process may remember from the reply, and until which change
+  (memory-answers.ts). Returns {code, replayed, lease, ...}:
     1 ADMITTED         {1, replayed, lease, claimId, admittedAt, seq, pending, packed, atLimit}
     2 ALREADY_CLAIMED  {2, replayed, lease, claimId, admittedAt, seq, pending, packed, atLimit}
                        pending: 1 the claim is in the claims hash (packed); 0 it left it, i.e.
@@ -65,7 +66,7 @@
                        atLimit = 1 when the user now holds perUser claims for good (with holds:
                        only once every one of them is issued)
     3 NOT_ACTIVE       {3, replayed, lease, reason}  reason: not_started | ended | paused | closed
-    4 SOLD_OUT         {4, replayed, lease}
+    4 SOLD_OUT         {4, replayed, lease}  (lease "" with holds)
     5 NOT_FOUND        {5, 0}  no state: never created here, or lost with Redis
     6 REBUILDING       {6, 0}  the state is being rebuilt from the ledger
     7 SINK_FULL        {7, 0, lease}  the stream/outbox holds ARGV[8] entries; nothing reserved
@@ -219,6 +220,8 @@ local admitted = tonumber(state[6]) - returned
 local stock = tonumber(state[2])
 if admitted >= stock then
   remember("S")
+  -- With holds, sold out is not for good (a hold may end at any moment): nothing to lease.
+  if holdSec then return {4, 0, ""} end
   return {4, 0, lease}
 end
 
