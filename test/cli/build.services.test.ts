@@ -28,7 +28,7 @@ test("the built package (tsc + copy-assets) starts and serves without the TypeSc
   );
   execFileSync(process.execPath, [join(ROOT, "scripts/copy-assets.mjs"), dist]);
   for (const asset of [
-    "src/adapters/redis/lua/admit-8.lua",
+    "src/adapters/redis/lua/admit-9.lua",
     "src/adapters/redis/lua/rate-limit-n.lua",
     "src/adapters/redis/lua/includes/redis-time.lua",
     "src/adapters/postgres/migrations",

@@ -49,5 +49,10 @@ export async function redisHarness(
       assert.equal(result.conflicts.length, 0);
       await store.markWritten(result.written);
     },
+    async write(snapshots) {
+      const result = await ledger.write(snapshots, Date.now());
+      assert.deepEqual(result.conflicts, []);
+      await store.markWritten(result.written);
+    },
   };
 }

@@ -62,7 +62,7 @@ test("npm pack, install the tarball into an empty folder, npx stampede start, cl
     "package/dist/src/client/index.js",
     "package/dist/src/client/index.d.ts",
     "package/dist/src/services/tasks/index.d.ts",
-    "package/dist/src/adapters/redis/lua/admit-8.lua",
+    "package/dist/src/adapters/redis/lua/admit-9.lua",
     "package/CHANGELOG.md",
   ])
     assert.ok(files.includes(file), `${file} is in the package`);

@@ -78,7 +78,7 @@ export const KEY_FAMILIES = {
   ),
   claims: new KeyLayout(
     "{tag}:claims",
-    "hash shared by the campaigns of one tag: claimId -> packed claim, while the claim is pending",
+    "hash shared by the campaigns of one tag: claimId -> packed claim, until the ledger holds its final status",
   ),
   stream: new KeyLayout("{tag}:c:<campaign>:stream", "stream of admitted claims (QUEUE=redis)"),
   outbox: new KeyLayout(
@@ -87,7 +87,11 @@ export const KEY_FAMILIES = {
   ),
   free: new KeyLayout(
     "{tag}:c:<campaign>:free",
-    "list of units freed by a rebuild (held by a claim lost with Redis)",
+    "list of units given back (by an expired or released hold, or a rebuild) to hand out first",
+  ),
+  expiries: new KeyLayout(
+    "{tag}:c:<campaign>:expiries",
+    "sorted set: the campaign's live holds, claimId scored by expiresAt (what the reapers expire)",
   ),
   rebuildLock: new KeyLayout("{tag}:c:<campaign>:rebuild-lock", "string: a rebuild's lock (SET NX PX)"),
   idempotency: new KeyLayout(
@@ -96,13 +100,17 @@ export const KEY_FAMILIES = {
   ),
   claimRateUser: new KeyLayout(
     "{tag}:c:<campaign>:rl:u:<user>",
-    "string: a user's claim rate-limit bucket in one campaign (its TAT; admit-8.lua)",
+    "string: a user's claim rate-limit bucket in one campaign (its TAT; admit-9.lua)",
   ),
   claimRateIp: new KeyLayout(
     "{tag}:c:<campaign>:rl:ip:<address>",
-    "string: a client address's claim rate-limit bucket in one campaign (its TAT; admit-8.lua)",
+    "string: a client address's claim rate-limit bucket in one campaign (its TAT; admit-9.lua)",
   ),
   registry: new KeyLayout("campaigns", "set of the campaign ids whose streams and outboxes workers read"),
+  holdsRegistry: new KeyLayout(
+    "holds",
+    "set of the campaign ids with holds, whose expiries the reapers watch",
+  ),
   task: new KeyLayout("task:<task>", "hash: one task's record"),
   taskDue: new KeyLayout(
     "tasks:due",
@@ -150,11 +158,13 @@ export interface CampaignKeys {
   stream: string;
   outbox: string;
   free: string;
+  /** Holds: live holds by expiresAt. */
+  expiries: string;
   lock: string;
   /** Placeholder key passed for a script's KEYS slot it will not touch (no idempotency key, a limit off); never written. */
   noIdempotency: string;
   idempotency(userId: string, key: string): string;
-  /** The claim rate-limit buckets of admit-8.lua: in the campaign's slot, so per campaign. */
+  /** The claim rate-limit buckets of admit-9.lua: in the campaign's slot, so per campaign. */
   rateUser(userId: string): string;
   rateIp(address: string): string;
 }
@@ -208,6 +218,7 @@ export class RedisKeys {
         stream: this.#key(KEY_FAMILIES.stream, ids),
         outbox: this.#key(KEY_FAMILIES.outbox, ids),
         free: this.#key(KEY_FAMILIES.free, ids),
+        expiries: this.#key(KEY_FAMILIES.expiries, ids),
         lock: this.#key(KEY_FAMILIES.rebuildLock, ids),
         noIdempotency: idempotency("-"),
         idempotency: (userId, key) =>
@@ -236,6 +247,11 @@ export class RedisKeys {
     return this.#key(KEY_FAMILIES.registry);
   }
 
+  /** The campaigns with holds (a subset of the registry): what the reapers look at. */
+  get holdsRegistry(): string {
+    return this.#key(KEY_FAMILIES.holdsRegistry);
+  }
+
   /** The rate limiter's buckets: one per (campaign, user), one per client address. */
   rateLimitUser(campaignId: string, userId: string): string {
     return this.#key(KEY_FAMILIES.rateLimitUser, { campaign: campaignId, user: userId });
@@ -252,7 +268,7 @@ export class RedisKeys {
 
   /**
    * Pub/sub channel of campaign events ("<kind> <campaignId>": sold_out, hold,
-   * changed, forgot, rebuilding), what API processes answer from memory
+   * changed, forgot, rebuilding, returned), what API processes answer from memory
    * listens to (admission/campaign-events.ts). One channel for all campaigns:
    * PUBLISH reaches every node of a Redis Cluster.
    */

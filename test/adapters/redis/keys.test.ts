@@ -18,11 +18,13 @@ test("every key a builder makes is of its declared family, and of no other", () 
     ["stream", c.stream],
     ["outbox", c.outbox],
     ["free", c.free],
+    ["expiries", c.expiries],
     ["rebuildLock", c.lock],
     ["idempotency", c.idempotency("alice", "key:1")],
     ["claimRateUser", c.rateUser("bob:the:builder")],
     ["claimRateIp", c.rateIp("2001:db8::1")],
     ["registry", keys.registry],
+    ["holdsRegistry", keys.holdsRegistry],
     ["task", keys.tasks.task("t1")],
     ["taskDue", keys.tasks.due],
     ["taskDead", keys.tasks.dead],
@@ -53,6 +55,7 @@ test("a campaign's keys share its hash tag; claim ids lead back to the claims ha
     c.stream,
     c.outbox,
     c.free,
+    c.expiries,
     c.lock,
     c.noIdempotency,
     c.rateUser("u"),
@@ -71,6 +74,7 @@ test("a campaign's keys share its hash tag; claim ids lead back to the claims ha
 
 test("the layouts of stored keys and channels", () => {
   assert.equal(keys.registry, "stampede:campaigns");
+  assert.equal(keys.holdsRegistry, "stampede:holds");
   assert.equal(keys.issuedChannel, "stampede:issued");
   assert.equal(keys.campaignEventsChannel, "stampede:campaign-events");
   assert.equal(keys.tasks.task("t1"), "stampede:task:t1");

@@ -12,5 +12,5 @@ test("scripts are defined once per client; a call with the wrong number of keys 
   const redis = redisClient(t);
   const scripts = redisScripts(redis);
   assert.equal(redisScripts(redis), scripts, "defined once per client");
-  await assert.rejects(scripts.markIssued(["only-one"], []), /markIssued takes 2 keys, got 1/);
+  await assert.rejects(scripts.markWritten(["only-one"], []), /markWritten takes 3 keys, got 1/);
 });

@@ -38,7 +38,8 @@ test("each script opens with its contract, and its includes are in place", () =>
 });
 
 test("key counts come from the file names; a call with the wrong number of keys is refused", async () => {
-  assert.equal(keyCount("admit"), 8);
+  assert.equal(keyCount("admit"), 9);
+  assert.equal(keyCount("confirm"), 6);
   assert.equal(keyCount("rebuildLoad"), undefined);
   assert.equal(keyCount("rateLimit"), undefined);
 });

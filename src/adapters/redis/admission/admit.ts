@@ -5,13 +5,13 @@ import type { Claim } from "../../../domain/types.ts";
 import type { AdmitOutcome, AdmitRequest, NotActiveReason } from "../../../ports/admission.ts";
 import { unpackClaim } from "../claim-codec.ts";
 import { campaignTag } from "../keys.ts";
-import { ADMIT } from "./codes.ts";
+import { ADMIT, CLAIM_PLACE } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
 import type { Lesson } from "./memory-answers.ts";
-import { beingRebuilt, redisDidNotAnswer } from "./unavailable.ts";
+import { beingRebuilt, redisDidNotAnswer, unavailableOnFailure } from "./unavailable.ts";
 
 /**
- * The admission decision: one atomic script call (admit-8.lua) applies the
+ * The admission decision: one atomic script call (admit-9.lua) applies the
  * rate limits, decides, reserves and queues; this runs it, loads the
  * campaign's state first when it is missing, turns its reply into the port's
  * outcome and teaches the reply to what this process answers from memory. A
@@ -38,8 +38,24 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
     sentAt = performance.now();
     reply = await runAdmit(ctx, request);
   }
-  return outcomeOf(ctx, campaignId, userId, reply, sentAt);
+  const outcome = outcomeOf(ctx, campaignId, userId, reply, sentAt);
+  if (
+    (reply[0] === ADMIT.ADMITTED || reply[0] === ADMIT.ALREADY_CLAIMED) &&
+    reply[6] === CLAIM_PLACE.IN_LEDGER &&
+    (outcome.kind === "admitted" || outcome.kind === "already_claimed")
+  ) {
+    // A replay naming a hold that has left Redis: the ledger holds how it ended.
+    const claim = await unavailableOnFailure(
+      ctx.ledger.findClaim(outcome.claim.claimId),
+      "The ledger did not answer.",
+    );
+    if (claim) return { ...outcome, claim };
+  }
+  return outcome;
 }
+
+/** Most due holds admit-9.lua expires before it decides (the workers' reapers do the rest). */
+export const ADMIT_REAP_LIMIT = 32;
 
 /** The answer from memory for a keyless request, or undefined (keyed requests always go to Redis). */
 export function known(ctx: AdmissionContext, request: AdmitRequest): AdmitOutcome | undefined {
@@ -81,6 +97,7 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
         key === undefined ? k.noIdempotency : k.idempotency(userId, key),
         rateUser ? k.rateUser(userId) : k.noIdempotency,
         rateIp ? k.rateIp(request.clientIp ?? "") : k.noIdempotency,
+        k.expiries,
       ],
       [
         campaignId,
@@ -96,6 +113,7 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
         rateIp ? rateIp.intervalMs : "",
         rateIp ? rateIp.burst : "",
         ctx.events.channel,
+        ADMIT_REAP_LIMIT,
       ],
     )) as Reply;
   } catch (error) {
@@ -121,7 +139,7 @@ function outcomeOf(
     case ADMIT.ALREADY_CLAIMED: {
       const [code, , , claimId, admittedAt, seq, pending, packed, atLimit] = reply;
       const claim =
-        pending === 1
+        pending === CLAIM_PLACE.IN_REDIS
           ? unpackClaim(String(packed))
           : issuedClaim(campaignId, userId, {
               claimId: String(claimId),
@@ -130,8 +148,10 @@ function outcomeOf(
             });
       const admitted = code === ADMIT.ADMITTED;
       // A holder is worth remembering once its claim is issued (a 409 from memory must not show a
-      // stale "pending"); until then a repeat asks Redis, which also says when it is issued.
-      if (atLimit === 1 && pending !== 1)
+      // stale "pending"); until then a repeat asks Redis, which also says when it is issued. With
+      // holds, the script says atLimit only once every claim of the user is issued (a live hold may
+      // still end and free the user's slot).
+      if (atLimit === 1 && pending === CLAIM_PLACE.ISSUED)
         learn({ kind: "holder", ref: `${claimId}:${admittedAt}:${seq}`, admitted });
       else learn({ kind: admitted ? "admitted" : "none" });
       return admitted ? { kind: "admitted", claim, replayed } : { kind: "already_claimed", claim, replayed };

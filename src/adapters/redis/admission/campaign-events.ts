@@ -7,7 +7,7 @@ import type { Logger } from "pino";
  * what it answers from memory (memory-answers.ts) follows. A message is
  * "<kind> <campaignId>" (campaign ids hold no spaces):
  *
- * - sold_out: the last unit was taken (admit-8.lua publishes it in the same
+ * - sold_out: the last unit was taken (admit-9.lua publishes it in the same
  *   atomic step); processes load a snapshot and answer 410 from memory.
  * - hold: a change that may let claims in again is on hold (lifecycle.ts);
  *   processes drop what they remembered.
@@ -16,15 +16,19 @@ import type { Logger } from "pino";
  *   is answered from memory too).
  * - forgot: a user was erased (erasure.ts); holders are dropped.
  * - rebuilding: the state is being rebuilt from the ledger (rebuild.ts).
+ * - returned: holds ended (expired or released) and gave units back
+ *   (holds.lua); for listeners that wait for stock. What API processes
+ *   answer from memory needs nothing from it: a campaign with holds is
+ *   never answered 410 from memory. Older processes ignore the kind.
  *
  * Pub/sub delivers at most once: a process that was disconnected may miss a
  * message. Safety never depends on one (every memory answer is a lease that
  * runs out on its own), and after a reconnect a process forgets everything it
  * remembered. Publishing is best effort for the same reason.
  */
-export type CampaignEventKind = "sold_out" | "hold" | "changed" | "forgot" | "rebuilding";
+export type CampaignEventKind = "sold_out" | "hold" | "changed" | "forgot" | "rebuilding" | "returned";
 
-const KINDS = new Set<string>(["sold_out", "hold", "changed", "forgot", "rebuilding"]);
+const KINDS = new Set<string>(["sold_out", "hold", "changed", "forgot", "rebuilding", "returned"]);
 
 export interface CampaignEventsOptions {
   /** Publishes (any command connection). */

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { Logger } from "pino";
 import type { RatePolicy } from "../../../domain/rate-policy.ts";
 import type { RedisKeys } from "../keys.ts";
 import type { Scripts } from "../scripts.ts";
@@ -18,6 +19,7 @@ export interface AdmissionContext {
   keys: RedisKeys;
   scripts: Scripts;
   ledger: RedisAdmissionLedger;
+  logger: Logger;
   sink: AdmissionSink;
   loader: StateLoader;
   definitions: CampaignDefinitions;
@@ -25,7 +27,7 @@ export interface AdmissionContext {
   memory: MemoryAnswers;
   events: CampaignEvents;
   idempotencyTtlSec: number;
-  /** The claim rate limits admit-8.lua decides (RATE_LIMIT_USER / RATE_LIMIT_IP); absent: off. */
+  /** The claim rate limits admit-9.lua decides (RATE_LIMIT_USER / RATE_LIMIT_IP); absent: off. */
   rateUser: RatePolicy | undefined;
   rateIp: RatePolicy | undefined;
 }

@@ -78,19 +78,21 @@ export class CampaignDefinitions {
 
   /** The definition in Redis now (no cache), or undefined when the state is missing. */
   async read(campaignId: string): Promise<Campaign | undefined> {
-    const [name, stock, perUser, startsAt, endsAt, createdAt, status, revision] = await this.#o.redis.hmget(
-      this.#o.keys.campaign(campaignId).state,
-      "name",
-      "stock",
-      "perUser",
-      "startsAt",
-      "endsAt",
-      "createdAt",
-      "status",
-      "lifecycleRevision",
-    );
+    const [name, stock, perUser, startsAt, endsAt, createdAt, status, revision, holdSec] =
+      await this.#o.redis.hmget(
+        this.#o.keys.campaign(campaignId).state,
+        "name",
+        "stock",
+        "perUser",
+        "startsAt",
+        "endsAt",
+        "createdAt",
+        "status",
+        "lifecycleRevision",
+        "holdSec",
+      );
     if (name == null || stock == null || perUser == null) return undefined;
-    return {
+    const campaign: Campaign = {
       id: campaignId,
       name,
       stock: Number(stock),
@@ -102,5 +104,8 @@ export class CampaignDefinitions {
       status: status === "paused" || status === "closed" ? status : "open",
       revision: Number(revision ?? 0),
     };
+    // Only campaigns with holds say so: one without reads as before holds.
+    if (holdSec) campaign.holdSeconds = Number(holdSec);
+    return campaign;
   }
 }

@@ -30,7 +30,7 @@ export type MemoryAnswer =
 /** The answer every user without a full set of claims gets (after 409, in the contract's order). */
 type CampaignAnswer = NotActiveReason | "sold_out";
 
-/** What a reply of admit-8.lua taught (see learn()). */
+/** What a reply of admit-9.lua taught (see learn()). */
 export type Lesson =
   /**
    * The user holds a full set of claims, the most recent of which, `ref`
@@ -77,7 +77,7 @@ export interface MemoryAnswersOptions {
  * limiter): 410 for a campaign it knows to be sold out, 403 for one it knows
  * to be closed, not started, ended or paused, 409 for a holder it knows.
  * Such a request makes no Redis call at all. It learns from every admission
- * reply (each carries the state's lease token, admit-8.lua), from snapshots
+ * reply (each carries the state's lease token, admit-9.lua), from snapshots
  * (answer-snapshot-2.lua, loaded once a reply or an event says the campaign
  * refuses everyone) and from the campaign events channel (campaign-events.ts).
  *
@@ -98,6 +98,18 @@ export interface MemoryAnswersOptions {
  *   entries go at once); it is not needed for safety, so a lost message is
  *   harmless. Anything added later that frees a unit must follow the same
  *   rule (change rev, hold, wait CACHE_LEASE_MS).
+ * - **Holds are the one exception, and are never answered 410 from
+ *   memory.** A hold that expires or is released gives its unit back at
+ *   once (docs/api.md "Holds": `remaining` rises at once), with no change of
+ *   rev and no wait, so no lease could cover it: a campaign with holds gets
+ *   no sold_out snapshot (answer-snapshot-2.lua), admit-9.lua publishes no
+ *   sold_out for it and its 410 replies carry no lease (so none asks for a
+ *   snapshot); Redis answers each of its 410s, after expiring the due
+ *   holds. Its 403 answers stay (an ended hold reopens nothing), and so do
+ *   its 409s for holders whose claims are all issued: the script says a
+ *   holder is at the limit for good (atLimit) only then, since a live hold
+ *   may still end and free the user's slot, and only issued claims leave
+ *   the claims hash while their user holds them.
  * - **It never answers 410 or 403 to a holder.** A campaign-wide answer is
  *   only kept with every holder (a snapshot at the same token: while the
  *   campaign refuses everyone at one token, no claim is admitted, so the
@@ -107,7 +119,7 @@ export interface MemoryAnswersOptions {
  *   decides. Campaigns with more than `maxHolders` holders get no
  *   campaign-wide answer.
  * - **A 409 names the right claim with the right status.** A holder at the
- *   limit stays one (claims are never taken back; erasure renames the user,
+ *   limit stays one (issued claims are never taken back; erasure renames the user,
  *   bumps rev and publishes "forgot", dropping the entry). A holder is
  *   answered from memory only once its claim is known issued (a reply said
  *   so, or every claim of the campaign was issued when last read); before

@@ -7,11 +7,16 @@ import type { RebuildLedger } from "./rebuild.ts";
 import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
 import type { AdmissionSink } from "./sink.ts";
 
-/** What RedisAdmission reads from the ledger (PostgresLedger): rebuilds, retired campaigns, holders' issued claims. */
+/**
+ * What RedisAdmission reads from the ledger (PostgresLedger): rebuilds,
+ * retired campaigns, holders' issued claims, and claims that have left Redis
+ * (a confirm or release of a hold the ledger holds final).
+ */
 export interface RedisAdmissionLedger extends RebuildLedger {
   listCampaigns(): Promise<Campaign[]>;
   userClaims(campaignId: string, userId: string): Promise<Claim[]>;
   issuedCount(campaignId: string): Promise<number>;
+  findClaim(claimId: string): Promise<Claim | undefined>;
 }
 
 export interface RedisAdmissionOptions {
@@ -32,7 +37,7 @@ export interface RedisAdmissionOptions {
   soldOutCacheMaxHolders?: number;
   /** The connection the campaign events channel is read on (API processes; shareable with the notifier's). */
   subscriber?: Redis;
-  /** RATE_LIMIT_USER / RATE_LIMIT_IP, decided in the admission script (admit-8.lua): per campaign. */
+  /** RATE_LIMIT_USER / RATE_LIMIT_IP, decided in the admission script (admit-9.lua): per campaign. */
   rateLimit?: RateLimitOptions;
   /** How long a claim waits for a rebuild before it is answered 503. */
   rebuildWaitMs?: number;

@@ -17,6 +17,7 @@ import * as claims from "./claims.ts";
 import type { AdmissionContext } from "./context.ts";
 import { CampaignDefinitions } from "./definitions.ts";
 import { forgetUser } from "./erasure.ts";
+import * as holds from "./holds.ts";
 import { changeCampaign } from "./lifecycle.ts";
 import { CACHE_LEASE_MS, MemoryAnswers } from "./memory-answers.ts";
 import { type RedisAdmissionOptions, resolveOptions } from "./options.ts";
@@ -26,7 +27,7 @@ import { unavailableOnFailure } from "./unavailable.ts";
 
 /**
  * Admission in Redis (distributed mode): one atomic script per claim
- * (lua/admit-8.lua) applies the rate limits, decides, reserves and hands the
+ * (lua/admit-9.lua) applies the rate limits, decides, reserves and hands the
  * claim to the sink (the campaign's stream, or Kafka mode's outbox): one
  * Redis command per admitted claim. Everything a campaign needs lives under
  * its hash tag (../keys.ts). A campaign whose state is missing (Redis flushed
@@ -34,8 +35,9 @@ import { unavailableOnFailure } from "./unavailable.ts";
  * (state-loader.ts, rebuild.ts); while that runs, claims are answered 503.
  * The parts: admit.ts (the decision), memory-answers.ts (410, 403 and 409
  * from memory, no Redis call) and campaign-events.ts (the pub/sub channel
- * that keeps them current), claims.ts (reads, markIssued), definitions.ts
- * (the definition cache), lifecycle.ts and erasure.ts (admin changes).
+ * that keeps them current), claims.ts (reads, markWritten), holds.ts
+ * (confirm, release, reaping: one script each), definitions.ts (the
+ * definition cache), lifecycle.ts and erasure.ts (admin changes).
  */
 export class RedisAdmission implements AdmissionStore {
   readonly #ctx: AdmissionContext;
@@ -79,6 +81,7 @@ export class RedisAdmission implements AdmissionStore {
       keys,
       scripts: redisScripts(redis),
       ledger,
+      logger,
       sink,
       loader,
       definitions,
@@ -97,6 +100,8 @@ export class RedisAdmission implements AdmissionStore {
               subscriber: o.subscriber,
               onEvent: (kind, campaignId) => {
                 if (kind === "sold_out") return memory.want(campaignId, true);
+                // A unit came back: nothing remembered depends on it (memory-answers.ts, holds).
+                if (kind === "returned") return;
                 memory.drop(campaignId);
                 if (kind === "changed" || kind === "rebuilding") definitions.forget(campaignId);
                 if (kind === "changed") memory.want(campaignId, true);
@@ -159,23 +164,25 @@ export class RedisAdmission implements AdmissionStore {
     return unavailableOnFailure(claims.userClaims(this.#ctx, campaignId, userId));
   }
 
-  confirm(_claimId: string): Promise<HoldOutcome> {
-    throw new Error("holds: not implemented yet");
+  confirm(claimId: string): Promise<HoldOutcome> {
+    return unavailableOnFailure(holds.settle(this.#ctx, "confirm", claimId));
   }
 
-  release(_claimId: string): Promise<HoldOutcome> {
-    throw new Error("holds: not implemented yet");
+  release(claimId: string): Promise<HoldOutcome> {
+    return unavailableOnFailure(holds.settle(this.#ctx, "release", claimId));
   }
 
-  reapExpired(_campaignId: string): Promise<ReapResult> {
-    throw new Error("holds: not implemented yet");
+  reapExpired(campaignId: string): Promise<ReapResult> {
+    return holds.reapExpired(this.#ctx, campaignId);
+  }
+
+  /** The campaigns with holds (the reapers' list; Rebuilder adds each when it opens its state). */
+  holdCampaigns(): Promise<string[]> {
+    return this.#ctx.redis.smembers(this.#ctx.keys.holdsRegistry);
   }
 
   markWritten(written: readonly Claim[]): Promise<void> {
-    return claims.markIssued(
-      this.#ctx,
-      written.filter((c) => c.status === "issued"),
-    );
+    return claims.markWritten(this.#ctx, written);
   }
 
   changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {

@@ -8,6 +8,13 @@
   rev, that answer holds (not_started only until startsAt) and no claim can
   be admitted, so the holders read here are all of them and final.
 
+  A campaign with holds (holdSec) is never sold out for good: a hold that
+  expires or is released gives its unit back at once, with no change of
+  rev and no wait for leases (docs/api.md "Holds"). So it gets no sold_out
+  snapshot; its 403 answers hold as for any campaign (an ended hold
+  reopens nothing), and its holders with a live hold are never answered
+  from memory (a holder is only once every claim it holds is issued).
+
   KEYS[1] state hash  KEYS[2] holders hash
   ARGV[1] most holders worth returning (a campaign with more is not answered from memory)
 
@@ -18,7 +25,7 @@
 ]]
 -- @include redis-time.lua
 local s = redis.call("HMGET", KEYS[1], "status", "hold", "admitted", "stock", "epoch", "rev", "issued",
-  "startsAt", "endsAt", "perUser")
+  "startsAt", "endsAt", "perUser", "holdSec")
 local status = s[1]
 if not status or status == "rebuilding" or s[2] then return {0} end
 local now = redisTimeMs()
@@ -32,7 +39,7 @@ elseif endsAt ~= "" and now >= tonumber(endsAt) then
   answer = "ended"
 elseif status == "paused" then
   answer = "paused"
-elseif tonumber(s[3]) >= tonumber(s[4]) then
+elseif tonumber(s[3]) >= tonumber(s[4]) and (s[11] or "") == "" then
   answer = "sold_out"
 else
   return {0}

@@ -2,7 +2,7 @@
   rate-limit (GCRA): count one request against every bucket in KEYS, or against none.
   The same arithmetic as src/domain/gcra.ts (includes/gcra.lua, which the
   admission script uses too); the clock is Redis TIME, so every API process
-  judges by the same one. Claims are limited inside admit-8.lua; this script
+  judges by the same one. Claims are limited inside admit-9.lua; this script
   is for what is limited on its own.
 
   KEYS[i]       a bucket: a string holding its TAT (theoretical arrival time, ms)

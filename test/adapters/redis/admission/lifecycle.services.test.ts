@@ -292,7 +292,7 @@ test("retention: ended and drained, the keys expire after the grace; retired cam
   assert.equal(await w.ledger.issuedCount("c1"), 2, "the ledger keeps everything");
 });
 
-test("one worker, two layouts on the stream: the v1 claim is issued, a newer layout waits for a newer worker", {
+test("one worker, two layouts on the stream: the v1 claim is issued, an unknown newer layout waits for a newer worker", {
   skip,
 }, async (t) => {
   const w = await world(t);
@@ -300,10 +300,10 @@ test("one worker, two layouts on the stream: the v1 claim is issued, a newer lay
   await a.putCampaign(await w.create({ id: "c1", stock: 5 }));
   const k = w.keys.campaign("c1");
   const claim = admitted(await a.admit({ campaignId: "c1", userId: "u1" }));
-  // What a newer process would write: the same claim shape under layout version 2.
+  // What a newer process would write: the same claim shape under layout version 3.
   const future = packClaim({ ...claim, claimId: `${claim.claimId}Z`, unit: 2, userId: "u2" }).replace(
     /^1/,
-    "2",
+    "3",
   );
   await w.redis.xadd(k.stream, "*", "d", future);
   const queue = new RedisStreamQueue<Claim>({

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Redis } from "ioredis";
-import { ADMIT, MARK_ISSUED } from "../../../../src/adapters/redis/admission/codes.ts";
+import { ADMIT, MARK_WRITTEN } from "../../../../src/adapters/redis/admission/codes.ts";
 import { definitionFields } from "../../../../src/adapters/redis/admission/rebuild.ts";
 import { RedisKeys } from "../../../../src/adapters/redis/keys.ts";
 import { redisScripts, type Scripts } from "../../../../src/adapters/redis/scripts.ts";
@@ -32,6 +32,8 @@ interface AdmitOptions {
   ip?: [number, number];
   address?: string;
   channel?: string;
+  /** Most due holds to expire first (ARGV[14]). */
+  reap?: number;
 }
 
 let counter = 0;
@@ -59,7 +61,7 @@ async function setup(
         ...campaign,
       };
       assert.equal(
-        await scripts.rebuildBegin([k.state, k.holders, k.free], [epoch, ...definitionFields(c)]),
+        await scripts.rebuildBegin([k.state, k.holders, k.free, k.expiries], [epoch, ...definitionFields(c)]),
         1,
       );
       assert.equal(await scripts.rebuildOpen([k.state], [epoch, 0, 0, 0, "open"]), 1);
@@ -84,6 +86,7 @@ async function setup(
         idem === "" ? k.noIdempotency : k.idempotency(userId, idem),
         options.user ? k.rateUser(userId) : k.noIdempotency,
         options.ip ? k.rateIp(options.address ?? "10.0.0.1") : k.noIdempotency,
+        k.expiries,
       ],
       [
         campaignId,
@@ -99,9 +102,19 @@ async function setup(
         options.ip?.[0] ?? "",
         options.ip?.[1] ?? "",
         options.channel ?? "",
+        options.reap ?? 32,
       ],
     )) as unknown[];
   }
+}
+
+/** mark-written-3.lua with one status for every claim. */
+function markWritten(s: Setup, status: string, ids: string[]): Promise<unknown> {
+  const k = s.keys.campaign("c1");
+  return s.scripts.markWritten(
+    [k.state, k.claims, k.expiries],
+    ids.flatMap((id) => [id, status]),
+  );
 }
 
 test("admit: NOT_FOUND without state, REBUILDING while rebuilding", { skip }, async (t) => {
@@ -117,7 +130,7 @@ test("admit: NOT_FOUND without state, REBUILDING while rebuilding", { skip }, as
     endsAt: null,
     createdAt: 1,
   });
-  assert.equal(await s.scripts.rebuildBegin([k.state, k.holders, k.free], [1, ...def]), 1);
+  assert.equal(await s.scripts.rebuildBegin([k.state, k.holders, k.free, k.expiries], [1, ...def]), 1);
   assert.deepEqual(await s.admit("u1", "id1"), [ADMIT.REBUILDING, 0]);
 });
 
@@ -162,7 +175,7 @@ test("admit: ALREADY_CLAIMED names the most recent claim and its status", { skip
   assert.equal(third[2], "a2");
   assert.equal(third[4], 2);
   assert.equal(third[5], 1, "pending");
-  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["a1", "a2"]), [MARK_ISSUED.OK, 2]);
+  assert.deepEqual(await markWritten(s, "issued", ["a1", "a2"]), [MARK_WRITTEN.OK, 2, 0, 0, 0]);
   const fourth = await s.admit("u1", "a4");
   assert.equal(fourth[0], ADMIT.ALREADY_CLAIMED);
   assert.equal(fourth[5], 0, "issued: no longer pending");
@@ -248,19 +261,21 @@ test("admit: units freed by a rebuild go first, and the lowest free user slot is
   assert.equal(String(next[6]).split("\u001f")[5], "8", "then next + 1");
 });
 
-test("mark-issued: counts each claim once; NOT_FOUND and REBUILDING change nothing", { skip }, async (t) => {
+test("mark-written: issued counts each claim once; NOT_FOUND and REBUILDING change nothing", {
+  skip,
+}, async (t) => {
   const s = await setup(t);
   const k = s.keys.campaign("c1");
-  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["m1"]), [MARK_ISSUED.NOT_FOUND, 0]);
+  assert.deepEqual(await markWritten(s, "issued", ["m1"]), [MARK_WRITTEN.NOT_FOUND, 0, 0, 0, 0]);
   await s.open({ stock: 5 });
   await s.admit("u1", "m1");
   await s.admit("u2", "m2");
-  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["m1", "m1"]), [MARK_ISSUED.OK, 1]);
-  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["m1", "m2"]), [MARK_ISSUED.OK, 1]);
+  assert.deepEqual(await markWritten(s, "issued", ["m1", "m1"]), [MARK_WRITTEN.OK, 1, 0, 0, 0]);
+  assert.deepEqual(await markWritten(s, "issued", ["m1", "m2"]), [MARK_WRITTEN.OK, 1, 0, 0, 0]);
   assert.equal(await s.redis.hget(k.state, "issued"), "2");
   await s.redis.hset(k.state, "status", "rebuilding");
   await s.admit("u3", "m3");
-  assert.deepEqual(await s.scripts.markIssued([k.state, k.claims], ["m3"]), [MARK_ISSUED.REBUILDING, 0]);
+  assert.deepEqual(await markWritten(s, "issued", ["m3"]), [MARK_WRITTEN.REBUILDING, 0, 0, 0, 0]);
 });
 
 test("rebuild scripts: only the highest epoch may begin, load and open", { skip }, async (t) => {
@@ -276,17 +291,20 @@ test("rebuild scripts: only the highest epoch may begin, load and open", { skip 
     createdAt: 1,
   });
   const load = (epoch: number, user: string) =>
-    s.scripts.rebuildLoad([k.state, k.holders, k.claims, k.free], [epoch, 60, 1, 0, 0, 0, user, "c:1:1"]);
-  assert.equal(await s.scripts.rebuildBegin([k.state, k.holders, k.free], [3, ...def]), 1);
+    s.scripts.rebuildLoad(
+      [k.state, k.holders, k.claims, k.free, k.expiries],
+      [epoch, 60, 1, 0, 0, 0, 0, user, "c:1:1"],
+    );
+  assert.equal(await s.scripts.rebuildBegin([k.state, k.holders, k.free, k.expiries], [3, ...def]), 1);
   assert.equal(
-    await s.scripts.rebuildBegin([k.state, k.holders, k.free], [2, ...def]),
+    await s.scripts.rebuildBegin([k.state, k.holders, k.free, k.expiries], [2, ...def]),
     0,
     "older epoch refused",
   );
   assert.equal(await load(2, "old"), 0);
   assert.equal(await load(3, "new"), 1);
   assert.equal(
-    await s.scripts.rebuildBegin([k.state, k.holders, k.free], [4, ...def]),
+    await s.scripts.rebuildBegin([k.state, k.holders, k.free, k.expiries], [4, ...def]),
     1,
     "a newer one takes over",
   );
@@ -297,7 +315,7 @@ test("rebuild scripts: only the highest epoch may begin, load and open", { skip 
   assert.equal(await s.redis.hget(k.state, "epoch"), "4");
   assert.equal(await s.redis.hget(k.state, "status"), "open");
   assert.equal(
-    await s.scripts.rebuildBegin([k.state, k.holders, k.free], [4, ...def]),
+    await s.scripts.rebuildBegin([k.state, k.holders, k.free, k.expiries], [4, ...def]),
     0,
     "an opened epoch is not begun again",
   );
@@ -323,7 +341,7 @@ test("answer-snapshot: nothing while claims are taken; the campaign-wide answer 
     "no window, perUser 1, not all issued, with holders",
   );
   assert.deepEqual(new Set([snap[9], snap[11]]), new Set(["u1", "u2"]));
-  await s.scripts.markIssued([k.state, k.claims], ["p1", "p2"]);
+  await markWritten(s, "issued", ["p1", "p2"]);
   assert.equal((await snapshot())[7], 1, "all issued");
   assert.equal((await snapshot(1))[8], 0, "too many holders to answer from memory");
   await s.redis.hset(k.state, "status", "paused");
@@ -417,12 +435,22 @@ test("scripts survive SCRIPT FLUSH and a Redis restart (EVALSHA falls back on NO
     endsAt: null,
     createdAt: 1,
   });
-  await scripts.rebuildBegin([k.state, k.holders, k.free], [1, ...def]);
+  await scripts.rebuildBegin([k.state, k.holders, k.free, k.expiries], [1, ...def]);
   await scripts.rebuildOpen([k.state], [1, 0, 0, 0, "open"]);
   const admit = (u: string, suffix = "") =>
     scripts.admit(
-      [k.state, k.holders, k.claims, k.stream, k.free, k.noIdempotency, k.noIdempotency, k.noIdempotency],
-      ["c1", u, `id-${u}${suffix}`, `C-${u}${suffix}`, "", 60, "stream", 100, "", "", "", "", ""],
+      [
+        k.state,
+        k.holders,
+        k.claims,
+        k.stream,
+        k.free,
+        k.noIdempotency,
+        k.noIdempotency,
+        k.noIdempotency,
+        k.expiries,
+      ],
+      ["c1", u, `id-${u}${suffix}`, `C-${u}${suffix}`, "", 60, "stream", 100, "", "", "", "", "", 0],
     ) as Promise<unknown[]>;
   assert.equal((await admit("u1"))[0], ADMIT.ADMITTED);
   assert.deepEqual(await redis.script("EXISTS", sha1Of(redis)), [1], "loaded by the first call");
