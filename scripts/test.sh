@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README). Works on a fresh clone: fetches Node 24, installs
 # the locked dependencies, makes sure the services the tests use answer, then
-# runs format + lint, the type checker and every test.
+# runs `npm test`: lint, the type checker and the three test tiers, unit,
+# services and e2e (test/README.md), stopping at the first that fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/node.sh

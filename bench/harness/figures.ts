@@ -10,6 +10,7 @@ import type { BenchReport } from "../engine/report/report.ts";
 import { median } from "../engine/stats.ts";
 import { type CpuShare, formatCpu } from "./cpu.ts";
 import type { ListenCounters } from "./kernel.ts";
+import { formatRedisCommands, type RedisCommandShare } from "./redis-commands.ts";
 
 export interface RunFigures {
   kind: "ceiling" | "system";
@@ -32,6 +33,8 @@ export interface RunFigures {
   peakRssMiB?: Record<string, number>;
   /** Where the CPU went during the firing phase (cpu.ts). */
   cpu?: CpuShare;
+  /** Distributed modes: Redis commands per admitted claim and per request, by process (redis-commands.ts). */
+  redisCommands?: RedisCommandShare;
   failures: string[];
   extra?: Record<string, unknown>;
 }
@@ -127,7 +130,7 @@ export function line(f: RunFigures): string {
   const settle = f.settleMs !== undefined ? ` settle ${ms(f.settleMs)}` : "";
   const errors = f.connectionErrors ? ` conn-errors ${num(f.connectionErrors)}` : "";
   const verdict = f.kind === "system" ? (f.ok ? " PASS" : " FAIL") : f.ok ? "" : " (unclean)";
-  return `${f.kind} ${num(f.rps)} req/s p99 ${ms(f.p99)}${settle}${listen}${errors}${verdict}${formatCpu(f.cpu)}`;
+  return `${f.kind} ${num(f.rps)} req/s p99 ${ms(f.p99)}${settle}${listen}${errors}${verdict}${formatCpu(f.cpu)}${formatRedisCommands(f.redisCommands)}`;
 }
 
 /** The medians, the ratio against its target (when the scenario has one) and every invariant failure. */

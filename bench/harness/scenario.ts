@@ -26,6 +26,7 @@ import { backlogLimits, diffCounters, listenCounters, machine } from "./kernel.t
 import { ADMIN_TOKEN, type System, type SystemOptions, startCeiling, startSystem } from "./modes.ts";
 import { runBench } from "./processes.ts";
 import { formatHotSpots, profilesIn, summarizeProfile } from "./profile.ts";
+import { RedisCommandSampler, type RedisCommandShare } from "./redis-commands.ts";
 import { DATABASE_URL } from "./services.ts";
 
 export interface ScenarioSpec {
@@ -118,13 +119,16 @@ export class Scenario {
           : [];
       const known = new Map(system.processes.map((p) => [p.pid, cpuRole(p.name)]));
       const sampler = new CpuSampler(() => known);
+      const commands = system.mode === "embedded" ? undefined : new RedisCommandSampler(system.processes);
       const result = await runBench([...targets, "--admin-token", ADMIN_TOKEN, ...ledger, ...benchArgs], {
         timeoutMs: this.spec.runTimeoutMs,
         onSpawn: (pid) => known.set(pid, "generator"),
       });
       sampler.stop();
+      await commands?.stop();
       const f = figuresOf("system", result.code, result.report, result.stderr);
       f.cpu = firingCpu(sampler, result.report);
+      if (commands) f.redisCommands = firingCommands(commands, result.report);
       f.listen = diffCounters(before, listenCounters());
       f.peakRssMiB = Object.fromEntries(system.processes.map((p) => [p.name, mib(p.peakRss()) ?? 0]));
       if (this.spec.afterSystemRun) f.extra = await this.spec.afterSystemRun(system, result.report);
@@ -204,6 +208,17 @@ export class Scenario {
 /** "stampede api #2" -> "api"; the embedded "stampede start" -> "stampede". */
 const cpuRole = (name: string) =>
   name === "stampede start" ? "stampede" : name.replace(/^stampede (\S+).*$/, "$1");
+
+/** The Redis commands of the report's firing phase, per admitted claim and per request, by process. */
+function firingCommands(
+  sampler: RedisCommandSampler,
+  report: BenchReport | undefined,
+): RedisCommandShare | undefined {
+  if (!report) return undefined;
+  const from = Date.parse(report.startedAt);
+  const requests = Object.values(report.answers.byStatus).reduce((a, b) => a + b, 0);
+  return sampler.window(from, from + report.firing.durationMs, requests, report.answers.byStatus["202"] ?? 0);
+}
 
 /** The CPU of the report's firing phase, per request it sent. */
 function firingCpu(sampler: CpuSampler, report: BenchReport | undefined): CpuShare | undefined {

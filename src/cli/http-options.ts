@@ -4,8 +4,23 @@ import type { AppOptions } from "../http/app.ts";
 /** The HTTP-level settings every API process takes from its config (start, and api in distributed mode). */
 export function httpOptions(
   config: Config,
-): Pick<AppOptions, "trustProxy" | "maxHeaderBytes" | "overload" | "corsOrigins" | "requestTimeoutMs"> {
+): Pick<
+  AppOptions,
+  | "trustProxy"
+  | "maxHeaderBytes"
+  | "overload"
+  | "corsOrigins"
+  | "requestTimeoutMs"
+  | "exportCsvNeutralise"
+  | "eventStreams"
+  | "metricsToken"
+  | "metricsCampaignLabels"
+> {
   return {
+    metricsToken: config.METRICS_TOKEN,
+    metricsCampaignLabels: config.METRICS_CAMPAIGN_LABELS,
+    eventStreams: { maxPerClient: config.SSE_MAX_PER_CLIENT, maxTotal: config.SSE_MAX_TOTAL },
+    exportCsvNeutralise: config.EXPORT_CSV_NEUTRALISE,
     corsOrigins: config.CORS_ORIGINS,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     trustProxy: config.TRUST_PROXY,

@@ -21,6 +21,8 @@ export const LOG_REDACT = [
   "USER_TOKEN_SECRET",
   "*.ADMIN_TOKEN",
   "*.USER_TOKEN_SECRET",
+  "METRICS_TOKEN",
+  "*.METRICS_TOKEN",
 ];
 
 /**

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { getHeapStatistics } from "node:v8";
 import { parseRate } from "../domain/rate-policy.ts";
 import {
+  bool,
   ConfigError,
   hostPorts,
   int,
@@ -125,13 +126,13 @@ export const SETTINGS = {
     scope: "embedded",
   },
   REDIS_WAIT_REPLICAS: {
-    doc: "an admission waits until this many replicas of its Redis master hold it (WAIT) before its 202; 503 when they do not within REDIS_WAIT_TIMEOUT_MS (0: no wait)",
+    doc: "an admission (or a hold's confirm or release) waits until this many replicas of its Redis master hold it (WAIT) before its 202 (200); 503 when they do not within REDIS_WAIT_TIMEOUT_MS (0: no wait)",
     default: 0,
     parse: int(0, 16),
     scope: "distributed",
   },
   REDIS_WAIT_TIMEOUT_MS: {
-    doc: "how long an admission waits for REDIS_WAIT_REPLICAS replicas before it is answered 503",
+    doc: "how long an admission (or a confirm or release) waits for REDIS_WAIT_REPLICAS replicas before it is answered 503",
     default: 500,
     parse: int(1, 60_000),
     scope: "distributed",
@@ -203,8 +204,8 @@ export const SETTINGS = {
     scope: "distributed",
   },
   KAFKA_LINGER_MS: {
-    doc: "how long an API process gathers claims into one Kafka produce request",
-    default: 2,
+    doc: "how long an API process gathers claims into one Kafka produce request (0: those of one event-loop turn, no timer)",
+    default: 0,
     parse: int(0, 1000),
     scope: "distributed",
   },
@@ -251,15 +252,25 @@ export const SETTINGS = {
     scope: "distributed",
   },
   SOLD_OUT_CACHE_MAX_HOLDERS: {
-    doc: "an API process answers a sold-out campaign from memory when it has at most this many holders (0: off)",
+    doc: "an API process answers a sold-out, closed, ended or paused campaign from memory when it has at most this many holders (0: off)",
     default: 100_000,
     parse: int(0, 10_000_000),
     scope: "distributed",
   },
   IDEMPOTENCY_TTL_S: {
-    doc: "how long Redis remembers the answer to an Idempotency-Key (distributed mode)",
+    doc: "how long the answer to an Idempotency-Key is remembered, across restarts (Redis; embedded: DATA_DIR/idempotency)",
     default: 86_400,
     parse: int(60, 30 * 86_400),
+  },
+  HOLD_MIN_SECONDS: {
+    doc: 'the shortest holdSeconds a campaign may ask for (docs/api.md "Holds": 30); lower it for tests only',
+    default: 30,
+    parse: int(1, 3600),
+  },
+  HOLD_REAP_INTERVAL_MS: {
+    doc: "how often a process that runs workers expires the holds whose time has come (admission also expires due holds before it answers 410)",
+    default: 250,
+    parse: int(10, 10_000),
   },
   RATE_LIMIT_USER: {
     doc: "claims per campaign and userId: N/s, N/m or N/h, optional :burst (5/s = 5 at once, then one per 200 ms), or off",
@@ -268,7 +279,7 @@ export const SETTINGS = {
     parse: parseRate,
   },
   RATE_LIMIT_IP: {
-    doc: "claims per client address, all campaigns together (same syntax); a NAT or a load test is one address",
+    doc: "claims per client address (same syntax): all campaigns together embedded, per campaign distributed; a NAT or a load test is one address",
     default: undefined,
     defaultText: "off",
     parse: parseRate,
@@ -437,6 +448,49 @@ export const SETTINGS = {
     defaultText: "REQUEST_TIMEOUT_MS / 2",
     derive: (c) => Math.ceil(requestTimeout(c) / 2),
     parse: int(50, 600_000),
+  },
+  EXPORT_CSV_NEUTRALISE: {
+    doc: "CSV exports prefix cells a spreadsheet would run as a formula (= + - @ TAB CR) with ' (false: values exact; ?spreadsheetSafe= overrides per request)",
+    default: true,
+    parse: bool,
+  },
+  SSE_MAX_PER_CLIENT: {
+    doc: "event streams (SSE) one client address may hold open at once; beyond, 429 rate_limited with Retry-After",
+    default: 20,
+    parse: int(1, 1_000_000),
+  },
+  SSE_MAX_TOTAL: {
+    doc: "event streams (SSE) one API process holds open at once; beyond, 503 unavailable with Retry-After",
+    default: 10_000,
+    parse: int(1, 10_000_000),
+  },
+  WEBHOOK_ALLOW_PRIVATE: {
+    doc: "let webhooks reach loopback, private (RFC 1918, fc00::/7), link-local and metadata addresses; refused by default (SSRF)",
+    default: false,
+    parse: bool,
+  },
+  USER_TOKEN_AUDIENCE: {
+    doc: "when set, user tokens must name this audience in `aud`",
+    default: undefined,
+    defaultText: "(not checked)",
+    parse: optionalStr,
+  },
+  USER_TOKEN_ISSUER: {
+    doc: "when set, user tokens must carry this issuer in `iss`",
+    default: undefined,
+    defaultText: "(not checked)",
+    parse: optionalStr,
+  },
+  METRICS_TOKEN: {
+    doc: "when set, GET /metrics needs Authorization: Bearer <METRICS_TOKEN> (api and worker)",
+    default: undefined,
+    defaultText: "(open)",
+    parse: secret(16),
+  },
+  METRICS_CAMPAIGN_LABELS: {
+    doc: "label queue lag by each campaign's stream (QUEUE=redis); off, it is summed per consumer group so /metrics stays bounded",
+    default: false,
+    parse: bool,
   },
 } satisfies Record<string, Setting<unknown>>;
 

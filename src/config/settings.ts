@@ -144,3 +144,11 @@ export const trustProxy: Parser<boolean | number | string> = (raw, name) => {
   }
   return items.join(",");
 };
+
+/** true | false (also 1 | 0, yes | no, on | off). */
+export const bool: Parser<boolean> = (raw, name) => {
+  const text = raw.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(text)) return true;
+  if (["false", "0", "no", "off"].includes(text)) return false;
+  throw new ConfigError(name, `expected true or false, got "${raw}"`);
+};

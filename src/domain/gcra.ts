@@ -15,12 +15,16 @@ export interface GcraStep {
   nextTat: number;
 }
 
+/**
+ * Waits shorter than this (ms) are rounding, not a refusal: TATs are sums of
+ * fractional intervals on a fractional clock (and Redis keeps them to 3
+ * decimals), so the last request of a burst can land a hair past allowAt.
+ */
+export const GCRA_TOLERANCE_MS = 0.001;
+
 export function gcraStep(storedTat: number | undefined, now: number, policy: RatePolicy): GcraStep {
   const tat = storedTat === undefined || storedTat < now ? now : storedTat;
   const nextTat = tat + policy.intervalMs;
-  // From the TAT's lead over now, not from (now + interval) - burst * interval: with
-  // fractional clocks (performance.now()) that sum can round a hair above now, which
-  // refused the first request of a fresh bucket with a burst of 1 (e.g. 1/s).
-  const waitMs = tat - now + policy.intervalMs - policy.burst * policy.intervalMs;
-  return { waitMs: Math.max(waitMs, 0), nextTat };
+  const allowAt = nextTat - policy.burst * policy.intervalMs;
+  return { waitMs: allowAt - now > GCRA_TOLERANCE_MS ? allowAt - now : 0, nextTat };
 }

@@ -69,8 +69,10 @@ export interface Claim {
 }
 
 export interface CampaignCounters {
-  /** Claims admitted (pending or issued). */
+  /** Units in use: claims admitted and not expired or released (pending, held or issued). */
   admitted: number;
-  /** Claims durably in the ledger. */
+  /** Claims durably in the ledger as issued. */
   issued: number;
+  /** Holds in the ledger, not yet confirmed, expired or released (0 for campaigns without holds). */
+  held: number;
 }

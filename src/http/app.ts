@@ -10,14 +10,19 @@ import type { QueueLag } from "../ports/queue.ts";
 import type { Readiness } from "../ports/readiness.ts";
 import type { StatsSource } from "../ports/stats.ts";
 import type { Services } from "../services/index.ts";
-import { type Access, adminGuard, userAuth } from "./plugins/auth.ts";
+import { type Access, adminCheck, adminGuard, userAuth } from "./plugins/auth.ts";
 import { clientErrorHandler, frameworkErrors } from "./plugins/client-errors.ts";
 import { registerCors } from "./plugins/cors.ts";
 import { collectRoutes, installErrorHandling } from "./plugins/errors.ts";
 import { trackInFlight } from "./plugins/in-flight.ts";
 import { registerOpenApi } from "./plugins/openapi.ts";
 import { type OverloadOptions, registerOverloadGuard } from "./plugins/overload.ts";
-import { deadline } from "./plugins/request-timeout.ts";
+import { installDeadline } from "./plugins/request-timeout.ts";
+import {
+  DEFAULT_EVENT_STREAM_LIMITS,
+  type EventStreamLimits,
+  limitEventStreams,
+} from "./plugins/sse-limits.ts";
 import { registerCampaignRoutes } from "./routes/campaigns.ts";
 import { registerClaimRoutes } from "./routes/claims.ts";
 import { registerDeliveryRoutes } from "./routes/deliveries.ts";
@@ -59,8 +64,16 @@ export interface AppOptions {
   overload?: OverloadOptions;
   /** CORS_ORIGINS; none by default. */
   corsOrigins?: string[] | undefined;
-  /** REQUEST_TIMEOUT_MS: how long a request may wait on a dependency before it is answered 503. */
+  /** REQUEST_TIMEOUT_MS: every request is answered within this, 503 when a dependency kept it waiting (5 s by default). */
   requestTimeoutMs?: number | undefined;
+  /** EXPORT_CSV_NEUTRALISE: CSV exports defuse spreadsheet formulas unless the request says otherwise (default true). */
+  exportCsvNeutralise?: boolean | undefined;
+  /** SSE_MAX_PER_CLIENT / SSE_MAX_TOTAL: event streams open at once (20 per client address, 10,000 in all by default). */
+  eventStreams?: EventStreamLimits | undefined;
+  /** METRICS_TOKEN: /metrics needs this bearer token; open when absent. */
+  metricsToken?: string | undefined;
+  /** METRICS_CAMPAIGN_LABELS: queue lag keeps one series per campaign's stream (off: summed per group). */
+  metricsCampaignLabels?: boolean | undefined;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs?: number;
   /** Dashboard stream timing (tests shorten it). */
@@ -77,7 +90,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promise<FastifyInstance> {
   const { services, ops, access } = parts;
   const { metrics } = ops;
-  metrics.setQueueLagSource(ops.queueLag);
+  metrics.setQueueLagSource(ops.queueLag, { campaignLabels: options.metricsCampaignLabels });
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // One info line per request would cost more than the admission itself.
@@ -122,29 +135,32 @@ export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promi
   await registerCors(app, options.corsOrigins);
   await registerOverloadGuard(app, options.overload);
 
+  // Before any route: every handler registered from here on gets the deadline, every event stream the caps.
+  installDeadline(app, options.requestTimeoutMs ?? 5000);
+  limitEventStreams(app, options.eventStreams ?? DEFAULT_EVENT_STREAM_LIMITS);
   const addMissingMethods = collectRoutes(app);
   const admin = adminGuard(access.adminToken);
-  const within = deadline(options.requestTimeoutMs);
   const sseHeartbeatMs = options.sseHeartbeatMs ?? 15_000;
-  const stats = statsInputs(services, ops);
-  registerHealthRoutes(app, ops);
+  const stats = statsInputs(services, ops, sectionTimeoutMs(options.requestTimeoutMs ?? 5000));
+  registerHealthRoutes(app, ops, adminCheck(access.adminToken));
   registerCampaignRoutes(app, services.campaigns, admin);
-  registerClaimRoutes(app, services.claims, { auth: userAuth(access, admin), within, sseHeartbeatMs });
-  if (services.tasks) registerTaskRoutes(app, services.tasks, { admin, within, sseHeartbeatMs });
-  registerMetricsRoutes(app, metrics);
+  registerClaimRoutes(app, services.claims, { auth: userAuth(access, admin), sseHeartbeatMs });
+  if (services.tasks) registerTaskRoutes(app, services.tasks, { admin, sseHeartbeatMs });
+  registerMetricsRoutes(app, metrics, { token: options.metricsToken });
   registerStatsRoutes(app, stats, admin);
   registerDashboardRoutes(app, stats, metrics, admin, options.dashboard);
   registerLifecycleRoutes(app, services, admin);
   registerDeliveryRoutes(app, services.deliveries, admin);
-  registerExportRoutes(app, services.exports, admin);
+  registerExportRoutes(app, services.exports, admin, { neutraliseCsv: options.exportCsvNeutralise });
   addMissingMethods();
   return app;
 }
 
 /** What /v1/admin/stats and the dashboard read: campaign counters from the campaign service, the rest from ops. */
-function statsInputs(services: Services, ops: AppOps): StatsInputs {
+function statsInputs(services: Services, ops: AppOps, timeoutMs: number): StatsInputs {
   return {
     mode: ops.mode,
+    sectionTimeoutMs: timeoutMs,
     queueLag: ops.queueLag,
     sections: ops.stats,
     async campaigns(limit) {
@@ -155,12 +171,16 @@ function statsInputs(services: Services, ops: AppOps): StatsInputs {
           name: campaign.name,
           stock: campaign.stock,
           ...counts,
+          ...(campaign.holdSeconds ? { holdSeconds: campaign.holdSeconds } : {}),
         })),
         total,
       };
     },
   };
 }
+
+/** A stats section gets most of the request's time: a silent one then reads `{error}` in an answer that still comes. */
+const sectionTimeoutMs = (requestTimeoutMs: number) => Math.floor(requestTimeoutMs * 0.8);
 
 /** Fastify takes a hop count as a function of the hop (its types do not list numbers). */
 function trustProxy(

@@ -10,7 +10,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 export function campaignBody({ campaign, counts, at }: CampaignView) {
-  return {
+  const body: Record<string, unknown> = {
     id: campaign.id,
     name: campaign.name,
     stock: campaign.stock,
@@ -19,11 +19,15 @@ export function campaignBody({ campaign, counts, at }: CampaignView) {
     endsAt: isoOrNull(campaign.endsAt),
     createdAt: iso(campaign.createdAt),
     status: campaignStatus(campaign),
-    issued: counts.issued,
-    pending: counts.pending,
-    remaining: counts.remaining,
-    serverTime: iso(at),
   };
+  // Campaigns with holds add holdSeconds and held (docs/api.md "Holds").
+  if (campaign.holdSeconds) body.holdSeconds = campaign.holdSeconds;
+  body.issued = counts.issued;
+  body.pending = counts.pending;
+  if (campaign.holdSeconds) body.held = counts.held;
+  body.remaining = counts.remaining;
+  body.serverTime = iso(at);
+  return body;
 }
 
 export function claimBody(claim: Claim) {
@@ -38,6 +42,9 @@ export function claimBody(claim: Claim) {
     body.couponCode = claim.couponCode;
     if (claim.issuedAt !== undefined) body.issuedAt = iso(claim.issuedAt);
   }
+  if (claim.expiresAt !== undefined) body.expiresAt = iso(claim.expiresAt);
+  if (claim.endedAt !== undefined && (claim.status === "expired" || claim.status === "released"))
+    body.endedAt = iso(claim.endedAt);
   return body;
 }
 

@@ -29,6 +29,13 @@ export interface QueueLag {
   source: string;
   /** Messages not yet acknowledged by the consumer group. */
   lag: number;
+  /**
+   * Set when the queue has one source per campaign (Redis Streams): what
+   * those sources make up together (their consumer group). /metrics sums
+   * them into one series labelled by it, unless METRICS_CAMPAIGN_LABELS=true:
+   * campaigns come and go, and a label value each would grow without bound.
+   */
+  group?: string;
 }
 
 export interface Consumer {

@@ -18,5 +18,9 @@ export interface CampaignStats {
   stock: number;
   issued: number;
   pending: number;
+  /** Holds in the ledger not yet confirmed (0 without holds). */
+  held: number;
   remaining: number;
+  /** Campaigns with holds only. */
+  holdSeconds?: number;
 }

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { EmbeddedQueue } from "../adapters/journal/embedded-queue.ts";
 import type { JournalOptions } from "../adapters/journal/journal.ts";
 import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
+import { AnswerLog } from "../adapters/memory/answer-log.ts";
 import { MemoryAdmission } from "../adapters/memory/memory-admission.ts";
 import { MemoryNotifier } from "../adapters/memory/memory-notifier.ts";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.ts";
@@ -26,6 +27,7 @@ import { ledgerCountsSource } from "../ops/stats/ledger-counts.ts";
 import { createServices } from "../services/index.ts";
 import { taskSettings } from "../services/tasks/settings.ts";
 import { ClaimWorker } from "../workers/claim-worker.ts";
+import { PeriodicTask } from "../workers/periodic-task.ts";
 import { WebhookDispatcher, type WebhookOptions } from "../workers/webhook/dispatcher.ts";
 import { webhookOptions } from "../workers/webhook/options.ts";
 import { drainQueue } from "./drain.ts";
@@ -108,8 +110,25 @@ async function wire(
   );
   resources.add("claims journal", queue, (q) => q.close());
 
-  const admission = new MemoryAdmission(queue);
+  // Admission is in this process, so the limiter's budget lives here too.
+  const rateLimiter =
+    config.RATE_LIMIT_USER || config.RATE_LIMIT_IP
+      ? resources.add(
+          "rate limiter",
+          new MemoryRateLimiter({ user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP }),
+          (r) => r.close(),
+        )
+      : undefined;
+  // Keyed 409/403/410 answers, durable so that a repeat after a restart gets the same one (answer-log.ts).
+  const idempotencyTtlMs = config.IDEMPOTENCY_TTL_S * 1000;
+  const { log: answers, answers: keptAnswers } = await inDataDir(
+    `the idempotency log in ${join(dataDir, "idempotency")}`,
+    () => AnswerLog.open(join(dataDir, "idempotency"), { ttlMs: idempotencyTtlMs, journal }),
+  );
+  resources.add("idempotency log", answers, (a) => a.close());
+  const admission = new MemoryAdmission(queue, { rateLimiter, idempotencyTtlMs, answers });
   await restoreAdmission(admission, ledger, recovered);
+  admission.restoreAnswers(keptAnswers);
   if (recovered.length > 0)
     logger.info({ claims: recovered.length }, "journal replayed; re-issuing admitted claims");
 
@@ -151,15 +170,6 @@ async function wire(
       resources,
     ),
   );
-  // Admission is in this process, so the limiter's budget lives here too.
-  const rateLimiter =
-    config.RATE_LIMIT_USER || config.RATE_LIMIT_IP
-      ? resources.add(
-          "rate limiter",
-          new MemoryRateLimiter({ user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP }),
-          (r) => r.close(),
-        )
-      : undefined;
   let shuttingDown = false;
   resources.defer("readiness", () => {
     shuttingDown = true;
@@ -167,6 +177,12 @@ async function wire(
   // Started once everything opened: a start that fails leaves nothing running.
   dispatcher.start();
   worker.start();
+  const reaper = resources.add(
+    "hold reaper",
+    holdReaper(admission, config.HOLD_REAP_INTERVAL_MS, logger),
+    (r) => r.stop(),
+  );
+  reaper.start();
 
   const services = createServices(
     instrumentPorts(
@@ -176,19 +192,28 @@ async function wire(
         notifier,
         lifecycle: ledger.lifecycle,
         deliveries: ledger.deliveries,
-        rateLimiter,
         tasks: tasks.service,
       },
       metrics,
     ),
-    { userHashKey: userHashKey(adminToken), requestTimeoutMs: config.REQUEST_TIMEOUT_MS },
+    {
+      userHashKey: userHashKey(adminToken),
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      webhookAllowPrivate: overrides.webhook?.allowPrivate ?? config.WEBHOOK_ALLOW_PRIVATE,
+      holdMinSeconds: config.HOLD_MIN_SECONDS,
+    },
   );
   const api: ApiParts = {
     services,
     access: {
       adminToken,
       userTokens:
-        config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
+        config.USER_TOKEN_SECRET === undefined
+          ? undefined
+          : userTokenVerifier(config.USER_TOKEN_SECRET, {
+              audience: config.USER_TOKEN_AUDIENCE,
+              issuer: config.USER_TOKEN_ISSUER,
+            }),
     },
     ops: {
       readiness: readinessOf(
@@ -238,16 +263,34 @@ async function wire(
 }
 
 /**
- * Rebuilds admission state: the ledger's claims are issued; the journal's
- * that the ledger lacks are admitted and pending (they are already queued again).
+ * Rebuilds admission state from the ledger's active claims (issued, and
+ * holds still held, with their expiresAt) and the journal's surviving
+ * snapshots, which are already queued again (MemoryAdmission.restore()).
  */
 async function restoreAdmission(admission: MemoryAdmission, ledger: SqliteLedger, recovered: Claim[]) {
   const campaigns = await ledger.listCampaigns();
   for (const campaign of campaigns) await admission.putCampaign(campaign);
-  for (const campaign of campaigns) {
-    const issued: Claim[] = [];
-    for await (const claim of ledger.campaignClaims(campaign.id)) issued.push(claim);
-    admission.restore(issued);
-  }
-  admission.restore(recovered);
+  const active: Claim[] = [];
+  for (const campaign of campaigns)
+    for await (const claim of ledger.campaignClaims(campaign.id)) active.push(claim);
+  admission.restore(recovered, active);
+}
+
+/**
+ * The embedded reaper: every HOLD_REAP_INTERVAL_MS, expires the due holds of
+ * every campaign with holds, from their stored expiresAt (so holds that
+ * expired while the process was down go at its first pass).
+ */
+function holdReaper(admission: MemoryAdmission, intervalMs: number, logger: Logger): PeriodicTask {
+  const reapAll = async () => {
+    const campaigns = await admission.listCampaigns();
+    for (const campaign of campaigns) if (campaign.holdSeconds) await admission.reapExpired(campaign.id);
+  };
+  return new PeriodicTask({
+    intervalMs,
+    run: reapAll,
+    logger,
+    failureMessage: "expiring holds failed",
+    unref: true,
+  });
 }

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from "fastify";
-import type { AppOps } from "../http/app.ts";
+import type { AppOps, AppOptions } from "../http/app.ts";
+import { adminCheck } from "../http/plugins/auth.ts";
 import { installErrorHandling } from "../http/plugins/errors.ts";
+import { installDeadline } from "../http/plugins/request-timeout.ts";
 import { registerHealthRoutes } from "../http/routes/health.ts";
 import { errorSchema } from "../http/schemas/contract.ts";
 import { observeRequests, registerMetricsRoutes } from "../ops/metrics/routes.ts";
@@ -12,7 +14,11 @@ import { observeRequests, registerMetricsRoutes } from "../ops/metrics/routes.ts
  */
 export async function buildWorkerApp(
   ops: Pick<AppOps, "readiness" | "isShuttingDown" | "metrics" | "queueLag">,
-  options: { logger?: FastifyServerOptions["loggerInstance"] } = {},
+  options: Pick<AppOptions, "requestTimeoutMs" | "metricsToken" | "metricsCampaignLabels"> & {
+    logger?: FastifyServerOptions["loggerInstance"];
+    /** Shows /readyz's per-dependency details to its bearer. */
+    adminToken: string;
+  },
 ): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
@@ -22,9 +28,10 @@ export async function buildWorkerApp(
   });
   app.addSchema(errorSchema);
   installErrorHandling(app);
-  registerHealthRoutes(app, ops);
-  ops.metrics.setQueueLagSource(ops.queueLag);
+  installDeadline(app, options.requestTimeoutMs ?? 5000);
+  registerHealthRoutes(app, ops, adminCheck(options.adminToken));
+  ops.metrics.setQueueLagSource(ops.queueLag, { campaignLabels: options.metricsCampaignLabels });
   observeRequests(app, ops.metrics);
-  registerMetricsRoutes(app, ops.metrics);
+  registerMetricsRoutes(app, ops.metrics, { token: options.metricsToken });
   return app;
 }

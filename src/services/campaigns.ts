@@ -13,11 +13,15 @@ export interface NewCampaign {
   perUserLimit?: number | undefined;
   startsAt?: number | null | undefined;
   endsAt?: number | null | undefined;
+  /** Holds (docs/api.md "Holds"): HOLD_MIN_SECONDS..3600; absent or null: none. */
+  holdSeconds?: number | null | undefined;
 }
 
 export interface CampaignCounts {
   issued: number;
   pending: number;
+  /** Holds in the ledger, not yet confirmed, expired or released (0 without holds). */
+  held: number;
   remaining: number;
 }
 
@@ -32,33 +36,57 @@ export interface CampaignServicePorts {
   admission: AdmissionStore;
   ledger: Ledger;
   now?: (() => number) | undefined;
+  /** HOLD_MIN_SECONDS: the shortest holdSeconds a campaign may ask for (default 30). */
+  holdMinSeconds?: number | undefined;
 }
 
-const NO_CLAIMS: CampaignCounters = { admitted: 0, issued: 0 };
+/** The longest hold (docs/api.md "Campaigns"). */
+export const HOLD_MAX_SECONDS = 3600;
+
+const NO_CLAIMS: CampaignCounters = { admitted: 0, issued: 0, held: 0 };
 
 /**
  * Campaigns: creating one (the ledger decides, admission learns), and reading
  * them with their live counters as the contract defines them (docs/api.md
  * "Campaigns"): `issued` in the ledger, `pending` admitted but not yet there,
- * `remaining = stock - issued - pending`.
+ * `held` holds in the ledger not yet confirmed or ended, `remaining = stock -
+ * issued - pending - held`.
  */
 export class CampaignService {
   readonly #admission: AdmissionStore;
   readonly #ledger: Ledger;
   readonly #now: () => number;
+  readonly #holdMinSeconds: number;
 
   constructor(ports: CampaignServicePorts) {
     this.#admission = ports.admission;
     this.#ledger = ports.ledger;
     this.#now = ports.now ?? Date.now;
+    this.#holdMinSeconds = ports.holdMinSeconds ?? 30;
   }
 
-  /** Throws invalid_request (a window that ends before it starts) or campaign_exists. */
+  /**
+   * Throws invalid_request (a window that ends before it starts, holdSeconds
+   * out of HOLD_MIN_SECONDS..3600) or campaign_exists.
+   */
   async create(input: NewCampaign): Promise<CampaignView> {
     const startsAt = input.startsAt ?? null;
     const endsAt = input.endsAt ?? null;
+    const holdSeconds = input.holdSeconds ?? null;
     if (startsAt !== null && endsAt !== null && endsAt <= startsAt)
       throw new StampedeError("invalid_request", "endsAt must be after startsAt.");
+    if (
+      holdSeconds !== null &&
+      !(
+        Number.isInteger(holdSeconds) &&
+        holdSeconds >= this.#holdMinSeconds &&
+        holdSeconds <= HOLD_MAX_SECONDS
+      )
+    )
+      throw new StampedeError(
+        "invalid_request",
+        `holdSeconds must be an integer from ${this.#holdMinSeconds} to ${HOLD_MAX_SECONDS}.`,
+      );
     const campaign: Campaign = {
       id: input.id ?? newCampaignId(),
       name: input.name,
@@ -68,6 +96,7 @@ export class CampaignService {
       endsAt,
       createdAt: this.#now(),
     };
+    if (holdSeconds !== null) campaign.holdSeconds = holdSeconds;
     // The ledger is the truth and decides whether the id is taken; only
     // then does admission learn of the campaign.
     if (!(await this.#ledger.createCampaign(campaign))) throw new StampedeError("campaign_exists");
@@ -112,10 +141,12 @@ export class CampaignService {
   }
 }
 
+/** admitted = issued + pending + held, so remaining = stock - issued - pending - held. */
 export function countsOf(campaign: Campaign, counters: CampaignCounters): CampaignCounts {
   return {
     issued: counters.issued,
-    pending: counters.admitted - counters.issued,
+    pending: counters.admitted - counters.issued - counters.held,
+    held: counters.held,
     remaining: campaign.stock - counters.admitted,
   };
 }

@@ -1,9 +1,9 @@
+import { BoundedCache } from "../domain/bounded-cache.ts";
 import { StampedeError } from "../domain/errors.ts";
-import type { Claim } from "../domain/types.ts";
-import type { AdmissionStore, AdmitOutcome } from "../ports/admission.ts";
+import { type Claim, isFinal } from "../domain/types.ts";
+import type { AdmissionStore, AdmitOutcome, HoldOutcome } from "../ports/admission.ts";
 import type { Ledger } from "../ports/ledger.ts";
 import type { Notifier } from "../ports/notifier.ts";
-import type { RateLimiter } from "../ports/rate-limiter.ts";
 import { subscribeThenRead, type Watched } from "./watch.ts";
 
 /** One claim request, as the edge received it. */
@@ -16,10 +16,10 @@ export interface ClaimRequest {
 }
 
 export interface ClaimServicePorts {
+  /** Decides claims, rate limits included (see AdmissionStore). */
   admission: AdmissionStore;
   ledger: Ledger;
   notifier: Notifier;
-  rateLimiter?: RateLimiter | undefined;
 }
 
 const NOT_ACTIVE_MESSAGES = {
@@ -35,10 +35,17 @@ const NOT_ACTIVE_MESSAGES = {
  */
 const SOLD_OUT = new StampedeError("sold_out");
 
+/** Holds: which change a request asks for. */
+type HoldAction = "confirm" | "release";
+
+/** Sees the claim before anything is decided: throws (403) to refuse the caller. */
+export type ClaimAuthorizer = (claim: Claim) => void;
+
 /**
  * Claims (docs/api.md "Claims"): admitting one, in the contract's order of checks
- * (campaign, rate limit, then admission decides already claimed / not active
- * / sold out), and reading them back.
+ * (the campaign here, then admission: rate limit, already claimed, not
+ * active, sold out, with the contract's two exceptions, see AdmissionStore),
+ * and reading them back.
  */
 export class ClaimService {
   readonly #ports: ClaimServicePorts;
@@ -51,13 +58,11 @@ export class ClaimService {
 
   /** The admitted claim (the 202), or the StampedeError that answers the request. */
   async claim(request: ClaimRequest): Promise<Claim> {
-    const { admission, rateLimiter } = this.#ports;
-    const { campaignId, userId } = request;
+    const { admission } = this.#ports;
+    const { campaignId, userId, clientIp, idempotencyKey } = request;
+    // A definition cache hit in every mode; a made-up campaign id never reaches the limiter.
     if (!(await admission.getCampaign(campaignId))) throw new StampedeError("campaign_not_found");
-    const retryAfter = await rateLimiter?.check(campaignId, userId, request.clientIp);
-    if (retryAfter !== undefined)
-      throw new StampedeError("rate_limited", "Too many claims for this user; retry later.", { retryAfter });
-    return admitted(await admission.admit({ campaignId, userId, idempotencyKey: request.idempotencyKey }));
+    return admitted(await admission.admit({ campaignId, userId, idempotencyKey, clientIp }));
   }
 
   /** Throws claim_not_found, or unavailable when the store that holds it does not answer. */
@@ -74,6 +79,36 @@ export class ClaimService {
     const claims = await admission.userClaims(campaignId, userId);
     if (claims.length > 0) return claims;
     return ledgerAnswer(() => ledger.userClaims(campaignId, userId));
+  }
+
+  /**
+   * Holds (docs/api.md "Holds"): confirms a hold; resolves with the claim,
+   * issued, once that is durable. `authorize` sees the claim first. Throws
+   * claim_not_found, hold_expired, invalid_request (a claim without holds),
+   * or unavailable.
+   */
+  confirm(claimId: string, authorize?: ClaimAuthorizer): Promise<Claim> {
+    return this.#hold("confirm", claimId, authorize);
+  }
+
+  /** Holds: releases a hold, its unit back in the stock; throws as confirm() does, or already_confirmed. */
+  release(claimId: string, authorize?: ClaimAuthorizer): Promise<Claim> {
+    return this.#hold("release", claimId, authorize);
+  }
+
+  async #hold(action: HoldAction, claimId: string, authorize: ClaimAuthorizer | undefined): Promise<Claim> {
+    const { admission, notifier } = this.#ports;
+    // Who may decide is known from the claim; nothing is decided for someone else.
+    const claim = await this.get(claimId);
+    authorize?.(claim);
+    let outcome = await (action === "confirm" ? admission.confirm(claimId) : admission.release(claimId));
+    // Admission forgets what the ledger has finished (a restart, a retired campaign): the ledger answers.
+    if (outcome.kind === "claim_not_found") outcome = finishedInLedger(action, claim);
+    const decided = holdAnswer(outcome);
+    // Streams learn of a change now, not when the worker has written it.
+    if ((outcome.kind === "confirmed" || outcome.kind === "released") && !outcome.replayed)
+      notifier.publish([decided]).catch(() => undefined);
+    return decided;
   }
 
   /** Follows a claim: its status now, then each change (SSE). Throws as get() does. */
@@ -101,8 +136,69 @@ function admitted(outcome: AdmitOutcome): Claim {
       throw SOLD_OUT;
     case "campaign_not_found":
       throw new StampedeError("campaign_not_found");
+    case "rate_limited":
+      throw new StampedeError("rate_limited", "Too many claims for this user; retry later.", {
+        retryAfter: outcome.retryAfterSec,
+      });
   }
 }
+
+/** How ClaimLookup remembers ids that name no claim (defaults: UNKNOWN_CLAIMS). */
+export interface UnknownClaimsCache {
+  /** Ids remembered at most (least recently asked leave first). */
+  maxSize: number;
+  /** How long "no such claim" is trusted before the stores are asked again. */
+  ttlMs: number;
+}
+
+export const UNKNOWN_CLAIMS: UnknownClaimsCache = { maxSize: 10_000, ttlMs: 1000 };
+/** What a confirm or release answers for a claim only the ledger still knows. */
+function finishedInLedger(action: HoldAction, claim: Claim): HoldOutcome {
+  if (claim.expiresAt === undefined) return { kind: "not_a_hold", claim };
+  switch (claim.status) {
+    case "issued":
+      return action === "confirm"
+        ? { kind: "confirmed", claim, replayed: true }
+        : { kind: "already_confirmed", claim };
+    case "released":
+      return action === "release"
+        ? { kind: "released", claim, replayed: true }
+        : { kind: "hold_expired", claim };
+    case "expired":
+      return { kind: "hold_expired", claim };
+    default:
+      // An open hold admission does not know: its state is not readable now.
+      throw new StampedeError("unavailable", "The hold's state could not be read; retry.", { retryAfter: 1 });
+  }
+}
+
+function holdAnswer(outcome: HoldOutcome): Claim {
+  switch (outcome.kind) {
+    case "confirmed":
+    case "released":
+      return outcome.claim;
+    case "hold_expired":
+      throw new StampedeError(
+        "hold_expired",
+        outcome.claim.status === "released"
+          ? "The hold was released before it was confirmed."
+          : "The hold expired before it was confirmed or released.",
+      );
+    case "already_confirmed":
+      throw new StampedeError("already_confirmed");
+    case "not_a_hold":
+      throw new StampedeError(
+        "invalid_request",
+        "This claim's campaign has no holds: its claims are final once admitted.",
+      );
+    case "claim_not_found":
+      throw new StampedeError("claim_not_found");
+  }
+}
+
+/** Statuses in the order a claim goes through them: a stream never steps back. */
+export const claimStage = (claim: Claim): number =>
+  isFinal(claim.status) ? 2 : claim.status === "held" ? 1 : 0;
 
 /**
  * Where a claim is found: admission state first (it holds every claim still
@@ -110,24 +206,55 @@ function admitted(outcome: AdmitOutcome): Claim {
  * issued claim. Only an answer "no such claim" from the ledger means the
  * claim does not exist; a ledger that fails means it cannot be read now
  * (unavailable, 503), never claim_not_found (docs/api.md "Claims").
+ *
+ * Claim ids come from requests, and anyone can make one up: each costs a
+ * read of admission state and one of the ledger. So an id both answered "no
+ * such claim" for is remembered (a bounded LRU, for `ttlMs`), and lookups of
+ * one id that overlap share one read: a flood of made-up ids costs at most
+ * one read of each store per id per `ttlMs`, and at most `maxSize` entries of
+ * memory. Remembering "no" is safe because a claim id is made at admission
+ * and handed to its client only after admission state holds it; what can
+ * appear later is a claim lost with Redis and not yet rebuilt, found at most
+ * `ttlMs` late.
  */
 export class ClaimLookup {
   readonly #admission: AdmissionStore;
   readonly #ledger: Ledger;
+  readonly #unknown: BoundedCache<string, true>;
+  /** Lookups being answered, by id: at most one read per id at a time (bounded by the requests in flight). */
+  readonly #reading = new Map<string, Promise<Claim | undefined>>();
 
-  constructor(ports: { admission: AdmissionStore; ledger: Ledger }) {
+  constructor(
+    ports: { admission: AdmissionStore; ledger: Ledger },
+    unknown: UnknownClaimsCache = UNKNOWN_CLAIMS,
+  ) {
     this.#admission = ports.admission;
     this.#ledger = ports.ledger;
+    this.#unknown = new BoundedCache({ maxSize: unknown.maxSize, ttlMs: unknown.ttlMs });
   }
 
-  async find(claimId: string): Promise<Claim | undefined> {
-    return (await this.#admission.getClaim(claimId)) ?? ledgerAnswer(() => this.#ledger.findClaim(claimId));
+  find(claimId: string): Promise<Claim | undefined> {
+    if (this.#unknown.has(claimId)) return Promise.resolve(undefined);
+    let reading = this.#reading.get(claimId);
+    if (!reading) {
+      reading = this.#read(claimId).finally(() => this.#reading.delete(claimId));
+      this.#reading.set(claimId, reading);
+    }
+    return reading;
   }
 
   /** The claims among these ids that exist (a notifier re-reads what its listeners wait for). */
   async findMany(claimIds: readonly string[]): Promise<Claim[]> {
     const found = await Promise.all(claimIds.map((id) => this.find(id)));
     return found.filter((claim): claim is Claim => claim !== undefined);
+  }
+
+  async #read(claimId: string): Promise<Claim | undefined> {
+    const claim =
+      (await this.#admission.getClaim(claimId)) ??
+      (await ledgerAnswer(() => this.#ledger.findClaim(claimId)));
+    if (!claim) this.#unknown.set(claimId, true);
+    return claim;
   }
 }
 

@@ -2,6 +2,12 @@ import { randomBytes } from "node:crypto";
 import { StampedeError } from "../domain/errors.ts";
 import type { DeliveryLedger, DeliveryRecord, WebhookConfig } from "../ports/delivery.ts";
 import type { Actor } from "../ports/lifecycle-ledger.ts";
+import {
+  checkWebhookTarget,
+  type Resolve,
+  WebhookTargetError,
+  type WebhookTargetPolicy,
+} from "../workers/webhook/target.ts";
 import type { CampaignService } from "./campaigns.ts";
 
 /** What setting a webhook takes. */
@@ -29,6 +35,10 @@ export interface DeliveryServicePorts {
   deliveries: DeliveryLedger;
   campaigns: CampaignService;
   now?: (() => number) | undefined;
+  /** WEBHOOK_ALLOW_PRIVATE: webhook URLs may point at loopback, private and link-local addresses. */
+  allowPrivateTargets?: boolean | undefined;
+  /** How the webhook's host name is resolved when it is set (tests pass their own). */
+  resolve?: Resolve | undefined;
 }
 
 /**
@@ -40,17 +50,25 @@ export class DeliveryService {
   readonly #store: DeliveryLedger;
   readonly #campaigns: CampaignService;
   readonly #now: () => number;
+  readonly #policy: WebhookTargetPolicy;
+  readonly #resolve: Resolve | undefined;
 
   constructor(ports: DeliveryServicePorts) {
     this.#store = ports.deliveries;
     this.#campaigns = ports.campaigns;
     this.#now = ports.now ?? Date.now;
+    this.#policy = { allowPrivate: ports.allowPrivateTargets ?? false };
+    this.#resolve = ports.resolve;
   }
 
-  /** Throws campaign_not_found, or invalid_request for a url that is not http(s). */
+  /**
+   * Throws campaign_not_found; invalid_request for a url that is not http(s),
+   * or whose host does not resolve, or resolves to an address that is not
+   * public (unless WEBHOOK_ALLOW_PRIVATE); unavailable when DNS does not answer.
+   */
   async setWebhook(campaignId: string, request: WebhookRequest, actor: Actor): Promise<WebhookSet> {
     await this.#campaigns.requireInLedger(campaignId);
-    const url = webhookUrl(request.url);
+    const url = await this.#checkedUrl(request.url);
     const backfill = request.backfill ?? false;
     const generated = request.secret === undefined;
     const secret = request.secret ?? randomBytes(24).toString("base64url");
@@ -120,6 +138,21 @@ export class DeliveryService {
     });
   }
 
+  async #checkedUrl(raw: string): Promise<string> {
+    const url = webhookUrl(raw);
+    try {
+      await checkWebhookTarget(url, this.#policy, this.#resolve);
+    } catch (error) {
+      if (error instanceof WebhookTargetError)
+        throw new StampedeError("invalid_request", `url is refused: ${error.message}.`);
+      throw new StampedeError("unavailable", "The webhook's host name could not be resolved now; retry.", {
+        retryAfter: 1,
+        cause: error,
+      });
+    }
+    return url.href;
+  }
+
   async #state(campaignId: string): Promise<WebhookState> {
     const webhook = await this.#store.getWebhook(campaignId);
     return {
@@ -129,7 +162,7 @@ export class DeliveryService {
   }
 }
 
-function webhookUrl(raw: string): string {
+function webhookUrl(raw: string): URL {
   let parsed: URL;
   try {
     parsed = new URL(raw);
@@ -138,5 +171,5 @@ function webhookUrl(raw: string): string {
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
     throw new StampedeError("invalid_request", "url must be http or https.");
-  return parsed.href;
+  return parsed;
 }

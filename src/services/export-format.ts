@@ -6,9 +6,13 @@
  *
  * CSV follows RFC 4180: a header line, CRLF line ends, and a field quoted
  * (with inner quotes doubled) when it holds a quote, a comma, CR or LF.
- * `spreadsheetSafe` also defuses cells a spreadsheet would run as a formula
- * (OWASP "CSV injection"): such a cell gets a leading apostrophe. That alters
- * the value, so it is off by default; NDJSON always carries values exactly.
+ *
+ * A CSV export is opened in a spreadsheet, and userIds come from the public:
+ * a cell starting with = + - @ TAB or CR would run as a formula there (OWASP
+ * "CSV injection", e.g. `=cmd|' /C calc'!A0`). `spreadsheetSafe`, on unless
+ * turned off (EXPORT_CSV_NEUTRALISE=false, or `?spreadsheetSafe=false`),
+ * defuses such a cell with a leading apostrophe. That alters the value:
+ * whoever needs values exactly takes NDJSON, which always carries them so.
  *
  * Columns: the claim's, then `status` and, for holds, `expiresAt` and
  * `endedAt` (added after the first releases' columns, so a reader of those
@@ -21,6 +25,7 @@ export type ExportFormat = "ndjson" | "csv";
 
 export interface ExportOptions {
   format: ExportFormat;
+  /** CSV only: defuse cells a spreadsheet would run as a formula (default true). */
   spreadsheetSafe?: boolean;
 }
 
@@ -41,7 +46,7 @@ export const CSV_COLUMNS = [
 const NEEDS_QUOTES = /[",\r\n]/;
 const FORMULA_START = /^[=+\-@\t\r]/;
 
-export function csvField(value: string, spreadsheetSafe = false): string {
+export function csvField(value: string, spreadsheetSafe = true): string {
   const safe = spreadsheetSafe && FORMULA_START.test(value) ? `'${value}` : value;
   return NEEDS_QUOTES.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
@@ -80,7 +85,7 @@ export function exportRecord(claim: Claim): ExportRecord {
   return record;
 }
 
-export function csvLine(claim: Claim, spreadsheetSafe = false): string {
+export function csvLine(claim: Claim, spreadsheetSafe = true): string {
   const r = exportRecord(claim);
   return `${CSV_COLUMNS.map((c) => csvField(String(r[c] ?? ""), spreadsheetSafe)).join(",")}\r\n`;
 }
@@ -93,7 +98,7 @@ export async function* exportChunks(
   pages: AsyncIterable<readonly Claim[]>,
   options: ExportOptions,
 ): AsyncGenerator<string> {
-  const safe = options.spreadsheetSafe ?? false;
+  const safe = options.spreadsheetSafe ?? true;
   const line = options.format === "csv" ? (c: Claim) => csvLine(c, safe) : ndjsonLine;
   if (options.format === "csv") yield `${CSV_COLUMNS.join(",")}\r\n`;
   for await (const page of pages) {

@@ -9,7 +9,6 @@ import type { DeliveryLedger } from "../ports/delivery.ts";
 import type { Ledger } from "../ports/ledger.ts";
 import type { LifecycleLedger } from "../ports/lifecycle-ledger.ts";
 import type { Notifier } from "../ports/notifier.ts";
-import type { RateLimiter } from "../ports/rate-limiter.ts";
 import { CampaignService } from "./campaigns.ts";
 import { ClaimService } from "./claims.ts";
 import { DeliveryService } from "./deliveries.ts";
@@ -35,7 +34,6 @@ export interface ServicePorts {
   notifier: Notifier;
   lifecycle: LifecycleLedger;
   deliveries: DeliveryLedger;
-  rateLimiter?: RateLimiter | undefined;
   tasks?: TaskService | undefined;
 }
 
@@ -44,17 +42,21 @@ export interface ServiceSettings {
   userHashKey: Buffer;
   /** How long a request may wait on a dependency (REQUEST_TIMEOUT_MS): bounds erasure's wait. */
   requestTimeoutMs: number;
+  /** WEBHOOK_ALLOW_PRIVATE: webhook URLs may point at loopback, private and link-local addresses (default false). */
+  webhookAllowPrivate?: boolean | undefined;
   now?: (() => number) | undefined;
+  /** HOLD_MIN_SECONDS: the shortest holdSeconds a new campaign may ask for (default 30). */
+  holdMinSeconds?: number | undefined;
 }
 
 export function createServices(ports: ServicePorts, settings: ServiceSettings): Services {
   const { admission, ledger, notifier } = ports;
   const { now } = settings;
   const hashUser: UserHasher = userHasher(settings.userHashKey);
-  const campaigns = new CampaignService({ admission, ledger, now });
+  const campaigns = new CampaignService({ admission, ledger, now, holdMinSeconds: settings.holdMinSeconds });
   return {
     campaigns,
-    claims: new ClaimService({ admission, ledger, notifier, rateLimiter: ports.rateLimiter }),
+    claims: new ClaimService({ admission, ledger, notifier }),
     lifecycle: new LifecycleService({ admission, lifecycle: ports.lifecycle, campaigns }),
     erasure: new ErasureService({
       admission,
@@ -64,7 +66,12 @@ export function createServices(ports: ServicePorts, settings: ServiceSettings): 
       waitMs: settings.requestTimeoutMs,
       now,
     }),
-    deliveries: new DeliveryService({ deliveries: ports.deliveries, campaigns, now }),
+    deliveries: new DeliveryService({
+      deliveries: ports.deliveries,
+      campaigns,
+      now,
+      allowPrivateTargets: settings.webhookAllowPrivate,
+    }),
     exports: new ExportService({ ledger, campaigns }),
     tasks: ports.tasks,
   };

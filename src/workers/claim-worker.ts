@@ -49,6 +49,25 @@ export interface BatchStats {
   /** Conflicts left after resolution: the ledger refused these snapshots. */
   conflicts: number;
   durationMs: number;
+  /** Holds this batch moved to a final state in the ledger (redeliveries not counted again). */
+  holds: HoldEnds;
+}
+
+/** Holds by how they ended: confirmed (issued), released, expired. */
+export interface HoldEnds {
+  confirmed: number;
+  released: number;
+  expired: number;
+}
+
+function holdEnds(changed: readonly Claim[]): HoldEnds {
+  const ends: HoldEnds = { confirmed: 0, released: 0, expired: 0 };
+  for (const claim of changed) {
+    if (claim.expiresAt === undefined) continue;
+    if (claim.status === "issued") ends.confirmed++;
+    else if (claim.status === "released" || claim.status === "expired") ends[claim.status]++;
+  }
+  return ends;
 }
 
 export class ClaimWorker {
@@ -77,7 +96,7 @@ export class ClaimWorker {
       if (result.conflicts.length > 0) logConflicts(logger, result.conflicts);
     }
     const issued = result.written.filter((c) => c.status === "issued");
-    await admission.markIssued(issued);
+    await admission.markWritten(result.written);
     await notifier.publish(result.written);
     const final = result.written.filter((c) => isFinal(c.status));
     if (final.length > 0) await this.#options.issuedSink?.publish(final);
@@ -86,6 +105,7 @@ export class ClaimWorker {
       issued: issued.length,
       conflicts: result.conflicts.length,
       durationMs: performance.now() - started,
+      holds: holdEnds(result.changed),
     });
   }
 

@@ -1,23 +1,10 @@
-import { once } from "node:events";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
+import { freePort } from "../helpers/net.ts";
 import { type ServerProcess, startServer } from "../helpers/server-process.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 export const ADMIN = "client-test-admin-token-0123456789abcdef";
-
-/** A TCP port on 127.0.0.1 that nothing listened on a moment ago (a restarted server must come back on it). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  server.close();
-  await once(server, "close");
-  return port;
-}
 
 export interface Embedded {
   url: string;

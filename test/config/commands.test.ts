@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { test } from "node:test";
 import { distributedConfig, requireDistributed, startConfig } from "../../src/config/commands.ts";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
-import { runCli } from "../helpers/server-process.ts";
+import { runCli } from "../helpers/cli.ts";
 
 /** The settings each server command takes (src/config/commands.ts). */
 const refusedAs = (setting: string) => (error: unknown) =>

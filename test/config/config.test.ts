@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
-import { runCli } from "../helpers/server-process.ts";
+import { runCli } from "../helpers/cli.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/stampede.js", import.meta.url));
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { httpOptions } from "../../src/cli/http-options.ts";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
-import { runCli } from "../helpers/server-process.ts";
+import { runCli } from "../helpers/cli.ts";
 
 test("protection defaults: 5/s per user, no per-address limit, no trusted proxy, overload guard on", () => {
   const config = loadConfig({});

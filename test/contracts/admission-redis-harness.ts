@@ -8,7 +8,7 @@ import { type RedisClient, redisConnection } from "../../src/adapters/redis/conn
 import { RedisKeys } from "../../src/adapters/redis/keys.ts";
 import type { AdmissionStore } from "../../src/ports/admission.ts";
 import { DATABASE_URL, REDIS_URL, redisClient, testPrefix, testSchema } from "../helpers/services.ts";
-import type { AdmissionHarness } from "./admission.ts";
+import type { AdmissionHarness, HarnessOptions } from "./admission.ts";
 
 export const logger = pino({ level: "silent" });
 
@@ -21,16 +21,24 @@ export async function redisHarness(
   t: TestContext,
   sinkOf: (redis: RedisClient, keys: RedisKeys) => AdmissionSink,
   wrap: (inner: RedisAdmission, redis: RedisClient, keys: RedisKeys) => AdmissionStore = (inner) => inner,
-  /** Another Redis (a cluster's redis+cluster:// URL): connected as stampede connects. */
-  url?: string,
+  /** `url`: another Redis (a cluster's redis+cluster:// URL), connected as stampede connects. */
+  options: HarnessOptions & { url?: string } = {},
 ): Promise<AdmissionHarness> {
+  const { url } = options;
   const keys = new RedisKeys(testPrefix(t, "contract", url));
   const ledger = new PostgresLedger({ connectionString: DATABASE_URL, schema: testSchema(t, "contract") });
   t.after(() => ledger.close());
   await ledger.migrate();
   const redis =
     url === undefined ? redisClient(t, REDIS_URL, { enableAutoPipelining: true }) : await connected(t, url);
-  const inner = new RedisAdmission({ redis, keys, ledger, logger, sink: sinkOf(redis, keys) });
+  const inner = new RedisAdmission({
+    redis,
+    keys,
+    ledger,
+    logger,
+    sink: sinkOf(redis, keys),
+    rateLimit: options.rateLimit,
+  });
   const store = wrap(inner, redis, keys);
   t.after(() => store.close());
   return {
@@ -42,7 +50,12 @@ export async function redisHarness(
     async issue(claims) {
       const result = await ledger.write(claims, Date.now());
       assert.equal(result.conflicts.length, 0);
-      await store.markIssued(result.written);
+      await store.markWritten(result.written);
+    },
+    async write(snapshots) {
+      const result = await ledger.write(snapshots, Date.now());
+      assert.deepEqual(result.conflicts, []);
+      await store.markWritten(result.written);
     },
   };
 }

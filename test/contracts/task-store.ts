@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { TaskMessage, TaskRecord, TaskRetention, TaskStore } from "../../src/ports/task-store.ts";
+import { eventually } from "../helpers/wait.ts";
 
 /**
  * What every TaskStore must do, run against each implementation (SQLite,
@@ -11,7 +13,6 @@ import type { TaskMessage, TaskRecord, TaskRetention, TaskStore } from "../../sr
 export type OpenStore = (t: TestContext, retention: TaskRetention) => Promise<TaskStore>;
 
 const RETENTION: TaskRetention = { ttlMs: 60_000, deadLetterTtlMs: 60_000 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function message(overrides: Partial<TaskMessage> = {}): TaskMessage {
   return {
@@ -230,10 +231,10 @@ export function taskStoreContract(name: string, open: OpenStore, skip: string | 
     await running(store, m);
     await store.fail(m.taskId, 1, "x", 0);
     await running(store, m);
-    await waitFor(() => other.length === 4); // notifications may travel (Redis pub/sub)
+    await eventually(() => other.length === 4); // notifications may travel (Redis pub/sub)
     unwatchOther();
     await store.succeed(m.taskId, 2, null);
-    await waitFor(() => seen.length === 5);
+    await eventually(() => seen.length === 5);
     assert.deepEqual(seen, ["queued:0", "running:1", "queued:1", "running:2", "succeeded:2"]);
     unwatch();
     await sleep(50);
@@ -257,12 +258,4 @@ export function taskStoreContract(name: string, open: OpenStore, skip: string | 
     assert.equal(await store.get(bad.taskId), undefined);
     assert.deepEqual(await store.deadLetters(10, 0), []);
   });
-}
-
-async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await sleep(10);
-  }
 }

@@ -11,7 +11,8 @@ import {
   UnsupportedMessageVersionError,
 } from "../../src/domain/claim-message.ts";
 import { openEmbedded } from "../../src/runtime/embedded.ts";
-import { createCampaign, embeddedApp, embeddedConfig, eventually } from "../helpers/embedded-app.ts";
+import { createCampaign, embeddedApp, embeddedConfig } from "../helpers/embedded-app.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const v0 = {
   claimId: "v0-claim-000000000000",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import http from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type ServerProcess, startServer } from "./server-process.ts";
 import { DATABASE_URL, REDIS_URL, sql, testPrefix, testSchema } from "./services.ts";
 
@@ -106,6 +107,14 @@ export async function startCluster(
         databaseUrl,
       ),
   };
+}
+
+/** A claim request for steadyClaims(): the n-th user claims on API process n modulo their number. */
+export function claimOn(cluster: Cluster, campaignId: string) {
+  return (userId: string, index: number): Promise<Reply> =>
+    request(cluster.apis[index % cluster.apis.length]!.url, "POST", `/v1/campaigns/${campaignId}/claims`, {
+      userId,
+    });
 }
 
 export interface Reply {
@@ -234,7 +243,7 @@ export async function spike(
           throw new Error(`no definitive answer for ${userId}: ${reply.status} ${reply.error ?? ""}`);
         retries++;
         const retryAfter = Number(reply.headers["retry-after"] ?? 0);
-        await new Promise((r) => setTimeout(r, Math.min(1000, retryAfter > 0 ? retryAfter * 250 : 100)));
+        await sleep(Math.min(1000, retryAfter > 0 ? retryAfter * 250 : 100));
       }
       options.onAnswer?.(++done);
     }
@@ -279,17 +288,4 @@ export function checkInvariants(
   }
   const decided = [...answers.values()].filter((r) => [202, 409, 410].includes(r.status)).length;
   assert.equal(rows.length, Math.min(campaign.stock, decided), "4: issued != min(stock, users answered)");
-}
-
-/** Polls until `check` holds (generous: other engineers share these two cores). */
-export async function waitFor(
-  check: () => Promise<boolean>,
-  timeoutMs = 60_000,
-  what = "condition",
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

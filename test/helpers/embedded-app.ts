@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { type Config, loadConfig } from "../../src/config/config.ts";
@@ -105,11 +106,11 @@ export async function createCampaign(app: FastifyInstance, body: Record<string, 
   return res.json() as { id: string };
 }
 
-/** Polls until `check` returns true or the deadline passes. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** An inject() answer in the contract's error shape: the status, the code, a message. */
+export function assertError(res: { statusCode: number; json: () => unknown }, status: number, code: string) {
+  assert.equal(res.statusCode, status);
+  const body = res.json() as { error: string; message: string };
+  assert.equal(body.error, code);
+  assert.equal(typeof body.message, "string");
+  assert.ok(body.message.length > 0);
 }

@@ -36,7 +36,15 @@ export const actor: Actor = { actor: "tester", requestId: "req-1", clientIp: "12
 
 export async function embeddedPorts(
   t: { after: (fn: () => Promise<void> | void) => void },
-  options: { requestTimeoutMs?: number; rateLimiter?: RateLimiter; now?: () => number } = {},
+  options: {
+    requestTimeoutMs?: number;
+    rateLimiter?: RateLimiter;
+    now?: () => number;
+    /** WEBHOOK_ALLOW_PRIVATE (the tests' receivers, and made-up hosts, are not public). */
+    webhookAllowPrivate?: boolean;
+    /** HOLD_MIN_SECONDS (30 when absent). */
+    holdMinSeconds?: number;
+  } = {},
 ): Promise<EmbeddedPorts> {
   const dataDir = tempDir(t);
   const ledger = new SqliteLedger(dataDir);
@@ -47,7 +55,7 @@ export async function embeddedPorts(
     { sync: async () => undefined },
     claimMessageCodec,
   );
-  const admission = new MemoryAdmission(queue);
+  const admission = new MemoryAdmission(queue, { rateLimiter: options.rateLimiter });
   const notifier = new MemoryNotifier();
   const worker = new ClaimWorker({
     queue,
@@ -65,12 +73,13 @@ export async function embeddedPorts(
       notifier,
       lifecycle: ledger.lifecycle,
       deliveries: ledger.deliveries,
-      rateLimiter: options.rateLimiter,
     },
     {
       userHashKey: userHashKey(ADMIN_TOKEN),
       requestTimeoutMs: options.requestTimeoutMs ?? 5000,
       now: options.now,
+      webhookAllowPrivate: options.webhookAllowPrivate,
+      holdMinSeconds: options.holdMinSeconds,
     },
   );
   t.after(async () => {

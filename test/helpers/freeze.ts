@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Cluster, checkInvariants, type Reply, waitFor } from "./distributed.ts";
+import { type Cluster, checkInvariants, type Reply } from "./distributed.ts";
 import { type Answer, createClient } from "./load.ts";
 import { steadyClaims, type Timed } from "./steady-claims.ts";
+import { eventually as waitFor } from "./wait.ts";
 
 /**
  * A dependency that hangs (SIGSTOP) under steady traffic, for the freeze

@@ -1,7 +1,8 @@
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after } from "node:test";
@@ -9,13 +10,16 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Admin } from "@platformatic/kafka";
 import { closeClient } from "../../src/adapters/kafka/close.ts";
+import { freePort } from "./net.ts";
+import { skipOrFail } from "./services.ts";
 
 /**
  * The Kafka broker the tests use: KAFKA_BROKERS when set (scripts/test.sh
  * starts one broker for the whole run and exports it), else the project's
  * own single-node broker (scripts/kafka.sh), started here when it is not
- * running and stopped when this test process exits. Without Java/Maven the
- * Kafka tests are skipped with the reason, except when CI=true: then they fail.
+ * running and stopped when this test process exits. A broker that does not
+ * answer, or no Java/Maven to start one, skips the Kafka tests with the
+ * reason, except when CI=true: then they fail (skipOrFail in services.ts).
  */
 const run = promisify(execFile);
 export const KAFKA_SCRIPT = fileURLToPath(new URL("../../scripts/kafka.sh", import.meta.url));
@@ -27,7 +31,12 @@ let brokers: Promise<{ brokers: string[] } | { missing: string }> | undefined;
 function resolveBrokers(): Promise<{ brokers: string[] } | { missing: string }> {
   brokers ??= (async () => {
     const fromEnv = process.env.KAFKA_BROKERS?.split(",").filter(Boolean);
-    if (fromEnv?.length) return { brokers: fromEnv };
+    if (fromEnv?.length) {
+      const silent = await unreachable(fromEnv[0]!);
+      return silent
+        ? { missing: `Kafka at ${fromEnv[0]} (KAFKA_BROKERS) does not answer: ${silent}` }
+        : { brokers: fromEnv };
+    }
     try {
       const { stdout } = await run(KAFKA_SCRIPT, ["status"]);
       return { brokers: [stdout.trim()] };
@@ -54,13 +63,25 @@ function resolveBrokers(): Promise<{ brokers: string[] } | { missing: string }> 
   return brokers;
 }
 
+/** Why a TCP connection to "host:port" fails, or undefined when it opens. */
+async function unreachable(broker: string): Promise<string | undefined> {
+  const colon = broker.lastIndexOf(":");
+  const socket = connect({ host: broker.slice(0, colon), port: Number(broker.slice(colon + 1)) });
+  socket.setTimeout(3000, () => socket.destroy(new Error("no answer within 3 s")));
+  try {
+    await once(socket, "connect");
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    socket.destroy();
+  }
+}
+
 /** The `skip` option for Kafka tests (never skips when CI=true: it throws). */
 export async function skipWithoutKafka(): Promise<string | false> {
   const found = await resolveBrokers();
-  if ("brokers" in found) return false;
-  if (process.env.CI === "true") throw new Error(`CI=true and Kafka is missing: ${found.missing}`);
-  process.stderr.write(`skipping Kafka tests: ${found.missing}\n`);
-  return found.missing;
+  return skipOrFail("brokers" in found ? undefined : found.missing);
 }
 
 export async function kafkaBrokers(): Promise<string[]> {
@@ -173,13 +194,6 @@ export interface OwnBroker {
  * the other tests. Stopped and removed when the test ends. About 1 GB of heap.
  */
 export async function ownBroker(t: After): Promise<OwnBroker> {
-  const freePort = async () => {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise((resolve) => server.close(resolve));
-    return port;
-  };
   const stateDir = mkdtempSync(join(tmpdir(), "stampede-kafka-own-"));
   const env = {
     ...process.env,

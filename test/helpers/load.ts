@@ -1,4 +1,5 @@
 import http from "node:http";
+import { eventually } from "./wait.ts";
 
 /**
  * A small load generator for tests: fires requests over real sockets with a
@@ -102,4 +103,29 @@ export function countBy<T>(items: T[], key: (item: T) => string | number): Recor
     counts[k] = (counts[k] ?? 0) + 1;
   }
   return counts;
+}
+
+/** A campaign's counters (GET /v1/campaigns/:id). */
+export interface CampaignCounters {
+  stock: number;
+  pending: number;
+  issued: number;
+  remaining: number;
+}
+
+/** Polls the campaign until nothing is pending (every admitted claim issued), and returns its counters. */
+export function waitQuiet(
+  client: ReturnType<typeof createClient>,
+  id: string,
+  timeoutMs = 30_000,
+): Promise<CampaignCounters> {
+  return eventually(
+    async () => {
+      const campaign = (await client.request({ method: "GET", path: `/v1/campaigns/${id}` }))
+        .body as unknown as CampaignCounters;
+      return campaign.pending === 0 ? campaign : undefined;
+    },
+    timeoutMs,
+    `campaign ${id}: pending 0`,
+  );
 }

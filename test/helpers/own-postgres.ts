@@ -2,9 +2,10 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
-import { freePort } from "./own-redis.ts";
-import { skipWithoutServices } from "./services.ts";
+import { freePort } from "./net.ts";
+import { skipOrFail, skipWithoutServices } from "./services.ts";
 import { tempDir } from "./tmp.ts";
 
 /**
@@ -82,13 +83,7 @@ export function ownPostgresMissing(): string | undefined {
  * services or initdb are missing, except under CI=true, where that fails.
  */
 export async function skipWithoutOwnPostgres(): Promise<string | false> {
-  const services = await skipWithoutServices();
-  if (services) return services;
-  const missing = ownPostgresMissing();
-  if (!missing) return false;
-  if (process.env.CI === "true") throw new Error(`CI=true and a test needs its own PostgreSQL: ${missing}`);
-  process.stderr.write(`skipping PostgreSQL crash tests: ${missing}\n`);
-  return missing;
+  return (await skipWithoutServices()) || skipOrFail(ownPostgresMissing());
 }
 
 export async function startOwnPostgres(
@@ -164,7 +159,7 @@ export async function startOwnPostgres(
     const deadline = Date.now() + 10_000;
     while (groupAlive(c.pid)) {
       if (Date.now() > deadline) throw new Error(`PostgreSQL's processes (group ${c.pid}) outlived kill -9`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
 
@@ -198,7 +193,7 @@ export async function startOwnPostgres(
       }
       if (Date.now() > deadline)
         throw new Error(`postgres on port ${port} did not answer within 60 s:\n${logTail()}`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { freePort } from "./net.ts";
 import { tempDir } from "./tmp.ts";
 
 /**
@@ -20,17 +21,6 @@ export interface OwnRedis {
   freeze(): void;
   /** SIGCONT after freeze(). */
   thaw(): void;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  server.close();
-  await once(server, "close");
-  return port;
 }
 
 export async function startOwnRedis(
@@ -82,7 +72,7 @@ export async function startOwnRedis(
         probe.disconnect();
       }
       if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   };
   const kill9 = async () => {

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { ServerProcess } from "./server-process.ts";
 import { tempDir } from "./tmp.ts";
+import { eventually } from "./wait.ts";
 
 /**
  * Helpers of the task crash tests, which run `stampede` as child processes
@@ -39,21 +41,6 @@ export function crashTasks(t: Parameters<typeof tempDir>[0]): {
   return { dir, env: { TASK_MODULES: CRASH_TASKS_MODULE, TASK_RECORD_FILE: recordFile }, invocations };
 }
 
-/** Polls `probe` until it returns something other than undefined. */
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 export interface TaskView {
   status: string;
   attempts: number;
@@ -82,13 +69,13 @@ export function taskClient(url: string, token: string) {
     read,
     /** Polls the task until it has `status` (succeeded, failed). */
     settled: (taskId: string, status: string, ms = 20_000): Promise<TaskView> =>
-      until(
-        `task ${taskId} to be ${status}`,
+      eventually(
         async () => {
           const task = await read(taskId);
           return task.status === status ? task : undefined;
         },
         ms,
+        `task ${taskId} to be ${status}`,
       ),
     async deadLetters(): Promise<string[]> {
       const res = await fetch(`${url}/v1/admin/tasks/dead-letters`, { headers: auth });
@@ -126,8 +113,10 @@ export interface TaskCluster {
  */
 export async function killWorkerMidTask({ workers, tasks, invocations }: TaskCluster): Promise<void> {
   const taskId = await tasks.submit("test-hang-once");
-  const first = await until("the first attempt to start", () =>
-    invocations().find((i) => i.taskId === taskId),
+  const first = await eventually(
+    () => invocations().find((i) => i.taskId === taskId),
+    20_000,
+    "the first attempt to start",
   );
   assert.equal((await tasks.read(taskId)).status, "running");
   const doomed = workers.find((w) => w.child.pid === first.pid);
@@ -139,7 +128,7 @@ export async function killWorkerMidTask({ workers, tasks, invocations }: TaskClu
   assert.deepEqual(done.result, { attempt: 2 });
   // Time for a duplicate to run, if anything let it (the dead worker's
   // message was never acknowledged, and the store's sweep publishes it too).
-  await new Promise((r) => setTimeout(r, 1500));
+  await sleep(1500);
   assertRanTwiceSucceededOnce(invocations, taskId);
 }
 
@@ -155,10 +144,10 @@ export async function killEveryWorker({
   invocations,
 }: TaskCluster): Promise<void> {
   const taskId = await tasks.submit("test-kill-worker");
-  await until(
-    "every worker to die",
-    () => (workers.every((w) => w.child.exitCode !== null || w.child.signalCode) ? true : undefined),
+  await eventually(
+    () => workers.every((w) => w.child.exitCode !== null || w.child.signalCode),
     60_000,
+    "every worker to die",
   );
   await startWorker();
   const task = await tasks.settled(taskId, "failed", 60_000);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseRate } from "../../src/domain/rate-policy.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
+import { admin, assertError, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const json = { "content-type": "application/json" };
 const claim = (id: string, userId: string, headers: Record<string, string> = {}) => ({
@@ -10,14 +11,6 @@ const claim = (id: string, userId: string, headers: Record<string, string> = {})
   headers: { ...json, ...headers },
   payload: { userId },
 });
-
-function assertError(res: { statusCode: number; json: () => unknown }, status: number, code: string) {
-  assert.equal(res.statusCode, status);
-  const body = res.json() as { error: string; message: string };
-  assert.equal(body.error, code);
-  assert.equal(typeof body.message, "string");
-  assert.ok(body.message.length > 0);
-}
 
 describe("campaigns", () => {
   test("create, read, list", async (t) => {
@@ -304,7 +297,7 @@ describe("operations and routing", () => {
     let stopping = false;
     const { app } = await embeddedApp(t, { ops: { isShuttingDown: () => stopping } });
     assert.equal((await app.inject({ method: "GET", url: "/healthz" })).statusCode, 200);
-    const ready = await app.inject({ method: "GET", url: "/readyz" });
+    const ready = await app.inject({ method: "GET", url: "/readyz", headers: admin });
     assert.equal(ready.statusCode, 200);
     assert.deepEqual(
       ready.json().dependencies.map((d: { name: string }) => d.name),

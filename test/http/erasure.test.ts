@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { userHasher, userHashKey } from "../../src/domain/user-hash.ts";
-import { ADMIN_TOKEN, admin, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
+import { ADMIN_TOKEN, admin, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const json = { "content-type": "application/json" };
 const USER = "alice@example.com";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Producer, stringSerializers } from "@platformatic/kafka";
 import { pino } from "pino";
 import { deliveryBoundMs, resolveOptions } from "../../src/adapters/kafka/queue/options.ts";
@@ -59,7 +60,7 @@ test("with no broker, stampede's publisher fails within its delivery bound; the 
     () => (settled = true),
     () => (settled = true),
   );
-  await new Promise((r) => setTimeout(r, bound + 1500));
+  await sleep(bound + 1500);
   assert.equal(settled, false, "the default idempotent producer gave up (retries no longer unbounded?)");
   await raw.close(true).catch(() => undefined);
   await sending;

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BUILTIN_TASKS } from "../../src/services/tasks/builtin.ts";
 import { createTask } from "../../src/services/tasks/define.ts";
 import { TaskRegistry } from "../../src/services/tasks/registry.ts";
 import { defaultTaskSettings } from "../../src/services/tasks/settings.ts";
 import type { TaskOutcomeEvent } from "../../src/workers/task-worker.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { eventually } from "../helpers/wait.ts";
 
 /**
  * The task pipeline inside `stampede start`'s runtime: the real journal
@@ -21,7 +23,7 @@ test(`${TASKS} tasks on 4 workers: each runs once and succeeds once, its complet
     invocations.set(taskId, (invocations.get(taskId) ?? 0) + 1);
     active++;
     mostActive = Math.max(mostActive, active);
-    await new Promise((r) => setTimeout(r, 1));
+    await sleep(1);
     active--;
     return { taskId };
   });

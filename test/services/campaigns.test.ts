@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventually } from "../helpers/embedded-app.ts";
 import { embeddedPorts, rejectsWith } from "../helpers/embedded-ports.ts";
+import { eventually } from "../helpers/wait.ts";
 
 test("create: the ledger decides first, then admission learns; a taken id is campaign_exists", async (t) => {
   const { services, ledger, admission } = await embeddedPorts(t, { now: () => 1_000 });
   const created = await services.campaigns.create({ id: "c1", name: "One", stock: 5 });
-  assert.deepEqual(created.counts, { issued: 0, pending: 0, remaining: 5 });
+  assert.deepEqual(created.counts, { issued: 0, pending: 0, held: 0, remaining: 5 });
   assert.equal(created.campaign.perUserLimit, 1, "perUserLimit defaults to 1");
   assert.equal(created.campaign.createdAt, 1_000);
   assert.equal(created.at, 1_000, "the counters' time is the service's clock");
@@ -42,10 +42,20 @@ test("get: issued, pending and remaining as the contract defines them; unknown i
   await services.campaigns.create({ id: "c", name: "C", stock: 10 });
   for (const userId of ["a", "b", "c"])
     await services.claims.claim({ campaignId: "c", userId, clientIp: "127.0.0.1" });
-  assert.deepEqual((await services.campaigns.get("c")).counts, { issued: 0, pending: 3, remaining: 7 });
+  assert.deepEqual((await services.campaigns.get("c")).counts, {
+    issued: 0,
+    pending: 3,
+    held: 0,
+    remaining: 7,
+  });
   worker.start();
   await eventually(async () => (await services.campaigns.get("c")).counts.issued === 3);
-  assert.deepEqual((await services.campaigns.get("c")).counts, { issued: 3, pending: 0, remaining: 7 });
+  assert.deepEqual((await services.campaigns.get("c")).counts, {
+    issued: 3,
+    pending: 0,
+    held: 0,
+    remaining: 7,
+  });
   await rejectsWith(services.campaigns.get("nope"), "campaign_not_found");
 });
 

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { MemoryRateLimiter } from "../../src/adapters/memory/memory-rate-limiter.ts";
+import { parseRate } from "../../src/domain/rate-policy.ts";
 import type { Claim } from "../../src/domain/types.ts";
 import type { AdmissionStore } from "../../src/ports/admission.ts";
 import { ClaimLookup } from "../../src/services/claims.ts";
-import { eventually } from "../helpers/embedded-app.ts";
 import { embeddedPorts, rejectsWith } from "../helpers/embedded-ports.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const ip = "127.0.0.1";
 const UNKNOWN = "AAAAAAAAAAAAAAAAAAAAAA";
@@ -31,6 +33,38 @@ test("claim: 404 before the rate limiter, 429 with retryAfter before admission d
   );
   assert.equal(limited.retryAfter, 3);
   assert.equal((await services.campaigns.get("c")).counts.pending, 0, "nothing admitted");
+});
+
+test("claim: a repeat of an Idempotency-Key already answered is answered as before, never 429", async (t) => {
+  const limiter = new MemoryRateLimiter({ user: parseRate("1/m", "RATE_LIMIT_USER") });
+  t.after(() => limiter.close());
+  const { services } = await embeddedPorts(t, { rateLimiter: limiter });
+  await services.campaigns.create({ id: "c", name: "C", stock: 5 });
+  const request = { campaignId: "c", userId: "u", clientIp: ip, idempotencyKey: "k" };
+  const first = await services.claims.claim(request);
+  await rejectsWith(services.claims.claim({ ...request, idempotencyKey: undefined }), "rate_limited");
+  for (let i = 0; i < 3; i++) assert.equal((await services.claims.claim(request)).claimId, first.claimId);
+  await rejectsWith(services.claims.claim({ ...request, idempotencyKey: "k2" }), "rate_limited");
+});
+
+test("claim: 410 and 403 to a user without a claim come before the limiter; a holder is limited, then 409", async (t) => {
+  const limiter = new MemoryRateLimiter({ user: parseRate("1/m", "RATE_LIMIT_USER") });
+  t.after(() => limiter.close());
+  const { services } = await embeddedPorts(t, { rateLimiter: limiter });
+  await services.campaigns.create({ id: "c", name: "C", stock: 1 });
+  await services.campaigns.create({ id: "later", name: "L", stock: 1, startsAt: Date.now() + 3_600_000 });
+  await services.claims.claim({ campaignId: "c", userId: "alice", clientIp: ip });
+  for (let i = 0; i < 5; i++) {
+    await rejectsWith(services.claims.claim({ campaignId: "c", userId: "bob", clientIp: ip }), "sold_out");
+    await rejectsWith(
+      services.claims.claim({ campaignId: "later", userId: "bob", clientIp: ip }),
+      "campaign_not_active",
+    );
+  }
+  await rejectsWith(
+    services.claims.claim({ campaignId: "c", userId: "alice", clientIp: ip }),
+    "rate_limited",
+  );
 });
 
 test("claim: admitted, then already_claimed naming the claim, then sold_out for others", async (t) => {
@@ -126,3 +160,52 @@ function forgetful(inner: AdmissionStore): AdmissionStore {
     },
   });
 }
+
+test("an unknown claim id costs one read of each store per TTL, however often and however concurrently asked", {
+  timeout: 30_000,
+}, async (t) => {
+  const { services, admission, ledger } = await embeddedPorts(t);
+  await services.campaigns.create({ id: "c", name: "C", stock: 1 });
+  const reads = { admission: 0, ledger: 0 };
+  const counted = new Proxy(admission, {
+    get(target, prop) {
+      if (prop === "getClaim")
+        return (id: string) => {
+          reads.admission++;
+          return target.getClaim(id);
+        };
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const findClaim = ledger.findClaim.bind(ledger);
+  ledger.findClaim = (id) => {
+    reads.ledger++;
+    return findClaim(id);
+  };
+  const lookup = new ClaimLookup({ admission: counted, ledger }, { maxSize: 100, ttlMs: 300 });
+
+  // 50 at once, then 50 one after the other: one read each.
+  const concurrent = await Promise.all(Array.from({ length: 50 }, () => lookup.find(UNKNOWN)));
+  assert.ok(concurrent.every((c) => c === undefined));
+  for (let i = 0; i < 50; i++) assert.equal(await lookup.find(UNKNOWN), undefined);
+  assert.deepEqual(reads, { admission: 1, ledger: 1 });
+
+  // Once the TTL ran out, the stores are asked again.
+  await new Promise((r) => setTimeout(r, 350));
+  assert.equal(await lookup.find(UNKNOWN), undefined);
+  assert.deepEqual(reads, { admission: 2, ledger: 2 });
+
+  // The bound holds: 1,000 made-up ids in a cache of 100 evict each other, and each still costs one read.
+  for (let i = 0; i < 1000; i++) await lookup.find(`made-up-${String(i).padStart(16, "0")}`);
+  assert.deepEqual(reads, { admission: 1002, ledger: 1002 });
+
+  // A claim that exists is never remembered as missing, and a failure is not remembered at all.
+  const claim = await services.claims.claim({ campaignId: "c", userId: "u", clientIp: ip });
+  assert.equal((await lookup.find(claim.claimId))?.claimId, claim.claimId);
+  ledger.findClaim = async () => Promise.reject(new Error("connection refused"));
+  const other = "BBBBBBBBBBBBBBBBBBBBBB";
+  await rejectsWith(lookup.find(other), "unavailable");
+  ledger.findClaim = findClaim;
+  assert.equal(await lookup.find(other), undefined, "asked again after the failure, and answered");
+});

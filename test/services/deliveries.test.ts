@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { eventually } from "../helpers/embedded-app.ts";
 import { actor, embeddedPorts, rejectsWith } from "../helpers/embedded-ports.ts";
+import { eventually } from "../helpers/wait.ts";
 
 test("webhook: a generated secret is shown once, never read back; every change is audited", async (t) => {
-  const { services } = await embeddedPorts(t, { now: () => 5_000 });
+  const { services } = await embeddedPorts(t, { now: () => 5_000, webhookAllowPrivate: true });
   await services.campaigns.create({ id: "c", name: "C", stock: 5 });
   const set = await services.deliveries.setWebhook("c", { url: "https://shop.example/hook" }, actor);
   assert.match(set.secret ?? "", /^[A-Za-z0-9_-]{32}$/);
@@ -38,7 +38,7 @@ test("webhook: a generated secret is shown once, never read back; every change i
 });
 
 test("webhook refusals: not a URL, not http(s), unknown campaign, replay without a webhook", async (t) => {
-  const { services } = await embeddedPorts(t);
+  const { services } = await embeddedPorts(t, { webhookAllowPrivate: true });
   await services.campaigns.create({ id: "c", name: "C", stock: 5 });
   await rejectsWith(services.deliveries.setWebhook("c", { url: "not a url" }, actor), "invalid_request");
   await rejectsWith(
@@ -55,7 +55,7 @@ test("webhook refusals: not a URL, not http(s), unknown campaign, replay without
 });
 
 test("dead deliveries are listed and replayed, with the audit entry", async (t) => {
-  const { services, worker, ledger } = await embeddedPorts(t);
+  const { services, worker, ledger } = await embeddedPorts(t, { webhookAllowPrivate: true });
   await services.campaigns.create({ id: "c", name: "C", stock: 5 });
   await services.deliveries.setWebhook("c", { url: "https://shop.example/hook" }, actor);
   const claim = await services.claims.claim({ campaignId: "c", userId: "u", clientIp: "127.0.0.1" });

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { userHasher, userHashKey } from "../../src/domain/user-hash.ts";
-import { ADMIN_TOKEN, eventually } from "../helpers/embedded-app.ts";
+import { ADMIN_TOKEN } from "../helpers/embedded-app.ts";
 import { actor, embeddedPorts, rejectsWith } from "../helpers/embedded-ports.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const ip = "127.0.0.1";
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { httpOptions } from "../../src/cli/http-options.ts";
+import { loadConfig } from "../../src/config/config.ts";
 import type { Claim } from "../../src/domain/types.ts";
 import {
   CSV_COLUMNS,
@@ -8,7 +10,8 @@ import {
   exportChunks,
   ndjsonLine,
 } from "../../src/services/export-format.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
+import { eventually } from "../helpers/wait.ts";
 
 const claim = (userId: string, unit = 1): Claim => ({
   claimId: `claim-${unit}-0123456789abcdef`,
@@ -56,12 +59,9 @@ test("CSV fields are quoted exactly when needed and round-trip", () => {
   assert.equal(csvField('say "hi"'), '"say ""hi"""');
   assert.equal(csvField("a,b"), '"a,b"');
   assert.equal(csvField("line\nbreak"), '"line\nbreak"');
-  assert.equal(csvField("=1+1"), "=1+1", "values are exact by default");
-  assert.equal(csvField("=1+1", true), "'=1+1");
-  assert.equal(csvField("@SUM(A1)", true), "'@SUM(A1)");
-  assert.equal(csvField('-2,"x"', true), `"'-2,""x"""`);
+  assert.equal(csvField("=1+1", false), "=1+1", "exact when neutralisation is off");
   const nasty = ['"', ",", '",",', "a\r\nb", "  spaced  ", "ünïcödé ✓", "=cmd|' /C calc'!A0", ""];
-  const text = `${CSV_COLUMNS.join(",")}\r\n${nasty.map((u, i) => csvLine(claim(u, i + 1))).join("")}`;
+  const text = `${CSV_COLUMNS.join(",")}\r\n${nasty.map((u, i) => csvLine(claim(u, i + 1), false)).join("")}`;
   const rows = parseCsv(text);
   assert.deepEqual(rows[0], [...CSV_COLUMNS]);
   assert.deepEqual(
@@ -70,6 +70,31 @@ test("CSV fields are quoted exactly when needed and round-trip", () => {
   );
   assert.ok(rows.slice(1).every((r) => r.length === CSV_COLUMNS.length));
   assert.equal(rows[1]![6], "2030-01-01T00:00:00.000Z");
+});
+
+test("CSV cells a spreadsheet would run as a formula get a leading ' by default", async () => {
+  const cases: [string, string][] = [
+    ["=1+1", "'=1+1"],
+    ["+1", "'+1"],
+    ["-2", "'-2"],
+    ["@SUM(A1)", "'@SUM(A1)"],
+    ["\tx", "'\tx"],
+    ["=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"],
+    ["plain", "plain"],
+    ["a=b", "a=b"],
+  ];
+  for (const [value, safe] of cases) assert.equal(csvField(value), safe, JSON.stringify(value));
+  assert.equal(csvField('-2,"x"'), `"'-2,""x"""`, "neutralised, then quoted");
+  assert.equal(csvField("\rx"), `"'\rx"`);
+  let text = "";
+  for await (const chunk of exportChunks(
+    (async function* () {
+      yield [claim("=HYPERLINK()", 1)];
+    })(),
+    { format: "csv" },
+  ))
+    text += chunk;
+  assert.equal(parseCsv(text)[1]![2], "'=HYPERLINK()", "exportChunks neutralises unless told not to");
 });
 
 test("holds: the status of each final claim, with its expiry and end; the first releases' columns first", () => {
@@ -159,18 +184,42 @@ test("GET /v1/campaigns/:id/export as NDJSON and CSV, admin only", async (t) => 
   const rows = parseCsv(csv.body);
   assert.deepEqual(
     rows.slice(1).map((r) => r[2]),
-    users,
+    ["plain", 'quo"te', "com,ma", "'=HYPERLINK()"],
+    "formulas defused by default",
   );
-  const safe = await app.inject({
+  const exact = await app.inject({
     method: "GET",
-    url: "/v1/campaigns/x/export?format=csv&spreadsheetSafe=true",
+    url: "/v1/campaigns/x/export?format=csv&spreadsheetSafe=false",
     headers: admin,
   });
-  assert.equal(parseCsv(safe.body)[4]![2], "'=HYPERLINK()");
+  assert.deepEqual(
+    parseCsv(exact.body)
+      .slice(1)
+      .map((r) => r[2]),
+    users,
+  );
 
   assert.equal((await app.inject({ method: "GET", url: "/v1/campaigns/x/export" })).statusCode, 401);
   const bad = await app.inject({ method: "GET", url: "/v1/campaigns/x/export?format=xml", headers: admin });
   assert.equal(bad.json().error, "invalid_request");
   const none = await app.inject({ method: "GET", url: "/v1/campaigns/nope/export", headers: admin });
   assert.equal(none.json().error, "campaign_not_found");
+});
+
+test("EXPORT_CSV_NEUTRALISE=false: CSV values exact unless the request asks for spreadsheetSafe=true", {
+  timeout: 30_000,
+}, async (t) => {
+  assert.equal(loadConfig({}).EXPORT_CSV_NEUTRALISE, true, "on by default");
+  const config = loadConfig({ EXPORT_CSV_NEUTRALISE: "false" });
+  const { app, runtime } = await embeddedApp(t, { app: httpOptions(config) });
+  await createCampaign(app, { id: "x", name: "X", stock: 10 });
+  await app.inject({ method: "POST", url: "/v1/campaigns/x/claims", payload: { userId: "=1+1" } });
+  await eventually(async () => (await runtime.ledger.issuedCount("x")) === 1);
+  const read = async (query: string) =>
+    parseCsv(
+      (await app.inject({ method: "GET", url: `/v1/campaigns/x/export?format=csv${query}`, headers: admin }))
+        .body,
+    )[1]![2];
+  assert.equal(await read(""), "=1+1");
+  assert.equal(await read("&spreadsheetSafe=true"), "'=1+1");
 });

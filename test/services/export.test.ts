@@ -3,9 +3,9 @@ import { test } from "node:test";
 import { SqliteLedger } from "../../src/adapters/sqlite/sqlite-ledger.ts";
 import type { Claim } from "../../src/domain/types.ts";
 import { exportChunks } from "../../src/services/export-format.ts";
-import { eventually } from "../helpers/embedded-app.ts";
 import { embeddedPorts, rejectsWith } from "../helpers/embedded-ports.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { eventually } from "../helpers/wait.ts";
 
 test("export: the campaign's issued claims from the ledger, as chunks of the asked format", async (t) => {
   const { services, worker, ledger } = await embeddedPorts(t);

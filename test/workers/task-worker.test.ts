@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { EmbeddedQueue } from "../../src/adapters/journal/embedded-queue.ts";
 import { SqliteTaskStore } from "../../src/adapters/sqlite/tasks/sqlite-task-store.ts";
@@ -9,8 +10,8 @@ import { createTask, PermanentTaskError, type TaskDefinition } from "../../src/s
 import { TaskRegistry } from "../../src/services/tasks/registry.ts";
 import { newTaskId } from "../../src/services/tasks/task-service.ts";
 import { type TaskOutcomeEvent, TaskWorker, type TaskWorkerOptions } from "../../src/workers/task-worker.ts";
-import { eventually } from "../helpers/embedded-app.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { eventually } from "../helpers/wait.ts";
 
 /** A TaskWorker on a real journal-backed queue and SQLite store, with the test's own handlers. */
 async function setup(
@@ -249,7 +250,7 @@ test("an attempt that loses its lease stops (signal) and records nothing", async
   });
   const taskId = await submit("hold", {});
   await eventually(() => signalled, 5000);
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   const task = await store.get(taskId);
   assert.equal(task?.status, "running", "the lost attempt recorded no outcome");
   assert.deepEqual(outcomes, []);

@@ -23,13 +23,18 @@ export class IdempotencyCache<V> {
     return entry.value;
   }
 
-  set(key: string, value: V | Promise<V>): void {
+  /** Keeps `value` until `expiresAt` (epoch ms; default: the cache's TTL from now). */
+  set(key: string, value: V | Promise<V>, expiresAt = Date.now() + this.#ttlMs): void {
     this.#entries.delete(key);
-    this.#entries.set(key, { value: Promise.resolve(value), expiresAt: Date.now() + this.#ttlMs });
+    this.#entries.set(key, { value: Promise.resolve(value), expiresAt });
     if (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
+  }
+
+  get size(): number {
+    return this.#entries.size;
   }
 
   delete(key: string): void {

@@ -14,7 +14,7 @@ export interface MemoryRateLimiterOptions extends RateLimitOptions {
 
 /**
  * The embedded mode's limiter: buckets in a Map inside the one process that
- * decides every claim. A bucket whose TAT has passed is as good as absent, so
+ * decides every claim (MemoryAdmission asks it; anything else may too). A bucket whose TAT has passed is as good as absent, so
  * a periodic sweep drops those and memory stays bounded by the users active
  * in the last `burst` intervals.
  */

@@ -10,9 +10,10 @@
  * All keys of one campaign carry the campaign's hash tag `{tag}`, so each
  * script touches one slot and works on Redis Cluster too. The task store's
  * hashes and its two sorted sets share the fixed tag `{tasks}` (its scripts
- * touch a task and the sets together); every other key (the registry, the
- * tasks stream, an idempotency key of a task, rate-limit buckets) is used
- * alone, by one command or a one-key script, in whatever slot it lands. The tag is derived
+ * touch a task and the sets together); every other key (the campaigns and
+ * holds registries, the tasks stream, an idempotency key of a task, the
+ * buckets of a rate limiter used on its own) is used alone, by one command
+ * or a one-key script, in whatever slot it lands. The tag is derived
  * from the campaign id (64 bits of SHA-256, base64url), so any process can
  * compute it; claim ids start with it, so `GET /v1/claims/:claimId` finds the
  * slot of a claim without knowing its campaign. Two campaigns sharing a tag
@@ -22,7 +23,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { BoundedCache } from "./bounded-cache.ts";
+import { BoundedCache } from "../../domain/bounded-cache.ts";
 
 const WITHOUT_COLON = new Set(["campaign", "hash"]);
 
@@ -82,7 +83,7 @@ export const KEY_FAMILIES = {
   ),
   claims: new KeyLayout(
     "{tag}:claims",
-    "hash shared by the campaigns of one tag: claimId -> packed claim, while the claim is pending",
+    "hash shared by the campaigns of one tag: claimId -> packed claim, until the ledger holds its final status",
   ),
   stream: new KeyLayout("{tag}:c:<campaign>:stream", "stream of admitted claims (QUEUE=redis)"),
   outbox: new KeyLayout(
@@ -91,14 +92,30 @@ export const KEY_FAMILIES = {
   ),
   free: new KeyLayout(
     "{tag}:c:<campaign>:free",
-    "list of units freed by a rebuild (held by a claim lost with Redis)",
+    "list of units given back (by an expired or released hold, or a rebuild) to hand out first",
+  ),
+  expiries: new KeyLayout(
+    "{tag}:c:<campaign>:expiries",
+    "sorted set: the campaign's live holds, claimId scored by expiresAt (what the reapers expire)",
   ),
   rebuildLock: new KeyLayout("{tag}:c:<campaign>:rebuild-lock", "string: a rebuild's lock (SET NX PX)"),
   idempotency: new KeyLayout(
     "{tag}:c:<campaign>:idem:<hash>",
     "string: the first answer to one (user, Idempotency-Key)",
   ),
+  claimRateUser: new KeyLayout(
+    "{tag}:c:<campaign>:rl:u:<user>",
+    "string: a user's claim rate-limit bucket in one campaign (its TAT; admit-9.lua)",
+  ),
+  claimRateIp: new KeyLayout(
+    "{tag}:c:<campaign>:rl:ip:<address>",
+    "string: a client address's claim rate-limit bucket in one campaign (its TAT; admit-9.lua)",
+  ),
   registry: new KeyLayout("campaigns", "set of the campaign ids whose streams and outboxes workers read"),
+  holdsRegistry: new KeyLayout(
+    "holds",
+    "set of the campaign ids with holds, whose expiries the reapers watch",
+  ),
   task: new KeyLayout("{tasks}:task:<task>", "hash: one task's record"),
   taskDue: new KeyLayout(
     "{tasks}:due",
@@ -107,8 +124,14 @@ export const KEY_FAMILIES = {
   taskDead: new KeyLayout("{tasks}:dead", "sorted set: task id -> when it was dead-lettered"),
   taskStream: new KeyLayout("tasks:stream", "stream of task messages (QUEUE=redis)"),
   taskIdempotency: new KeyLayout("task-key:<key>", "string: the task message an Idempotency-Key produced"),
-  rateLimitUser: new KeyLayout("rl:u:<campaign>:<user>", "string: a user's rate-limit bucket (its TAT)"),
-  rateLimitIp: new KeyLayout("rl:ip:<address>", "string: a client address's rate-limit bucket (its TAT)"),
+  rateLimitUser: new KeyLayout(
+    "rl:u:<campaign>:<user>",
+    "string: a user's rate-limit bucket (its TAT), of a limiter used on its own (rate-limiter.ts)",
+  ),
+  rateLimitIp: new KeyLayout(
+    "rl:ip:<address>",
+    "string: a client address's rate-limit bucket (its TAT), of a limiter used on its own",
+  ),
 } as const;
 
 export const TAG_LENGTH = 11;
@@ -140,10 +163,15 @@ export interface CampaignKeys {
   stream: string;
   outbox: string;
   free: string;
+  /** Holds: live holds by expiresAt. */
+  expiries: string;
   lock: string;
-  /** Placeholder key passed when a script has no idempotency key to touch (never written). */
+  /** Placeholder key passed for a script's KEYS slot it will not touch (no idempotency key, a limit off); never written. */
   noIdempotency: string;
   idempotency(userId: string, key: string): string;
+  /** The claim rate-limit buckets of admit-9.lua: in the campaign's slot, so per campaign. */
+  rateUser(userId: string): string;
+  rateIp(address: string): string;
 }
 
 /** The task store's keys and channels. */
@@ -195,12 +223,15 @@ export class RedisKeys {
         stream: this.#key(KEY_FAMILIES.stream, ids),
         outbox: this.#key(KEY_FAMILIES.outbox, ids),
         free: this.#key(KEY_FAMILIES.free, ids),
+        expiries: this.#key(KEY_FAMILIES.expiries, ids),
         lock: this.#key(KEY_FAMILIES.rebuildLock, ids),
         noIdempotency: idempotency("-"),
         idempotency: (userId, key) =>
           idempotency(
             createHash("sha256").update(userId).update("\u0000").update(key).digest("base64url").slice(0, 22),
           ),
+        rateUser: (user) => this.#key(KEY_FAMILIES.claimRateUser, { ...ids, user }),
+        rateIp: (address) => this.#key(KEY_FAMILIES.claimRateIp, { ...ids, address }),
       };
       this.#campaigns.set(campaignId, keys);
     }
@@ -221,6 +252,11 @@ export class RedisKeys {
     return this.#key(KEY_FAMILIES.registry);
   }
 
+  /** The campaigns with holds (a subset of the registry): what the reapers look at. */
+  get holdsRegistry(): string {
+    return this.#key(KEY_FAMILIES.holdsRegistry);
+  }
+
   /** The rate limiter's buckets: one per (campaign, user), one per client address. */
   rateLimitUser(campaignId: string, userId: string): string {
     return this.#key(KEY_FAMILIES.rateLimitUser, { campaign: campaignId, user: userId });
@@ -233,6 +269,16 @@ export class RedisKeys {
   /** Pub/sub channel of issued claims (a channel holds no memory: no family). */
   get issuedChannel(): string {
     return `${this.prefix}:issued`;
+  }
+
+  /**
+   * Pub/sub channel of campaign events ("<kind> <campaignId>": sold_out, hold,
+   * changed, forgot, rebuilding, returned), what API processes answer from memory
+   * listens to (admission/campaign-events.ts). One channel for all campaigns:
+   * PUBLISH reaches every node of a Redis Cluster.
+   */
+  get campaignEventsChannel(): string {
+    return `${this.prefix}:campaign-events`;
   }
 
   /** Every key of this prefix matches this (cleanup, memory reports). */

@@ -16,11 +16,15 @@ export interface RedisRateLimiterOptions extends RateLimitOptions {
 }
 
 /**
- * The distributed mode's limiter: buckets in Redis, one script call per
- * claim (lua/rate-limit-n.lua), so every API process draws on the same
- * budget. When Redis fails or is slow the claim is let through (fail open):
- * admission needs the same Redis and answers 503 itself, and a limiter must
- * not turn a Redis hiccup into refusals of its own.
+ * A limiter in Redis used on its own: buckets in Redis, one script call per
+ * check (lua/rate-limit-n.lua, the GCRA of lua/includes/gcra.lua), so every
+ * API process draws on the same budget. Claims do not use it: their limits
+ * are decided inside the admission script, in the same call
+ * (admission/admit.ts); it is for what is limited without an admission to
+ * fold into (the waiting room's join). When Redis fails or is slow the
+ * request is let through (fail open): what follows needs the same Redis and
+ * answers 503 itself, and a limiter must not turn a Redis hiccup into
+ * refusals of its own.
  */
 export class RedisRateLimiter implements RateLimiter {
   readonly #scripts: Scripts;

@@ -4,7 +4,8 @@
  * many keys as it needs), each opening with its contract (KEYS, ARGV, return
  * codes). A line `-- @include FILE.lua` is replaced, when the script is
  * loaded, by lua/includes/FILE.lua: helpers written once (Redis TIME in ms,
- * splitting a packed claim, reading a holders entry).
+ * reading and writing a packed claim, reading a holders entry, ending a
+ * hold).
  *
  * Scripts are registered with ioredis' defineCommand: it sends EVALSHA, and
  * EVAL the first time on each connection and again after a NOSCRIPT (a
@@ -22,12 +23,15 @@ import type { RedisClient } from "./connection.ts";
 /** The scripts, by the name callers use, and their files in lua/. */
 export const SCRIPT_FILES = {
   // Admission (codes: admission/codes.ts)
-  admit: "admit-6",
-  markIssued: "mark-issued-2",
+  admit: "admit-9",
+  markWritten: "mark-written-3",
+  confirm: "confirm-6",
+  release: "release-6",
+  reap: "reap-6",
   changeCampaign: "change-campaign-5",
   forgetUser: "forget-user-3",
-  soldOutSnapshot: "sold-out-snapshot-2",
-  rebuildBegin: "rebuild-begin-3",
+  answerSnapshot: "answer-snapshot-2",
+  rebuildBegin: "rebuild-begin-4",
   rebuildLoad: "rebuild-load-n",
   rebuildOpen: "rebuild-open-1",
   lockExtend: "lock-extend-1",
@@ -35,6 +39,7 @@ export const SCRIPT_FILES = {
   retire: "retire-5",
   // Kafka mode's outbox
   outboxTake: "outbox-take-2",
+  outboxAck: "outbox-ack-2",
   // Redis Streams queue
   publishCapped: "publish-capped-1",
   trimAcknowledged: "trim-acknowledged-1",

@@ -45,7 +45,11 @@ export async function runDistributed(role: DistributedRole, argv: string[]): Pro
   const app =
     role === "api"
       ? await buildApp(runtime.api, { logger, ...httpOptions(config) })
-      : await buildWorkerApp(runtime.api.ops, { logger });
+      : await buildWorkerApp(runtime.api.ops, {
+          logger,
+          ...httpOptions(config),
+          adminToken: runtime.api.access.adminToken,
+        });
   return serve({ app, config, logger, mode: role, runtime, child });
 }
 

@@ -67,6 +67,11 @@ export interface UserAuth {
   assertReader(request: FastifyRequest, userId: string): void;
   /** GET /v1/campaigns/:id/users/:userId/claims: the admin, or that user's token. */
   adminOrUser: Guard;
+  /**
+   * Holds' confirm and release: the admin, or (with user tokens) a valid
+   * user token, whose subject assertReader() then compares with the claim's user.
+   */
+  adminOrAnyUser: Guard;
 }
 
 interface Caller {
@@ -85,6 +90,7 @@ export function userAuth(access: Access, admin: Guard): UserAuth {
       requireReaderOrCookie: pass,
       assertReader: () => undefined,
       adminOrUser: admin,
+      adminOrAnyUser: admin,
     };
 
   const isAdmin = adminCheck(access.adminToken);
@@ -130,6 +136,7 @@ export function userAuth(access: Access, admin: Guard): UserAuth {
       await reader(false)(request);
       assertSubject(request, (request.params as { userId?: string }).userId ?? "", true);
     },
+    adminOrAnyUser: reader(false),
   };
 }
 

@@ -31,6 +31,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
             scheme: "bearer",
             description: "the user's JWT (when USER_TOKEN_SECRET is set)",
           },
+          metrics: { type: "http", scheme: "bearer", description: "METRICS_TOKEN (when set)" },
         },
       },
     },

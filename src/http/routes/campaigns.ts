@@ -12,6 +12,7 @@ interface CreateCampaign {
   perUserLimit?: number;
   startsAt?: string;
   endsAt?: string;
+  holdSeconds?: number;
 }
 
 const epochMs = (rfc3339: string | undefined) => (rfc3339 === undefined ? null : Date.parse(rfc3339));

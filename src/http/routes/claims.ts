@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import type { Claim } from "../../domain/types.ts";
-import type { ClaimService } from "../../services/claims.ts";
+import { type Claim, isFinal } from "../../domain/types.ts";
+import { type ClaimService, claimStage } from "../../services/claims.ts";
 import type { UserAuth } from "../plugins/auth.ts";
 import { COMMON_ERRORS, errorResponses } from "../plugins/openapi.ts";
-import type { Deadline } from "../plugins/request-timeout.ts";
+import { keepIfInTime } from "../plugins/request-timeout.ts";
 import { streamStatus } from "../plugins/sse.ts";
 import { claimBody } from "../present.ts";
 import {
@@ -16,7 +16,6 @@ import {
 
 export interface ClaimRouteOptions {
   auth: UserAuth;
-  within: Deadline;
   /** Milliseconds between SSE heartbeat comments (15 s by contract; tests shorten it). */
   sseHeartbeatMs: number;
 }
@@ -26,7 +25,7 @@ export function registerClaimRoutes(
   claims: ClaimService,
   options: ClaimRouteOptions,
 ): void {
-  const { auth, within } = options;
+  const { auth } = options;
 
   app.post<{ Params: { id: string }; Body: { userId: string }; Headers: { "idempotency-key"?: string } }>(
     "/v1/campaigns/:id/claims",
@@ -63,14 +62,12 @@ export function registerClaimRoutes(
     async (request, reply) => {
       const { userId } = request.body;
       auth.assertUser(request, userId);
-      const claim = await within(
-        claims.claim({
-          campaignId: request.params.id,
-          userId,
-          clientIp: request.ip,
-          idempotencyKey: request.headers["idempotency-key"],
-        }),
-      );
+      const claim = await claims.claim({
+        campaignId: request.params.id,
+        userId,
+        clientIp: request.ip,
+        idempotencyKey: request.headers["idempotency-key"],
+      });
       return reply.code(202).send(claimBody(claim));
     },
   );
@@ -128,8 +125,8 @@ export function registerClaimRoutes(
       schema: {
         summary: "Watch a claim (Server-Sent Events)",
         description:
-          "`event: status` with the claim at once, then again when it becomes issued; the stream ends after issued. " +
-          "A comment line every 15 s keeps proxies from closing it.",
+          "`event: status` with the claim at once, then again each time it changes; the stream ends after " +
+          "issued (with holds: issued, expired or released). A comment line every 15 s keeps proxies from closing it.",
         tags: ["claims"],
         params: claimParams,
         produces: ["text/event-stream"],
@@ -143,18 +140,74 @@ export function registerClaimRoutes(
       },
     },
     async (request, reply) => {
-      const watched = await claims.watch(request.params.claimId);
+      // A watch that starts after the deadline answered is stopped at once.
+      const watched = keepIfInTime(request, await claims.watch(request.params.claimId), (late) =>
+        late.stop(),
+      );
       try {
         auth.assertReader(request, watched.current.userId);
       } catch (error) {
         watched.stop();
         throw error;
       }
+      // A change can be heard after a later one was read (the worker writes a
+      // hold's pending snapshot late): never step back. The stage is taken
+      // when sent, as a store may change the claim object it handed out.
+      let sentStage = -1;
       streamStatus(request, reply, watched, {
         heartbeatMs: options.sseHeartbeatMs,
-        present: claimBody,
-        isFinal: (claim: Claim) => claim.status === "issued",
+        present: (claim: Claim) => {
+          sentStage = claimStage(claim);
+          return claimBody(claim);
+        },
+        isFinal: (claim: Claim) => isFinal(claim.status),
+        isStale: (claim: Claim) => claimStage(claim) <= sentStage,
       });
     },
+  );
+
+  const holdRoute = (action: "confirm" | "release", summary: string, description: string) =>
+    app.post<{ Params: { claimId: string } }>(
+      `/v1/claims/:claimId/${action}`,
+      {
+        onRequest: auth.adminOrAnyUser,
+        schema: {
+          summary,
+          description,
+          tags: ["claims"],
+          security: [{ admin: [] }, { user: [] }],
+          params: claimParams,
+          response: {
+            200: { $ref: "Claim#" },
+            ...errorResponses(
+              ...COMMON_ERRORS,
+              "unauthorized",
+              "forbidden",
+              "claim_not_found",
+              "hold_expired",
+              ...(action === "release" ? (["already_confirmed"] as const) : []),
+            ),
+          },
+        },
+      },
+      async (request) => {
+        const { claimId } = request.params;
+        const authorize = (claim: Claim) => auth.assertReader(request, claim.userId);
+        return claimBody(await claims[action](claimId, authorize));
+      },
+    );
+  holdRoute(
+    "confirm",
+    "Confirm a hold (admin, or the claim's user's token)",
+    "200 with the claim, issued, once the confirmation is as durable as a 202; a repeat answers the same. " +
+      "410 hold_expired when the hold expired or was released first; 400 invalid_request for a claim of a " +
+      "campaign without holds.",
+  );
+  holdRoute(
+    "release",
+    "Release a hold (admin, or the claim's user's token)",
+    "200 with the claim, released: its unit is back in the stock at once; a repeat answers the same. " +
+      "409 already_confirmed for a confirmed hold; 410 hold_expired when it expired first; 400 " +
+      "invalid_request for a claim of a campaign without holds.",
   );
 }

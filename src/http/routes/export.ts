@@ -14,7 +14,18 @@ import { exportQuery } from "../schemas/lifecycle.ts";
  * mid-way aborts the response, so the client sees a truncated chunked body,
  * never a short one that looks complete.
  */
-export function registerExportRoutes(app: FastifyInstance, exports: ExportService, admin: Guard): void {
+export interface ExportRouteOptions {
+  /** EXPORT_CSV_NEUTRALISE: whether a CSV defuses formulas when the request does not say (default true). */
+  neutraliseCsv?: boolean | undefined;
+}
+
+export function registerExportRoutes(
+  app: FastifyInstance,
+  exports: ExportService,
+  admin: Guard,
+  options: ExportRouteOptions = {},
+): void {
+  const neutraliseByDefault = options.neutraliseCsv ?? true;
   app.get<{
     Params: { id: string };
     Querystring: { format?: ExportFormat; spreadsheetSafe?: "true" | "false" };
@@ -26,7 +37,9 @@ export function registerExportRoutes(app: FastifyInstance, exports: ExportServic
         summary: "Export the campaign's issued claims as NDJSON or CSV, streamed (admin)",
         description:
           "Columns / fields: claimId, campaignId, userId, couponCode, unit, seq, admittedAt, issuedAt. " +
-          "CSV is RFC 4180 (header line, CRLF, quoted fields as needed).",
+          "CSV is RFC 4180 (header line, CRLF, quoted fields as needed). A CSV cell a spreadsheet would run " +
+          "as a formula (starting with = + - @ TAB or CR) gets a leading ' unless spreadsheetSafe=false " +
+          "(or EXPORT_CSV_NEUTRALISE=false makes that the default); NDJSON carries every value exactly.",
         tags: ["delivery"],
         security: [{ admin: [] }],
         params: campaignParams,
@@ -47,7 +60,10 @@ export function registerExportRoutes(app: FastifyInstance, exports: ExportServic
     async (request, reply) => {
       const found = await exports.issuedClaims(request.params.id, {
         format: request.query.format ?? "ndjson",
-        spreadsheetSafe: request.query.spreadsheetSafe === "true",
+        spreadsheetSafe:
+          request.query.spreadsheetSafe === undefined
+            ? neutraliseByDefault
+            : request.query.spreadsheetSafe === "true",
       });
       reply
         .type(found.contentType)

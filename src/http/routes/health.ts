@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { StampedeError } from "../../domain/errors.ts";
 import type { Readiness } from "../../ports/readiness.ts";
 import { errorResponses } from "../plugins/openapi.ts";
@@ -9,7 +9,17 @@ export interface HealthSources {
   isShuttingDown?: (() => boolean) | undefined;
 }
 
-export function registerHealthRoutes(app: FastifyInstance, sources: HealthSources): void {
+/**
+ * /healthz and /readyz. /readyz is public (load balancers and orchestrators
+ * probe it without credentials), so its public answer says only ready or not
+ * ready; which dependency fails, and its error text (hosts, ports, driver
+ * messages), is shown to the admin token only.
+ */
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  sources: HealthSources,
+  isAdmin: (request: FastifyRequest) => boolean,
+): void {
   app.get(
     "/healthz",
     {
@@ -27,6 +37,9 @@ export function registerHealthRoutes(app: FastifyInstance, sources: HealthSource
     {
       schema: {
         summary: "200 when the dependencies this process's role needs answer",
+        description:
+          "The public answer says only ready or not ready; with the admin token it lists each dependency " +
+          "(`dependencies`: name, ok, error) and names the failing ones.",
         tags: ["operations"],
         response: {
           200: {
@@ -40,20 +53,23 @@ export function registerHealthRoutes(app: FastifyInstance, sources: HealthSource
         },
       },
     },
-    async () => {
+    async (request) => {
       if (sources.isShuttingDown?.())
-        throw new StampedeError("unavailable", "Shutting down.", {
-          retryAfter: 1,
-          fields: { dependencies: [] },
-        });
+        throw new StampedeError("unavailable", "Shutting down.", { retryAfter: 1 });
       const dependencies = await sources.readiness();
       const failing = dependencies.filter((d) => !d.ok);
+      const admin = isAdmin(request);
       if (failing.length > 0)
-        throw new StampedeError("unavailable", `Not ready: ${failing.map((d) => d.name).join(", ")}.`, {
-          retryAfter: 1,
-          fields: { dependencies },
-        });
-      return { status: "ready", dependencies };
+        throw admin
+          ? new StampedeError("unavailable", `Not ready: ${failing.map((d) => d.name).join(", ")}.`, {
+              retryAfter: 1,
+              fields: { dependencies },
+            })
+          : NOT_READY;
+      return admin ? { status: "ready", dependencies } : READY;
     },
   );
 }
+
+const READY = { status: "ready" } as const;
+const NOT_READY = new StampedeError("unavailable", "Not ready.", { retryAfter: 1 });

@@ -3,7 +3,7 @@ import type { TaskRecord } from "../../ports/task-store.ts";
 import type { TaskService } from "../../services/tasks/task-service.ts";
 import type { Guard } from "../plugins/auth.ts";
 import { COMMON_ERRORS, errorResponses } from "../plugins/openapi.ts";
-import type { Deadline } from "../plugins/request-timeout.ts";
+import { keepIfInTime } from "../plugins/request-timeout.ts";
 import { streamStatus } from "../plugins/sse.ts";
 import { taskBody } from "../present.ts";
 import { idempotencyHeaders } from "../schemas/contract.ts";
@@ -17,7 +17,6 @@ import {
 
 export interface TaskRouteOptions {
   admin: Guard;
-  within: Deadline;
   sseHeartbeatMs: number;
 }
 
@@ -33,7 +32,7 @@ export function registerTaskRoutes(
   tasks: TaskService,
   options: TaskRouteOptions,
 ): void {
-  const { admin, within } = options;
+  const { admin } = options;
   app.addSchema(taskSchema);
   const types = tasks.registry.names();
 
@@ -66,7 +65,7 @@ export function registerTaskRoutes(
     },
     async (request, reply) => {
       const { type, payload } = request.body;
-      const { taskId } = await within(tasks.submit(type, payload, request.headers["idempotency-key"]));
+      const { taskId } = await tasks.submit(type, payload, request.headers["idempotency-key"]);
       return reply.code(202).send({ taskId, status: "queued" });
     },
   );
@@ -86,7 +85,7 @@ export function registerTaskRoutes(
         },
       },
     },
-    async (request) => taskBody(await within(tasks.get(request.params.taskId))),
+    async (request) => taskBody(await tasks.get(request.params.taskId)),
   );
 
   app.get<{ Querystring: { limit?: string; offset?: string } }>(
@@ -112,7 +111,7 @@ export function registerTaskRoutes(
     async (request) => {
       const limit = Number(request.query.limit ?? 100);
       const offset = Number(request.query.offset ?? 0);
-      return { tasks: (await within(tasks.deadLetters(limit, offset))).map(taskBody) };
+      return { tasks: (await tasks.deadLetters(limit, offset)).map(taskBody) };
     },
   );
 
@@ -132,7 +131,7 @@ export function registerTaskRoutes(
       },
     },
     async (request, reply) =>
-      reply.code(202).send(taskBody(await within(tasks.retryDeadLetter(request.params.taskId)))),
+      reply.code(202).send(taskBody(await tasks.retryDeadLetter(request.params.taskId))),
   );
 
   app.get<{ Params: { taskId: string } }>(
@@ -159,7 +158,7 @@ export function registerTaskRoutes(
     },
     async (request, reply) => {
       // A watch that starts after the deadline is stopped at once.
-      const watched = await within(tasks.follow(request.params.taskId), (late) => late.stop());
+      const watched = keepIfInTime(request, await tasks.follow(request.params.taskId), (late) => late.stop());
       streamStatus(request, reply, watched, {
         heartbeatMs: options.sseHeartbeatMs,
         present: taskBody,

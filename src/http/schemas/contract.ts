@@ -56,9 +56,11 @@ export const campaignSchema = {
       enum: ["open", "paused", "closed"],
       description: "lifecycle (docs/lifecycle.md): paused and closed refuse claims with that reason",
     },
+    holdSeconds: { type: "integer", description: "campaigns with holds: how long a claim is held" },
     issued: { type: "integer", description: "claims durably in the ledger" },
     pending: { type: "integer", description: "claims admitted, not yet in the ledger" },
-    remaining: { type: "integer", description: "stock - issued - pending" },
+    held: { type: "integer", description: "campaigns with holds: holds in the ledger, not yet confirmed" },
+    remaining: { type: "integer", description: "stock - issued - pending - held" },
     serverTime: { type: "string", format: "date-time", description: "the server's clock" },
   },
 } as const;
@@ -71,10 +73,20 @@ export const claimSchema = {
     claimId: { type: "string" },
     campaignId: { type: "string" },
     userId: { type: "string" },
-    status: { type: "string", enum: ["pending", "issued"] },
+    status: {
+      type: "string",
+      enum: ["pending", "held", "issued", "expired", "released"],
+      description: "held, expired and released only in campaigns with holds",
+    },
     admittedAt: { type: "string", format: "date-time" },
     couponCode: { type: "string", description: "shown once issued" },
     issuedAt: { type: "string", format: "date-time" },
+    expiresAt: {
+      type: "string",
+      format: "date-time",
+      description: "holds: when the unit goes back to the stock unless confirmed",
+    },
+    endedAt: { type: "string", format: "date-time", description: "expired or released holds: when" },
   },
 } as const;
 
@@ -89,6 +101,12 @@ export const createCampaignRequest = {
     perUserLimit: { type: "integer", minimum: 1, maximum: 1000 },
     startsAt: { type: "string", format: "date-time" },
     endsAt: { type: "string", format: "date-time" },
+    holdSeconds: {
+      type: "integer",
+      minimum: 1,
+      maximum: 3600,
+      description: "claims are holds for this many seconds (at least HOLD_MIN_SECONDS, 30 by default)",
+    },
   },
 } as const;
 

@@ -180,7 +180,9 @@ export const exportQuery = {
     spreadsheetSafe: {
       type: "string",
       enum: ["true", "false"],
-      description: "csv only: prefix cells that a spreadsheet would run as a formula (=, +, -, @) with '",
+      description:
+        "csv only: prefix cells that a spreadsheet would run as a formula (=, +, -, @, TAB, CR) with '; " +
+        "default true (EXPORT_CSV_NEUTRALISE)",
     },
   },
 } as const;

@@ -1,8 +1,15 @@
+import { withTimeout } from "../../http/plugins/request-timeout.ts";
 import { type EventStream, sseFrame } from "../../http/plugins/sse.ts";
 import type { CampaignStats } from "../../ports/stats.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { type Rates, rates, type Sample, sample } from "../metrics/rates.ts";
-import { collectStats, queueStats, SNAPSHOT_CAMPAIGNS, type StatsInputs } from "../stats/collect.ts";
+import {
+  collectStats,
+  queueStats,
+  SECTION_TIMEOUT_MS,
+  SNAPSHOT_CAMPAIGNS,
+  type StatsInputs,
+} from "../stats/collect.ts";
 
 /** Tick timing (tests shorten it). */
 export interface HubOptions {
@@ -108,9 +115,11 @@ export class DashboardHub {
   }
 
   async #snapshot(windowRates: Rates | null): Promise<Snapshot> {
+    // Bounded like the stats sections: a silent dependency skips a tick, it does not stop the ticking.
+    const bound = this.#stats.sectionTimeoutMs ?? SECTION_TIMEOUT_MS;
     const [{ campaigns, total }, queue] = await Promise.all([
-      this.#stats.campaigns(SNAPSHOT_CAMPAIGNS),
-      queueStats(this.#stats).catch(() => undefined),
+      withTimeout(this.#stats.campaigns(SNAPSHOT_CAMPAIGNS), bound),
+      withTimeout(queueStats(this.#stats), bound).catch(() => undefined),
     ]);
     return {
       t: Date.now(),

@@ -5,8 +5,10 @@ import { FastCounter, FastHistogram } from "./fast.ts";
 /**
  * One prom-client registry per process (never the global one, so tests can
  * build several apps in one process). Labels are bounded on purpose: `route`
- * is the route PATTERN (`/v1/campaigns/:id/claims`), never the URL, and
- * nothing is labelled by campaign, user or claim. The per-request metrics
+ * is the route PATTERN (`/v1/campaigns/:id/claims`), never the URL (one
+ * `(unmatched)` for every URL no route matches), and nothing is labelled by
+ * campaign, user or claim: queue lag from one stream per campaign is summed
+ * per consumer group unless METRICS_CAMPAIGN_LABELS=true. The per-request metrics
  * are FastCounter/FastHistogram (./fast.ts) and every label combination is
  * cached, so the hot path is a Map lookup and a few additions.
  */
@@ -24,7 +26,13 @@ export interface BatchObservation {
   issued: number;
   conflicts: number;
   durationMs: number;
+  /** Holds the batch moved to a final state in the ledger, by outcome. */
+  holds?: Record<HoldOutcomeLabel, number>;
 }
+
+/** How a hold ended (docs/api.md "Holds"): confirmed (issued), released, expired. */
+export type HoldOutcomeLabel = "confirmed" | "released" | "expired";
+export const HOLD_OUTCOMES: readonly HoldOutcomeLabel[] = ["confirmed", "released", "expired"];
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_SIZE_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
@@ -45,12 +53,15 @@ export class Metrics {
   readonly httpDuration: FastHistogram<"route" | "method">;
   readonly admissions: FastCounter<"outcome">;
   readonly issued: Counter;
+  readonly holds: Counter<"outcome">;
   readonly ledgerConflicts: Counter;
   readonly batchSize: Histogram;
   readonly batchDuration: Histogram;
   readonly dependencyErrors: Counter<"dependency">;
+  readonly redisCommands: FastCounter<"role" | "connection">;
   readonly queueLag: Gauge<"source">;
   #lagSource: (() => Promise<QueueLag[]>) | undefined;
+  #campaignLabels = false;
   readonly #http = new Map<string, Map<string, HttpChild>>();
   readonly #admission = new Map<string, { inc: () => void }>();
 
@@ -80,6 +91,13 @@ export class Metrics {
       help: "claims the worker wrote to the ledger (redeliveries included)",
       registers,
     });
+    this.holds = new Counter({
+      name: "stampede_holds_total",
+      help: "holds that reached a final state in the ledger, by outcome: confirmed, released, expired (counted by the worker that wrote them, once each)",
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of HOLD_OUTCOMES) this.holds.inc({ outcome }, 0);
     this.ledgerConflicts = new Counter({
       name: "stampede_ledger_conflicts_total",
       help: "claims the ledger refused because another claim holds their unit or user slot",
@@ -103,7 +121,14 @@ export class Metrics {
       labelNames: ["dependency"],
       registers,
     });
+    this.redisCommands = new FastCounter({
+      name: "stampede_redis_commands_total",
+      help: "commands this process sent to Redis, by process role and connection (adapters/redis/command-count.ts)",
+      labelNames: ["role", "connection"],
+      registers,
+    });
     const lagSource = () => this.#lagSource;
+    const campaignLabels = () => this.#campaignLabels;
     const countError = (dependency: string) => this.dependencyError(dependency);
     this.queueLag = new Gauge({
       name: "stampede_queue_lag",
@@ -119,7 +144,7 @@ export class Metrics {
         try {
           const lags = await source();
           this.reset();
-          for (const { source: name, lag } of lags) this.set({ source: name }, lag);
+          for (const [name, lag] of lagSeries(lags, campaignLabels())) this.set({ source: name }, lag);
         } catch {
           countError("queue");
         }
@@ -129,9 +154,16 @@ export class Metrics {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Where the queue-lag gauge reads from at scrape time. */
-  setQueueLagSource(source: (() => Promise<QueueLag[]>) | undefined): void {
+  /**
+   * Where the queue-lag gauge reads from at scrape time; `campaignLabels`
+   * (METRICS_CAMPAIGN_LABELS) keeps one series per campaign's stream.
+   */
+  setQueueLagSource(
+    source: (() => Promise<QueueLag[]>) | undefined,
+    options: { campaignLabels?: boolean | undefined } = {},
+  ): void {
     this.#lagSource = source;
+    this.#campaignLabels = options.campaignLabels ?? false;
   }
 
   /** Counts one answered request; `seconds` is undefined for event streams (their duration is not latency). */
@@ -173,7 +205,16 @@ export class Metrics {
     this.batchDuration.observe(batch.durationMs / 1000);
     if (batch.issued > 0) this.issued.inc(batch.issued);
     if (batch.conflicts > 0) this.ledgerConflicts.inc(batch.conflicts);
+    if (batch.holds)
+      for (const outcome of HOLD_OUTCOMES)
+        if (batch.holds[outcome] > 0) this.holds.inc({ outcome }, batch.holds[outcome]);
   };
+
+  /** The counter of one Redis connection's commands: call it once per command sent. */
+  redisCommandCounter(role: string, connection: string): () => void {
+    const child = this.redisCommands.labels({ role, connection });
+    return () => child.inc();
+  }
 
   dependencyError(dependency: string): void {
     this.dependencyErrors.inc({ dependency });
@@ -183,4 +224,14 @@ export class Metrics {
   text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** The queue-lag series: one per source, except sources of a group, summed under its name (see QueueLag.group). */
+export function lagSeries(lags: readonly QueueLag[], campaignLabels: boolean): Map<string, number> {
+  const series = new Map<string, number>();
+  for (const { source, lag, group } of lags) {
+    const name = campaignLabels || group === undefined ? source : group;
+    series.set(name, (series.get(name) ?? 0) + lag);
+  }
+  return series;
 }

@@ -1,4 +1,4 @@
-import { CLAIM_ROUTE, type Metrics } from "./metrics.ts";
+import { CLAIM_ROUTE, HOLD_OUTCOMES, type HoldOutcomeLabel, type Metrics } from "./metrics.ts";
 
 /**
  * Turns the cumulative counters into "per second over the last interval" for
@@ -13,6 +13,8 @@ export interface Sample {
   requests: number;
   /** Cumulative counts of POST claim latencies, by bucket upper bound (seconds). */
   claimBuckets: [number, number][];
+  /** Holds ended in the ledger, by outcome (cumulative). */
+  holds: Record<HoldOutcomeLabel, number>;
 }
 
 export interface Rates {
@@ -22,14 +24,25 @@ export interface Rates {
   rejectedPerSec: Record<string, number>;
   requestsPerSec: number;
   claimLatencyMs: { p50: number; p99: number } | null;
+  /**
+   * Holds ended in the ledger during the window, by outcome: counts, not
+   * rates (the dashboard sums the last minute's for its expiries per minute).
+   */
+  holdsEnded: Record<HoldOutcomeLabel, number>;
 }
 
 export async function sample(metrics: Metrics, at = Date.now()): Promise<Sample> {
-  const [admissions, requests, durations] = await Promise.all([
+  const [admissions, requests, durations, holdEnds] = await Promise.all([
     metrics.admissions.get(),
     metrics.httpRequests.get(),
     metrics.httpDuration.get(),
+    metrics.holds.get(),
   ]);
+  const holds: Record<HoldOutcomeLabel, number> = { confirmed: 0, released: 0, expired: 0 };
+  for (const v of holdEnds.values) {
+    const outcome = v.labels.outcome as HoldOutcomeLabel;
+    if (HOLD_OUTCOMES.includes(outcome)) holds[outcome] = v.value;
+  }
   const byOutcome: Record<string, number> = {};
   for (const v of admissions.values) byOutcome[String(v.labels.outcome)] = v.value;
   const claimBuckets: [number, number][] = [];
@@ -46,6 +59,7 @@ export async function sample(metrics: Metrics, at = Date.now()): Promise<Sample>
     admissions: byOutcome,
     requests: requests.values.reduce((sum, v) => sum + v.value, 0),
     claimBuckets,
+    holds,
   };
 }
 
@@ -70,6 +84,11 @@ export function rates(before: Sample, after: Sample): Rates {
     rejectedPerSec,
     requestsPerSec: per(after.requests - before.requests),
     claimLatencyMs: p50 === undefined || p99 === undefined ? null : { p50: ms(p50), p99: ms(p99) },
+    holdsEnded: {
+      confirmed: after.holds.confirmed - before.holds.confirmed,
+      released: after.holds.released - before.holds.released,
+      expired: after.holds.expired - before.holds.expired,
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import type { QueueLag } from "../../ports/queue.ts";
 import type { CampaignStats, StatsSource } from "../../ports/stats.ts";
 
 /** A section that did not answer in time (or threw) is reported, not awaited forever. */
-const SECTION_TIMEOUT_MS = 5000;
+export const SECTION_TIMEOUT_MS = 5000;
 
 /** At most this many campaigns, newest first, in the dashboard's snapshots. */
 export const SNAPSHOT_CAMPAIGNS = 50;
@@ -17,6 +17,12 @@ export interface StatsInputs {
   queueLag?: (() => Promise<QueueLag[]>) | undefined;
   /** Mode- and adapter-specific sections (ledger counts, Redis memory, ...). */
   sections?: readonly StatsSource[] | undefined;
+  /**
+   * How long each section may take before it reads `{error}` (SECTION_TIMEOUT_MS
+   * when absent): shorter than the request's deadline, so that a silent
+   * dependency costs its section, not the whole answer.
+   */
+  sectionTimeoutMs?: number | undefined;
 }
 
 export async function queueStats(inputs: Pick<StatsInputs, "queueLag">) {
@@ -26,7 +32,10 @@ export async function queueStats(inputs: Pick<StatsInputs, "queueLag">) {
 }
 
 /** The body of GET /v1/admin/stats. */
-export async function collectStats(inputs: StatsInputs, timeoutMs = SECTION_TIMEOUT_MS) {
+export async function collectStats(
+  inputs: StatsInputs,
+  timeoutMs = inputs.sectionTimeoutMs ?? SECTION_TIMEOUT_MS,
+) {
   const sections: [string, () => Promise<unknown>][] = [
     ["campaigns", async () => (await inputs.campaigns()).campaigns],
     ["queue", () => queueStats(inputs)],
@@ -50,7 +59,8 @@ export async function collectStats(inputs: StatsInputs, timeoutMs = SECTION_TIME
   return body;
 }
 
-async function settle(collect: () => Promise<unknown>, timeoutMs: number): Promise<unknown> {
+/** What `collect` resolves with, or `{error}` once it threw or `timeoutMs` passed. */
+export async function settle(collect: () => Promise<unknown>, timeoutMs: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([

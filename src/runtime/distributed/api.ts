@@ -7,7 +7,7 @@
  */
 
 import type { Logger } from "pino";
-import { isCluster, LossMonitor, RedisRateLimiter } from "../../adapters/redis/index.ts";
+import { isCluster, LossMonitor } from "../../adapters/redis/index.ts";
 import { requireDistributed } from "../../config/commands.ts";
 import type { Config } from "../../config/config.ts";
 import { type Probe, readinessOf } from "../readiness.ts";
@@ -33,19 +33,6 @@ export async function openDistributedApi(
     const { redis, kafka } = shared;
     // A 202 waits for Kafka (acks=all): what it survives depends on the topic's replication.
     if (kafka) shared.startReport.push(...(await checkKafkaTopicAtStart(() => kafka.queue.describeTopic())));
-
-    // One claim budget across API processes.
-    const rateLimiter =
-      settings.RATE_LIMIT_USER || settings.RATE_LIMIT_IP
-        ? new RedisRateLimiter({
-            redis,
-            prefix: settings.REDIS_PREFIX,
-            user: settings.RATE_LIMIT_USER,
-            ip: settings.RATE_LIMIT_IP,
-            onError: (error) =>
-              logger.warn({ err: error }, "rate limiter: Redis did not answer; letting claims through"),
-          })
-        : undefined;
 
     // On a Redis Cluster: a failover seen by this process is checked for lost state at once
     // (the workers check it too, and every LOSS_CHECK_MS).
@@ -80,7 +67,6 @@ export async function openDistributedApi(
         isShuttingDown: () => shuttingDown,
         // Read through a claims queue it never consumes from.
         claimsQueue: kafka ? kafka.queue : claimsStreams(shared, redis),
-        rateLimiter,
       }),
       startReport: shared.startReport,
       beginShutdown() {

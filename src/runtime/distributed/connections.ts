@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
+import { countCommands } from "../../adapters/redis/command-count.ts";
 import type { RedisClient } from "../../adapters/redis/connection.ts";
 import { type RedisConnectionUse, redisConnection, redisTimeouts } from "../../adapters/redis/index.ts";
 import type { Config } from "../../config/config.ts";
+import type { Metrics } from "../../ops/metrics/metrics.ts";
 import type { Resources } from "../resources.ts";
 import { describe, StartupError } from "../startup-error.ts";
 
@@ -19,9 +21,13 @@ export class RedisConnections {
   readonly #logger: Logger;
   readonly #resources: Resources;
   readonly #timeouts: ReturnType<typeof redisTimeouts>;
+  readonly #metrics: Metrics;
+  readonly #role: string;
 
   constructor(options: {
     config: Pick<Config, "REDIS_COMMAND_TIMEOUT_MS" | "REDIS_CONNECT_TIMEOUT_MS">;
+    /** Every command is counted per role and connection (stampede_redis_commands_total). */
+    metrics: Metrics;
     url: string;
     role: string;
     instance: string;
@@ -33,6 +39,8 @@ export class RedisConnections {
     this.#logger = options.logger;
     this.#resources = options.resources;
     this.#timeouts = redisTimeouts(options.config);
+    this.#metrics = options.metrics;
+    this.#role = options.role;
     this.instance = options.instance;
   }
 
@@ -45,6 +53,7 @@ export class RedisConnections {
       logger: this.#logger,
       ...this.#timeouts,
     });
+    countCommands(redis, this.#metrics.redisCommandCounter(this.#role, name));
     // ioredis rejects connect() with "Connection is closed."; the cause came as an "error" event.
     let cause: Error | undefined;
     const remember = (error: Error) => {

@@ -40,8 +40,8 @@ import type { Verdict } from "../../ops/doctor/types.ts";
 import { instrumentPorts } from "../../ops/metrics/instrument.ts";
 import { Metrics } from "../../ops/metrics/metrics.ts";
 import { ledgerCountsSource } from "../../ops/stats/ledger-counts.ts";
+import type { AdmissionStore } from "../../ports/admission.ts";
 import type { Queue, QueueLag } from "../../ports/queue.ts";
-import type { RateLimiter } from "../../ports/rate-limiter.ts";
 import type { TaskMessage } from "../../ports/task-store.ts";
 import { ClaimLookup } from "../../services/claims.ts";
 import { createServices } from "../../services/index.ts";
@@ -108,8 +108,11 @@ export async function openShared(
 ): Promise<Shared> {
   const instance = config.INSTANCE_ID ?? `${hostname()}-${process.pid}`;
   const keys = new RedisKeys(config.REDIS_PREFIX);
+  // Made first: every Redis connection counts its commands into it (adapters/redis/command-count.ts).
+  const metrics = overrides.metrics ?? new Metrics();
   const connections = new RedisConnections({
     config,
+    metrics,
     url: config.REDIS_URL,
     role: options.role,
     instance,
@@ -143,7 +146,6 @@ export async function openShared(
   );
   await migrateWhenReachable(ledger, logger, options.waitForPostgres);
   startReport.push(...(await checkPostgresAtStart((sql) => ledger.pool.query(sql))));
-  const metrics = overrides.metrics ?? new Metrics();
 
   // QUEUE=kafka: claims go to the campaign's outbox, then to Kafka (docs/kafka.md).
   const kafka =
@@ -173,6 +175,10 @@ export async function openShared(
       sink: kafka ? kafka.sink : streamSink({ redis, keys, cap: config.STREAM_MAX_LEN }),
       idempotencyTtlSec: config.IDEMPOTENCY_TTL_S,
       soldOutCacheMaxHolders: options.soldOutCacheMaxHolders,
+      // API processes: answers from memory follow the campaign events channel; one claim budget
+      // across API processes, decided in the admission script (per campaign: keys in its slot).
+      subscriber,
+      rateLimit: { user: config.RATE_LIMIT_USER, ip: config.RATE_LIMIT_IP },
       retentionGraceMs: config.REDIS_RETENTION_GRACE_S * 1000,
     }),
     (a) => a.close(),
@@ -270,6 +276,16 @@ export function claimsStreams(shared: Shared, blocking: RedisClient): RedisStrea
   });
 }
 
+/**
+ * The admission store whose answers wait for Redis replicas when
+ * REDIS_WAIT_REPLICAS is set (ReplicatedAdmission), else the store itself.
+ */
+export function replicated(shared: Shared): AdmissionStore {
+  return shared.replicaWait
+    ? new ReplicatedAdmission({ inner: shared.admission, keys: shared.keys, wait: shared.replicaWait })
+    : shared.admission;
+}
+
 /** What the HTTP API (or a worker's health face) is built from. */
 export function apiParts(
   shared: Shared,
@@ -278,14 +294,12 @@ export function apiParts(
     readiness: AppOps["readiness"];
     isShuttingDown: () => boolean;
     claimsQueue: Pick<Queue<Claim>, "lag">;
-    rateLimiter?: RateLimiter;
   },
 ): ApiParts {
   const { config, kafka, ledger, metrics } = shared;
-  // REDIS_WAIT_REPLICAS: an answer naming a pending claim waits for Redis replicas (then, Kafka mode, for Kafka).
-  const admission = shared.replicaWait
-    ? new ReplicatedAdmission({ inner: shared.admission, keys: shared.keys, wait: shared.replicaWait })
-    : shared.admission;
+  // REDIS_WAIT_REPLICAS: an answer naming a pending claim (or a hold's decision) waits for Redis
+  // replicas (then, Kafka mode, for Kafka).
+  const admission = replicated(shared);
   const services = createServices(
     instrumentPorts(
       {
@@ -295,19 +309,28 @@ export function apiParts(
         notifier: shared.notifier,
         lifecycle: ledger.lifecycle,
         deliveries: ledger.deliveries,
-        rateLimiter: parts.rateLimiter,
         tasks: shared.tasks.service,
       },
       metrics,
     ),
-    { userHashKey: userHashKey(config.ADMIN_TOKEN), requestTimeoutMs: config.REQUEST_TIMEOUT_MS },
+    {
+      userHashKey: userHashKey(config.ADMIN_TOKEN),
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+      holdMinSeconds: config.HOLD_MIN_SECONDS,
+    },
   );
   return {
     services,
     access: {
       adminToken: config.ADMIN_TOKEN,
       userTokens:
-        config.USER_TOKEN_SECRET === undefined ? undefined : userTokenVerifier(config.USER_TOKEN_SECRET),
+        config.USER_TOKEN_SECRET === undefined
+          ? undefined
+          : userTokenVerifier(config.USER_TOKEN_SECRET, {
+              audience: config.USER_TOKEN_AUDIENCE,
+              issuer: config.USER_TOKEN_ISSUER,
+            }),
     },
     ops: {
       readiness: parts.readiness,

@@ -2,8 +2,9 @@
  * `stampede worker`: one worker process of distributed mode. It consumes
  * the claims (Redis Streams, or the Kafka topic), writes them to PostgreSQL
  * in batches, marks them issued in Redis and publishes that; runs tasks;
- * delivers webhooks; and watches for a lost or stale Redis (rebuilt from
- * the ledger) and for ended campaigns whose Redis keys may expire. Its HTTP
+ * delivers webhooks; expires holds whose time has come (hold-reaper.ts);
+ * and watches for a lost or stale Redis (rebuilt from the ledger) and for
+ * ended campaigns whose Redis keys may expire. Its HTTP
  * face serves only /healthz, /readyz and /metrics (worker-app.ts). Any
  * number of them run side by side: consumer groups and leases share the work.
  */
@@ -24,7 +25,8 @@ import { webhookOptions } from "../../workers/webhook/options.ts";
 import { type Probe, readinessOf } from "../readiness.ts";
 import { openWith } from "../resources.ts";
 import type { Runtime } from "../runtime.ts";
-import { apiParts, claimsStreams, type DistributedOverrides, openShared } from "./shared.ts";
+import { HoldReaper } from "./hold-reaper.ts";
+import { apiParts, claimsStreams, type DistributedOverrides, openShared, replicated } from "./shared.ts";
 
 export async function openDistributedWorker(
   config: Config,
@@ -116,6 +118,20 @@ export async function openDistributedWorker(
       }),
       (r) => r.stop(),
     );
+    // Expiries through the same path as decisions: in Kafka mode, forwarded to the topic (with
+    // REDIS_WAIT_REPLICAS only those replicas hold; the relay sends the rest once they do). With
+    // Redis Streams they reach the ledger through the stream, whose consumer waits for replicas.
+    const holds = kafka ? kafka.admission(replicated(shared)) : admission;
+    const reaper = resources.add(
+      "hold reaper",
+      new HoldReaper({
+        campaigns: () => admission.holdCampaigns(),
+        reap: (campaignId) => holds.reapExpired(campaignId),
+        intervalMs: settings.HOLD_REAP_INTERVAL_MS,
+        logger,
+      }),
+      (r) => r.stop(),
+    );
     let shuttingDown = false;
     resources.defer("readiness", () => {
       shuttingDown = true;
@@ -125,6 +141,7 @@ export async function openDistributedWorker(
     worker.start();
     lossMonitor.start();
     retention.start();
+    reaper.start();
 
     const probes: Probe[] = [{ name: "redis", probe: () => admission.ping() }];
     if (kafka)

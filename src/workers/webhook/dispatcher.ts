@@ -3,7 +3,9 @@ import { claimEvent } from "../../domain/issued-event.ts";
 import type { Claim } from "../../domain/types.ts";
 import type { DeliveryFailure, DeliveryLedger, DueDelivery, IssuedSink } from "../../ports/delivery.ts";
 import { type BackoffPolicy, parseRetryAfter, retryDelayMs } from "./backoff.ts";
+import { WebhookClient } from "./post.ts";
 import { SIGNATURE_HEADER, signPayload } from "./signature.ts";
+import { type Resolve, WebhookTargetError } from "./target.ts";
 
 /**
  * Sends the webhook outbox (ports/delivery.ts). `concurrency` lanes each take
@@ -27,12 +29,16 @@ export interface WebhookOptions {
   concurrency: number;
   /** Longest sleep when nothing is due (a delivery made due by another process is found within it). */
   pollMs?: number;
+  /** WEBHOOK_ALLOW_PRIVATE: deliver to loopback, private and link-local addresses too (./target.ts). */
+  allowPrivate?: boolean | undefined;
 }
 
 export interface WebhookDispatcherOptions extends WebhookOptions {
   store: DeliveryLedger;
   logger: Logger;
   now?: () => number;
+  /** Name resolution at send time (tests play DNS rebinding with it). */
+  resolve?: Resolve | undefined;
 }
 
 export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = {
@@ -41,6 +47,7 @@ export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = {
   retryMaxMs: 3_600_000,
   timeoutMs: 10_000,
   concurrency: 16,
+  allowPrivate: false,
 };
 
 /** Outcomes written back per ledger transaction, at most; and how long one waits for company. */
@@ -54,6 +61,7 @@ export class WebhookDispatcher implements IssuedSink {
   readonly #o: WebhookDispatcherOptions;
   readonly #now: () => number;
   readonly #backoff: BackoffPolicy;
+  readonly #client: WebhookClient;
   #running = false;
   #lanes: Promise<void>[] = [];
   #buffer: DueDelivery[] = [];
@@ -69,6 +77,11 @@ export class WebhookDispatcher implements IssuedSink {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.#backoff = { baseMs: options.retryBaseMs, maxMs: options.retryMaxMs };
+    this.#client = new WebhookClient({
+      policy: { allowPrivate: options.allowPrivate ?? false },
+      timeoutMs: options.timeoutMs,
+      resolve: options.resolve,
+    });
   }
 
   start(): void {
@@ -85,6 +98,7 @@ export class WebhookDispatcher implements IssuedSink {
     await Promise.all(this.#lanes);
     this.#lanes = [];
     await this.#flush();
+    this.#client.close();
   }
 
   /** IssuedSink: new outbox rows were committed; look now rather than at the next poll. */
@@ -160,31 +174,23 @@ export class WebhookDispatcher implements IssuedSink {
     let error: string;
     let retryAfterMs: number | undefined;
     try {
-      const response = await fetch(item.url, {
-        method: "POST",
-        body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.#o.timeoutMs),
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "stampede-webhook/1",
-          "stampede-delivery-id": item.deliveryId,
-          "stampede-event": event.event,
-          "stampede-attempt": String(item.attempt),
-          [SIGNATURE_HEADER]: signPayload(item.secret, body, signedAt),
-        },
+      const answer = await this.#client.post(item.url, body, {
+        "content-type": "application/json",
+        "user-agent": "stampede-webhook/1",
+        "stampede-delivery-id": item.deliveryId,
+        "stampede-event": event.event,
+        "stampede-attempt": String(item.attempt),
+        [SIGNATURE_HEADER]: signPayload(item.secret, body, signedAt),
       });
-      // Read (and drop) the answer so the connection can be reused.
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.status >= 200 && response.status < 300) {
+      if (answer.status >= 200 && answer.status < 300) {
         this.#record(item.claim.claimId, undefined);
         return;
       }
-      error = `HTTP ${response.status}`;
-      retryAfterMs = parseRetryAfter(response.headers.get("retry-after"), this.#now());
+      // A 3xx is not followed (a redirect could lead anywhere, ./target.ts): it is a failure like any other.
+      error = `HTTP ${answer.status}${answer.status >= 300 && answer.status < 400 ? " (redirects are not followed)" : ""}`;
+      retryAfterMs = parseRetryAfter(answer.retryAfter ?? null, this.#now());
     } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause;
-      error = (e as Error).name === "TimeoutError" ? "timeout" : (cause?.code ?? (e as Error).message);
+      error = failureOf(e);
     }
     const dead = item.attempt >= this.#o.maxAttempts;
     const nextAttemptAt = dead ? null : this.#now() + retryDelayMs(this.#backoff, item.attempt, retryAfterMs);
@@ -227,6 +233,14 @@ export class WebhookDispatcher implements IssuedSink {
     });
     return this.#flushing;
   }
+}
+
+/** What a failed attempt is recorded as: short, and without the body of anything. */
+function failureOf(e: unknown): string {
+  if (e instanceof WebhookTargetError) return `refused: ${e.message}`;
+  const error = e as NodeJS.ErrnoException & { cause?: { code?: string } };
+  if (error.name === "AbortError" || error.name === "TimeoutError") return "timeout";
+  return error.code ?? error.cause?.code ?? error.message;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -9,5 +9,6 @@ export function webhookOptions(config: Config): WebhookOptions {
     retryMaxMs: config.WEBHOOK_RETRY_MAX_MS,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     concurrency: config.WEBHOOK_CONCURRENCY,
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
   };
 }

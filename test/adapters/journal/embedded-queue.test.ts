@@ -1,12 +1,22 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { EmbeddedQueue } from "../../../src/adapters/journal/embedded-queue.ts";
-import { eventually } from "../../helpers/embedded-app.ts";
+import { queueContract } from "../../contracts/queue.ts";
 import { tempDir } from "../../helpers/tmp.ts";
+import { eventually } from "../../helpers/wait.ts";
+
+/** The one place these tests construct an EmbeddedQueue: a fresh journal (fsync off), closed when the test ends. */
+async function openQueue<T>(t: TestContext): Promise<EmbeddedQueue<T>> {
+  const { queue } = await EmbeddedQueue.open<T>(tempDir(t), "test", { sync: async () => undefined });
+  t.after(() => queue.close());
+  return queue;
+}
+
+queueContract("journal", openQueue, { acknowledges: "each" });
 
 test("several consumers of one queue share its messages, each taken once, and all are woken", async (t) => {
-  const { queue } = await EmbeddedQueue.open<number>(tempDir(t), "multi", { sync: async () => undefined });
-  t.after(() => queue.close());
+  const queue = await openQueue<number>(t);
   const seen = new Map<number, number>();
   let active = 0;
   let mostActive = 0;
@@ -16,7 +26,7 @@ test("several consumers of one queue share its messages, each taken once, and al
         active++;
         mostActive = Math.max(mostActive, active);
         for (const n of batch) seen.set(n, (seen.get(n) ?? 0) + 1);
-        await new Promise((r) => setTimeout(r, 5));
+        await sleep(5);
         active--;
       },
       { batchSize: 1, flushIntervalMs: 0 },

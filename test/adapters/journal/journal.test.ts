@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { appendFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Journal } from "../../../src/adapters/journal/journal.ts";
 import { tempDir } from "../../helpers/tmp.ts";
 
@@ -21,7 +22,7 @@ test("append resolves after fsync, and concurrent appends share fsyncs (group co
   const appends = Array.from({ length: 500 }, (_, i) =>
     journal.append([{ n: i }]).then(() => events.push(`ok-${i}`)),
   );
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   assert.deepEqual(events, ["fsync-start"], "nothing resolves while the fsync is held");
   release();
   await Promise.all(appends);

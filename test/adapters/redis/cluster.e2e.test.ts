@@ -2,11 +2,14 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
+import type { RedisAdmission } from "../../../src/adapters/redis/admission/redis-admission.ts";
+import { countCommands } from "../../../src/adapters/redis/command-count.ts";
 import { redisConnection } from "../../../src/adapters/redis/connection.ts";
 import { campaignTag, RedisKeys } from "../../../src/adapters/redis/keys.ts";
 import { groupBySlot, keySlot, masterNodes, nodeFor } from "../../../src/adapters/redis/nodes.ts";
 import { RedisRateLimiter } from "../../../src/adapters/redis/rate-limiter.ts";
 import { ReplicaWait } from "../../../src/adapters/redis/replicas/replica-wait.ts";
+import { ReplicatedAdmission } from "../../../src/adapters/redis/replicas/replicated-admission.ts";
 import { redisMemorySource } from "../../../src/adapters/redis/stats/memory.ts";
 import { streamSink } from "../../../src/adapters/redis/streams/claims-sink.ts";
 import { RedisStreamQueue } from "../../../src/adapters/redis/streams/redis-stream-queue.ts";
@@ -14,6 +17,7 @@ import { RedisTaskStore } from "../../../src/adapters/redis/tasks/redis-task-sto
 import { StampedeError } from "../../../src/domain/errors.ts";
 import { parseRate } from "../../../src/domain/rate-policy.ts";
 import { redisCheck } from "../../../src/ops/doctor/checks/redis.ts";
+import { Metrics } from "../../../src/ops/metrics/metrics.ts";
 import { checkRedisAtStart } from "../../../src/runtime/start-checks.ts";
 import { admissionContract } from "../../contracts/admission.ts";
 import { connected, redisHarness } from "../../contracts/admission-redis-harness.ts";
@@ -35,7 +39,29 @@ const logger = pino({ level: "silent" });
 
 admissionContract(
   "redis cluster (stream sink)",
-  (t) => redisHarness(t, (redis, keys) => streamSink({ redis, keys, cap: 100_000 }), undefined, url),
+  (t, options) =>
+    redisHarness(t, (redis, keys) => streamSink({ redis, keys, cap: 100_000 }), undefined, {
+      ...options,
+      url,
+    }),
+  skip,
+);
+
+// REDIS_WAIT_REPLICAS=1: every answer the port gives, holds included, through WAIT on the campaign's master.
+admissionContract(
+  "redis cluster, REDIS_WAIT_REPLICAS=1",
+  (t, options) =>
+    redisHarness(
+      t,
+      (redis, keys) => streamSink({ redis, keys, cap: 100_000 }),
+      (inner, redis, keys) =>
+        new ReplicatedAdmission({
+          inner,
+          keys,
+          wait: new ReplicaWait({ redis, replicas: 1, timeoutMs: 2000 }),
+        }),
+      { ...options, url },
+    ),
   skip,
 );
 
@@ -59,7 +85,20 @@ test("a campaign's keys share one slot, the task store's too, and CLUSTER KEYSLO
   const keys = new RedisKeys("p");
   for (const id of ["summer", "drop-1", "é"]) {
     const k = keys.campaign(id);
-    const all = [k.state, k.holders, k.claims, k.stream, k.outbox, k.free, k.lock, k.idempotency("u", "key")];
+    const all = [
+      k.state,
+      k.holders,
+      k.claims,
+      k.stream,
+      k.outbox,
+      k.free,
+      k.expiries,
+      k.lock,
+      k.noIdempotency,
+      k.idempotency("u", "key"),
+      k.rateUser("u"),
+      k.rateIp("10.0.0.1"),
+    ];
     assert.equal(groupBySlot(all).length, 1, id);
     assert.equal(await cluster!.keySlot(k.state), keySlot(k.state));
     assert.equal(keySlot(k.state), keySlot(`{${campaignTag(id)}}`));
@@ -124,6 +163,74 @@ test("ReplicaWait: WAIT on the key's master; more replicas than there are answer
     Promise.all([tooMany.after(key), tooMany.after(key)]),
     (error) => error instanceof StampedeError && error.code === "unavailable" && error.retryAfter === 1,
   );
+});
+
+test("REDIS_WAIT_REPLICAS and holds: a confirm no replica confirms is 503 and stands; asked again, 200 once replicated", {
+  skip,
+}, async (t) => {
+  // Two stores over one RedisAdmission: one waits for more replicas than a master has (no WAIT
+  // can succeed), the other for the one it has.
+  let replicated: ReplicatedAdmission | undefined;
+  let inner: RedisAdmission | undefined;
+  const h = await redisHarness(
+    t,
+    (redis, keys) => streamSink({ redis, keys, cap: 100_000 }),
+    (store, redis, keys) => {
+      inner = store;
+      replicated = new ReplicatedAdmission({
+        inner: store,
+        keys,
+        wait: new ReplicaWait({ redis, replicas: 1, timeoutMs: 2000 }),
+      });
+      return new ReplicatedAdmission({
+        inner: store,
+        keys,
+        wait: new ReplicaWait({ redis, replicas: 2, timeoutMs: 100 }),
+      });
+    },
+    { url },
+  );
+  const id = `c-${uniqueName("hold")}`;
+  await h.create({
+    id,
+    name: "holds",
+    stock: 2,
+    perUserLimit: 1,
+    startsAt: null,
+    endsAt: null,
+    createdAt: Date.now(),
+    holdSeconds: 60,
+  });
+  const unavailable = (error: unknown) => error instanceof StampedeError && error.code === "unavailable";
+  // The admission stands without its 202, as after any 503.
+  await assert.rejects(h.store.admit({ campaignId: id, userId: "alice" }), unavailable);
+  const again = await replicated!.admit({ campaignId: id, userId: "alice" });
+  assert.equal(again.kind, "already_claimed");
+  const claim = (again as { claim: { claimId: string } }).claim;
+  await assert.rejects(h.store.confirm(claim.claimId), unavailable);
+  assert.equal((await inner!.getClaim(claim.claimId))?.status, "issued", "the confirm stands in Redis");
+  const confirmed = await replicated!.confirm(claim.claimId);
+  assert.equal(confirmed.kind, "confirmed");
+  assert.equal((confirmed as { replayed: boolean }).replayed, true);
+  await assert.rejects(h.store.release(claim.claimId), unavailable);
+  assert.equal((await replicated!.release(claim.claimId)).kind, "already_confirmed");
+});
+
+test("stampede_redis_commands_total on a cluster: each command once, auto-pipelined per node or sent to one node (WAIT)", {
+  skip,
+}, async (t) => {
+  const redis = await connected(t, url);
+  // Every master's connection up first (its ready check is a command too).
+  await Promise.all(masterNodes(redis).map((node) => node.ping()));
+  const metrics = new Metrics({ defaultMetrics: false });
+  countCommands(redis, metrics.redisCommandCounter("api", "commands"));
+  const prefix = testPrefix(t, "count", url);
+  const keys = Array.from({ length: 50 }, (_, i) => `${prefix}:k${i}`);
+  assert.ok(groupBySlot(keys).length > 3, "keys on every master");
+  await Promise.all(keys.map((key, i) => redis.set(key, i)));
+  await redis.get(keys[0]!);
+  await new ReplicaWait({ redis, replicas: 1, timeoutMs: 2000 }).after(keys[0]!);
+  assert.match(await metrics.text(), /stampede_redis_commands_total\{role="api",connection="commands"\} 52/);
 });
 
 test("the rate limiter's two buckets live in two slots: both count, and a refusal says when", {

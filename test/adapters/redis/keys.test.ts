@@ -18,9 +18,13 @@ test("every key a builder makes is of its declared family, and of no other", () 
     ["stream", c.stream],
     ["outbox", c.outbox],
     ["free", c.free],
+    ["expiries", c.expiries],
     ["rebuildLock", c.lock],
     ["idempotency", c.idempotency("alice", "key:1")],
+    ["claimRateUser", c.rateUser("bob:the:builder")],
+    ["claimRateIp", c.rateIp("2001:db8::1")],
     ["registry", keys.registry],
+    ["holdsRegistry", keys.holdsRegistry],
     ["task", keys.tasks.task("t1")],
     ["taskDue", keys.tasks.due],
     ["taskDead", keys.tasks.dead],
@@ -44,7 +48,19 @@ test("a campaign's keys share its hash tag; claim ids lead back to the claims ha
   const tag = campaignTag("summer");
   assert.match(tag, /^[A-Za-z0-9_-]{11}$/);
   const c = keys.campaign("summer");
-  for (const key of [c.state, c.holders, c.claims, c.stream, c.outbox, c.free, c.lock, c.noIdempotency])
+  for (const key of [
+    c.state,
+    c.holders,
+    c.claims,
+    c.stream,
+    c.outbox,
+    c.free,
+    c.expiries,
+    c.lock,
+    c.noIdempotency,
+    c.rateUser("u"),
+    c.rateIp("10.0.0.1"),
+  ])
     assert.ok(key.includes(`{${tag}}`), key);
   assert.equal(c.state, `stampede:{${tag}}:c:summer`);
   assert.equal(c.holders, `stampede:{${tag}}:c:summer:holders`);
@@ -58,7 +74,9 @@ test("a campaign's keys share its hash tag; claim ids lead back to the claims ha
 
 test("the layouts of stored keys and channels", () => {
   assert.equal(keys.registry, "stampede:campaigns");
+  assert.equal(keys.holdsRegistry, "stampede:holds");
   assert.equal(keys.issuedChannel, "stampede:issued");
+  assert.equal(keys.campaignEventsChannel, "stampede:campaign-events");
   assert.equal(keys.tasks.task("t1"), "stampede:{tasks}:task:t1");
   assert.equal(keys.tasks.taskPrefix, "stampede:{tasks}:task:");
   assert.equal(keys.tasks.due, "stampede:{tasks}:due");

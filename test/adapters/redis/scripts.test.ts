@@ -1,16 +1,18 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { test } from "node:test";
-import { Redis } from "ioredis";
 import {
   keyCount,
-  redisScripts,
   SCRIPT_FILES,
   type ScriptName,
   scriptSource,
 } from "../../../src/adapters/redis/scripts.ts";
 
-/** The script loader itself (the scripts' contracts: admission/scripts.test.ts and each store's tests). */
+/**
+ * The script loader itself, without Redis (on a real client:
+ * scripts.services.test.ts; the scripts' contracts: admission/scripts.services.test.ts
+ * and each store's tests).
+ */
 const LUA_DIR = new URL("../../../src/adapters/redis/lua/", import.meta.url);
 const names = Object.keys(SCRIPT_FILES) as ScriptName[];
 
@@ -36,15 +38,8 @@ test("each script opens with its contract, and its includes are in place", () =>
 });
 
 test("key counts come from the file names; a call with the wrong number of keys is refused", async () => {
-  assert.equal(keyCount("admit"), 6);
+  assert.equal(keyCount("admit"), 9);
+  assert.equal(keyCount("confirm"), 6);
   assert.equal(keyCount("rebuildLoad"), undefined);
   assert.equal(keyCount("rateLimit"), undefined);
-  const redis = new Redis({ lazyConnect: true, enableOfflineQueue: false });
-  try {
-    const scripts = redisScripts(redis);
-    assert.equal(redisScripts(redis), scripts, "defined once per client");
-    await assert.rejects(scripts.markIssued(["only-one"], []), /markIssued takes 2 keys, got 1/);
-  } finally {
-    redis.disconnect();
-  }
 });

@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { readMigrations } from "../../../src/adapters/migration-files.ts";
@@ -116,7 +117,7 @@ async function migrateAtOnce(count: number, path: string, dir: URL): Promise<num
       }),
   );
   try {
-    while (Atomics.load(gate, 1) < count && !failed) await new Promise((r) => setTimeout(r, 5));
+    while (Atomics.load(gate, 1) < count && !failed) await sleep(5);
     Atomics.store(gate, 0, 1);
     Atomics.notify(gate, 0);
     return await Promise.all(results);

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { test } from "node:test";
-import { listeningUrl, STAMPEDE_BIN, startStampede } from "../../../bench/engine/stampede-process.ts";
+import { listeningUrl, STAMPEDE_BIN } from "../../../bench/engine/stampede-process.ts";
 
+/** Finding the bin and reading the URL, without a process (a real ceiling: stampede-process.services.test.ts). */
 test("the bin is found above the engine, and a server's URL is read from its 'listening on' line", () => {
   assert.ok(existsSync(STAMPEDE_BIN), STAMPEDE_BIN);
   assert.equal(listeningUrl("starting\n"), undefined);
@@ -10,31 +11,4 @@ test("the bin is found above the engine, and a server's URL is read from its 'li
     listeningUrl('{"msg":"stampede listening on http://127.0.0.1:40123 (embedded)"}\n'),
     "http://127.0.0.1:40123",
   );
-});
-
-test("the ceiling starts on a free port with its open-file limit raised, answers, and stops", async () => {
-  const ceiling = await startStampede({
-    name: "ceiling",
-    args: ["bench", "--serve-ceiling"],
-    openFiles: 4096,
-    startTimeoutMs: 20_000,
-  });
-  try {
-    assert.ok(ceiling.running());
-    const res = await fetch(`${ceiling.url}/v1/campaigns/x/claims`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: '{"userId":"u1"}',
-    });
-    assert.equal(res.status, 410);
-    assert.equal(((await res.json()) as { error: string }).error, "sold_out");
-    // Raised to what was asked, or as far as the hard limit allows.
-    const [, soft, hard] = /Max open files\s+(\d+)\s+(\d+)/.exec(
-      readFileSync(`/proc/${ceiling.pid}/limits`, "utf8"),
-    )!;
-    assert.ok(Number(soft) >= Math.min(4096, Number(hard)), `open-file limit ${soft} (hard ${hard})`);
-  } finally {
-    await ceiling.stop();
-  }
-  assert.equal(ceiling.running(), false);
 });

@@ -3,8 +3,9 @@ import { test } from "node:test";
 import { pino } from "pino";
 import { InFlight, inFlightOf } from "../../../src/http/plugins/in-flight.ts";
 import { openEmbedded } from "../../../src/runtime/embedded.ts";
-import { createCampaign, embeddedApp, embeddedConfig, eventually } from "../../helpers/embedded-app.ts";
+import { createCampaign, embeddedApp, embeddedConfig } from "../../helpers/embedded-app.ts";
 import { tempDir } from "../../helpers/tmp.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 test("InFlight.waitIdle resolves when the last request leaves, or false at the deadline", async () => {
   const tracker = new InFlight();

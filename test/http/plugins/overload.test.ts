@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import type { Campaign } from "../../../src/domain/types.ts";
 import type { EmbeddedRuntime } from "../../../src/runtime/embedded.ts";
-import { ADMIN_TOKEN, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
-import { countBy, createClient } from "../../helpers/load.ts";
-import { startServer } from "../../helpers/server-process.ts";
-import { tempDir } from "../../helpers/tmp.ts";
+import { ADMIN_TOKEN, embeddedApp } from "../../helpers/embedded-app.ts";
+import { countBy } from "../../helpers/load.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 /** Creates a campaign behind the API's back (the API itself is shedding load). */
 async function seedCampaign(runtime: EmbeddedRuntime, id: string): Promise<void> {
@@ -43,7 +43,7 @@ test("over the memory threshold every request is shed with 503 and nothing is ad
   await seedCampaign(runtime, "c1");
   await app.ready();
   await eventually(() => app.isUnderPressure());
-  await new Promise((r) => setTimeout(r, 50)); // past the samples taken while starting
+  await sleep(50); // past the samples taken while starting
 
   const answers = await Promise.all(
     Array.from({ length: 200 }, (_, i) =>
@@ -86,7 +86,7 @@ test("a lagging event loop sheds load, admits nothing for the 503s, and recovers
   await seedCampaign(runtime, "c1");
   await app.ready();
   assert.equal(app.isUnderPressure(), false);
-  await new Promise((r) => setTimeout(r, 60)); // past the samples taken while starting
+  await sleep(60); // past the samples taken while starting
 
   const unblock = blockEventLoop(100);
   t.after(unblock);
@@ -115,35 +115,4 @@ test("a lagging event loop sheds load, admits nothing for the 503s, and recovers
     payload: { userId: "later" },
   });
   assert.equal(after.statusCode, 202, "served again once the lag is gone");
-});
-
-test("stampede start sheds over a real socket, quickly (OVERLOAD_MAX_HEAP_MB)", async (t) => {
-  const server = await startServer("start", {
-    DATA_DIR: tempDir(t),
-    ADMIN_TOKEN,
-    FSYNC: "off",
-    OVERLOAD_MAX_HEAP_MB: "1",
-  });
-  t.after(() => server.stop());
-  const client = createClient(server.url);
-  t.after(() => client.close());
-  await eventually(async () => (await client.request({ method: "GET", path: "/readyz" })).status === 503);
-  const answers = await client.fire(
-    Array.from({ length: 500 }, (_, i) => ({
-      method: "POST",
-      path: "/v1/campaigns/c/claims",
-      body: { userId: `u${i}` },
-    })),
-  );
-  assert.deepEqual(
-    countBy(answers, (a) => a.status),
-    { 503: 500 },
-  );
-  for (const a of answers) {
-    assert.equal(a.body.error, "unavailable");
-    assert.ok(a.headers["retry-after"]);
-  }
-  const slowest = Math.max(...answers.map((a) => a.ms));
-  assert.ok(slowest < 5000, `500 concurrent requests shed within ${slowest.toFixed(0)} ms`);
-  assert.equal((await client.request({ method: "GET", path: "/healthz" })).status, 200);
 });

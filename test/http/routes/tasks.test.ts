@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BUILTIN_TASKS } from "../../../src/services/tasks/builtin.ts";
 import { createTask } from "../../../src/services/tasks/define.ts";
 import { TaskRegistry } from "../../../src/services/tasks/registry.ts";
 import { defaultTaskSettings } from "../../../src/services/tasks/settings.ts";
 import { newTaskId } from "../../../src/services/tasks/task-service.ts";
-import { admin, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { admin, embeddedApp } from "../../helpers/embedded-app.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 /** The task routes through inject(), on an embedded runtime with the built-in tasks and a counting one. */
 async function setup(t: TestContext) {
@@ -137,7 +139,7 @@ test("an Idempotency-Key answers the first task id and the task runs once", asyn
   for (const res of answers) assert.equal(res.statusCode, 202);
   const [taskId] = [...ids] as [string];
   assert.equal((await settled(taskId)).status, "succeeded");
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   assert.equal(calls.get(taskId), 1);
   const other = await post({ type: "counted", payload: {} }, { "idempotency-key": "order-43" });
   assert.notEqual(other.json().taskId, taskId);

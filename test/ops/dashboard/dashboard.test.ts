@@ -168,3 +168,26 @@ test("the admin stream pushes snapshots (counters, rates, lag) and stats to ever
   await server.close();
   await ended;
 });
+
+test("the snapshots carry held counts for campaigns with holds and the holds ended per window", async (t) => {
+  const { runtime } = await embeddedApp(t, { settings: { HOLD_MIN_SECONDS: 1, HOLD_REAP_INTERVAL_MS: 50 } });
+  const server = await buildApp(runtime.api, { dashboard: { intervalMs: 100, statsEvery: 10 } });
+  t.after(() => server.close());
+  await createCampaign(server, { id: "tickets", name: "Tickets", stock: 5, holdSeconds: 1 });
+  const url = await server.listen({ host: "127.0.0.1", port: 0 });
+  const stream = openStream(url);
+  t.after(() => stream.close());
+  for (const user of ["u1", "u2"])
+    await server.inject({ method: "POST", url: "/v1/campaigns/tickets/claims", payload: { userId: user } });
+  type Snap = {
+    campaigns: { id: string; held: number; holdSeconds?: number }[];
+    rates: { holdsEnded: { expired: number } } | null;
+  };
+  const snaps = () =>
+    stream.events.filter((e) => e.event === "snapshot").map((e) => e.data as unknown as Snap);
+  await stream.until(() => snaps().some((s) => s.campaigns[0]?.held === 2));
+  assert.equal(snaps().at(-1)!.campaigns[0]!.holdSeconds, 1);
+  // Both holds expire: the snapshots' windows add up to two expiries.
+  await stream.until(() => snaps().reduce((n, s) => n + (s.rates?.holdsEnded.expired ?? 0), 0) === 2);
+  await stream.until(() => snaps().at(-1)!.campaigns[0]!.held === 0);
+});

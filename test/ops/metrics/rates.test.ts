@@ -44,6 +44,17 @@ test("rates are per second over the window between two samples", async () => {
   assert.ok(r.claimLatencyMs.p50 > 1 && r.claimLatencyMs.p50 <= 2.5, `p50 ${r.claimLatencyMs.p50}`);
   assert.ok(r.claimLatencyMs.p99 <= 2.5, "the slow /healthz request is not a claim");
 
+  assert.deepEqual(r.holdsEnded, { confirmed: 0, released: 0, expired: 0 });
+  metrics.observeBatch({
+    size: 4,
+    issued: 1,
+    conflicts: 0,
+    durationMs: 1,
+    holds: { confirmed: 1, released: 1, expired: 2 },
+  });
+  const held = rates(after, await sample(metrics, 3_500));
+  assert.deepEqual(held.holdsEnded, { confirmed: 1, released: 1, expired: 2 }, "counts in the window");
+
   const quiet = rates(after, await sample(metrics, 4_000));
   assert.equal(quiet.admittedPerSec, 0);
   assert.equal(quiet.claimLatencyMs, null, "no claims in the window: no percentile");

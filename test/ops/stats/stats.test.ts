@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { admin, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 test("GET /v1/admin/stats needs the admin token", async (t) => {
   const { app } = await embeddedApp(t);
@@ -31,8 +32,24 @@ test("stats: per-campaign counters, queue lag and ledger counts", async (t) => {
   assert.equal(body.mode, "embedded");
   assert.ok(!Number.isNaN(Date.parse(body.serverTime)));
   const byId = Object.fromEntries(body.campaigns.map((c: { id: string }) => [c.id, c]));
-  assert.deepEqual(byId.s1, { id: "s1", name: "One", stock: 10, issued: 4, pending: 0, remaining: 6 });
-  assert.deepEqual(byId.s2, { id: "s2", name: "Two", stock: 3, issued: 0, pending: 0, remaining: 3 });
+  assert.deepEqual(byId.s1, {
+    id: "s1",
+    name: "One",
+    stock: 10,
+    issued: 4,
+    pending: 0,
+    held: 0,
+    remaining: 6,
+  });
+  assert.deepEqual(byId.s2, {
+    id: "s2",
+    name: "Two",
+    stock: 3,
+    issued: 0,
+    pending: 0,
+    held: 0,
+    remaining: 3,
+  });
   assert.deepEqual(body.queue, {
     lag: [
       { source: "claims", lag: 0 },

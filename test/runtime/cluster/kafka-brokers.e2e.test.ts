@@ -3,9 +3,10 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { Admin } from "@platformatic/kafka";
 import { closeClient } from "../../../src/adapters/kafka/close.ts";
-import { checkInvariants, type Reply, spike, startCluster, waitFor } from "../../helpers/distributed.ts";
+import { checkInvariants, type Reply, spike, startCluster } from "../../helpers/distributed.ts";
 import { ownKafkaCluster, skipWithoutKafka } from "../../helpers/kafka.ts";
 import { skipWithoutServices, sql } from "../../helpers/services.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 /**
  * QUEUE=kafka on a 3-broker Kafka cluster (scripts/kafka.sh start --brokers
@@ -93,7 +94,7 @@ test("kill -9 of one of 3 Kafka brokers mid-spike (RF 3, min ISR 2): every 202 i
   const fired = performance.now();
   t.diagnostic(`statuses ${JSON.stringify(result.statuses)}; errors ${JSON.stringify(result.errors)}`);
 
-  await waitFor(
+  await eventually(
     async () => (await cluster.rows("drop")).length === stock,
     90_000,
     "every admitted claim issued",

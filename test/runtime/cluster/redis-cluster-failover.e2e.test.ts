@@ -10,10 +10,10 @@ import {
   type SpikeResult,
   spike,
   startCluster,
-  waitFor,
 } from "../../helpers/distributed.ts";
 import { campaignsOnDistinctMasters, startRedisCluster } from "../../helpers/redis-cluster.ts";
 import { skipWithoutServices, sql } from "../../helpers/services.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 /**
  * A Redis Cluster master killed with -9 mid-spike, its replica behind it:
@@ -71,7 +71,7 @@ async function failoverMidSpike(t: TestContext, env: Record<string, string>): Pr
     const killedAt = performance.now();
     await redis.kill9(victim!.master.port);
     redis.thaw(victim!.replica!.port);
-    await waitFor(
+    await eventually(
       async () => (await redis.masterOf(victim!.slot)).master.port === victim!.replica!.port,
       30_000,
       "the replica promoted",
@@ -104,7 +104,7 @@ async function failoverMidSpike(t: TestContext, env: Record<string, string>): Pr
   // Quiet: everything admitted reached the ledger (or is known lost), nothing pending.
   try {
     for (const id of [victim!.id, bystander!.id])
-      await waitFor(
+      await eventually(
         async () => (await request(apis()[0]!, "GET", `/v1/campaigns/${id}`)).body.pending === 0,
         60_000,
         `${id} quiet`,

@@ -7,9 +7,9 @@ import type { TaskMessage, TaskRecord } from "../../../src/ports/task-store.ts";
 import { createTask } from "../../../src/services/tasks/define.ts";
 import { TaskRegistry } from "../../../src/services/tasks/registry.ts";
 import { TaskService } from "../../../src/services/tasks/task-service.ts";
-import { eventually } from "../../helpers/embedded-app.ts";
 import { rejectsWith } from "../../helpers/embedded-ports.ts";
 import { tempDir } from "../../helpers/tmp.ts";
+import { eventually } from "../../helpers/wait.ts";
 
 const UNKNOWN = "AAAAAAAAAAAAAAAAAAAAAA";
 

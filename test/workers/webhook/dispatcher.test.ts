@@ -1,12 +1,23 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import type { EmbeddedRuntime } from "../../../src/runtime/embedded.ts";
-import { admin, createCampaign, embeddedApp, eventually } from "../../helpers/embedded-app.ts";
+import { admin, createCampaign, embeddedApp } from "../../helpers/embedded-app.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { webhookReceiver } from "../../helpers/webhook-receiver.ts";
 
 const SECRET = "whsec-test-0123456789abcdef";
-const FAST = { maxAttempts: 8, retryBaseMs: 20, retryMaxMs: 200, timeoutMs: 300, concurrency: 8, pollMs: 50 };
+/** The receivers listen on 127.0.0.1: WEBHOOK_ALLOW_PRIVATE=true. */
+const FAST = {
+  maxAttempts: 8,
+  retryBaseMs: 20,
+  retryMaxMs: 200,
+  timeoutMs: 300,
+  concurrency: 8,
+  pollMs: 50,
+  allowPrivate: true,
+};
 const json = { "content-type": "application/json" };
 
 async function claimAll(app: FastifyInstance, id: string, users: number, prefix = "user") {
@@ -195,9 +206,9 @@ describe("webhook delivery", () => {
     await eventually(() => receiver.received.length >= 5);
     const removed = await app.inject({ method: "DELETE", url: "/v1/campaigns/pk/webhook", headers: admin });
     assert.equal(removed.json().webhook, null);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const sent = receiver.received.length;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     assert.equal(receiver.received.length, sent, "nothing is sent while no webhook is set");
     assert.equal(deliveryStates(runtime, "pk").pending, 5);
 

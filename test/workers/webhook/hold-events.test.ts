@@ -5,8 +5,8 @@ import { pino } from "pino";
 import { SqliteLedger } from "../../../src/adapters/sqlite/sqlite-ledger.ts";
 import type { Claim } from "../../../src/domain/types.ts";
 import { WebhookDispatcher } from "../../../src/workers/webhook/dispatcher.ts";
-import { eventually } from "../../helpers/embedded-app.ts";
 import { tempDir } from "../../helpers/tmp.ts";
+import { eventually } from "../../helpers/wait.ts";
 import { webhookReceiver } from "../../helpers/webhook-receiver.ts";
 
 const SECRET = "whsec-test-0123456789abcdef";
@@ -62,6 +62,8 @@ test("claim.issued, claim.expired and claim.released reach the shop signed, once
     timeoutMs: 1000,
     concurrency: 2,
     pollMs: 50,
+    // The receiver listens on 127.0.0.1.
+    allowPrivate: true,
     store: ledger.deliveries,
     logger: pino({ level: "silent" }),
   });

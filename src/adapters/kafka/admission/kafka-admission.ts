@@ -9,9 +9,19 @@ import type {
   CampaignChange,
   ChangeOutcome,
   ForgetOutcome,
+  HoldOutcome,
+  ReapResult,
 } from "../../../ports/admission.ts";
 import { Breaker } from "./breaker.ts";
 import type { Outbox } from "./outbox.ts";
+
+const NOT_ACKNOWLEDGED_CLAIM =
+  "The claims queue (Kafka) did not acknowledge the claim; it stays reserved and will be issued (a retry answers 409).";
+const NOT_ACKNOWLEDGED_DECISION =
+  "The claims queue (Kafka) did not acknowledge the decision; it stands and will reach the ledger (a retry answers it again).";
+
+/** Expiry produces in flight at once; past it the relay sends them. */
+const MAX_FORWARDS = 4;
 
 export interface KafkaAdmissionOptions {
   /** The Redis admission, with the outbox sink (outbox-sink.ts). */
@@ -37,11 +47,22 @@ export interface KafkaAdmissionOptions {
  * answer, the claim stays in the outbox and a relay sends it after a lease
  * (outbox-relay.ts); its user, retrying, is answered 409 naming it. See
  * docs/kafka.md.
+ *
+ * Holds take the same path: a confirm or a release is decided in Redis
+ * (its snapshot in the outbox, same step), produced, and answered 200 only
+ * once Kafka acknowledged it, behind the same breaker; a repeat sends again
+ * what the outbox still holds. Expiries (the reapers', or a confirm or
+ * release that found the hold expired) are forwarded at once when Kafka
+ * answers, else sent by the relay: nobody waits on them.
  */
 export class KafkaAdmission implements AdmissionStore {
   readonly #o: KafkaAdmissionOptions;
   readonly #inner: AdmissionStore;
   readonly #breaker: Breaker;
+  /** Acknowledged claims whose outbox entries go in one call per campaign at the end of this turn. */
+  #acknowledged: Claim[] = [];
+  /** Expiry produces in flight (#forward). */
+  #forwarding = 0;
 
   constructor(options: KafkaAdmissionOptions) {
     this.#o = options;
@@ -54,6 +75,9 @@ export class KafkaAdmission implements AdmissionStore {
   }
 
   async admit(request: AdmitRequest): Promise<AdmitOutcome> {
+    // What this process answers from memory needs neither Kafka nor Redis: before the breaker.
+    const known = this.#inner.known?.(request);
+    if (known) return known;
     if (!this.#breaker.tryPass())
       throw new StampedeError(
         "unavailable",
@@ -84,7 +108,7 @@ export class KafkaAdmission implements AdmissionStore {
     return outcome;
   }
 
-  async #send(claim: Claim): Promise<void> {
+  async #send(claim: Claim, unacknowledged = NOT_ACKNOWLEDGED_CLAIM): Promise<void> {
     const { logger, faultDelayMs } = this.#o;
     if (faultDelayMs) await sleep(faultDelayMs);
     const slow = setTimeout(() => this.#breaker.failure(), this.#o.slowMs);
@@ -93,25 +117,89 @@ export class KafkaAdmission implements AdmissionStore {
     } catch (error) {
       this.#breaker.failure();
       logger.warn(
-        { err: error, claimId: claim.claimId },
+        { err: error, claimId: claim.claimId, status: claim.status },
         "Kafka did not acknowledge a claim; it stays in the outbox for the relay",
       );
-      throw new StampedeError(
-        "unavailable",
-        "The claims queue (Kafka) did not acknowledge the claim; it stays reserved and will be issued (a retry answers 409).",
-        { retryAfter: 1, cause: error },
-      );
+      throw new StampedeError("unavailable", unacknowledged, { retryAfter: 1, cause: error });
     } finally {
       clearTimeout(slow);
     }
     this.#breaker.success();
-    // Not awaited: if this removal is lost, the relay sends the claim once
-    // more, and the ledger ignores the repeat.
-    this.#o.outbox
-      .remove([claim])
-      .catch((error: unknown) =>
-        logger.debug({ err: error }, "outbox removal failed; the relay sends it again"),
+    this.#removeFromOutbox(claim);
+  }
+
+  /** A confirm or release: decided in Redis, answered once Kafka acknowledged it (like a 202). */
+  async #settle(decide: () => Promise<HoldOutcome>): Promise<HoldOutcome> {
+    if (!this.#breaker.tryPass())
+      throw new StampedeError(
+        "unavailable",
+        "The claims queue (Kafka) is not answering; nothing was decided.",
+        { retryAfter: this.#breaker.retryAfterSec },
       );
+    let outcome: HoldOutcome;
+    let toSend: Claim | undefined;
+    try {
+      outcome = await decide();
+      if (outcome.kind === "confirmed" || outcome.kind === "released") {
+        // A repeat whose first answer was lost: 200 again only once the decision is in Kafka.
+        if (!outcome.replayed || (await this.#o.outbox.holds(outcome.claim))) toSend = outcome.claim;
+      }
+    } catch (error) {
+      this.#breaker.release();
+      throw error;
+    }
+    if (!toSend) {
+      this.#breaker.release();
+      if (outcome.kind === "hold_expired") this.#forward([outcome.claim]);
+      return outcome;
+    }
+    await this.#send(toSend, NOT_ACKNOWLEDGED_DECISION);
+    return outcome;
+  }
+
+  /**
+   * Expired holds: produced now if Kafka answers (a few produces in flight
+   * at most), else left in the outbox for the relay. Never awaited: nobody
+   * waits on an expiry, and a slow Kafka must not slow the reaper.
+   */
+  #forward(claims: Claim[]): void {
+    const ended = claims.filter((c) => c.status === "expired" || c.status === "released");
+    if (ended.length === 0 || this.#forwarding >= MAX_FORWARDS || !this.#breaker.isClosed) return;
+    this.#forwarding++;
+    this.#o
+      .publish(ended)
+      .then(() => this.#o.outbox.remove(ended))
+      .catch((error: unknown) =>
+        this.#o.logger.debug({ err: error }, "expired holds not forwarded to Kafka; the relay sends them"),
+      )
+      .finally(() => {
+        this.#forwarding--;
+      });
+  }
+
+  /**
+   * The claims Kafka acknowledged in this turn of the event loop (one produce
+   * request acknowledges hundreds at once) leave the outbox together: one
+   * Redis command per campaign and turn, not one per claim. Not awaited: if
+   * a removal is lost, the relay sends the claim once more, and the ledger
+   * ignores the repeat. A claim decided again meanwhile (a hold confirmed
+   * right after its admission) keeps its entry (outbox-ack-2.lua).
+   */
+  #removeFromOutbox(claim: Claim): void {
+    if (this.#acknowledged.push(claim) > 1) return;
+    setImmediate(() => {
+      const claims = this.#acknowledged;
+      this.#acknowledged = [];
+      this.#o.outbox
+        .remove(claims)
+        .catch((error: unknown) =>
+          this.#o.logger.debug({ err: error }, "outbox removal failed; the relay sends it again"),
+        );
+    });
+  }
+
+  known(request: AdmitRequest): AdmitOutcome | undefined {
+    return this.#inner.known?.(request);
   }
 
   putCampaign(campaign: Campaign): Promise<void> {
@@ -138,8 +226,22 @@ export class KafkaAdmission implements AdmissionStore {
     return this.#inner.userClaims(campaignId, userId);
   }
 
-  markIssued(claims: readonly Claim[]): Promise<void> {
-    return this.#inner.markIssued(claims);
+  markWritten(claims: readonly Claim[]): Promise<void> {
+    return this.#inner.markWritten(claims);
+  }
+
+  confirm(claimId: string): Promise<HoldOutcome> {
+    return this.#settle(() => this.#inner.confirm(claimId));
+  }
+
+  release(claimId: string): Promise<HoldOutcome> {
+    return this.#settle(() => this.#inner.release(claimId));
+  }
+
+  async reapExpired(campaignId: string): Promise<ReapResult> {
+    const result = await this.#inner.reapExpired(campaignId);
+    this.#forward(result.expired);
+    return result;
   }
 
   changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {

@@ -13,7 +13,7 @@
  * then holds every acknowledged claim, and the rebuild reads it next.
  *
  * While it waits, the campaign is marked `rebuilding`: claims of it are
- * answered 503, and the workers' markIssued lets their batches through
+ * answered 503, and the workers' markWritten lets their batches through
  * (rebuildWaitsForWorkers), so they commit and the lag can reach 0.
  */
 

@@ -1,17 +1,19 @@
 import type { Claim } from "../../../domain/types.ts";
-import { unpackClaim } from "../../redis/claim-codec.ts";
+import { statusLetter, unpackClaim } from "../../redis/claim-codec.ts";
 import type { RedisClient } from "../../redis/connection.ts";
 import type { RedisKeys } from "../../redis/keys.ts";
 import type { ReplicaWait } from "../../redis/replicas/replica-wait.ts";
 import { redisScripts, type Scripts } from "../../redis/scripts.ts";
 
 /**
- * Kafka mode's outbox: per campaign, a sorted set of the claims reserved in
- * Redis (by the admission script, in the same atomic step as the
- * reservation) and not yet acknowledged by Kafka. It closes the gap between
- * the reservation and the produce: an API process that dies in between
- * leaves its claims here, and a relay sends them (see outbox-relay.ts and
- * docs/kafka.md). Keys of one campaign share its hash tag (redis/keys.ts).
+ * Kafka mode's outbox: per campaign, a sorted set of the claims decided in
+ * Redis (admitted; with holds also confirmed, expired, released: each by its
+ * script, in the same atomic step as the decision) whose newest snapshot
+ * Kafka has not acknowledged yet. It closes the gap between the decision and
+ * the produce: an API process that dies in between leaves its claims here,
+ * and a relay sends them (see outbox-relay.ts and docs/kafka.md). An entry
+ * is a claim id: whoever sends it sends the claim's newest state from the
+ * claims hash. Keys of one campaign share its hash tag (redis/keys.ts).
  */
 export class Outbox {
   readonly #redis: RedisClient;
@@ -42,15 +44,22 @@ export class Outbox {
     return claims;
   }
 
-  /** Kafka acknowledged these claims: they leave the outbox. */
+  /**
+   * Kafka acknowledged these snapshots: their claims leave the outbox,
+   * unless a newer decision on one is still to be sent (outbox-ack-2.lua).
+   */
   async remove(claims: readonly Claim[]): Promise<void> {
     const byCampaign = new Map<string, string[]>();
-    for (const c of claims)
-      byCampaign.set(c.campaignId, [...(byCampaign.get(c.campaignId) ?? []), c.claimId]);
+    for (const c of claims) {
+      const args = byCampaign.get(c.campaignId);
+      if (args) args.push(c.claimId, statusLetter(c.status));
+      else byCampaign.set(c.campaignId, [c.claimId, statusLetter(c.status)]);
+    }
     await Promise.all(
-      [...byCampaign].map(([campaignId, ids]) =>
-        this.#redis.zrem(this.#keys.campaign(campaignId).outbox, ...ids),
-      ),
+      [...byCampaign].map(([campaignId, args]) => {
+        const k = this.#keys.campaign(campaignId);
+        return this.#scripts.outboxAck([k.outbox, k.claims], args);
+      }),
     );
   }
 

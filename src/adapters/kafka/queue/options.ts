@@ -22,7 +22,7 @@ export interface KafkaQueueOptions<T> {
   /** Record headers of a value (none by default). */
   headersOf?: (value: T) => Record<string, string>;
   logger: Logger;
-  /** How long publish() waits for more values to share one produce request. */
+  /** How long publish() waits for more values to share one produce request (0: the values of one event-loop turn). */
   lingerMs?: number;
   /** Most values in one produce request. */
   maxBatch?: number;
@@ -39,7 +39,7 @@ export interface KafkaQueueOptions<T> {
 }
 
 export const DEFAULTS = {
-  lingerMs: 2,
+  lingerMs: 0,
   maxBatch: 1000,
   sessionTimeoutMs: 10_000,
   heartbeatIntervalMs: 1000,

@@ -11,11 +11,18 @@ interface Waiting {
 
 /**
  * The producing half of a KafkaQueue: an idempotent producer (acks=all, one
- * request in flight, so retries cannot reorder or duplicate) behind a small
- * linger batcher. Values published while a request is in flight, or within
- * `lingerMs` of the first, share the next request, so a spike of claims
- * costs a few round trips, not one per claim. Each caller's promise settles
- * when the broker acknowledged (or refused) the request carrying its values.
+ * request in flight, so retries cannot reorder or duplicate) behind a
+ * batcher that adds no timer by default. Values published in the same turn
+ * of the event loop share one request (it is sent at the end of the turn,
+ * setImmediate, as the journal's group commit does: every claim whose Redis
+ * reply or HTTP request was read in this turn joins it); values published
+ * while a request is in flight share the next one, sent the moment the
+ * broker answers. Under load that gathers hundreds of claims per request
+ * without making any of them wait for a clock; at low load a claim is sent
+ * at once. `lingerMs` > 0 (KAFKA_LINGER_MS) waits that long after the first
+ * value instead, for brokers that charge per request. Each caller's promise
+ * settles when the broker acknowledged (or refused) the request carrying its
+ * values.
  */
 export class Publisher {
   readonly #o: ResolvedKafkaQueueOptions<unknown>;
@@ -23,7 +30,7 @@ export class Publisher {
   #waiting: Waiting[] = [];
   #waitingCount = 0;
   #timer: NodeJS.Timeout | undefined;
-  #tickScheduled = false;
+  #turnScheduled = false;
   #inFlight: Promise<void> | undefined;
   #closed = false;
 
@@ -75,12 +82,13 @@ export class Publisher {
       return;
     }
     if (this.#o.lingerMs === 0) {
-      // No linger: send at the end of this tick (what this tick published
-      // shares the request; what comes while it is in flight, the next one).
-      if (!this.#tickScheduled) {
-        this.#tickScheduled = true;
-        process.nextTick(() => {
-          this.#tickScheduled = false;
+      // No linger: send at the end of this turn of the event loop (what this
+      // turn published shares the request; what comes while it is in flight,
+      // the next one).
+      if (!this.#turnScheduled) {
+        this.#turnScheduled = true;
+        setImmediate(() => {
+          this.#turnScheduled = false;
           if (!this.#inFlight) this.#dispatch();
         });
       }

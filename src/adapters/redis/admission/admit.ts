@@ -1,48 +1,91 @@
 import { StampedeError } from "../../../domain/errors.ts";
 import { newClaimId, newCouponCode } from "../../../domain/ids.ts";
+import { retryAfterSeconds } from "../../../domain/rate-policy.ts";
 import type { Claim } from "../../../domain/types.ts";
 import type { AdmitOutcome, AdmitRequest, NotActiveReason } from "../../../ports/admission.ts";
 import { unpackClaim } from "../claim-codec.ts";
 import { campaignTag } from "../keys.ts";
-import { ADMIT } from "./codes.ts";
+import { ADMIT, CLAIM_PLACE } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
-import { beingRebuilt, redisDidNotAnswer } from "./unavailable.ts";
+import type { Lesson } from "./memory-answers.ts";
+import { beingRebuilt, redisDidNotAnswer, unavailableOnFailure } from "./unavailable.ts";
 
 /**
- * The admission decision: one atomic script call (admit-6.lua) decides,
- * reserves and queues; this runs it, loads the campaign's state first when it
- * is missing, and turns its reply into the port's outcome. A keyless request
- * for a campaign this process knows to be sold out is answered from memory
- * (sold-out-cache.ts).
+ * The admission decision: one atomic script call (admit-9.lua) applies the
+ * rate limits, decides, reserves and queues; this runs it, loads the
+ * campaign's state first when it is missing, turns its reply into the port's
+ * outcome and teaches the reply to what this process answers from memory. A
+ * keyless request this process can answer from memory (memory-answers.ts)
+ * makes no Redis call at all.
  */
 export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promise<AdmitOutcome> {
-  const { campaignId, userId, idempotencyKey } = request;
-  if (idempotencyKey === undefined) {
-    const cached = ctx.soldOut.lookup(campaignId, userId, Date.now());
-    if (cached?.kind === "sold_out") return { kind: "sold_out", replayed: false };
-    if (cached?.kind === "holder")
-      return {
-        kind: "already_claimed",
-        claim: issuedClaim(campaignId, userId, cached.holder),
-        replayed: false,
-      };
+  let memorized = known(ctx, request);
+  if (memorized) return memorized;
+  const { campaignId, userId } = request;
+  const loading = request.idempotencyKey === undefined ? ctx.memory.loading(campaignId) : undefined;
+  if (loading) {
+    await loading;
+    memorized = known(ctx, request);
+    if (memorized) return memorized;
   }
+  let sentAt = performance.now();
   let reply = await runAdmit(ctx, request);
   if (reply[0] === ADMIT.NOT_FOUND || reply[0] === ADMIT.REBUILDING) {
     const ready = await ctx.loader.ready(campaignId);
     if (ready === "unknown") return { kind: "campaign_not_found" };
     if (ready === "retired") return retiredOutcome(ctx, campaignId, userId);
     if (ready === "timeout") throw beingRebuilt();
+    sentAt = performance.now();
     reply = await runAdmit(ctx, request);
   }
-  return outcomeOf(ctx, campaignId, userId, reply);
+  const outcome = outcomeOf(ctx, campaignId, userId, reply, sentAt);
+  if (
+    (reply[0] === ADMIT.ADMITTED || reply[0] === ADMIT.ALREADY_CLAIMED) &&
+    reply[6] === CLAIM_PLACE.IN_LEDGER &&
+    (outcome.kind === "admitted" || outcome.kind === "already_claimed")
+  ) {
+    // A replay naming a hold that has left Redis: the ledger holds how it ended.
+    const claim = await unavailableOnFailure(
+      ctx.ledger.findClaim(outcome.claim.claimId),
+      "The ledger did not answer.",
+    );
+    if (claim) return { ...outcome, claim };
+  }
+  return outcome;
 }
+
+/** Most due holds admit-9.lua expires before it decides (the workers' reapers do the rest). */
+export const ADMIT_REAP_LIMIT = 32;
+
+/** The answer from memory for a keyless request, or undefined (keyed requests always go to Redis). */
+export function known(ctx: AdmissionContext, request: AdmitRequest): AdmitOutcome | undefined {
+  if (request.idempotencyKey !== undefined) return undefined;
+  const { campaignId, userId } = request;
+  const answer = ctx.memory.lookup(campaignId, userId, Date.now());
+  switch (answer?.kind) {
+    case undefined:
+      return undefined;
+    case "sold_out":
+      return SOLD_OUT;
+    case "not_active":
+      return { kind: "not_active", reason: answer.reason, replayed: false };
+    case "holder":
+      return {
+        kind: "already_claimed",
+        claim: issuedClaim(campaignId, userId, answer.holder),
+        replayed: false,
+      };
+  }
+}
+
+const SOLD_OUT: AdmitOutcome = Object.freeze({ kind: "sold_out", replayed: false });
 
 type Reply = (string | number)[];
 
 async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<Reply> {
   const { campaignId, userId, idempotencyKey: key } = request;
   const k = ctx.keys.campaign(campaignId);
+  const { rateUser, rateIp } = ctx;
   try {
     return (await ctx.scripts.admit(
       [
@@ -52,6 +95,9 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
         ctx.sink.key(k),
         k.free,
         key === undefined ? k.noIdempotency : k.idempotency(userId, key),
+        rateUser ? k.rateUser(userId) : k.noIdempotency,
+        rateIp ? k.rateIp(request.clientIp ?? "") : k.noIdempotency,
+        k.expiries,
       ],
       [
         campaignId,
@@ -62,6 +108,12 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
         ctx.idempotencyTtlSec,
         ctx.sink.mode,
         ctx.sink.cap,
+        rateUser ? rateUser.intervalMs : "",
+        rateUser ? rateUser.burst : "",
+        rateIp ? rateIp.intervalMs : "",
+        rateIp ? rateIp.burst : "",
+        ctx.events.channel,
+        ADMIT_REAP_LIMIT,
       ],
     )) as Reply;
   } catch (error) {
@@ -69,30 +121,52 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
   }
 }
 
-function outcomeOf(ctx: AdmissionContext, campaignId: string, userId: string, reply: Reply): AdmitOutcome {
+function outcomeOf(
+  ctx: AdmissionContext,
+  campaignId: string,
+  userId: string,
+  reply: Reply,
+  sentAt: number,
+): AdmitOutcome {
   const replayed = reply[1] === 1;
+  const lease = String(reply[2] ?? "");
+  // A replayed answer is about the first request, not about now: nothing to learn.
+  const learn = (lesson: Lesson) => {
+    if (!replayed) ctx.memory.learn(campaignId, userId, lease, sentAt, lesson);
+  };
   switch (reply[0]) {
     case ADMIT.ADMITTED:
     case ADMIT.ALREADY_CLAIMED: {
-      const [, , claimId, admittedAt, seq, pending, packed] = reply;
+      const [code, , , claimId, admittedAt, seq, pending, packed, atLimit] = reply;
       const claim =
-        pending === 1
+        pending === CLAIM_PLACE.IN_REDIS
           ? unpackClaim(String(packed))
           : issuedClaim(campaignId, userId, {
               claimId: String(claimId),
               admittedAt: Number(admittedAt),
               seq: Number(seq),
             });
-      return reply[0] === ADMIT.ADMITTED
-        ? { kind: "admitted", claim, replayed }
-        : { kind: "already_claimed", claim, replayed };
+      const admitted = code === ADMIT.ADMITTED;
+      // A holder is worth remembering once its claim is issued (a 409 from memory must not show a
+      // stale "pending"); until then a repeat asks Redis, which also says when it is issued. With
+      // holds, the script says atLimit only once every claim of the user is issued (a live hold may
+      // still end and free the user's slot).
+      if (atLimit === 1 && pending === CLAIM_PLACE.ISSUED)
+        learn({ kind: "holder", ref: `${claimId}:${admittedAt}:${seq}`, admitted });
+      else learn({ kind: admitted ? "admitted" : "none" });
+      return admitted ? { kind: "admitted", claim, replayed } : { kind: "already_claimed", claim, replayed };
     }
     case ADMIT.NOT_ACTIVE:
-      return { kind: "not_active", reason: reply[2] as NotActiveReason, replayed };
+      learn({ kind: "refused" });
+      return { kind: "not_active", reason: reply[3] as NotActiveReason, replayed };
     case ADMIT.SOLD_OUT:
-      ctx.soldOut.soldOut(campaignId);
-      return { kind: "sold_out", replayed };
+      learn({ kind: "refused" });
+      return replayed ? { kind: "sold_out", replayed } : SOLD_OUT;
+    case ADMIT.RATE_LIMITED:
+      learn({ kind: "none" });
+      return { kind: "rate_limited", retryAfterSec: retryAfterSeconds(Number(reply[3])) };
     case ADMIT.SINK_FULL:
+      learn({ kind: "none" });
       throw new StampedeError("unavailable", "The claims queue is full; retry later.", { retryAfter: 1 });
     default:
       throw beingRebuilt();

@@ -1,13 +1,15 @@
 /**
- * Reading claims and counters from Redis, and marking claims issued (the
- * workers, once the ledger holds them). A pending claim is read in full from
- * the campaign's claims hash; an issued one has left it, and the ledger
- * holds it.
+ * Reading claims and counters from Redis, and telling it what the ledger now
+ * holds (the workers, after each batch). A claim is read in full from the
+ * campaign's claims hash until the ledger holds its final status (issued,
+ * expired, released: with holds, a held or confirmed claim stays, and so
+ * does an ended one until the ledger has its end); then it has left it, and
+ * the ledger holds it.
  */
 
 import type { CampaignCounters, Claim } from "../../../domain/types.ts";
 import { unpackClaim } from "../claim-codec.ts";
-import { MARK_ISSUED } from "./codes.ts";
+import { MARK_WRITTEN } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
 
 export async function getClaim(ctx: AdmissionContext, claimId: string): Promise<Claim | undefined> {
@@ -27,16 +29,20 @@ export async function userClaims(
   if (held === null) return [];
   const ids = held.split(",").map((entry) => entry.split(":")[0]!);
   const packed = await ctx.redis.hmget(k.claims, ...ids);
-  if (packed.every((p) => p !== null)) return packed.map((p) => unpackClaim(p!));
-  // Some are issued: the ledger has them in full.
-  const issued = new Map((await ctx.ledger.userClaims(campaignId, userId)).map((c) => [c.claimId, c]));
+  // With holds, the user's ended holds are theirs too: only the ledger lists them.
+  const holds = Boolean((await ctx.definitions.get(campaignId))?.holdSeconds);
+  if (!holds && packed.every((p) => p !== null)) return packed.map((p) => unpackClaim(p!));
+  // Some are issued (or ended): the ledger has them in full.
+  const inLedger = new Map((await ctx.ledger.userClaims(campaignId, userId)).map((c) => [c.claimId, c]));
   const out: Claim[] = [];
   ids.forEach((id, i) => {
     const p = packed[i];
-    const claim = p ? unpackClaim(p) : issued.get(id);
+    const claim = p ? unpackClaim(p) : inLedger.get(id);
     if (claim) out.push(claim);
+    inLedger.delete(id);
   });
-  return out.sort((a, b) => a.seq - b.seq);
+  if (holds) out.push(...inLedger.values());
+  return out.sort((a, b) => a.seq - b.seq || a.admittedAt - b.admittedAt);
 }
 
 export async function counters(
@@ -44,32 +50,54 @@ export async function counters(
   campaignId: string,
 ): Promise<CampaignCounters | undefined> {
   const k = ctx.keys.campaign(campaignId);
-  let [status, admitted, issued] = await ctx.redis.hmget(k.state, "status", "admitted", "issued");
+  let [status, admitted, issued, held] = await ctx.redis.hmget(
+    k.state,
+    "status",
+    "admitted",
+    "issued",
+    "held",
+  );
   if (status === null || status === "rebuilding") {
     const ready = await ctx.loader.ready(campaignId);
     if (ready === "retired") {
       const issuedInLedger = await ctx.ledger.issuedCount(campaignId);
-      return { admitted: issuedInLedger, issued: issuedInLedger };
+      return { admitted: issuedInLedger, issued: issuedInLedger, held: 0 };
     }
     if (ready !== "ready") return undefined;
-    [status, admitted, issued] = await ctx.redis.hmget(k.state, "status", "admitted", "issued");
+    [status, admitted, issued, held] = await ctx.redis.hmget(k.state, "status", "admitted", "issued", "held");
   }
   if (status === null) return undefined;
-  return { admitted: Number(admitted), issued: Number(issued) };
+  return { admitted: Number(admitted), issued: Number(issued), held: Number(held ?? 0) };
 }
 
-export async function markIssued(ctx: AdmissionContext, claims: readonly Claim[]): Promise<void> {
+/**
+ * The ledger now holds these claims with these statuses (mark-written-3.lua):
+ * held ones count as held, issued and ended ones leave the claims hash. One
+ * script call per campaign of the batch.
+ */
+export async function markWritten(ctx: AdmissionContext, claims: readonly Claim[]): Promise<void> {
   const byCampaign = new Map<string, string[]>();
   for (const claim of claims) {
-    const ids = byCampaign.get(claim.campaignId);
-    if (ids) ids.push(claim.claimId);
-    else byCampaign.set(claim.campaignId, [claim.claimId]);
+    if (claim.status === "pending") continue;
+    const args = byCampaign.get(claim.campaignId);
+    if (args) args.push(claim.claimId, claim.status);
+    else byCampaign.set(claim.campaignId, [claim.claimId, claim.status]);
   }
   await Promise.all(
-    [...byCampaign].map(async ([campaignId, ids]) => {
+    [...byCampaign].map(async ([campaignId, args]) => {
       const k = ctx.keys.campaign(campaignId);
-      const [code] = (await ctx.scripts.markIssued([k.state, k.claims], ids)) as number[];
-      if (code === MARK_ISSUED.OK) return;
+      const [code, , , , refused] = (await ctx.scripts.markWritten(
+        [k.state, k.claims, k.expiries],
+        args,
+      )) as number[];
+      if (code === MARK_WRITTEN.OK) {
+        if (refused)
+          ctx.logger.warn(
+            { campaignId, refused },
+            "the ledger holds claims in a status admission did not decide; admission keeps its own",
+          );
+        return;
+      }
       // The rebuild waits until the workers consumed everything queued, then
       // counts the ledger, which holds these claims already (see AdmissionSink).
       if (ctx.sink.rebuildWaitsForWorkers) return;
@@ -77,7 +105,7 @@ export async function markIssued(ctx: AdmissionContext, claims: readonly Claim[]
       // rebuild, which counts what the ledger holds. A retired campaign has
       // nothing in Redis to count: the ledger holding the claims is all.
       if (
-        code === MARK_ISSUED.NOT_FOUND &&
+        code === MARK_WRITTEN.NOT_FOUND &&
         (await ctx.loader.ensure(campaignId).catch(() => "timeout")) === "retired"
       )
         return;

@@ -1,10 +1,13 @@
+import type { Logger } from "pino";
+import type { RatePolicy } from "../../../domain/rate-policy.ts";
 import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import type { Scripts } from "../scripts.ts";
+import type { CampaignEvents } from "./campaign-events.ts";
 import type { CampaignDefinitions } from "./definitions.ts";
+import type { MemoryAnswers } from "./memory-answers.ts";
 import type { RedisAdmissionLedger } from "./options.ts";
 import type { AdmissionSink } from "./sink.ts";
-import type { SoldOutCache } from "./sold-out-cache.ts";
 import type { StateLoader } from "./state-loader.ts";
 
 /**
@@ -16,9 +19,15 @@ export interface AdmissionContext {
   keys: RedisKeys;
   scripts: Scripts;
   ledger: RedisAdmissionLedger;
+  logger: Logger;
   sink: AdmissionSink;
   loader: StateLoader;
   definitions: CampaignDefinitions;
-  soldOut: SoldOutCache;
+  /** What this process answers from memory (410, 403, 409 before any Redis call). */
+  memory: MemoryAnswers;
+  events: CampaignEvents;
   idempotencyTtlSec: number;
+  /** The claim rate limits admit-9.lua decides (RATE_LIMIT_USER / RATE_LIMIT_IP); absent: off. */
+  rateUser: RatePolicy | undefined;
+  rateIp: RatePolicy | undefined;
 }

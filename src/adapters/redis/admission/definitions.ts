@@ -1,6 +1,6 @@
+import { BoundedCache } from "../../../domain/bounded-cache.ts";
 import { StampedeError } from "../../../domain/errors.ts";
 import type { Campaign } from "../../../domain/types.ts";
-import { BoundedCache } from "../bounded-cache.ts";
 import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import { redisDidNotAnswer } from "./unavailable.ts";
@@ -22,19 +22,39 @@ export interface CampaignDefinitionsOptions {
  * only through the ledger and a rebuild, or a lifecycle change, which forgets
  * it here; so each is trusted for `ttlMs`. The cache is a bounded LRU and
  * remembers unknown ids too: a flood of made-up ids costs one read each per
- * `ttlMs`, and never more than `maxSize` entries of memory.
+ * `ttlMs`, and never more than `maxSize` entries of memory. Concurrent
+ * misses of one campaign share one read: when an entry runs out under load,
+ * the hundreds of claims in flight cost one HMGET, not one each.
  */
 export class CampaignDefinitions {
   readonly #o: CampaignDefinitionsOptions;
   readonly #cache: BoundedCache<string, Campaign | undefined>;
+  readonly #reading = new Map<string, Promise<Campaign | undefined>>();
 
   constructor(options: CampaignDefinitionsOptions) {
     this.#o = options;
     this.#cache = new BoundedCache({ maxSize: options.maxSize, ttlMs: options.ttlMs });
   }
 
-  async get(campaignId: string): Promise<Campaign | undefined> {
-    if (this.#cache.has(campaignId)) return this.#cache.get(campaignId);
+  get(campaignId: string): Promise<Campaign | undefined> {
+    if (this.#cache.has(campaignId)) return Promise.resolve(this.#cache.get(campaignId));
+    const shared = this.#reading.get(campaignId);
+    if (shared) return shared;
+    // Kept only if no forget() came meanwhile (the read may predate the change).
+    const current = () => this.#reading.get(campaignId) === reading;
+    const reading: Promise<Campaign | undefined> = this.#load(campaignId)
+      .then((campaign) => {
+        if (current()) this.#cache.set(campaignId, campaign);
+        return campaign;
+      })
+      .finally(() => {
+        if (current()) this.#reading.delete(campaignId);
+      });
+    this.#reading.set(campaignId, reading);
+    return reading;
+  }
+
+  async #load(campaignId: string): Promise<Campaign | undefined> {
     let campaign = await this.read(campaignId).catch((error: unknown) => {
       throw redisDidNotAnswer(error);
     });
@@ -46,30 +66,33 @@ export class CampaignDefinitions {
       if (inLedger) void this.#o.ensure(campaignId).catch(() => undefined);
       campaign = inLedger;
     }
-    this.#cache.set(campaignId, campaign);
     return campaign;
   }
 
   /** The campaign's state changed under this process: read it again next time. */
   forget(campaignId: string): void {
     this.#cache.delete(campaignId);
+    // A read in flight may have started before the change: the next get() reads again.
+    this.#reading.delete(campaignId);
   }
 
   /** The definition in Redis now (no cache), or undefined when the state is missing. */
   async read(campaignId: string): Promise<Campaign | undefined> {
-    const [name, stock, perUser, startsAt, endsAt, createdAt, status, revision] = await this.#o.redis.hmget(
-      this.#o.keys.campaign(campaignId).state,
-      "name",
-      "stock",
-      "perUser",
-      "startsAt",
-      "endsAt",
-      "createdAt",
-      "status",
-      "lifecycleRevision",
-    );
+    const [name, stock, perUser, startsAt, endsAt, createdAt, status, revision, holdSec] =
+      await this.#o.redis.hmget(
+        this.#o.keys.campaign(campaignId).state,
+        "name",
+        "stock",
+        "perUser",
+        "startsAt",
+        "endsAt",
+        "createdAt",
+        "status",
+        "lifecycleRevision",
+        "holdSec",
+      );
     if (name == null || stock == null || perUser == null) return undefined;
-    return {
+    const campaign: Campaign = {
       id: campaignId,
       name,
       stock: Number(stock),
@@ -81,5 +104,8 @@ export class CampaignDefinitions {
       status: status === "paused" || status === "closed" ? status : "open",
       revision: Number(revision ?? 0),
     };
+    // Only campaigns with holds say so: one without reads as before holds.
+    if (holdSec) campaign.holdSeconds = Number(holdSec);
+    return campaign;
   }
 }

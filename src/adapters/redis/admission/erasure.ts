@@ -31,7 +31,8 @@ export async function forgetUser(
   } catch (error) {
     throw redisDidNotAnswer(error);
   }
-  ctx.soldOut.drop(campaignId);
+  ctx.memory.drop(campaignId);
+  if (reply[0] === FORGET.FORGOTTEN && (reply[1] ?? 0) > 0) await ctx.events.publish("forgot", campaignId);
   if (reply[0] === FORGET.FORGOTTEN) return { kind: "forgotten", claims: reply[1] ?? 0 };
   if (reply[0] === FORGET.NOT_FOUND) return { kind: "campaign_not_found" };
   // Pending, or being rebuilt.

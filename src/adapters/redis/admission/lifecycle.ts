@@ -4,15 +4,17 @@ import type { Campaign } from "../../../domain/types.ts";
 import type { CampaignChange, ChangeOutcome } from "../../../ports/admission.ts";
 import { CHANGE } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
-import { CACHE_LEASE_MS } from "./sold-out-cache.ts";
+import { CACHE_LEASE_MS } from "./memory-answers.ts";
 import { beingRebuilt, redisDidNotAnswer } from "./unavailable.ts";
 
 /**
  * A lifecycle change (pause, resume, stock, endsAt, close), atomic with
- * admission (change-campaign-5.lua, docs/lifecycle.md). Raising the stock
- * takes two steps: "hold" first, so no API process goes on answering 410 from
- * its sold-out cache once the new stock is there; then, after every cache
- * lease ran out, "apply".
+ * admission (change-campaign-5.lua, docs/lifecycle.md). A change that may let
+ * claims in again (a stock raise, a resume, a later or no end) takes two
+ * steps: "hold" first, so no API process goes on answering 410 or 403 from
+ * memory once the change is there (memory-answers.ts); then, after every
+ * lease ran out, "apply". Each step is published on the campaign events
+ * channel so API processes drop what they remembered at once.
  */
 export async function changeCampaign(
   ctx: AdmissionContext,
@@ -37,18 +39,30 @@ export async function changeCampaign(
       ],
     ) as Promise<(string | number)[]>;
   try {
-    if (change.stock !== undefined && change.stock > definition.stock) {
+    if (mayReopen(definition, change)) {
       const held = await run("hold");
-      if (held[0] === CHANGE.HELD) await sleep(CACHE_LEASE_MS + 100);
+      if (held[0] === CHANGE.HELD) {
+        await ctx.events.publish("hold", campaignId);
+        await sleep(CACHE_LEASE_MS + 100);
+      }
     }
     const reply = await run("apply");
     ctx.definitions.forget(campaignId);
-    ctx.soldOut.drop(campaignId);
+    ctx.memory.drop(campaignId);
+    if (reply[0] === CHANGE.CHANGED) await ctx.events.publish("changed", campaignId);
     return changeOutcome(definition, reply);
   } catch (error) {
     if (error instanceof StampedeError) throw error;
     throw redisDidNotAnswer(error);
   }
+}
+
+/** Whether a change may let claims in that are refused now (a memory answer must not outlive it). */
+function mayReopen(definition: Campaign, change: CampaignChange): boolean {
+  if (change.stock !== undefined && change.stock > definition.stock) return true;
+  if (change.status === "open" && definition.status !== "open") return true;
+  if (change.endsAt === undefined || definition.endsAt === null) return false;
+  return change.endsAt === null || change.endsAt > definition.endsAt;
 }
 
 function changeOutcome(definition: Campaign, reply: (string | number)[]): ChangeOutcome {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { RateLimitOptions } from "../../../domain/rate-policy.ts";
 import type { Campaign, Claim } from "../../../domain/types.ts";
 import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
@@ -6,11 +7,16 @@ import type { RebuildLedger } from "./rebuild.ts";
 import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
 import type { AdmissionSink } from "./sink.ts";
 
-/** What RedisAdmission reads from the ledger (PostgresLedger): rebuilds, retired campaigns, holders' issued claims. */
+/**
+ * What RedisAdmission reads from the ledger (PostgresLedger): rebuilds,
+ * retired campaigns, holders' issued claims, and claims that have left Redis
+ * (a confirm or release of a hold the ledger holds final).
+ */
 export interface RedisAdmissionLedger extends RebuildLedger {
   listCampaigns(): Promise<Campaign[]>;
   userClaims(campaignId: string, userId: string): Promise<Claim[]>;
   issuedCount(campaignId: string): Promise<number>;
+  findClaim(claimId: string): Promise<Claim | undefined>;
 }
 
 export interface RedisAdmissionOptions {
@@ -23,8 +29,16 @@ export interface RedisAdmissionOptions {
   sink: AdmissionSink;
   /** How long an Idempotency-Key's first answer is remembered (IDEMPOTENCY_TTL_S). */
   idempotencyTtlSec?: number;
-  /** Sold-out campaigns with at most this many holders are answered from memory; 0 turns the cache off. */
+  /**
+   * SOLD_OUT_CACHE_MAX_HOLDERS: campaigns with at most this many holders are
+   * answered from memory once they refuse everyone (sold out, closed, ended,
+   * paused); 0 turns memory answers off (workers).
+   */
   soldOutCacheMaxHolders?: number;
+  /** The connection the campaign events channel is read on (API processes; shareable with the notifier's). */
+  subscriber?: RedisClient;
+  /** RATE_LIMIT_USER / RATE_LIMIT_IP, decided in the admission script (admit-9.lua): per campaign. */
+  rateLimit?: RateLimitOptions;
   /** How long a claim waits for a rebuild before it is answered 503. */
   rebuildWaitMs?: number;
   /** REDIS_RETENTION_GRACE_S in ms: campaigns ended longer ago live in the ledger only (retention.ts). */

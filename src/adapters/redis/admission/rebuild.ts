@@ -7,12 +7,16 @@ import { packClaim, SEPARATOR } from "../claim-codec.ts";
 import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
+import { planRebuild } from "./rebuild-plan.ts";
 import { isRetired } from "./retention.ts";
 
 /** What a rebuild reads from the ledger. */
 export interface RebuildLedger {
   getCampaign(campaignId: string): Promise<Campaign | undefined>;
+  /** Live claims (held, issued), with their status and expiresAt. */
   campaignClaims(campaignId: string): AsyncIterable<Claim>;
+  /** Final claims (issued, expired, released), a page at a time: a campaign with holds reads its ended ones. */
+  exportClaims(campaignId: string): AsyncIterable<readonly Claim[]>;
   /** Increments and returns the campaign's Redis epoch: the fencing token of one rebuild. */
   nextRedisEpoch(campaignId: string): Promise<number>;
 }
@@ -28,7 +32,7 @@ export interface RebuildOptions {
    * nothing of it can be queued yet.
    */
   queuedClaims: (campaignId: string, context: { epoch: number }) => AsyncIterable<Claim>;
-  /** How long an API process may trust a cached sold-out (see SoldOutCache); waited out before admitting. */
+  /** How long an API process may trust what it answers from memory (memory-answers.ts); waited out before admitting. */
   cacheLeaseMs: number;
   idempotencyTtlSec: number;
   lockTtlMs?: number;
@@ -56,6 +60,8 @@ export function definitionFields(campaign: Campaign): (string | number)[] {
     campaign.createdAt,
     "lifecycleRevision",
     campaign.revision ?? 0,
+    "holdSec",
+    campaign.holdSeconds ?? "",
   ];
 }
 
@@ -70,9 +76,12 @@ export function definitionFields(campaign: Campaign): (string | number)[] {
  *    (rebuild-begin): admission answers 503 from here on, and only the
  *    highest epoch may write, so even a rebuilder whose lock expired cannot
  *    write over a newer rebuild;
- * 3. read the queued claims, THEN the ledger: a claim leaves the queue only
- *    after it is in the ledger, so reading in this order misses none;
- * 4. write holders, pending claims, freed units and idempotency records in
+ * 3. read the queued snapshots, THEN the ledger: a snapshot leaves the queue
+ *    only after the ledger applied it, so reading in this order misses none;
+ *    each claim takes its newest state (rebuild-plan.ts: held holds back in
+ *    the expiries, confirmed and ended ones readable until the ledger has
+ *    them, units held by live claims only);
+ * 4. write holders, claims, freed units, expiries and idempotency records in
  *    fenced chunks (rebuild-load);
  * 5. wait until API processes' sold-out caches can no longer be trusted
  *    (their lease runs out), then set the counters and admit again
@@ -122,7 +131,10 @@ export class Rebuilder {
     if (isRetired(campaign, Date.now(), this.#o.retentionGraceMs)) return "retired";
     const epoch = await ledger.nextRedisEpoch(campaignId);
     if (
-      (await scripts.rebuildBegin([k.state, k.holders, k.free], [epoch, ...definitionFields(campaign)])) !== 1
+      (await scripts.rebuildBegin(
+        [k.state, k.holders, k.free, k.expiries],
+        [epoch, ...definitionFields(campaign)],
+      )) !== 1
     )
       return "superseded";
     const markedAt = performance.now();
@@ -131,51 +143,24 @@ export class Rebuilder {
     const queued: Claim[] = [];
     for await (const claim of this.#o.queuedClaims(campaignId, { epoch }))
       if (claim.campaignId === campaignId) queued.push(claim);
-    const byId = new Map<string, Claim>();
-    for await (const claim of ledger.campaignClaims(campaignId)) byId.set(claim.claimId, claim);
-    const issued = byId.size;
-    const units = new Set<number>();
-    const slots = new Set<string>();
-    for (const c of byId.values()) {
-      units.add(c.unit);
-      slots.add(`${c.userId}\u0000${c.seq}`);
-    }
-    const pending: Claim[] = [];
-    let refused = 0;
-    for (const c of queued) {
-      if (byId.has(c.claimId)) continue;
-      const slot = `${c.userId}\u0000${c.seq}`;
-      if (units.has(c.unit) || slots.has(slot) || c.unit > campaign.stock) {
-        // Another claim holds its unit or slot: the ledger will refuse it.
-        refused++;
-        continue;
-      }
-      units.add(c.unit);
-      slots.add(slot);
-      byId.set(c.claimId, c);
-      pending.push(c);
-    }
-
-    const all = [...byId.values()].sort((a, b) => a.admittedAt - b.admittedAt || a.seq - b.seq);
-    const holders = new Map<string, string>();
-    let next = 0;
-    for (const c of all) {
-      const entry = `${c.claimId}:${c.admittedAt}:${c.seq}`;
-      const held = holders.get(c.userId);
-      holders.set(c.userId, held === undefined ? entry : `${held},${entry}`);
-      if (c.unit > next) next = c.unit;
-    }
-    const free: number[] = [];
-    if (units.size < next) for (let u = 1; u <= next; u++) if (!units.has(u)) free.push(u);
-    const pendingIds = new Set(pending.map((c) => c.claimId));
-    const drop = await this.#stalePending(k.claims, campaignId, pendingIds);
+    const live: Claim[] = [];
+    for await (const claim of ledger.campaignClaims(campaignId)) live.push(claim);
+    const ended: Claim[] = [];
+    if (campaign.holdSeconds)
+      for await (const page of ledger.exportClaims(campaignId))
+        for (const claim of page)
+          if (claim.status === "expired" || claim.status === "released") ended.push(claim);
+    const plan = planRebuild({ stock: campaign.stock, queued, live, ended });
+    const keep = new Set(plan.claims.map((c) => c.claimId));
+    const drop = await this.#stale(k.claims, campaignId, keep);
 
     const ok = await this.#load(campaignId, epoch, {
-      holders: [...holders],
-      claims: pending.map((c) => [c.claimId, packClaim(c)] as [string, string]),
+      holders: plan.holders,
+      claims: plan.claims.map((c) => [c.claimId, packClaim(c)] as [string, string]),
       drop,
-      free,
-      idempotency: all.filter((c) => c.idempotencyKey !== undefined),
+      free: plan.free,
+      expiries: plan.expiries,
+      idempotency: plan.idempotency,
     });
     if (!ok) return "superseded";
 
@@ -184,17 +169,20 @@ export class Rebuilder {
     if (wait > 0) await sleep(wait);
     // The lifecycle status (open, paused, closed) comes from the ledger, like the definition.
     const status = campaign.status ?? "open";
-    if ((await scripts.rebuildOpen([k.state], [epoch, all.length, issued, next, status])) !== 1)
-      return "superseded";
+    const counters = [plan.admitted, plan.issued, plan.next, status, plan.held, plan.ended];
+    if ((await scripts.rebuildOpen([k.state], [epoch, ...counters])) !== 1) return "superseded";
     await redis.sadd(keys.registry, campaignId);
+    if (campaign.holdSeconds) await redis.sadd(keys.holdsRegistry, campaignId);
     logger.info(
       {
         campaignId,
         epoch,
-        issued,
-        pending: pending.length,
-        refused,
-        freedUnits: free.length,
+        issued: plan.issued,
+        held: plan.held,
+        ended: plan.ended,
+        pending: plan.pending,
+        refused: plan.refused,
+        freedUnits: plan.free.length,
         ms: Math.round(performance.now() - started),
       },
       "campaign state rebuilt in Redis from the ledger and the queue",
@@ -202,8 +190,8 @@ export class Rebuilder {
     return "rebuilt";
   }
 
-  /** Pending entries of this campaign in the (per-tag) claims hash that the rebuild does not keep. */
-  async #stalePending(claimsKey: string, campaignId: string, keep: Set<string>): Promise<string[]> {
+  /** Entries of this campaign in the (per-tag) claims hash that the rebuild does not keep. */
+  async #stale(claimsKey: string, campaignId: string, keep: Set<string>): Promise<string[]> {
     const drop: string[] = [];
     let cursor = "0";
     do {
@@ -225,6 +213,7 @@ export class Rebuilder {
       claims: [string, string][];
       drop: string[];
       free: number[];
+      expiries: [number, string][];
       idempotency: Claim[];
     },
   ): Promise<boolean> {
@@ -232,7 +221,7 @@ export class Rebuilder {
     const size = this.#o.chunkSize ?? 500;
     const chunks = Math.max(
       1,
-      ...[parts.holders, parts.claims, parts.drop, parts.free, parts.idempotency].map((p) =>
+      ...[parts.holders, parts.claims, parts.drop, parts.free, parts.expiries, parts.idempotency].map((p) =>
         Math.ceil(p.length / size),
       ),
     );
@@ -243,12 +232,13 @@ export class Rebuilder {
       const claims = slice(parts.claims);
       const drop = slice(parts.drop);
       const free = slice(parts.free);
+      const expiries = slice(parts.expiries);
       const idem = slice(parts.idempotency);
       const idemKeys = idem.map((c) => k.idempotency(c.userId, c.idempotencyKey!));
       const idemValues = idem.map((c) => ["A", c.claimId, c.admittedAt, c.seq].join(SEPARATOR));
       calls.push(
         this.#scripts.rebuildLoad(
-          [k.state, k.holders, k.claims, k.free, ...idemKeys],
+          [k.state, k.holders, k.claims, k.free, k.expiries, ...idemKeys],
           [
             epoch,
             this.#o.idempotencyTtlSec,
@@ -256,10 +246,12 @@ export class Rebuilder {
             claims.length,
             drop.length,
             free.length,
+            expiries.length,
             ...holders.flat(),
             ...claims.flat(),
             ...drop,
             ...free,
+            ...expiries.flat(),
             ...idemValues,
           ],
         ),

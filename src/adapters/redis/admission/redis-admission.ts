@@ -7,38 +7,47 @@ import type {
   CampaignChange,
   ChangeOutcome,
   ForgetOutcome,
+  HoldOutcome,
+  ReapResult,
 } from "../../../ports/admission.ts";
 import { redisScripts } from "../scripts.ts";
-import { admit } from "./admit.ts";
+import { admit, known } from "./admit.ts";
+import { CampaignEvents } from "./campaign-events.ts";
 import * as claims from "./claims.ts";
 import type { AdmissionContext } from "./context.ts";
 import { CampaignDefinitions } from "./definitions.ts";
 import { forgetUser } from "./erasure.ts";
+import * as holds from "./holds.ts";
 import { changeCampaign } from "./lifecycle.ts";
+import { CACHE_LEASE_MS, MemoryAnswers } from "./memory-answers.ts";
 import { type RedisAdmissionOptions, resolveOptions } from "./options.ts";
 import { Rebuilder, type RebuildResult } from "./rebuild.ts";
-import { CACHE_LEASE_MS, SoldOutCache } from "./sold-out-cache.ts";
 import { type EnsureResult, StateLoader } from "./state-loader.ts";
 import { unavailableOnFailure } from "./unavailable.ts";
 
 /**
  * Admission in Redis (distributed mode): one atomic script per claim
- * (lua/admit-6.lua) decides, reserves and hands the claim to the sink (the
- * campaign's stream, or Kafka mode's outbox). Everything a campaign needs
- * lives under its hash tag (../keys.ts). A campaign whose state is missing
- * (Redis flushed or restarted empty) is rebuilt from the ledger before it
- * admits again (state-loader.ts, rebuild.ts); while that runs, claims are
- * answered 503. The parts: admit.ts (the decision), claims.ts (reads,
- * markIssued), definitions.ts (the definition cache), lifecycle.ts and
- * erasure.ts (admin changes), sold-out-cache.ts (410s from memory).
+ * (lua/admit-9.lua) applies the rate limits, decides, reserves and hands the
+ * claim to the sink (the campaign's stream, or Kafka mode's outbox): one
+ * Redis command per admitted claim. Everything a campaign needs lives under
+ * its hash tag (../keys.ts). A campaign whose state is missing (Redis flushed
+ * or restarted empty) is rebuilt from the ledger before it admits again
+ * (state-loader.ts, rebuild.ts); while that runs, claims are answered 503.
+ * The parts: admit.ts (the decision), memory-answers.ts (410, 403 and 409
+ * from memory, no Redis call) and campaign-events.ts (the pub/sub channel
+ * that keeps them current), claims.ts (reads, markWritten), holds.ts
+ * (confirm, release, reaping: one script each), definitions.ts (the
+ * definition cache), lifecycle.ts and erasure.ts (admin changes).
  */
 export class RedisAdmission implements AdmissionStore {
   readonly #ctx: AdmissionContext;
+  readonly #subscribed: Promise<void>;
 
   constructor(options: RedisAdmissionOptions) {
     const o = resolveOptions(options);
     const { redis, keys, ledger, logger, sink } = o;
-    const soldOut = new SoldOutCache({ redis, keys, logger, maxHolders: o.soldOutCacheMaxHolders });
+    const memory = new MemoryAnswers({ redis, keys, logger, maxHolders: o.soldOutCacheMaxHolders });
+    const events = new CampaignEvents({ publisher: redis, channel: keys.campaignEventsChannel, logger });
     const rebuilder = new Rebuilder({
       redis,
       keys,
@@ -53,7 +62,10 @@ export class RedisAdmission implements AdmissionStore {
       redis,
       keys,
       rebuilder,
-      onRebuild: (campaignId) => soldOut.drop(campaignId),
+      onRebuild: (campaignId) => {
+        memory.drop(campaignId);
+        void events.publish("rebuilding", campaignId);
+      },
       rebuildWaitMs: o.rebuildWaitMs,
     });
     const definitions = new CampaignDefinitions({
@@ -69,12 +81,40 @@ export class RedisAdmission implements AdmissionStore {
       keys,
       scripts: redisScripts(redis),
       ledger,
+      logger,
       sink,
       loader,
       definitions,
-      soldOut,
+      memory,
+      events,
       idempotencyTtlSec: o.idempotencyTtlSec,
+      rateUser: o.rateLimit?.user,
+      rateIp: o.rateLimit?.ip,
     };
+    // API processes hear what changes elsewhere (memory-answers.ts); a failed subscription only makes
+    // memory answers less prompt, never wrong.
+    this.#subscribed =
+      o.subscriber && memory.enabled
+        ? events
+            .subscribe({
+              subscriber: o.subscriber,
+              onEvent: (kind, campaignId) => {
+                if (kind === "sold_out") return memory.want(campaignId, true);
+                // A unit came back: nothing remembered depends on it (memory-answers.ts, holds).
+                if (kind === "returned") return;
+                memory.drop(campaignId);
+                if (kind === "changed" || kind === "rebuilding") definitions.forget(campaignId);
+                if (kind === "changed") memory.want(campaignId, true);
+              },
+              onResubscribed: () => memory.clear(),
+            })
+            .catch((error: unknown) => logger.warn({ err: error }, "campaign events: cannot subscribe"))
+        : Promise.resolve();
+  }
+
+  /** Resolves once this process listens to the campaign events channel (when it does). */
+  subscribed(): Promise<void> {
+    return this.#subscribed;
   }
 
   /** Rebuilds a campaign's state from the ledger now (loss detection calls this). */
@@ -112,6 +152,10 @@ export class RedisAdmission implements AdmissionStore {
     return admit(this.#ctx, request);
   }
 
+  known(request: AdmitRequest): AdmitOutcome | undefined {
+    return known(this.#ctx, request);
+  }
+
   getClaim(claimId: string): Promise<Claim | undefined> {
     return unavailableOnFailure(claims.getClaim(this.#ctx, claimId));
   }
@@ -120,8 +164,25 @@ export class RedisAdmission implements AdmissionStore {
     return unavailableOnFailure(claims.userClaims(this.#ctx, campaignId, userId));
   }
 
-  markIssued(issued: readonly Claim[]): Promise<void> {
-    return claims.markIssued(this.#ctx, issued);
+  confirm(claimId: string): Promise<HoldOutcome> {
+    return unavailableOnFailure(holds.settle(this.#ctx, "confirm", claimId));
+  }
+
+  release(claimId: string): Promise<HoldOutcome> {
+    return unavailableOnFailure(holds.settle(this.#ctx, "release", claimId));
+  }
+
+  reapExpired(campaignId: string): Promise<ReapResult> {
+    return holds.reapExpired(this.#ctx, campaignId);
+  }
+
+  /** The campaigns with holds (the reapers' list; Rebuilder adds each when it opens its state). */
+  holdCampaigns(): Promise<string[]> {
+    return this.#ctx.redis.smembers(this.#ctx.keys.holdsRegistry);
+  }
+
+  markWritten(written: readonly Claim[]): Promise<void> {
+    return claims.markWritten(this.#ctx, written);
   }
 
   changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {
@@ -137,6 +198,7 @@ export class RedisAdmission implements AdmissionStore {
   }
 
   async close(): Promise<void> {
-    await this.#ctx.soldOut.close();
+    this.#ctx.events.close();
+    await this.#ctx.memory.close();
   }
 }

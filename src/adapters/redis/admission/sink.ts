@@ -3,7 +3,7 @@
  * as the reservation: the campaign's stream (QUEUE=redis, streams/claims-sink.ts)
  * or its outbox, which Kafka mode's relay and API processes drain
  * (QUEUE=kafka, kafka/admission/outbox-sink.ts). RedisAdmission knows neither:
- * it passes the sink's key, mode and cap to admit-6.lua, and asks it what a
+ * it passes the sink's key, mode and cap to admit-9.lua, and asks it what a
  * rebuild must add to the ledger's claims.
  */
 
@@ -11,9 +11,9 @@ import type { Claim } from "../../../domain/types.ts";
 import type { CampaignKeys } from "../keys.ts";
 
 export interface AdmissionSink {
-  /** ARGV[7] of admit-6.lua: "stream" appends the packed claim (XADD), "outbox" its id (ZADD). */
+  /** ARGV[7] of admit-9.lua: "stream" appends the packed claim (XADD), "outbox" its id (ZADD). */
   readonly mode: "stream" | "outbox";
-  /** KEYS[4] of admit-6.lua: the campaign's key the claim goes to. */
+  /** KEYS[4] of admit-9.lua: the campaign's key the claim goes to. */
   key(keys: CampaignKeys): string;
   /** ARGV[8]: entries the key may hold; past it claims get 503 instead of a 202 that could not be kept. */
   readonly cap: number;
@@ -25,7 +25,7 @@ export interface AdmissionSink {
   queuedClaims(campaignId: string, context: { epoch: number }): AsyncIterable<Claim>;
   /**
    * True when a rebuild waits until the workers consumed everything queued,
-   * then counts the ledger (Kafka): markIssued then lets a batch through while
+   * then counts the ledger (Kafka): markWritten then lets a batch through while
    * the campaign is being rebuilt, since holding it back would keep the
    * rebuild waiting forever. False (streams): the batch fails and is retried
    * after the rebuild, which reads it from the stream.

@@ -4,18 +4,21 @@
   do not both send them (a second send would be harmless: the ledger dedupes).
 
   The outbox is a sorted set of claim ids. The admission script adds a claim
-  with its admission time (Redis TIME, ms); the API process that admitted it
-  removes it once Kafka acknowledged the claim. A claim still there `lease` ms
-  later was left behind (its API process died, or Kafka did not answer): it
-  is taken, and its score set to now, so the next relay pass takes it again
-  only after another lease if this relay does not remove it first.
+  with its admission time (Redis TIME, ms), and the hold scripts (confirm,
+  release, reap) add it again with their decision's time; the API process
+  that decided removes it once Kafka acknowledged the snapshot
+  (outbox-ack-2.lua). A claim still there `lease` ms later was left behind
+  (its API process died, or Kafka did not answer; expiries nobody waits
+  on): it is taken, with its newest state from the claims hash, and its
+  score set to now, so the next relay pass takes it again only after
+  another lease if this relay does not remove it first.
 
   KEYS[1] outbox sorted set  KEYS[2] claims hash (per tag): claimId -> packed claim
   ARGV[1] lease (ms)  ARGV[2] most entries to take
 
   Returns {claimId, packed, claimId, packed, ...}. A claim no longer in the
-  claims hash (issued, or dropped by a rebuild) has nothing left to send: it
-  leaves the outbox and is not returned.
+  claims hash (final in the ledger, or dropped by a rebuild) has nothing left
+  to send: it leaves the outbox and is not returned.
 ]]
 -- @include redis-time.lua
 local now = redisTimeMs()

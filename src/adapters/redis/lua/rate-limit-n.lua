@@ -1,7 +1,9 @@
 --[[
   rate-limit (GCRA): count one request against every bucket in KEYS, or against none.
-  The same arithmetic as src/domain/gcra.ts; the clock is Redis TIME, so
-  every API process judges by the same one.
+  The same arithmetic as src/domain/gcra.ts (includes/gcra.lua, which the
+  admission script uses too); the clock is Redis TIME, so every API process
+  judges by the same one. Claims are limited inside admit-9.lua; this script
+  is for what is limited on its own.
 
   KEYS[i]       a bucket: a string holding its TAT (theoretical arrival time, ms)
   ARGV[2i-1]    that bucket's interval in ms (period / count; may be fractional)
@@ -15,21 +17,15 @@
   Returns: 0 = allowed (counted), n > 0 = refused, retry in n ms.
 ]]
 -- @include redis-time.lua
+-- @include gcra.lua
 local now = redisTimeMs()
 local wait = 0
 local next_tats = {}
 for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local burst = tonumber(ARGV[2 * i])
-  local tat = tonumber(redis.call('GET', key)) or now
-  if tat < now then tat = now end
-  local next_tat = tat + interval
-  local allow_at = next_tat - burst * interval
-  if allow_at - now > wait then wait = allow_at - now end
+  local w, next_tat = gcraWait(key, now, tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i]))
+  if w > wait then wait = w end
   next_tats[i] = next_tat
 end
 if wait > 0 then return math.ceil(wait) end
-for i, key in ipairs(KEYS) do
-  redis.call('SET', key, string.format('%.3f', next_tats[i]), 'PX', math.ceil(next_tats[i] - now))
-end
+for i, key in ipairs(KEYS) do gcraCount(key, now, next_tats[i]) end
 return 0

@@ -6,18 +6,31 @@ import type {
   CampaignChange,
   ChangeOutcome,
   ForgetOutcome,
+  HoldOutcome,
+  ReapResult,
 } from "../../../ports/admission.ts";
 import type { RedisKeys } from "../keys.ts";
-import type { ReplicaWait } from "./replica-wait.ts";
+import { NotReplicatedError, type ReplicaWait } from "./replica-wait.ts";
 
 /**
  * REDIS_WAIT_REPLICAS (docs/api.md "What a 202 survives"): Redis admission
- * whose answers that name a pending claim (202, and 409 for a claim not yet
- * in the ledger) are sent only once replicas hold the admission
- * (replica-wait.ts); 503 when they do not in time, the admission standing
- * as after any 503 (a retry is answered 409 naming it, once replicated).
- * Answers that name no claim (410, 403, 404) and issued claims (in the
- * ledger already) do not wait. Everything else passes through.
+ * whose answers that name a claim admission may hold alone (202, and 409
+ * for a claim not yet in the ledger) are sent only once replicas hold the
+ * admission (replica-wait.ts); 503 when they do not in time, the admission
+ * standing as after any 503 (a retry is answered 409 naming it, once
+ * replicated). Answers that name no claim (410, 403, 404) and issued claims
+ * without a hold (issued only once the ledger holds them) do not wait. A
+ * hold's claim may be confirmed in Redis before the ledger has it, so
+ * answers naming one wait whatever its status.
+ *
+ * Holds (docs/api.md "Holds") the same way: a confirm or a release answered
+ * 200, and the answers that report another decision on the hold (409
+ * already confirmed, 410 hold expired: the confirm itself may have expired
+ * it), wait as a 202 does. Expiries found by reapExpired() are returned only
+ * once replicas hold them (the caller forwards them to the ledger's path:
+ * Kafka mode's reaper); those they do not hold yet are left out, and reach
+ * the ledger through the campaign's stream or outbox, whose consumers wait
+ * for replicas themselves. Everything else passes through.
  */
 export class ReplicatedAdmission implements AdmissionStore {
   readonly #inner: AdmissionStore;
@@ -32,12 +45,50 @@ export class ReplicatedAdmission implements AdmissionStore {
 
   async admit(request: AdmitRequest): Promise<AdmitOutcome> {
     const outcome = await this.#inner.admit(request);
-    if (
-      (outcome.kind === "admitted" || outcome.kind === "already_claimed") &&
-      outcome.claim.status !== "issued"
-    )
-      await this.#wait.after(this.#keys.campaign(request.campaignId).state);
+    if (mustWait(outcome)) await this.#after(request.campaignId);
     return outcome;
+  }
+
+  /** What the inner store answers from memory, unless that answer would have to wait (then admit() asks). */
+  known(request: AdmitRequest): AdmitOutcome | undefined {
+    const outcome = this.#inner.known?.(request);
+    return outcome && !mustWait(outcome) ? outcome : undefined;
+  }
+
+  confirm(claimId: string): Promise<HoldOutcome> {
+    return this.#settled(this.#inner.confirm(claimId));
+  }
+
+  release(claimId: string): Promise<HoldOutcome> {
+    return this.#settled(this.#inner.release(claimId));
+  }
+
+  async reapExpired(campaignId: string): Promise<ReapResult> {
+    const result = await this.#inner.reapExpired(campaignId);
+    if (result.expired.length === 0) return result;
+    try {
+      await this.#after(campaignId);
+    } catch (error) {
+      if (!(error instanceof NotReplicatedError)) throw error;
+      return { ...result, expired: [] };
+    }
+    return result;
+  }
+
+  async #settled(decided: Promise<HoldOutcome>): Promise<HoldOutcome> {
+    const outcome = await decided;
+    switch (outcome.kind) {
+      case "confirmed":
+      case "released":
+      case "already_confirmed":
+      case "hold_expired":
+        await this.#after(outcome.claim.campaignId);
+    }
+    return outcome;
+  }
+
+  #after(campaignId: string): Promise<void> {
+    return this.#wait.after(this.#keys.campaign(campaignId).state);
   }
 
   putCampaign(campaign: Campaign): Promise<void> {
@@ -64,8 +115,8 @@ export class ReplicatedAdmission implements AdmissionStore {
     return this.#inner.userClaims(campaignId, userId);
   }
 
-  markIssued(claims: readonly Claim[]): Promise<void> {
-    return this.#inner.markIssued(claims);
+  markWritten(claims: readonly Claim[]): Promise<void> {
+    return this.#inner.markWritten(claims);
   }
 
   changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {
@@ -83,4 +134,14 @@ export class ReplicatedAdmission implements AdmissionStore {
   close(): Promise<void> {
     return this.#inner.close();
   }
+}
+
+/**
+ * A 202 or 409 naming a claim the ledger may not hold yet: anything but an
+ * issued claim without a hold (a claim without a hold is issued only by a
+ * worker that wrote it to the ledger; a hold is confirmed in Redis first).
+ */
+function mustWait(outcome: AdmitOutcome): boolean {
+  if (outcome.kind !== "admitted" && outcome.kind !== "already_claimed") return false;
+  return outcome.claim.status !== "issued" || outcome.claim.expiresAt !== undefined;
 }

@@ -440,17 +440,19 @@ export class RedisStreamQueue<T> implements Queue<T> {
 
   async lag(): Promise<QueueLag[]> {
     const streams = await this.#currentStreams().catch(() => this.#streams);
+    // A stream list read at run time is one stream per campaign: name their group.
+    const group = typeof this.#o.streams === "function" ? { group: this.#o.group } : {};
     return Promise.all(
       streams.map(async (stream) => {
         const groups = (await this.#redis.call("XINFO", "GROUPS", stream)) as unknown[][];
         const info = groups.map(toRecord).find((g) => g.name === this.#o.group);
-        if (!info) return { source: stream, lag: await this.#redis.xlen(stream) };
+        if (!info) return { source: stream, lag: await this.#redis.xlen(stream), ...group };
         // pending: delivered, not acknowledged; lag: not delivered yet (null when Redis cannot tell).
         const undelivered =
           info.lag === null || info.lag === undefined
             ? await this.#undelivered(stream, info)
             : Number(info.lag);
-        return { source: stream, lag: Number(info.pending) + undelivered };
+        return { source: stream, lag: Number(info.pending) + undelivered, ...group };
       }),
     );
   }

@@ -35,7 +35,10 @@ async function showCampaign(id) {
       : "";
 }
 
-/** Watches the claim over SSE (EventSource reconnects by itself) until it is issued. */
+/**
+ * Watches the claim over SSE (EventSource reconnects by itself) until it is
+ * final: issued, or for a hold expired or released.
+ */
 function watch(claimId) {
   events?.close();
   events = new EventSource(`/v1/claims/${encodeURIComponent(claimId)}/events`);
@@ -47,6 +50,14 @@ function watch(claimId) {
       $("coupon").textContent = claim.couponCode;
       log(`issued: coupon ${claim.couponCode}`, "issued");
       showCampaign(claim.campaignId);
+    } else if (claim.status === "expired" || claim.status === "released") {
+      events.close();
+      setStatus(claim.status);
+      log(`${claim.status}: the unit is back in the stock`, claim.status);
+      showCampaign(claim.campaignId);
+    } else if (claim.status === "held") {
+      setStatus("held");
+      log(`held until ${new Date(claim.expiresAt).toLocaleTimeString()}: confirm it, or lose it`, "held");
     } else {
       log("event stream: still pending", "pending");
     }

@@ -5,8 +5,13 @@ import { adminStream, adminToken, api, bytes, el, fmt } from "./common.js";
 const POINTS = 120;
 const MIN_SLOTS = 30;
 const history = { admitted: [], p50: [], p99: [] };
+// Holds ended per snapshot window (about a second each): the last minute's, summed.
+const HOLD_WINDOW_MS = 60_000;
+const holdEnds = [];
 const $ = (id) => document.getElementById(id);
 let stream;
+/** A campaign's counters, in the order shown ("held" for campaigns with holds). */
+const COUNTS = ["issued", "pending", "held", "remaining", "stock"];
 
 function showConnect(message = "") {
   stream?.stop();
@@ -72,8 +77,18 @@ function onSnapshot(snap) {
     );
     $("chart-latency-max").textContent = `(scale ${fmt.format(latencyTop)} ms)`;
   }
+  if (r?.holdsEnded) onHoldsEnded(snap.t, r.holdsEnded);
   $("tile-lag").textContent = snap.queueLag === null ? "–" : fmt.format(snap.queueLag);
   renderCampaigns(snap.campaigns, snap.campaignCount);
+}
+
+function onHoldsEnded(t, ended) {
+  holdEnds.push({ t, ...ended });
+  while (holdEnds.length > 0 && holdEnds[0].t <= t - HOLD_WINDOW_MS) holdEnds.shift();
+  const sum = (key) => holdEnds.reduce((n, e) => n + e[key], 0);
+  $("tile-expiries").textContent = fmt.format(sum("expired"));
+  $("tile-holds").textContent =
+    `confirmed ${fmt.format(sum("confirmed"))} · released ${fmt.format(sum("released"))} in the last minute`;
 }
 
 function renderCampaigns(campaigns, total) {
@@ -87,10 +102,12 @@ function renderCampaigns(campaigns, total) {
     if (!item) item = campaignItem(c);
     existing.delete(c.id);
     if (list.children[i] !== item) list.insertBefore(item, list.children[i] ?? null);
-    for (const key of ["issued", "pending", "remaining", "stock"])
-      item.querySelector(`.${key}`).textContent = fmt.format(c[key]);
+    for (const key of COUNTS) item.querySelector(`.${key}`).textContent = fmt.format(c[key] ?? 0);
     item.querySelector(".bar-issued").style.width = `${(100 * c.issued) / c.stock}%`;
     item.querySelector(".bar-pending").style.width = `${(100 * c.pending) / c.stock}%`;
+    item.querySelector(".bar-held").style.width = `${(100 * (c.held ?? 0)) / c.stock}%`;
+    // Held counts are shown for campaigns with holds only.
+    item.querySelector(".count-held").hidden = !c.holdSeconds;
     item.dataset.soldOut = String(c.remaining === 0);
   });
   for (const stale of existing.values()) stale.remove();
@@ -103,9 +120,13 @@ function campaignItem(c) {
   const link = el("a", { href: `/claim?campaign=${encodeURIComponent(c.id)}` }, "try a claim");
   head.append(" ", link);
   const bar = el("div", { class: "bar", "aria-hidden": "true" });
-  bar.append(el("span", { class: "bar-issued" }), el("span", { class: "bar-pending" }));
+  bar.append(
+    el("span", { class: "bar-issued" }),
+    el("span", { class: "bar-pending" }),
+    el("span", { class: "bar-held" }),
+  );
   const counts = el("dl", { class: "counts" });
-  for (const key of ["issued", "pending", "remaining", "stock"]) {
+  for (const key of COUNTS) {
     const cell = el("div", { class: `count-${key}` });
     cell.append(el("dt", {}, key), el("dd", { class: key }, "0"));
     counts.append(cell);
@@ -163,6 +184,7 @@ async function createCampaign(event) {
   const body = { name: data.get("name"), stock: Number(data.get("stock")) };
   if (data.get("id")) body.id = data.get("id");
   if (data.get("perUserLimit")) body.perUserLimit = Number(data.get("perUserLimit"));
+  if (data.get("holdSeconds")) body.holdSeconds = Number(data.get("holdSeconds"));
   for (const key of ["startsAt", "endsAt"])
     if (data.get(key)) body[key] = new Date(String(data.get(key))).toISOString();
   const result = $("create-result");
