@@ -97,7 +97,9 @@ describe("webhook delivery", () => {
     assert.equal(byDelivery.size, 200, "one delivery id per claim");
     for (const r of receiver.received) {
       assert.equal(r.body.deliveryId, r.deliveryId);
-      assert.equal(r.attempt, r.seen, "Stampede-Attempt counts the attempts");
+      // An attempt that timed out before it reached the receiver (a loaded machine) is counted by the
+      // sender only: the header counts every attempt, the receiver may have seen fewer, never more.
+      assert.ok(r.attempt >= r.seen, `Stampede-Attempt counts the attempts (${r.attempt} < ${r.seen} seen)`);
       assert.match(r.body.claim.couponCode, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
     }
   });
