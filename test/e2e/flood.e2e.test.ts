@@ -29,12 +29,13 @@ import { ownDatabase, skipWithoutServices, sql, uniqueName } from "../helpers/se
 const skip = await skipWithoutServices();
 
 /**
- * 500,000 by default: 1,000,000 took 198 s on this 2-core machine (5,062 a
- * second, client, API, Redis and PostgreSQL sharing the cores with other
- * work), over the 2-minute budget of a test; 250,000 ran at 8,000 to 11,700 a
- * second. FLOOD_REQUESTS=1000000 runs the full million.
+ * 200,000 by default, to keep CI's e2e tier short: 1,000,000 took 198 s on
+ * this 2-core machine (5,062 a second, client, API, Redis and PostgreSQL
+ * sharing the cores), 500,000 took 85-190 s depending on the load; the
+ * bound and the reads per id are the same at every size (docs/security.md).
+ * FLOOD_REQUESTS=1000000 runs the full million.
  */
-const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 500_000);
+const REQUESTS = Number(process.env.FLOOD_REQUESTS ?? 200_000);
 /** How long "no such campaign / claim" is remembered (the definition cache and ClaimLookup, 1 s). */
 const TTL_MS = 1000;
 /** Requests per id group, all at once: a campaign id 4 times (GET, POST, GET, POST), a claim id 3 times. */
@@ -79,7 +80,7 @@ async function tableReads(url: string, schema: string, table: string): Promise<n
 const heapUsed = (metrics: string) =>
   Number(/^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(metrics)?.[1]);
 
-test("a flood of 500,000 requests (FLOOD_REQUESTS) with made-up campaign and claim ids: heap bounded, at most one Redis and one PostgreSQL read per id", {
+test("a flood of 200,000 requests (FLOOD_REQUESTS; a million measured) with made-up campaign and claim ids: heap bounded, at most one Redis and one PostgreSQL read per id", {
   skip,
   timeout: 15 * 60_000,
 }, async (t) => {
