@@ -15,6 +15,7 @@
  * for a later one: every key of the pre-queue sorts before every later one.
  */
 import { createHash, createHmac, randomBytes } from "node:crypto";
+import type { Campaign } from "./types.ts";
 
 /** Hex chars of the drawValue in an order key: 128 bits keep the HMAC order but for a 2^-128 tie. */
 const KEY_HEX = 32;
@@ -39,3 +40,11 @@ export const arrivalKey = (arrival: number): string => `1${String(arrival).padSt
 
 /** A seed as the ledgers store it (32 bytes). */
 export const seedBytes = (seedHex: string): Buffer => Buffer.from(seedHex, "hex");
+
+/** The seed is shown, and the draw public, from startsAt on (by the clock of the process that answers). */
+export const seedRevealed = (campaign: Campaign, now: number): boolean =>
+  campaign.startsAt !== null && now >= campaign.startsAt;
+
+/** Joining opens prequeueSeconds before startsAt. */
+export const prequeueOpensAt = (campaign: Campaign): number =>
+  (campaign.startsAt ?? 0) - (campaign.waitingRoom?.prequeueSeconds ?? 0) * 1000;

@@ -30,6 +30,7 @@ import { registerExportRoutes } from "./routes/export.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerLifecycleRoutes } from "./routes/lifecycle.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
+import { registerWaitingRoomRoutes } from "./routes/waiting-room.ts";
 
 /** What operators read from this process: readiness, metrics, stats. */
 export interface AppOps {
@@ -144,7 +145,9 @@ export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promi
   const stats = statsInputs(services, ops, sectionTimeoutMs(options.requestTimeoutMs ?? 5000));
   registerHealthRoutes(app, ops, adminCheck(access.adminToken));
   registerCampaignRoutes(app, services.campaigns, admin);
-  registerClaimRoutes(app, services.claims, { auth: userAuth(access, admin), sseHeartbeatMs });
+  const auth = userAuth(access, admin);
+  registerClaimRoutes(app, services.claims, { auth, sseHeartbeatMs });
+  if (services.waitingRoom) registerWaitingRoomRoutes(app, services.waitingRoom, { auth, sseHeartbeatMs });
   if (services.tasks) registerTaskRoutes(app, services.tasks, { admin, sseHeartbeatMs });
   registerMetricsRoutes(app, metrics, { token: options.metricsToken });
   registerStatsRoutes(app, stats, admin);

@@ -29,6 +29,8 @@ export type JoinOutcome =
   /** Before startsAt - prequeueSeconds (reason not_started), or ended / closed / paused. */
   | { kind: "not_active"; reason: NotActiveReason }
   | { kind: "rate_limited"; retryAfterSec: number }
+  /** From startsAt, a line no unit can come to any more (as its tickets read): 410. */
+  | { kind: "sold_out" }
   /** No such campaign, or one without a waiting room. */
   | { kind: "campaign_not_found" }
   | { kind: "no_waiting_room" };
