@@ -149,9 +149,11 @@ export class Line {
     this.#head++;
   }
 
-  /** Moves the head past tickets already admitted (a restart finds the released ones at the front). */
-  skipAdmitted(): void {
-    for (let place = this.head(); place?.ticket.status === "admitted"; place = this.head()) this.#head++;
+  /** Moves the head past tickets already admitted (a restart finds the released ones at the front); the new head. */
+  skipAdmitted(): Place | undefined {
+    let place = this.head();
+    for (; place?.ticket.status === "admitted"; place = this.head()) this.#head++;
+    return place;
   }
 
   /** A released ticket now shows admitted. */

@@ -233,8 +233,12 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     const releasing: Promise<Ticket | undefined>[] = [];
     if (before.window === "open") {
       let units = Math.min(max, before.free);
-      line.skipAdmitted();
-      for (let place = line.head(); place && units > 0 && place.durable; place = line.head()) {
+      // Tickets admitted already (found so at a restart) are passed over, never admitted twice.
+      for (
+        let place = line.skipAdmitted();
+        place && units > 0 && place.durable;
+        place = line.skipAdmitted()
+      ) {
         const verdict = this.#admission.admitFromLine(campaignId, place.ticket.userId, place.ticket.ticketId);
         if (verdict.kind === "admitted") units--;
         else if (verdict.kind !== "already_claimed") break;
