@@ -168,13 +168,17 @@ function statsInputs(services: Services, ops: AppOps, timeoutMs: number): StatsI
     sections: ops.stats,
     async campaigns(limit) {
       const { campaigns, total } = await services.campaigns.newest(limit);
+      const lines = await Promise.all(
+        campaigns.map(({ campaign }) => services.waitingRoom?.line(campaign).catch(() => undefined)),
+      );
       return {
-        campaigns: campaigns.map(({ campaign, counts }) => ({
+        campaigns: campaigns.map(({ campaign, counts }, i) => ({
           id: campaign.id,
           name: campaign.name,
           stock: campaign.stock,
           ...counts,
           ...(campaign.holdSeconds ? { holdSeconds: campaign.holdSeconds } : {}),
+          ...(lines[i] ? { line: lines[i] } : {}),
         })),
         total,
       };
