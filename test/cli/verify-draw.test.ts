@@ -59,7 +59,7 @@ test("verify-draw passes on a real server's draw, with a user's place and ticket
     tickets.get("dave")!,
   ]);
   assert.equal(wrongTicket.status, 1);
-  assert.match(wrongTicket.stdout, /FAIL ticket \S+ is carol's \(it names dave\)/);
+  assert.match(wrongTicket.stdout, /FAIL ticket \S+ is not carol's: it names dave/);
 });
 
 /** A fake stampede serving a campaign and a draw as given. */

@@ -141,7 +141,9 @@ async function check(o: VerifyOptions, out: (line: string) => void): Promise<num
   const ticket: Ticket = await client.getTicket(o.campaignId, o.ticketId);
   verdict(
     ticket.userId === o.userId,
-    `ticket ${ticket.ticketId} is ${o.userId}'s (it names ${ticket.userId})`,
+    ticket.userId === o.userId
+      ? `ticket ${ticket.ticketId} is ${o.userId}'s`
+      : `ticket ${ticket.ticketId} is not ${o.userId}'s: it names ${ticket.userId}`,
   );
   verdict(
     ticket.drawValue === value,
