@@ -3,6 +3,8 @@ import { createHash, createHmac } from "node:crypto";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
+import { mintUserToken } from "../../src/adapters/jwt/user-tokens.ts";
+import { parseRate } from "../../src/domain/rate-policy.ts";
 import { admin, assertError, createCampaign, embeddedApp } from "../helpers/embedded-app.ts";
 
 /**
@@ -227,5 +229,61 @@ test("a small line: the pre-queue admitted in HMAC order, then arrivals; the res
     direct.json().claimId,
     finals[0]!.claimId,
     "a holder is named their claim, as the order of checks says",
+  );
+});
+
+test("with USER_TOKEN_SECRET: a join needs the user's own token; a ticket reads for its user or the admin", async (t) => {
+  const secret = "room-user-token-secret-0123456789abcdef";
+  const { app } = await embeddedApp(t, { settings, userTokenSecret: secret });
+  await createCampaign(app, {
+    id: "tokens",
+    name: "Tokens",
+    stock: 5,
+    startsAt: iso(Date.now() + 60_000),
+    waitingRoom: { prequeueSeconds: 120 },
+  });
+  const bearer = async (userId: string) => ({
+    authorization: `Bearer ${await mintUserToken(secret, userId)}`,
+  });
+  const joinAs = async (userId: string, headers: Record<string, string>) =>
+    app.inject({ method: "POST", url: "/v1/campaigns/tokens/queue", payload: { userId }, headers });
+  assertError(await joinAs("alice", {}), 401, "unauthorized");
+  assertError(await joinAs("alice", await bearer("bob")), 403, "forbidden");
+  const joined = await joinAs("alice", await bearer("alice"));
+  assert.equal(joined.statusCode, 202);
+  const url = `/v1/campaigns/tokens/queue/${joined.json().ticketId}`;
+  assertError(await app.inject({ method: "GET", url }), 401, "unauthorized");
+  assertError(await app.inject({ method: "GET", url, headers: await bearer("bob") }), 403, "forbidden");
+  assert.equal((await app.inject({ method: "GET", url, headers: await bearer("alice") })).statusCode, 200);
+  assert.equal((await app.inject({ method: "GET", url, headers: admin })).statusCode, 200);
+  assertError(
+    await app.inject({ method: "GET", url: `${url}/events`, headers: await bearer("bob") }),
+    403,
+    "forbidden",
+  );
+});
+
+test("joins are rate limited like claims; a repeat of a join is answered before the limiter", async (t) => {
+  const { app } = await embeddedApp(t, {
+    settings,
+    rateLimit: { ip: parseRate("3/m", "RATE_LIMIT_IP") },
+  });
+  await createCampaign(app, {
+    id: "limited",
+    name: "Limited",
+    stock: 5,
+    startsAt: iso(Date.now() + 60_000),
+    waitingRoom: { prequeueSeconds: 120 },
+  });
+  const statuses: number[] = [];
+  for (const u of ["a", "b", "c", "d"]) statuses.push((await join(app, "limited", u)).statusCode);
+  assert.deepEqual(statuses, [202, 202, 202, 429]);
+  const limited = await join(app, "limited", "e");
+  assertError(limited, 429, "rate_limited");
+  assert.ok(Number(limited.headers["retry-after"]) >= 1);
+  assert.equal(
+    (await join(app, "limited", "a")).statusCode,
+    200,
+    "the user's ticket, known, answered at once",
   );
 });
