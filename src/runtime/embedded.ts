@@ -203,7 +203,8 @@ async function wire(
   reaper.start();
   resources.add(
     "ticket writer",
-    tickets.consume((batch) => ledger.tickets.write(batch), {
+    // On the ledger writer's thread too, unless LEDGER_WRITER=loop: a COMMIT's fsync must not stop the joins.
+    tickets.consume((batch) => (issuer ?? ledger).tickets.write(batch), {
       batchSize: config.BATCH_SIZE,
       flushIntervalMs: config.FLUSH_INTERVAL_MS,
     }),

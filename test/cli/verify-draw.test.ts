@@ -21,7 +21,8 @@ test("verify-draw passes on a real server's draw, with a user's place and ticket
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const client = roomClient(url, ADMIN_TOKEN);
   t.after(() => client.close());
-  const startsAt = Date.now() + 500;
+  // Long enough for a CLI process to start and ask before it, on a busy machine.
+  const startsAt = Date.now() + 4000;
   await client.createRoom({
     id: "fair",
     name: "Fair",

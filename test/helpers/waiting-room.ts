@@ -511,6 +511,14 @@ export async function holdsRelease(client: RoomClient, o: HoldsReleaseOptions) {
     secondWave.map((u) => ticketUntil(client, campaignId, ticketOf(u), (t) => t.status === "admitted")),
   );
   const afterRelease = Math.max(...second.map((s) => s.at)) - releasedAt;
+  // Confirmed at once: their holds must not come back into play (holdSeconds may be short).
+  const confirmAll = (wave: { ticket: TicketBody }[]) =>
+    Promise.all(
+      wave.map(async (s) =>
+        assert.equal((await client.admin("POST", `/v1/claims/${s.ticket.claimId}/confirm`)).status, 200),
+      ),
+    );
+  await confirmAll(second);
   const waiting = await client.ticket(campaignId, ticketOf(line[stock + released.length]!));
   assert.equal(waiting?.status, "waiting", "the line stops where the released units end");
 
@@ -528,6 +536,7 @@ export async function holdsRelease(client: RoomClient, o: HoldsReleaseOptions) {
       ),
     ),
   );
+  await confirmAll(third3);
   const firstExpiry = Date.now();
   // Admitted in line order: the claims' units follow it (units come back lowest first, so compare admission times).
   const admittedAt = async (claimId: string) =>
@@ -537,9 +546,7 @@ export async function holdsRelease(client: RoomClient, o: HoldsReleaseOptions) {
     const times = await Promise.all(wave.map(admittedAt));
     for (let i = 1; i < times.length; i++) assert.ok(times[i]! >= times[i - 1]!, "admitted in line order");
   }
-  // Settle every open hold: once none can come back, the rest of the line is sold out.
-  for (const s of [...second, ...third3])
-    assert.equal((await client.admin("POST", `/v1/claims/${s.ticket.claimId}/confirm`)).status, 200);
+  // Every hold is decided: none can come back, so the rest of the line is sold out.
   const rest = line.slice(stock + released.length + expiring);
   const ends = await Promise.all(
     rest.map((u) => ticketUntil(client, campaignId, ticketOf(u), (t) => t.status !== "waiting", 15_000)),
