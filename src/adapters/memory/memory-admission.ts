@@ -449,6 +449,12 @@ export class MemoryAdmission implements AdmissionStore {
     return { free, window, hopeless };
   }
 
+  /** Waiting room: whether the user holds as many active claims as the campaign allows (a release needs no unit then). */
+  holdsFullSet(campaignId: string, userId: string): boolean {
+    const state = this.#campaigns.get(campaignId);
+    return state !== undefined && this.#active(state, userId).length >= state.campaign.perUserLimit;
+  }
+
   /** Whether admission holds this claim, durable or not (a waiting room's restore asks). */
   hasClaim(claimId: string): boolean {
     return this.#claims.has(claimId);

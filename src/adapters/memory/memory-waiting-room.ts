@@ -183,6 +183,12 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
 
   async #newTicket(campaign: Campaign, userId: string): Promise<JoinOutcome> {
     const line = this.#line(campaign);
+    // Checked and taken in one synchronous step: two joins of one user racing here make one ticket.
+    const existing = line.byUser(userId);
+    if (existing) {
+      await this.#joining.get(existing.ticket.ticketId);
+      return { kind: "existing", ticket: this.#view(line, existing) };
+    }
     const record: TicketRecord = {
       ticketId: newClaimId(),
       campaignId: campaign.id,
@@ -229,25 +235,24 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     const line = campaign?.waitingRoom && this.#line(campaign);
     if (!campaign || !line?.sealed) return { admitted: [], soldOut: false };
     const before = this.#admission.lineCapacity(campaignId);
-    if (!before || before.hopeless) return this.#settle(line, before?.hopeless ?? false, []);
+    if (!before) return { admitted: [], soldOut: false };
     const releasing: Promise<Ticket | undefined>[] = [];
-    if (before.window === "open") {
-      let units = Math.min(max, before.free);
-      // Tickets admitted already (found so at a restart) are passed over, never admitted twice.
-      for (
-        let place = line.skipAdmitted();
-        place && units > 0 && place.durable;
-        place = line.skipAdmitted()
-      ) {
-        const verdict = this.#admission.admitFromLine(campaignId, place.ticket.userId, place.ticket.ticketId);
-        if (verdict.kind === "admitted") units--;
-        else if (verdict.kind !== "already_claimed") break;
-        line.advance();
-        const claimId = verdict.claim.claimId;
-        releasing.push(
-          (verdict.durable ?? Promise.resolve()).then(() => this.#admitted(line, place, claimId)),
-        );
-      }
+    let units = before.window === "open" && !before.hopeless ? Math.min(max, before.free) : 0;
+    // Tickets admitted already (found so at a restart) are passed over, never admitted twice. A
+    // head whose user holds their claims already needs no unit: admitted naming them, even when none is free.
+    for (
+      let place = line.skipAdmitted();
+      place?.durable && releasing.length < max;
+      place = line.skipAdmitted()
+    ) {
+      const { userId, ticketId } = place.ticket;
+      if (units === 0 && !this.#admission.holdsFullSet(campaignId, userId)) break;
+      const verdict = this.#admission.admitFromLine(campaignId, userId, ticketId);
+      if (verdict.kind === "admitted") units--;
+      else if (verdict.kind !== "already_claimed") break;
+      line.advance();
+      const claimId = verdict.claim.claimId;
+      releasing.push((verdict.durable ?? Promise.resolve()).then(() => this.#admitted(line, place, claimId)));
     }
     const results = await Promise.allSettled(releasing);
     const admitted = results.flatMap((r) => (r.status === "fulfilled" && r.value ? [r.value] : []));
