@@ -141,12 +141,25 @@ export class WaitingRoomService {
     const room = campaign.waitingRoom;
     if (!room) throw noRoom();
     if (!seedRevealed(campaign, this.#now())) throw notActive("not_started");
+    // The first page comes once the pre-queue is settled (a join made before startsAt may be
+    // landing): only then is its size read, so that it is the order's length.
+    const pages = this.#store.drawOrder(campaignId)[Symbol.asyncIterator]();
+    const first = await pages.next();
     const stats = await this.#store.stats(campaignId);
     return {
       drawCommitment: room.commitment,
       drawSeed: room.seed,
       prequeued: stats?.prequeued ?? 0,
-      order: this.#store.drawOrder(campaignId),
+      order: (async function* () {
+        try {
+          if (first.done) return;
+          yield first.value;
+          for (let page = await pages.next(); !page.done; page = await pages.next()) yield page.value;
+        } finally {
+          // A client gone mid-way: the store's reading stops too.
+          await pages.return?.();
+        }
+      })(),
     };
   }
 

@@ -301,6 +301,8 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     if (!campaign?.waitingRoom) return;
     const line = this.#line(campaign);
     if (!line.sealed) return;
+    // A join that came before startsAt may still be on its way to disk: the draw waits for it.
+    await Promise.all(this.#joining.values());
     // The sealed pre-queue never changes: a page at a time, however slowly the caller takes them.
     yield* line.drawPages(DRAW_PAGE);
   }
