@@ -47,6 +47,7 @@ export class Line {
   /** Pre-queue joins not yet merged into the run (empty once sealed). */
   #unsorted: Place[] = [];
   readonly #arrivals: Place[] = [];
+  #lastArrival = 0;
   #sealed = false;
   /** Places released from the head (line order). */
   #head = 0;
@@ -76,9 +77,13 @@ export class Line {
     return this.#admitted;
   }
 
-  /** Arrivals so far: the next one is `arrivals + 1`. */
-  get arrivals(): number {
-    return this.#arrivals.length;
+  /**
+   * The next arrival's number: one past the highest so far (after a restart
+   * there may be gaps, left by joins a crash undid before their 202; a
+   * number is never given twice).
+   */
+  get nextArrival(): number {
+    return this.#lastArrival + 1;
   }
 
   byId(ticketId: string): Place | undefined {
@@ -90,8 +95,9 @@ export class Line {
   }
 
   /**
-   * Adds a ticket: pre-queued (arrival null) before the seal, else the next
-   * arrival (`arrivals + 1`). An admitted ticket counts as such.
+   * Adds a ticket: pre-queued (arrival null) before the seal, else an
+   * arrival numbered above every earlier one (`nextArrival` for a join). An
+   * admitted ticket counts as such.
    */
   add(ticket: Ticket, key: string, arrival: number | null, durable: boolean): Place {
     const place: Place = { ticket, key, arrival, index: -1, durable };
@@ -105,6 +111,7 @@ export class Line {
     } else {
       place.index = this.#prequeue.length + this.#arrivals.length;
       this.#arrivals.push(place);
+      this.#lastArrival = Math.max(this.#lastArrival, arrival ?? 0);
     }
     return place;
   }

@@ -194,7 +194,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
       campaignId: campaign.id,
       userId,
       joinedAt: this.#now(),
-      arrival: line.sealed ? line.arrivals + 1 : null,
+      arrival: line.sealed ? line.nextArrival : null,
     };
     const place = this.#add(line, campaign, record, false);
     const durable = this.#tickets.publish([record]).finally(() => this.#joining.delete(record.ticketId));

@@ -25,7 +25,7 @@ const addPrequeued = (line: Line, userId: string) => {
   return line.add(t, prequeueKey(t.drawValue!), null, true);
 };
 const addArrival = (line: Line, userId: string) =>
-  line.add(ticket(userId, false), arrivalKey(line.arrivals + 1), line.arrivals + 1, true);
+  line.add(ticket(userId, false), arrivalKey(line.nextArrival), line.nextArrival, true);
 
 test("the pre-queue takes the draw's order at the seal, merged as it grows; arrivals follow in order", () => {
   const line = new Line();
@@ -88,6 +88,14 @@ test("a restart's line: admitted tickets at the front are passed over", () => {
     line.admit(place, id);
   }
   assert.equal(line.skipAdmitted()?.ticket.userId, "u2");
+  assert.equal(line.position(line.byUser("u4")!), 3);
+});
+
+test("arrival numbers are never given twice, also past a gap a crash left", () => {
+  const line = new Line();
+  line.seal();
+  for (const n of [1, 2, 4]) line.add(ticket(`u${n}`, false), arrivalKey(n), n, true);
+  assert.equal(line.nextArrival, 5);
   assert.equal(line.position(line.byUser("u4")!), 3);
 });
 
