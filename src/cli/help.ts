@@ -14,6 +14,10 @@ const COMMANDS = [
   ["migrate", "apply the ledger's schema migrations (also done at start)"],
   ["bench", "fire a claim spike at a server and check the invariants"],
   ["doctor", "check every configured dependency and what a 202 survives"],
+  [
+    "verify-draw",
+    "check a waiting room's draw: verify-draw <base-url> <campaign> [--user <userId>] (--help for more)",
+  ],
 ] as const;
 
 /** Where a scoped setting applies: `start` refuses a distributed one (src/config/commands.ts). */
@@ -27,7 +31,7 @@ export function helpText(command?: string): string {
     "Commands:",
   ];
   for (const [name, doc] of COMMANDS)
-    if (!command || command === name) lines.push(`  ${name.padEnd(9)}${doc}`);
+    if (!command || command === name) lines.push(`  ${name.padEnd(12)}${doc}`);
   lines.push("", "Settings (environment variable, or the same name as a --flag):");
   for (const [name, setting] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
     const shown = setting.defaultText ?? JSON.stringify(setting.default) ?? "(unset)";

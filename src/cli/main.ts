@@ -14,10 +14,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   worker: async () => (await import("./commands/worker.ts")).worker,
   doctor: async () => (await import("./commands/doctor.ts")).doctor,
   bench: async () => (await import("./commands/bench.ts")).bench,
+  "verify-draw": async () => (await import("./commands/verify-draw.ts")).verifyDraw,
 };
 
 /** Commands whose flags are their own (not the settings table): they print their own --help. */
-const OWN_HELP = new Set(["bench"]);
+const OWN_HELP = new Set(["bench", "verify-draw"]);
 
 /**
  * Entry point of `stampede <command>`. Every command returns its exit status;

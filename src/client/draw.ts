@@ -17,6 +17,9 @@ function fromHex(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** 32 bytes, as the server writes them: 64 lowercase hex chars. */
+const HEX_32 = /^[0-9a-f]{64}$/;
+
 /** A user's place-deciding value in the draw: hex HMAC-SHA256 of the UTF-8 userId under the seed's bytes. */
 export async function drawValue(drawSeed: string, userId: string): Promise<string> {
   const key = await crypto.subtle.importKey(
@@ -30,12 +33,54 @@ export async function drawValue(drawSeed: string, userId: string): Promise<strin
 }
 
 /**
+ * What is wrong with a draw, in words (none: it checks out): the revealed
+ * seed is 32 bytes and matches the commitment made at creation; the
+ * published order lists as many values as the pre-queue held, each a
+ * 32-byte hex HMAC, strictly ascending (two users never share a value: a
+ * repeated one was put there).
+ */
+export async function drawProblems(draw: Draw): Promise<string[]> {
+  const problems: string[] = [];
+  if (!HEX_32.test(draw.drawSeed)) problems.push("drawSeed is not 32 bytes of lowercase hex");
+  else {
+    const digest = hex(await crypto.subtle.digest("SHA-256", fromHex(draw.drawSeed)));
+    if (digest !== draw.drawCommitment.toLowerCase())
+      problems.push(`sha256(drawSeed) = ${digest}, not the commitment ${draw.drawCommitment}`);
+  }
+  if (draw.order.length !== draw.prequeued)
+    problems.push(`order lists ${draw.order.length} values for a pre-queue of ${draw.prequeued}`);
+  for (const [i, value] of draw.order.entries()) {
+    if (!HEX_32.test(value)) {
+      problems.push(`order[${i}] is not a 32-byte hex value`);
+      break;
+    }
+    if (i > 0 && draw.order[i - 1]! >= value) {
+      problems.push(`order is not strictly ascending at ${i}: ${draw.order[i - 1]} then ${value}`);
+      break;
+    }
+  }
+  return problems;
+}
+
+/**
  * True when the revealed seed matches the commitment made at creation and the
- * published order is ascending and as long as the pre-queue.
+ * published order is strictly ascending and as long as the pre-queue
+ * (drawProblems() says what is wrong otherwise).
  */
 export async function verifyDraw(draw: Draw): Promise<boolean> {
-  const digest = hex(await crypto.subtle.digest("SHA-256", fromHex(draw.drawSeed)));
-  if (digest !== draw.drawCommitment.toLowerCase()) return false;
-  if (draw.order.length !== draw.prequeued) return false;
-  return draw.order.every((value, i) => i === 0 || (draw.order[i - 1] ?? "") <= value);
+  return (await drawProblems(draw)).length === 0;
+}
+
+/** The 0-based index of `value` in an ascending order (binary search), or -1. */
+export function drawIndex(order: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = order.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = order[mid]!;
+    if (at === value) return mid;
+    if (at < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

@@ -5,7 +5,7 @@
 export { ERROR_CATALOGUE, ERROR_CODES, type ErrorCode } from "../domain/errors.ts";
 export { type ClaimOptions, type ClientOptions, StampedeClient } from "./client.ts";
 export type { ServerClock } from "./clock.ts";
-export { drawValue, verifyDraw } from "./draw.ts";
+export { drawIndex, drawProblems, drawValue, verifyDraw } from "./draw.ts";
 export {
   type ClientErrorCode,
   StampedeClientError,

@@ -58,17 +58,21 @@ export type TicketStatus = "waiting" | "admitted" | "sold_out";
 export interface Ticket {
   ticketId: string;
   campaignId: string;
-  userId?: string;
+  userId: string;
   status: TicketStatus;
-  /** Null until the draw (for tickets taken before startsAt). Never grows while waiting. */
+  /** 1-based among the waiting; null before startsAt (pre-queue) and once not waiting. Never grows while waiting. */
   position: number | null;
-  ahead?: number;
-  remaining?: number;
-  etaSeconds?: number | null;
-  /** Hex HMAC-SHA256 of the userId under the draw's seed (pre-queued tickets, after the draw). */
+  /** Waiting tickets ahead: position - 1 (null with position). */
+  ahead: number | null;
+  /** The campaign's units not held by an admitted claim. */
+  remaining: number;
+  /** Seconds until admission at the release rate; null when unknown. */
+  etaSeconds: number | null;
+  /** Hex HMAC-SHA256 of the userId under the draw's seed (pre-queued tickets, from startsAt). */
   drawValue?: string;
-  /** Set once admitted: the ticket became this claim. */
+  /** Set once admitted: the claim the ticket became (or its user already held). */
   claimId?: string;
+  joinedAt?: string;
 }
 
 export interface Draw {

@@ -272,8 +272,13 @@ export const SETTINGS = {
     default: 250,
     parse: int(10, 10_000),
   },
+  RELEASE_INTERVAL_MS: {
+    doc: "how often a process that runs workers releases tickets from the waiting rooms (a room's releasePerSecond is spread over these runs)",
+    default: 100,
+    parse: int(10, 5000),
+  },
   RATE_LIMIT_USER: {
-    doc: "claims per campaign and userId: N/s, N/m or N/h, optional :burst (5/s = 5 at once, then one per 200 ms), or off",
+    doc: "claims and waiting-room joins per campaign and userId: N/s, N/m or N/h, optional :burst (5/s = 5 at once, then one per 200 ms), or off",
     default: parseRate("5/s", "RATE_LIMIT_USER"),
     defaultText: "5/s",
     parse: parseRate,

@@ -16,6 +16,7 @@ export const ERROR_CATALOGUE = {
   campaign_not_found: { message: "No campaign with this id.", retryable: false },
   claim_not_found: { message: "No claim with this id.", retryable: false },
   task_not_found: { message: "No task with this id.", retryable: false },
+  ticket_not_found: { message: "No waiting-room ticket with this id in this campaign.", retryable: false },
   method_not_allowed: { message: "This route does not take that method.", retryable: false },
   campaign_exists: { message: "A campaign with this id already exists.", retryable: false },
   already_claimed: { message: "This user already holds the most claims allowed.", retryable: false },

@@ -18,6 +18,23 @@ export interface Campaign {
    * no holds, a claim is final once admitted. Fixed at creation.
    */
   holdSeconds?: number | null | undefined;
+  /**
+   * Waiting room (docs/api.md "Waiting room"): claims come only through the
+   * campaign's line. Absent or null: no waiting room. Fixed at creation,
+   * with its secret seed (never shown before startsAt).
+   */
+  waitingRoom?: WaitingRoom | null | undefined;
+}
+
+export interface WaitingRoom {
+  /** Joining opens this many seconds before startsAt. */
+  prequeueSeconds: number;
+  /** At most this many tickets admitted a second; absent: as fast as admission allows. */
+  releasePerSecond?: number | null | undefined;
+  /** The secret draw seed: 32 random bytes, hex. Durable in the ledger before the commitment is shown. */
+  seed: string;
+  /** Hex SHA-256 of the seed's 32 bytes: shown from creation on. */
+  commitment: string;
 }
 
 /** open: admits within its window; paused: refuses with reason "paused" until resumed; closed: for good. */
@@ -75,4 +92,21 @@ export interface CampaignCounters {
   issued: number;
   /** Holds in the ledger, not yet confirmed, expired or released (0 for campaigns without holds). */
   held: number;
+}
+
+export type TicketStatus = "waiting" | "admitted" | "sold_out";
+
+/** A place in a campaign's waiting room. */
+export interface Ticket {
+  ticketId: string;
+  campaignId: string;
+  userId: string;
+  status: TicketStatus;
+  joinedAt: number;
+  /** Joined before startsAt: ordered by the draw (drawValue), else behind them in arrival order. */
+  prequeued: boolean;
+  /** Hex HMAC-SHA256(seed, userId): pre-queue tickets only, shown once the seed is revealed. */
+  drawValue?: string | undefined;
+  /** Set once the ticket was admitted: the claim it got (or the one its user already held). */
+  claimId?: string | undefined;
 }

@@ -30,6 +30,7 @@ import { registerExportRoutes } from "./routes/export.ts";
 import { registerHealthRoutes } from "./routes/health.ts";
 import { registerLifecycleRoutes } from "./routes/lifecycle.ts";
 import { registerTaskRoutes } from "./routes/tasks.ts";
+import { registerWaitingRoomRoutes } from "./routes/waiting-room.ts";
 
 /** What operators read from this process: readiness, metrics, stats. */
 export interface AppOps {
@@ -144,7 +145,9 @@ export async function buildApp(parts: ApiParts, options: AppOptions = {}): Promi
   const stats = statsInputs(services, ops, sectionTimeoutMs(options.requestTimeoutMs ?? 5000));
   registerHealthRoutes(app, ops, adminCheck(access.adminToken));
   registerCampaignRoutes(app, services.campaigns, admin);
-  registerClaimRoutes(app, services.claims, { auth: userAuth(access, admin), sseHeartbeatMs });
+  const auth = userAuth(access, admin);
+  registerClaimRoutes(app, services.claims, { auth, sseHeartbeatMs });
+  if (services.waitingRoom) registerWaitingRoomRoutes(app, services.waitingRoom, { auth, sseHeartbeatMs });
   if (services.tasks) registerTaskRoutes(app, services.tasks, { admin, sseHeartbeatMs });
   registerMetricsRoutes(app, metrics, { token: options.metricsToken });
   registerStatsRoutes(app, stats, admin);
@@ -165,13 +168,17 @@ function statsInputs(services: Services, ops: AppOps, timeoutMs: number): StatsI
     sections: ops.stats,
     async campaigns(limit) {
       const { campaigns, total } = await services.campaigns.newest(limit);
+      const lines = await Promise.all(
+        campaigns.map(({ campaign }) => services.waitingRoom?.line(campaign).catch(() => undefined)),
+      );
       return {
-        campaigns: campaigns.map(({ campaign, counts }) => ({
+        campaigns: campaigns.map(({ campaign, counts }, i) => ({
           id: campaign.id,
           name: campaign.name,
           stock: campaign.stock,
           ...counts,
           ...(campaign.holdSeconds ? { holdSeconds: campaign.holdSeconds } : {}),
+          ...(lines[i] ? { line: lines[i] } : {}),
         })),
         total,
       };

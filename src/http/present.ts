@@ -1,10 +1,12 @@
 /** What services answer, as the contract's JSON bodies (epoch ms -> RFC3339). */
+import { seedRevealed } from "../domain/draw.ts";
 import { type Claim, campaignStatus } from "../domain/types.ts";
 import type { DeliveryRecord } from "../ports/delivery.ts";
 import type { AuditRecord } from "../ports/lifecycle-ledger.ts";
 import type { TaskRecord } from "../ports/task-store.ts";
 import type { CampaignView } from "../services/campaigns.ts";
 import type { WebhookSet } from "../services/deliveries.ts";
+import type { TicketRead } from "../services/waiting-room.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
@@ -26,6 +28,16 @@ export function campaignBody({ campaign, counts, at }: CampaignView) {
   body.pending = counts.pending;
   if (campaign.holdSeconds) body.held = counts.held;
   body.remaining = counts.remaining;
+  // A room shows its settings and commitment always, its seed only from startsAt.
+  const room = campaign.waitingRoom;
+  if (room) {
+    body.waitingRoom =
+      room.releasePerSecond == null
+        ? { prequeueSeconds: room.prequeueSeconds }
+        : { prequeueSeconds: room.prequeueSeconds, releasePerSecond: room.releasePerSecond };
+    body.drawCommitment = room.commitment;
+    if (seedRevealed(campaign, at)) body.drawSeed = room.seed;
+  }
   body.serverTime = iso(at);
   return body;
 }
@@ -45,6 +57,24 @@ export function claimBody(claim: Claim) {
   if (claim.expiresAt !== undefined) body.expiresAt = iso(claim.expiresAt);
   if (claim.endedAt !== undefined && (claim.status === "expired" || claim.status === "released"))
     body.endedAt = iso(claim.endedAt);
+  return body;
+}
+
+/** A waiting-room ticket (docs/api.md "Read and watch a ticket"). */
+export function ticketBody(ticket: TicketRead) {
+  const body: Record<string, unknown> = {
+    ticketId: ticket.ticketId,
+    campaignId: ticket.campaignId,
+    userId: ticket.userId,
+    status: ticket.status,
+    position: ticket.position,
+    ahead: ticket.ahead,
+    remaining: ticket.remaining,
+    etaSeconds: ticket.etaSeconds,
+  };
+  if (ticket.drawValue !== undefined) body.drawValue = ticket.drawValue;
+  if (ticket.claimId !== undefined) body.claimId = ticket.claimId;
+  body.joinedAt = iso(ticket.joinedAt);
   return body;
 }
 

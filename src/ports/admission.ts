@@ -12,7 +12,8 @@ export interface AdmitRequest {
   clientIp?: string | undefined;
 }
 
-export type NotActiveReason = "not_started" | "ended" | "paused" | "closed";
+/** queue: the campaign has a waiting room, whose line is the only way in (docs/api.md "Waiting room"). */
+export type NotActiveReason = "not_started" | "ended" | "paused" | "closed" | "queue";
 
 export type AdmitOutcome =
   | { kind: "admitted"; claim: Claim; replayed: boolean }

@@ -23,4 +23,21 @@ export interface CampaignStats {
   remaining: number;
   /** Campaigns with holds only. */
   holdSeconds?: number;
+  /** Campaigns with a waiting room only: its line. */
+  line?: LineSummary;
+}
+
+/** A waiting room's line as the dashboard shows it. */
+export interface LineSummary {
+  /** The line's length: tickets waiting. */
+  waiting: number;
+  admitted: number;
+  prequeued: number;
+  soldOut: boolean;
+  /** The room's setting; null: as fast as admission allows. */
+  releasePerSecond: number | null;
+  /** Tickets admitted a second lately, as seen (null until it moved). */
+  observedPerSecond: number | null;
+  /** The draw's commitment (hex SHA-256 of the seed). */
+  drawCommitment: string;
 }

@@ -14,6 +14,7 @@ import { AnswerLog } from "../adapters/memory/answer-log.ts";
 import { MemoryAdmission } from "../adapters/memory/memory-admission.ts";
 import { MemoryNotifier } from "../adapters/memory/memory-notifier.ts";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.ts";
+import { MemoryWaitingRoom } from "../adapters/memory/memory-waiting-room.ts";
 import { SqliteLedger } from "../adapters/sqlite/sqlite-ledger.ts";
 import { ThreadedIssuer } from "../adapters/sqlite/threaded-issuer.ts";
 import { type Config, ConfigError } from "../config/config.ts";
@@ -24,9 +25,11 @@ import type { ApiParts } from "../http/app.ts";
 import { countFailures, instrumentPorts } from "../ops/metrics/instrument.ts";
 import { Metrics } from "../ops/metrics/metrics.ts";
 import { ledgerCountsSource } from "../ops/stats/ledger-counts.ts";
+import type { TicketRecord } from "../ports/ticket-ledger.ts";
 import { createServices } from "../services/index.ts";
 import { taskSettings } from "../services/tasks/settings.ts";
 import { ClaimWorker } from "../workers/claim-worker.ts";
+import { LineReleaser } from "../workers/line-releaser.ts";
 import { PeriodicTask } from "../workers/periodic-task.ts";
 import { WebhookDispatcher, type WebhookOptions } from "../workers/webhook/dispatcher.ts";
 import { webhookOptions } from "../workers/webhook/options.ts";
@@ -48,6 +51,8 @@ export interface EmbeddedOverrides {
   webhook?: Partial<WebhookOptions>;
   /** The process's metrics registry (one is made when absent). */
   metrics?: Metrics;
+  /** How often watched waiting lines are looked at (1 s by contract; tests shorten it). */
+  lineWatchIntervalMs?: number;
 }
 
 export interface EmbeddedRuntime extends Runtime {
@@ -56,6 +61,10 @@ export interface EmbeddedRuntime extends Runtime {
   /** Present when RATE_LIMIT_USER or RATE_LIMIT_IP is set. */
   rateLimiter: MemoryRateLimiter | undefined;
   queue: EmbeddedQueue<Claim>;
+  /** The waiting rooms' lines (docs/api.md "Waiting room"). */
+  waitingRoom: MemoryWaitingRoom;
+  /** The tickets journal: joins and admitted tickets, fsync'ed before they are answered. */
+  tickets: EmbeddedQueue<TicketRecord>;
   worker: ClaimWorker;
   tasks: EmbeddedTasks;
   ledger: SqliteLedger;
@@ -132,6 +141,15 @@ async function wire(
   if (recovered.length > 0)
     logger.info({ claims: recovered.length }, "journal replayed; re-issuing admitted claims");
 
+  // Waiting rooms: the lines back from the ledger's tickets and their journal's survivors.
+  const { queue: tickets, recovered: recoveredTickets } = await inDataDir(
+    `the tickets journal in ${join(dataDir, "tickets")}`,
+    () => EmbeddedQueue.open<TicketRecord>(join(dataDir, "tickets"), "tickets", journal),
+  );
+  resources.add("tickets journal", tickets, (q) => q.close());
+  const waitingRoom = new MemoryWaitingRoom(admission, tickets, { rateLimiter });
+  await restoreWaitingRooms(waitingRoom, admission, ledger, tickets, recoveredTickets);
+
   const notifier = resources.add("notifier", new MemoryNotifier(), (n) => n.close());
   const metrics = overrides.metrics ?? new Metrics();
   // The worker's inserts and fsyncs off the loop that admits (threaded-issuer.ts).
@@ -183,6 +201,21 @@ async function wire(
     (r) => r.stop(),
   );
   reaper.start();
+  resources.add(
+    "ticket writer",
+    // On the ledger writer's thread too, unless LEDGER_WRITER=loop: a COMMIT's fsync must not stop the joins.
+    tickets.consume((batch) => (issuer ?? ledger).tickets.write(batch), {
+      batchSize: config.BATCH_SIZE,
+      flushIntervalMs: config.FLUSH_INTERVAL_MS,
+    }),
+    (w) => w.stop(),
+  );
+  const releaser = resources.add(
+    "waiting-room releaser",
+    lineReleaser(waitingRoom, admission, config.RELEASE_INTERVAL_MS, logger),
+    (r) => r.stop(),
+  );
+  releaser.start();
 
   const services = createServices(
     instrumentPorts(
@@ -193,6 +226,7 @@ async function wire(
         lifecycle: ledger.lifecycle,
         deliveries: ledger.deliveries,
         tasks: tasks.service,
+        waitingRoom,
       },
       metrics,
     ),
@@ -201,6 +235,7 @@ async function wire(
       requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
       webhookAllowPrivate: overrides.webhook?.allowPrivate ?? config.WEBHOOK_ALLOW_PRIVATE,
       holdMinSeconds: config.HOLD_MIN_SECONDS,
+      lineWatchIntervalMs: overrides.lineWatchIntervalMs,
     },
   );
   const api: ApiParts = {
@@ -219,6 +254,7 @@ async function wire(
       readiness: readinessOf(
         [
           { name: "journal", probe: () => queue.ping() },
+          { name: "tickets journal", probe: () => tickets.ping() },
           { name: "ledger", probe: () => ledger.ping() },
           { name: "tasks", probe: () => tasks.ping() },
         ],
@@ -228,7 +264,7 @@ async function wire(
       metrics,
       mode: "embedded",
       // Claims and tasks travel on queues of their own; both show.
-      queueLag: async () => [...(await queue.lag()), ...(await tasks.queue.lag())],
+      queueLag: async () => [...(await queue.lag()), ...(await tasks.queue.lag()), ...(await tickets.lag())],
       stats: [
         ledgerCountsSource(ledger),
         {
@@ -249,6 +285,8 @@ async function wire(
     notifier,
     rateLimiter,
     queue,
+    waitingRoom,
+    tickets,
     worker,
     tasks,
     ledger,
@@ -291,6 +329,61 @@ function holdReaper(admission: MemoryAdmission, intervalMs: number, logger: Logg
     run: reapAll,
     logger,
     failureMessage: "expiring holds failed",
+    unref: true,
+  });
+}
+
+/**
+ * Rebuilds the waiting rooms' lines (MemoryWaitingRoom.restore()) from the
+ * ledger's tickets and the tickets journal's survivors (already queued again
+ * for the ticket writer), once admission is restored: a ticket whose claim
+ * (its own id) admission or the ledger holds is admitted, and its record
+ * written again.
+ */
+async function restoreWaitingRooms(
+  room: MemoryWaitingRoom,
+  admission: MemoryAdmission,
+  ledger: SqliteLedger,
+  tickets: EmbeddedQueue<TicketRecord>,
+  recovered: TicketRecord[],
+): Promise<void> {
+  const records: TicketRecord[] = [];
+  const inLedger = new Set<string>();
+  const claimed: string[] = [];
+  for (const campaign of await admission.listCampaigns()) {
+    if (!campaign.waitingRoom) continue;
+    for await (const record of ledger.tickets.campaignTickets(campaign.id)) {
+      records.push(record);
+      inLedger.add(record.ticketId);
+    }
+    claimed.push(...(await ledger.tickets.claimedTickets(campaign.id)));
+  }
+  // Tickets only the journal holds: their claims may be in the ledger alone (rare: a few at most).
+  for (const record of recovered)
+    if (
+      record.claimId === undefined &&
+      !inLedger.has(record.ticketId) &&
+      (await ledger.findClaim(record.ticketId))
+    )
+      claimed.push(record.ticketId);
+  records.push(...recovered);
+  const fixed = await room.restore(records, claimed);
+  if (fixed.length > 0) await tickets.publish(fixed);
+}
+
+/** The embedded releaser: every RELEASE_INTERVAL_MS, each started waiting room releases what its rate allows. */
+function lineReleaser(
+  room: MemoryWaitingRoom,
+  admission: MemoryAdmission,
+  intervalMs: number,
+  logger: Logger,
+) {
+  const releaser = new LineReleaser({ store: room, campaigns: () => admission.listCampaigns(), intervalMs });
+  return new PeriodicTask({
+    intervalMs,
+    run: () => releaser.run(),
+    logger,
+    failureMessage: "releasing waiting-room tickets failed",
     unref: true,
   });
 }

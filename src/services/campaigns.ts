@@ -1,6 +1,7 @@
+import { drawCommitment, newDrawSeed } from "../domain/draw.ts";
 import { StampedeError } from "../domain/errors.ts";
 import { newCampaignId } from "../domain/ids.ts";
-import type { Campaign, CampaignCounters } from "../domain/types.ts";
+import type { Campaign, CampaignCounters, WaitingRoom } from "../domain/types.ts";
 import type { AdmissionStore } from "../ports/admission.ts";
 import type { Ledger } from "../ports/ledger.ts";
 
@@ -15,6 +16,16 @@ export interface NewCampaign {
   endsAt?: number | null | undefined;
   /** Holds (docs/api.md "Holds"): HOLD_MIN_SECONDS..3600; absent or null: none. */
   holdSeconds?: number | null | undefined;
+  /** Waiting room (docs/api.md "Waiting room"): needs startsAt; absent or null: none. */
+  waitingRoom?: NewWaitingRoom | null | undefined;
+}
+
+/** A waiting room's settings; the seed and its commitment are made at creation. */
+export interface NewWaitingRoom {
+  /** 1..86,400: joining opens this long before startsAt. */
+  prequeueSeconds: number;
+  /** 1..100,000; absent or null: as fast as admission allows. */
+  releasePerSecond?: number | null | undefined;
 }
 
 export interface CampaignCounts {
@@ -42,6 +53,10 @@ export interface CampaignServicePorts {
 
 /** The longest hold (docs/api.md "Campaigns"). */
 export const HOLD_MAX_SECONDS = 3600;
+/** The longest pre-queue: a day. */
+export const PREQUEUE_MAX_SECONDS = 86_400;
+/** The fastest release a room may ask for. */
+export const RELEASE_MAX_PER_SECOND = 100_000;
 
 const NO_CLAIMS: CampaignCounters = { admitted: 0, issued: 0, held: 0 };
 
@@ -87,6 +102,7 @@ export class CampaignService {
         "invalid_request",
         `holdSeconds must be an integer from ${this.#holdMinSeconds} to ${HOLD_MAX_SECONDS}.`,
       );
+    const waitingRoom = waitingRoomOf(input.waitingRoom, startsAt);
     const campaign: Campaign = {
       id: input.id ?? newCampaignId(),
       name: input.name,
@@ -97,8 +113,11 @@ export class CampaignService {
       createdAt: this.#now(),
     };
     if (holdSeconds !== null) campaign.holdSeconds = holdSeconds;
+    if (waitingRoom) campaign.waitingRoom = waitingRoom;
     // The ledger is the truth and decides whether the id is taken; only
-    // then does admission learn of the campaign.
+    // then does admission learn of the campaign. A room's seed goes into the
+    // ledger in the campaign's own row, so it is durable before the 201
+    // shows its commitment.
     if (!(await this.#ledger.createCampaign(campaign))) throw new StampedeError("campaign_exists");
     await this.#admission.putCampaign(campaign);
     return this.view(campaign);
@@ -139,6 +158,34 @@ export class CampaignService {
     const counters = (await this.#admission.counters(campaign.id)) ?? NO_CLAIMS;
     return { campaign, counts: countsOf(campaign, counters), at: this.#now() };
   }
+}
+
+/** A new room's settings, validated, with a fresh seed and its commitment; throws invalid_request. */
+function waitingRoomOf(room: NewWaitingRoom | null | undefined, startsAt: number | null): WaitingRoom | null {
+  if (!room) return null;
+  if (startsAt === null)
+    throw new StampedeError("invalid_request", "A waiting room needs startsAt: the draw is made then.");
+  const { prequeueSeconds } = room;
+  const releasePerSecond = room.releasePerSecond ?? null;
+  if (!(Number.isInteger(prequeueSeconds) && prequeueSeconds >= 1 && prequeueSeconds <= PREQUEUE_MAX_SECONDS))
+    throw new StampedeError(
+      "invalid_request",
+      `waitingRoom.prequeueSeconds must be an integer from 1 to ${PREQUEUE_MAX_SECONDS}.`,
+    );
+  if (
+    releasePerSecond !== null &&
+    !(
+      Number.isInteger(releasePerSecond) &&
+      releasePerSecond >= 1 &&
+      releasePerSecond <= RELEASE_MAX_PER_SECOND
+    )
+  )
+    throw new StampedeError(
+      "invalid_request",
+      `waitingRoom.releasePerSecond must be an integer from 1 to ${RELEASE_MAX_PER_SECOND}.`,
+    );
+  const seed = newDrawSeed();
+  return { prequeueSeconds, releasePerSecond, seed, commitment: drawCommitment(seed) };
 }
 
 /** admitted = issued + pending + held, so remaining = stock - issued - pending - held. */

@@ -1,7 +1,7 @@
 import { BoundedCache } from "../domain/bounded-cache.ts";
 import { StampedeError } from "../domain/errors.ts";
-import { type Claim, isFinal } from "../domain/types.ts";
-import type { AdmissionStore, AdmitOutcome, HoldOutcome } from "../ports/admission.ts";
+import { type Campaign, type Claim, isActive, isFinal } from "../domain/types.ts";
+import type { AdmissionStore, AdmitOutcome, HoldOutcome, NotActiveReason } from "../ports/admission.ts";
 import type { Ledger } from "../ports/ledger.ts";
 import type { Notifier } from "../ports/notifier.ts";
 import { subscribeThenRead, type Watched } from "./watch.ts";
@@ -27,6 +27,7 @@ const NOT_ACTIVE_MESSAGES = {
   ended: "The campaign has ended.",
   paused: "The campaign is paused.",
   closed: "The campaign was closed.",
+  queue: "The campaign has a waiting room: join its queue (POST /v1/campaigns/:id/queue).",
 } as const;
 
 /**
@@ -61,8 +62,26 @@ export class ClaimService {
     const { admission } = this.#ports;
     const { campaignId, userId, clientIp, idempotencyKey } = request;
     // A definition cache hit in every mode; a made-up campaign id never reaches the limiter.
-    if (!(await admission.getCampaign(campaignId))) throw new StampedeError("campaign_not_found");
+    const campaign = await admission.getCampaign(campaignId);
+    if (!campaign) throw new StampedeError("campaign_not_found");
+    if (campaign.waitingRoom) return this.#queueOnly(campaign, userId);
     return admitted(await admission.admit({ campaignId, userId, idempotencyKey, clientIp }));
+  }
+
+  /**
+   * A direct claim on a waiting room's campaign, in every mode, answered
+   * from what admission knows without deciding anything (the contract's
+   * "known answers", before the limiter): a user who holds their claims
+   * (through the queue) is told which, 409, as the order of checks wants;
+   * anyone else 403, reason queue.
+   */
+  async #queueOnly(campaign: Campaign, userId: string): Promise<never> {
+    const held = (await this.#ports.admission.userClaims(campaign.id, userId)).filter((c) =>
+      isActive(c.status),
+    );
+    const latest = held.at(-1);
+    if (latest && held.length >= campaign.perUserLimit) throw alreadyClaimed(latest);
+    throw notActive("queue");
   }
 
   /** Throws claim_not_found, or unavailable when the store that holds it does not answer. */
@@ -120,18 +139,24 @@ export class ClaimService {
   }
 }
 
+/** 409 already_claimed, naming the user's most recent claim. */
+export const alreadyClaimed = (claim: Claim): StampedeError =>
+  new StampedeError("already_claimed", "This user already holds a claim in this campaign.", {
+    fields: { claimId: claim.claimId, status: claim.status },
+  });
+
+/** 403 campaign_not_active with its reason. */
+export const notActive = (reason: NotActiveReason): StampedeError =>
+  new StampedeError("campaign_not_active", NOT_ACTIVE_MESSAGES[reason], { fields: { reason } });
+
 function admitted(outcome: AdmitOutcome): Claim {
   switch (outcome.kind) {
     case "admitted":
       return outcome.claim;
     case "already_claimed":
-      throw new StampedeError("already_claimed", "This user already holds a claim in this campaign.", {
-        fields: { claimId: outcome.claim.claimId, status: outcome.claim.status },
-      });
+      throw alreadyClaimed(outcome.claim);
     case "not_active":
-      throw new StampedeError("campaign_not_active", NOT_ACTIVE_MESSAGES[outcome.reason], {
-        fields: { reason: outcome.reason },
-      });
+      throw notActive(outcome.reason);
     case "sold_out":
       throw SOLD_OUT;
     case "campaign_not_found":

@@ -9,6 +9,7 @@ import type { DeliveryLedger } from "../ports/delivery.ts";
 import type { Ledger } from "../ports/ledger.ts";
 import type { LifecycleLedger } from "../ports/lifecycle-ledger.ts";
 import type { Notifier } from "../ports/notifier.ts";
+import type { WaitingRoomStore } from "../ports/waiting-room.ts";
 import { CampaignService } from "./campaigns.ts";
 import { ClaimService } from "./claims.ts";
 import { DeliveryService } from "./deliveries.ts";
@@ -16,6 +17,7 @@ import { ErasureService } from "./erasure.ts";
 import { ExportService } from "./export.ts";
 import { LifecycleService } from "./lifecycle.ts";
 import type { TaskService } from "./tasks/task-service.ts";
+import { WaitingRoomService } from "./waiting-room.ts";
 
 export interface Services {
   campaigns: CampaignService;
@@ -26,6 +28,8 @@ export interface Services {
   exports: ExportService;
   /** The task pipeline (POST /v1/tasks ...); its routes exist only when it is given. */
   tasks?: TaskService | undefined;
+  /** Waiting rooms (docs/api.md "Waiting room"); their routes exist only when it is given. */
+  waitingRoom?: WaitingRoomService | undefined;
 }
 
 export interface ServicePorts {
@@ -35,6 +39,8 @@ export interface ServicePorts {
   lifecycle: LifecycleLedger;
   deliveries: DeliveryLedger;
   tasks?: TaskService | undefined;
+  /** The mode's waiting rooms; without it, joins and the draw do not exist (direct claims on a room's campaign still answer 403 queue). */
+  waitingRoom?: WaitingRoomStore | undefined;
 }
 
 export interface ServiceSettings {
@@ -47,6 +53,8 @@ export interface ServiceSettings {
   now?: (() => number) | undefined;
   /** HOLD_MIN_SECONDS: the shortest holdSeconds a new campaign may ask for (default 30). */
   holdMinSeconds?: number | undefined;
+  /** How often watched waiting lines are looked at (1 s by contract: at most one event a second; tests shorten it). */
+  lineWatchIntervalMs?: number | undefined;
 }
 
 export function createServices(ports: ServicePorts, settings: ServiceSettings): Services {
@@ -74,5 +82,13 @@ export function createServices(ports: ServicePorts, settings: ServiceSettings): 
     }),
     exports: new ExportService({ ledger, campaigns }),
     tasks: ports.tasks,
+    waitingRoom:
+      ports.waitingRoom &&
+      new WaitingRoomService({
+        store: ports.waitingRoom,
+        campaigns,
+        now,
+        watchIntervalMs: settings.lineWatchIntervalMs,
+      }),
   };
 }

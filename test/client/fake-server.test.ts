@@ -6,6 +6,8 @@ import type { AddressInfo } from "node:net";
 import { type TestContext, test } from "node:test";
 import {
   type Draw,
+  drawIndex,
+  drawProblems,
   drawValue,
   type RetryInfo,
   StampedeClient,
@@ -15,10 +17,11 @@ import {
 
 /**
  * The client's calls for Holds and the Waiting room (docs/api.md sections of those
- * names) and its reconnection paths, against a tiny fake server: the real
- * server does not implement holds and the waiting room yet, and a real
- * stream cannot be made to drop or fall silent on cue. Everything else is
- * tested against a real server (client.test.ts, restart.test.ts).
+ * names) and its reconnection paths, against a tiny fake server: a real
+ * stream cannot be made to drop or fall silent on cue, nor a draw be
+ * tampered with. Everything else is tested against a real server
+ * (client.test.ts, restart.test.ts; the waiting room's calls through
+ * test/helpers/waiting-room.ts in test/http/waiting-room-flow.test.ts).
  */
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -231,6 +234,13 @@ test("draw: verifyDraw checks the commitment and the order; drawValue is the use
   );
   assert.equal(await verifyDraw({ ...fetched, order: [...fetched.order].reverse() }), false, "another order");
   assert.equal(await verifyDraw({ ...fetched, prequeued: 5 }), false, "a ticket left out");
+  const [a, b, c] = fetched.order as [string, string, string];
+  assert.equal(await verifyDraw({ ...fetched, order: [a, a, b, c] }), false, "a value twice");
+  assert.equal(await verifyDraw({ ...fetched, order: [a, b, c, "f".repeat(63)] }), false, "not 32 bytes");
+  assert.equal(await verifyDraw({ ...fetched, drawSeed: fetched.drawSeed.slice(2) }), false, "a short seed");
+  assert.deepEqual(await drawProblems(fetched), []);
+  assert.equal(drawIndex(fetched.order, hmac("carol")), fetched.order.indexOf(hmac("carol")));
+  assert.equal(drawIndex(fetched.order, "0".repeat(64)), -1);
 });
 
 test("answers outside the contract: a proxy's 502 is retried as unavailable, an HTML 404 is unexpected_response", async (t) => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { type TestContext, test } from "node:test";
+import { drawCommitment, newDrawSeed } from "../../src/domain/draw.ts";
 import { erasedUserId } from "../../src/domain/erasure.ts";
 import type { Campaign, Claim } from "../../src/domain/types.ts";
 import { type DeliveryLedger, deliveryIdOf, type WebhookConfig } from "../../src/ports/delivery.ts";
@@ -115,6 +116,29 @@ export function ledgerContract(name: string, open: OpenLedger, skip: string | fa
       "by creation time, then id",
     );
     assert.equal((await ledger.getCampaign("b"))?.endsAt, null);
+  });
+
+  it("createCampaign: a waiting room's settings and draw seed are stored with the campaign and read back", async (t) => {
+    const { ledger } = await open(t);
+    const seed = newDrawSeed();
+    const room = campaign("room", {
+      startsAt: T0 + 60_000,
+      waitingRoom: { prequeueSeconds: 900, releasePerSecond: 50, seed, commitment: drawCommitment(seed) },
+    });
+    assert.equal(await ledger.createCampaign(room), true);
+    assert.deepEqual(await ledger.getCampaign("room"), room);
+    const unlimited = campaign("unlimited", {
+      startsAt: T0,
+      waitingRoom: { prequeueSeconds: 1, releasePerSecond: null, seed, commitment: drawCommitment(seed) },
+    });
+    await ledger.createCampaign(unlimited);
+    assert.deepEqual(
+      (await ledger.listCampaigns()).find((c) => c.id === "unlimited"),
+      unlimited,
+    );
+    assert.equal((await ledger.getCampaign("room"))?.waitingRoom?.commitment, drawCommitment(seed));
+    await ledger.createCampaign(campaign("plain"));
+    assert.equal((await ledger.getCampaign("plain"))?.waitingRoom, undefined, "no room: no field");
   });
 
   it("write: a claim without holds is issued at the batch's time; a redelivery is written again as first written", async (t) => {

@@ -14,6 +14,7 @@ const API_CODES: Record<string, number> = {
   campaign_not_found: 404,
   claim_not_found: 404,
   task_not_found: 404,
+  ticket_not_found: 404,
   method_not_allowed: 405,
   campaign_exists: 409,
   already_claimed: 409,

@@ -25,6 +25,8 @@ export interface LedgerRow {
   userId: string;
   unit: number;
   status: "held" | "issued" | "expired" | "released";
+  /** When admission decided it (optional: a reader may leave it out). */
+  admittedAt?: number;
   expiresAt: number | null;
   issuedAt: number | null;
   endedAt: number | null;
@@ -147,7 +149,7 @@ export function embeddedLedgerRows(dataDir: string, campaignId: string): LedgerR
   try {
     return db
       .prepare(
-        `SELECT claim_id AS claimId, user_id AS userId, unit, status, expires_at AS expiresAt,
+        `SELECT claim_id AS claimId, user_id AS userId, unit, status, admitted_at AS admittedAt, expires_at AS expiresAt,
                 issued_at AS issuedAt, ended_at AS endedAt
          FROM claims WHERE campaign_id = ?`,
       )

@@ -16,6 +16,10 @@ const PUBLIC = new Set([
   "POST /v1/campaigns/{id}/claims",
   "GET /v1/claims/{claimId}",
   "GET /v1/claims/{claimId}/events",
+  "POST /v1/campaigns/{id}/queue",
+  "GET /v1/campaigns/{id}/queue/{ticketId}",
+  "GET /v1/campaigns/{id}/queue/{ticketId}/events",
+  "GET /v1/campaigns/{id}/draw",
 ]);
 
 const SAMPLE_PARAMS: Record<string, string> = {

@@ -301,7 +301,7 @@ describe("operations and routing", () => {
     assert.equal(ready.statusCode, 200);
     assert.deepEqual(
       ready.json().dependencies.map((d: { name: string }) => d.name),
-      ["journal", "ledger", "tasks"],
+      ["journal", "tickets journal", "ledger", "tasks"],
     );
     stopping = true;
     assertError(await app.inject({ method: "GET", url: "/readyz" }), 503, "unavailable");

@@ -5,6 +5,7 @@
  * migrations/).
  */
 
+import { drawCommitment, seedBytes } from "../../domain/draw.ts";
 import type { Campaign, CampaignStatus, Claim } from "../../domain/types.ts";
 import {
   type ClaimEventName,
@@ -42,6 +43,11 @@ export interface CampaignRow {
   status: CampaignStatus;
   revision: number;
   hold_seconds: number | null;
+  /** Waiting room (all three null without one). */
+  prequeue_seconds: number | null;
+  release_per_second: number | null;
+  /** 32 bytes (SQLite BLOB, PostgreSQL bytea). */
+  draw_seed: Uint8Array | null;
 }
 
 /** An audit row; `details` is parsed JSON (SQLite stores text: its query module parses it). */
@@ -97,7 +103,10 @@ export function toClaim(row: ClaimRow): Claim {
   return claim;
 }
 
-/** holdSeconds only when the campaign has holds: a campaign without reads as before holds. */
+/**
+ * holdSeconds only when the campaign has holds, waitingRoom only with a room
+ * (its commitment computed from the seed): a campaign without reads as before them.
+ */
 export function toCampaign(row: CampaignRow): Campaign {
   const campaign: Campaign = {
     id: row.id,
@@ -111,7 +120,23 @@ export function toCampaign(row: CampaignRow): Campaign {
     revision: row.revision,
   };
   if (row.hold_seconds !== null) campaign.holdSeconds = row.hold_seconds;
+  if (row.prequeue_seconds !== null && row.draw_seed !== null) {
+    const seed = Buffer.from(row.draw_seed).toString("hex");
+    campaign.waitingRoom = {
+      prequeueSeconds: row.prequeue_seconds,
+      releasePerSecond: row.release_per_second,
+      seed,
+      commitment: drawCommitment(seed),
+    };
+  }
   return campaign;
+}
+
+/** The waiting-room columns of a new campaign's row: prequeue_seconds, release_per_second, draw_seed. */
+export function waitingRoomColumns(c: Campaign): [number | null, number | null, Buffer | null] {
+  const room = c.waitingRoom;
+  if (!room) return [null, null, null];
+  return [room.prequeueSeconds, room.releasePerSecond ?? null, seedBytes(room.seed)];
 }
 
 export const toAuditRecord = (row: AuditRow): AuditRecord => ({

@@ -34,6 +34,26 @@ export interface MemoryAdmissionOptions {
   answers?: AnswerLog | undefined;
 }
 
+/**
+ * A decision as it is made (synchronously); an admitted claim's `durable`
+ * resolves once the journal holds it, an already-held claim's when it does
+ * (undefined: it does already).
+ */
+export type Verdict =
+  | { kind: "admitted"; claim: Claim; durable: Promise<void> }
+  | { kind: "already_claimed"; claim: Claim; durable: Promise<void> | undefined }
+  | { kind: "not_active"; reason: NotActiveReason }
+  | { kind: "sold_out" };
+
+/** What a waiting room's releaser may do now (MemoryAdmission.lineCapacity). */
+export interface LineCapacity {
+  /** Units no active claim holds. */
+  free: number;
+  window: "open" | NotActiveReason;
+  /** No unit can become free any more: every waiting ticket is sold out. */
+  hopeless: boolean;
+}
+
 /** An undecided hold's place in its campaign's expiry order (stale once decided: skipped). */
 interface Due {
   at: number;
@@ -58,6 +78,7 @@ interface CampaignState {
 }
 
 const SOLD_OUT: AdmitOutcome = Object.freeze({ kind: "sold_out", replayed: false });
+const QUEUE_ONLY: AdmitOutcome = Object.freeze({ kind: "not_active", reason: "queue", replayed: false });
 const NOT_FOUND: AdmitOutcome = Object.freeze({ kind: "campaign_not_found" });
 const CLAIM_NOT_FOUND: HoldOutcome = Object.freeze({ kind: "claim_not_found" });
 const NONE: readonly Claim[] = Object.freeze([]);
@@ -285,6 +306,7 @@ export class MemoryAdmission implements AdmissionStore {
    */
   #known(state: CampaignState, userId: string): Promise<AdmitOutcome> | undefined {
     if (this.#active(state, userId).length >= state.campaign.perUserLimit) return undefined;
+    if (state.campaign.waitingRoom) return Promise.resolve(QUEUE_ONLY);
     const window = windowState(state.campaign, this.#now());
     if (window !== "open") return Promise.resolve({ kind: "not_active", reason: window, replayed: false });
     if (state.admitted < state.campaign.stock) return undefined;
@@ -299,37 +321,65 @@ export class MemoryAdmission implements AdmissionStore {
   ): Promise<AdmitOutcome> {
     const state = this.#campaigns.get(campaignId);
     if (!state) return NOT_FOUND;
+    const verdict = this.#decideNow(state, userId, { idempotencyKey, fromLine: false });
+    switch (verdict.kind) {
+      case "already_claimed":
+        // The claim may still be on its way to disk: never name a claim that a
+        // crash could still undo.
+        await verdict.durable;
+        return { kind: "already_claimed", claim: verdict.claim, replayed: false };
+      case "not_active":
+        return { kind: "not_active", reason: verdict.reason, replayed: false };
+      case "sold_out":
+        // Units reserved by admissions still being fsync'ed are not held yet;
+        // a 410 must wait until they are (invariant 4, docs/api.md).
+        await state.lastInFlight;
+        return SOLD_OUT;
+      case "admitted":
+        // A failed publish throws: the API answers 503 and the reservation stays
+        // (the bytes may have reached the disk; the journal now refuses appends).
+        await verdict.durable;
+        return { kind: "admitted", claim: verdict.claim, replayed: false };
+    }
+  }
+
+  /**
+   * The decision itself, in one synchronous step: no other decision runs
+   * between the checks and the reservation. An admitted claim is on its way
+   * to the journal (`durable` resolves once it is fsync'ed, rejects when the
+   * journal failed); the caller answers only after that. A claim released
+   * from a waiting room's line (`fromLine`) skips the room's own refusal and
+   * may take its id from its ticket.
+   */
+  #decideNow(
+    state: CampaignState,
+    userId: string,
+    options: { idempotencyKey?: string | undefined; fromLine: boolean; claimId?: string | undefined },
+  ): Verdict {
     const { campaign } = state;
     const now = this.#now();
     if (campaign.holdSeconds) this.#expireDue(state, now);
     const held = this.#active(state, userId);
     if (held.length >= campaign.perUserLimit) {
       const latest = held.at(-1)!;
-      // The claim may still be on its way to disk: never name a claim that a
-      // crash could still undo.
-      await this.#durable.get(latest.claimId);
-      return { kind: "already_claimed", claim: latest, replayed: false };
+      return { kind: "already_claimed", claim: latest, durable: this.#durable.get(latest.claimId) };
     }
+    if (campaign.waitingRoom && !options.fromLine) return { kind: "not_active", reason: "queue" };
     const window = windowState(campaign, now);
-    if (window !== "open") return { kind: "not_active", reason: window, replayed: false };
-    if (state.admitted >= campaign.stock) {
-      // Units reserved by admissions still being fsync'ed are not held yet;
-      // a 410 must wait until they are (invariant 4, docs/api.md).
-      await state.lastInFlight;
-      return SOLD_OUT;
-    }
+    if (window !== "open") return { kind: "not_active", reason: window };
+    if (state.admitted >= campaign.stock) return { kind: "sold_out" };
 
     state.admitted++;
     const claim: Claim = {
-      claimId: newClaimId(),
-      campaignId,
+      claimId: options.claimId ?? newClaimId(),
+      campaignId: campaign.id,
       userId,
       seq: lowestFreeSeq(held),
       unit: state.units.take(),
       couponCode: newCouponCode(),
       admittedAt: now,
       status: "pending",
-      idempotencyKey,
+      idempotencyKey: options.idempotencyKey,
     };
     if (campaign.holdSeconds) {
       claim.expiresAt = now + campaign.holdSeconds * 1000;
@@ -348,19 +398,66 @@ export class MemoryAdmission implements AdmissionStore {
     else state.users.set(userId, [claim]);
     this.#claims.set(claim.claimId, claim);
 
-    const durable = this.#queue.publish([snapshotOf(claim, "open", now)]);
+    // Until it is durable the claim is not shown (getClaim) nor named in a
+    // 409, and a 410 waits for it: the cleanup runs before any caller resumes.
+    const durable = this.#queue.publish([snapshotOf(claim, "open", now)]).finally(() => {
+      this.#durable.delete(claim.claimId);
+      if (state.lastInFlight === settled) state.lastInFlight = undefined;
+    });
     const settled = durable.then(noop, noop);
     this.#durable.set(claim.claimId, settled);
     state.lastInFlight = settled;
-    try {
-      await durable;
-    } finally {
-      this.#durable.delete(claim.claimId);
-      if (state.lastInFlight === settled) state.lastInFlight = undefined;
-    }
-    // A failed publish throws: the API answers 503 and the reservation stays
-    // (the bytes may have reached the disk; the journal now refuses appends).
-    return { kind: "admitted", claim, replayed: false };
+    return { kind: "admitted", claim, durable };
+  }
+
+  /**
+   * Waiting room (./memory-waiting-room.ts): admits a user released from the
+   * head of a line, exactly as a claim would be (per-user limit, window,
+   * stock, holds, the same journal), minus the rate limit (the join was
+   * limited) and the room's refusal. Decided synchronously, so a releaser
+   * that calls it for several tickets in a row decides them in line order;
+   * `durable` says when the answer may be shown. The claim takes `claimId`
+   * (the ticket's id: the one durable record says which ticket it came from).
+   */
+  admitFromLine(
+    campaignId: string,
+    userId: string,
+    claimId: string,
+  ): Verdict | { kind: "campaign_not_found" } {
+    const state = this.#campaigns.get(campaignId);
+    if (!state) return { kind: "campaign_not_found" };
+    return this.#decideNow(state, userId, { fromLine: true, claimId });
+  }
+
+  /**
+   * Waiting room: what a releaser may do now, after expiring the holds that
+   * are due: how many units are free, whether the window is open, and
+   * whether the line is hopeless (no unit can ever become free: the
+   * campaign ended or closed, or every unit is taken and no open hold may
+   * still give one back). A stock raise makes a hopeless line hopeful again.
+   */
+  lineCapacity(campaignId: string): LineCapacity | undefined {
+    const state = this.#campaigns.get(campaignId);
+    if (!state) return undefined;
+    const { campaign } = state;
+    const now = this.#now();
+    if (campaign.holdSeconds) this.#expireDue(state, now);
+    const window = windowState(campaign, now);
+    const free = Math.max(0, campaign.stock - state.admitted);
+    const over = window === "ended" || window === "closed";
+    const hopeless = over || (free === 0 && (!campaign.holdSeconds || this.#nextDue(state) === null));
+    return { free, window, hopeless };
+  }
+
+  /** Waiting room: whether the user holds as many active claims as the campaign allows (a release needs no unit then). */
+  holdsFullSet(campaignId: string, userId: string): boolean {
+    const state = this.#campaigns.get(campaignId);
+    return state !== undefined && this.#active(state, userId).length >= state.campaign.perUserLimit;
+  }
+
+  /** Whether admission holds this claim, durable or not (a waiting room's restore asks). */
+  hasClaim(claimId: string): boolean {
+    return this.#claims.has(claimId);
   }
 
   async getClaim(claimId: string): Promise<Claim | undefined> {

@@ -39,6 +39,7 @@ import { moveHeldClaims } from "./sql/move-held-claims.ts";
 import { inTransaction } from "./sql/transaction.ts";
 import { SqliteDeliveries } from "./sqlite-deliveries.ts";
 import { SqliteLifecycle } from "./sqlite-lifecycle.ts";
+import { SqliteTickets } from "./sqlite-tickets.ts";
 
 const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
 
@@ -75,6 +76,8 @@ export class SqliteLedger implements Ledger {
   readonly lifecycle: SqliteLifecycle;
   /** The webhook outbox (ports/delivery.ts), filled in write()'s transaction. */
   readonly deliveries: SqliteDeliveries;
+  /** The waiting rooms' tickets (ports/ticket-ledger.ts), on the same connection. */
+  readonly tickets: SqliteTickets;
   readonly #holds = new HoldSecondsCache();
 
   constructor(dataDir: string) {
@@ -90,6 +93,7 @@ export class SqliteLedger implements Ledger {
     );
     this.lifecycle = new SqliteLifecycle(this.#db);
     this.deliveries = new SqliteDeliveries(this.#db);
+    this.tickets = new SqliteTickets(this.#db);
   }
 
   /** The connection, for tests that fill the ledger in bulk. */

@@ -1,6 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { Claim } from "../../domain/types.ts";
 import type { Ledger, WriteResult } from "../../ports/ledger.ts";
+import type { TicketLedger } from "../../ports/ticket-ledger.ts";
 import type { IssueReply, IssueRequest } from "./issue-thread.ts";
 
 /**
@@ -16,14 +17,24 @@ import type { IssueReply, IssueRequest } from "./issue-thread.ts";
  * busy_timeout (SqliteLedger).
  *
  * Durability is unchanged: write() resolves after the thread's COMMIT
- * returned, and only then does the queue acknowledge the batch. If the thread
+ * returned, and only then does the queue acknowledge the batch. The waiting
+ * rooms' tickets (`tickets.write`) go the same way, for the same reason. If the thread
  * dies, pending calls reject (the queue redelivers) and the next call starts
  * a new thread.
  */
 export class ThreadedIssuer implements Pick<Ledger, "write"> {
+  /** The waiting rooms' tickets, written on the same thread (a TicketLedger's write). */
+  readonly tickets: Pick<TicketLedger, "write"> = {
+    write: async (records) => {
+      if (records.length > 0) await this.#call((id) => ({ kind: "tickets", id, records }));
+    },
+  };
   readonly #dataDir: string;
   #worker: Worker | undefined;
-  readonly #pending = new Map<number, { resolve: (r: WriteResult) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: WriteResult | undefined) => void; reject: (e: Error) => void }
+  >();
   #nextId = 1;
   #closed = false;
 
@@ -31,15 +42,19 @@ export class ThreadedIssuer implements Pick<Ledger, "write"> {
     this.#dataDir = dataDir;
   }
 
-  write(snapshots: readonly Claim[], now: number): Promise<WriteResult> {
+  async write(snapshots: readonly Claim[], now: number): Promise<WriteResult> {
+    return (await this.#call((id) => ({ kind: "write", id, snapshots, now })))!;
+  }
+
+  #call(request: (id: number) => Exclude<IssueRequest, { kind: "close" }>): Promise<WriteResult | undefined> {
     if (this.#closed) return Promise.reject(new Error("the ledger writer thread is closed"));
     const worker = this.#start();
     const id = this.#nextId++;
-    return new Promise<WriteResult>((resolve, reject) => {
+    return new Promise<WriteResult | undefined>((resolve, reject) => {
       // The thread keeps the process alive only while it has work in hand.
       if (this.#pending.size === 0) worker.ref();
       this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ kind: "write", id, snapshots, now } satisfies IssueRequest);
+      worker.postMessage(request(id) satisfies IssueRequest);
     });
   }
 

@@ -18,6 +18,7 @@ export const HTTP_STATUS = {
   campaign_not_found: 404,
   claim_not_found: 404,
   task_not_found: 404,
+  ticket_not_found: 404,
   method_not_allowed: 405,
   campaign_exists: 409,
   already_claimed: 409,

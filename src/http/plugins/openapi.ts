@@ -3,6 +3,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
 import { ERROR_CATALOGUE, type ErrorCode } from "../../domain/errors.ts";
 import { campaignSchema, claimSchema, errorSchema } from "../schemas/contract.ts";
+import { ticketSchema } from "../schemas/waiting-room.ts";
 import { HTTP_STATUS } from "./errors.ts";
 
 /**
@@ -13,6 +14,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   app.addSchema(errorSchema);
   app.addSchema(campaignSchema);
   app.addSchema(claimSchema);
+  app.addSchema(ticketSchema);
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",

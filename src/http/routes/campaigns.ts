@@ -13,6 +13,7 @@ interface CreateCampaign {
   startsAt?: string;
   endsAt?: string;
   holdSeconds?: number;
+  waitingRoom?: { prequeueSeconds: number; releasePerSecond?: number };
 }
 
 const epochMs = (rfc3339: string | undefined) => (rfc3339 === undefined ? null : Date.parse(rfc3339));

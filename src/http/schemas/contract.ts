@@ -61,6 +61,17 @@ export const campaignSchema = {
     pending: { type: "integer", description: "claims admitted, not yet in the ledger" },
     held: { type: "integer", description: "campaigns with holds: holds in the ledger, not yet confirmed" },
     remaining: { type: "integer", description: "stock - issued - pending - held" },
+    waitingRoom: {
+      type: "object",
+      description: "campaigns with a waiting room: its settings",
+      required: ["prequeueSeconds"],
+      properties: { prequeueSeconds: { type: "integer" }, releasePerSecond: { type: "integer" } },
+    },
+    drawCommitment: {
+      type: "string",
+      description: "waiting room: hex SHA-256 of the draw's 32-byte seed, shown from creation",
+    },
+    drawSeed: { type: "string", description: "waiting room: the draw's seed (hex), shown from startsAt" },
     serverTime: { type: "string", format: "date-time", description: "the server's clock" },
   },
 } as const;
@@ -106,6 +117,16 @@ export const createCampaignRequest = {
       minimum: 1,
       maximum: 3600,
       description: "claims are holds for this many seconds (at least HOLD_MIN_SECONDS, 30 by default)",
+    },
+    waitingRoom: {
+      type: "object",
+      additionalProperties: false,
+      required: ["prequeueSeconds"],
+      description: 'claims go through a queue (docs/api.md "Waiting room"); needs startsAt',
+      properties: {
+        prequeueSeconds: { type: "integer", minimum: 1, maximum: 86_400 },
+        releasePerSecond: { type: "integer", minimum: 1, maximum: 100_000 },
+      },
     },
   },
 } as const;

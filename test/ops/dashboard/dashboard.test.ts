@@ -191,3 +191,37 @@ test("the snapshots carry held counts for campaigns with holds and the holds end
   await stream.until(() => snaps().reduce((n, s) => n + (s.rates?.holdsEnded.expired ?? 0), 0) === 2);
   await stream.until(() => snaps().at(-1)!.campaigns[0]!.held === 0);
 });
+
+test("the snapshots carry a waiting room's line: its length, release rate and the draw's commitment", async (t) => {
+  const { runtime } = await embeddedApp(t, { settings: { RELEASE_INTERVAL_MS: 20 } });
+  const server = await buildApp(runtime.api, { dashboard: { intervalMs: 100, statsEvery: 10 } });
+  t.after(() => server.close());
+  const created = (await createCampaign(server, {
+    id: "room",
+    name: "Room",
+    stock: 1,
+    startsAt: new Date(Date.now() + 300).toISOString(),
+    waitingRoom: { prequeueSeconds: 60, releasePerSecond: 5 },
+  })) as { drawCommitment?: string };
+  for (const user of ["u1", "u2", "u3"])
+    await server.inject({ method: "POST", url: "/v1/campaigns/room/queue", payload: { userId: user } });
+  const url = await server.listen({ host: "127.0.0.1", port: 0 });
+  const stream = openStream(url);
+  t.after(() => stream.close());
+  type Line = {
+    waiting: number;
+    admitted: number;
+    soldOut: boolean;
+    releasePerSecond: number;
+    drawCommitment: string;
+  };
+  const lines = () =>
+    stream.events
+      .filter((e) => e.event === "snapshot")
+      .map((e) => (e.data as unknown as { campaigns: { line?: Line }[] }).campaigns[0]?.line);
+  // One admitted, the other two sold out at once (counts may lag a second: the line is read once a second).
+  await stream.until(() => lines().some((l) => l?.admitted === 1 && l.soldOut && l.waiting === 2));
+  const last = lines().at(-1)!;
+  assert.equal(last.releasePerSecond, 5);
+  assert.equal(last.drawCommitment, created.drawCommitment);
+});

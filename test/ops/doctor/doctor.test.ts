@@ -57,7 +57,7 @@ test("the running server: readiness and queue lag", async (t) => {
   assert.deepEqual(statusOf(verdicts, "server"), ["ok"]);
   const lag = find(verdicts, "queue-lag")[0]!;
   assert.equal(lag.status, "info");
-  assert.match(lag.message, /^0 queued, not yet processed \(claims 0, tasks 0\)$/);
+  assert.match(lag.message, /^0 queued, not yet processed \(claims 0, tasks 0, tickets 0\)$/);
 
   const wrongToken = await doctor({ DATA_DIR: dataDir, PORT: String(port), ADMIN_TOKEN: "x".repeat(20) });
   assert.deepEqual(statusOf(wrongToken, "queue-lag"), ["warn"]);

@@ -54,6 +54,7 @@ test("stats: per-campaign counters, queue lag and ledger counts", async (t) => {
     lag: [
       { source: "claims", lag: 0 },
       { source: "tasks", lag: 0 },
+      { source: "tickets", lag: 0 },
     ],
     total: 0,
   });

@@ -109,6 +109,7 @@ function renderCampaigns(campaigns, total) {
     // Held counts are shown for campaigns with holds only.
     item.querySelector(".count-held").hidden = !c.holdSeconds;
     item.dataset.soldOut = String(c.remaining === 0);
+    renderLine(item.querySelector(".line"), c.line);
   });
   for (const stale of existing.values()) stale.remove();
 }
@@ -131,8 +132,26 @@ function campaignItem(c) {
     cell.append(el("dt", {}, key), el("dd", { class: key }, "0"));
     counts.append(cell);
   }
-  item.append(head, bar, counts);
+  item.append(head, bar, counts, el("p", { class: "line", hidden: "" }));
   return item;
+}
+
+/** A waiting room's line: its length, release rate and the draw's commitment. */
+function renderLine(row, line) {
+  row.hidden = !line;
+  if (!line) return;
+  const rate =
+    line.releasePerSecond === null ? "as fast as admission allows" : `${fmt.format(line.releasePerSecond)}/s`;
+  const seen =
+    line.observedPerSecond === null ? "" : ` (seen ${fmt.format(Math.round(line.observedPerSecond))}/s)`;
+  row.replaceChildren(
+    el("span", { class: "line-length" }, `line ${fmt.format(line.waiting)} waiting`),
+    ` · ${fmt.format(line.admitted)} admitted · ${fmt.format(line.prequeued)} pre-queued · release ${rate}${seen}`,
+    line.soldOut ? el("strong", { class: "line-sold-out" }, " · sold out") : "",
+    el("br"),
+    "draw commitment ",
+    el("code", { class: "commitment", title: line.drawCommitment }, `${line.drawCommitment.slice(0, 16)}…`),
+  );
 }
 
 function onStats(stats) {
@@ -185,6 +204,11 @@ async function createCampaign(event) {
   if (data.get("id")) body.id = data.get("id");
   if (data.get("perUserLimit")) body.perUserLimit = Number(data.get("perUserLimit"));
   if (data.get("holdSeconds")) body.holdSeconds = Number(data.get("holdSeconds"));
+  if (data.get("prequeueSeconds")) {
+    body.waitingRoom = { prequeueSeconds: Number(data.get("prequeueSeconds")) };
+    if (data.get("releasePerSecond"))
+      body.waitingRoom.releasePerSecond = Number(data.get("releasePerSecond"));
+  }
   for (const key of ["startsAt", "endsAt"])
     if (data.get(key)) body[key] = new Date(String(data.get(key))).toISOString();
   const result = $("create-result");
