@@ -35,6 +35,11 @@ export const SCRIPT_FILES = {
   lockExtend: "lock-extend-1",
   lockRelease: "lock-release-1",
   retire: "retire-5",
+  // Waiting room (codes: waiting-room/codes.ts)
+  roomJoin: "room-join-5",
+  roomTicket: "room-ticket-3",
+  roomRelease: "room-release-8",
+  roomDraw: "room-draw-2",
   // Kafka mode's outbox
   outboxTake: "outbox-take-2",
   outboxAck: "outbox-ack-2",

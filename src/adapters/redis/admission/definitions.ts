@@ -78,19 +78,36 @@ export class CampaignDefinitions {
 
   /** The definition in Redis now (no cache), or undefined when the state is missing. */
   async read(campaignId: string): Promise<Campaign | undefined> {
-    const [name, stock, perUser, startsAt, endsAt, createdAt, status, revision, holdSec] =
-      await this.#o.redis.hmget(
-        this.#o.keys.campaign(campaignId).state,
-        "name",
-        "stock",
-        "perUser",
-        "startsAt",
-        "endsAt",
-        "createdAt",
-        "status",
-        "lifecycleRevision",
-        "holdSec",
-      );
+    const [
+      name,
+      stock,
+      perUser,
+      startsAt,
+      endsAt,
+      createdAt,
+      status,
+      revision,
+      holdSec,
+      roomPre,
+      roomRate,
+      roomSeed,
+      roomCommit,
+    ] = await this.#o.redis.hmget(
+      this.#o.keys.campaign(campaignId).state,
+      "name",
+      "stock",
+      "perUser",
+      "startsAt",
+      "endsAt",
+      "createdAt",
+      "status",
+      "lifecycleRevision",
+      "holdSec",
+      "roomPre",
+      "roomRate",
+      "roomSeed",
+      "roomCommit",
+    );
     if (name == null || stock == null || perUser == null) return undefined;
     const campaign: Campaign = {
       id: campaignId,
@@ -106,6 +123,13 @@ export class CampaignDefinitions {
     };
     // Only campaigns with holds say so: one without reads as before holds.
     if (holdSec) campaign.holdSeconds = Number(holdSec);
+    if (roomPre)
+      campaign.waitingRoom = {
+        prequeueSeconds: Number(roomPre),
+        releasePerSecond: roomRate ? Number(roomRate) : null,
+        seed: roomSeed ?? "",
+        commitment: roomCommit ?? "",
+      };
     return campaign;
   }
 }

@@ -1,0 +1,64 @@
+-- The waiting room's line (docs/api.md "Waiting room"), what its scripts share (needs split.lua).
+--
+-- The line is one sorted set, every score 0, so members sort bytewise: member = order key .. the
+-- ticket's 22-character id (the ticket id without its hash tag). Order keys:
+--   pre-queue (joined before startsAt): "0" .. the first 16 bytes of the drawValue, RAW (17 bytes:
+--     the same order as "0" .. 32 hex chars, in half the room);
+--   later: "1" .. the 15-digit arrival number (16 bytes).
+-- Every pre-queue key sorts before every later one. Released tickets stay in the line (the draw's
+-- page reads them): the state's roomServed counts the line's head that has been released, so a
+-- waiting ticket's position is ZRANK - roomServed + 1, which only falls.
+--
+-- The tickets hash: ticket id -> order key .. userId .. US .. joinedAt [.. US .. claimId once
+-- released] (US = U+001F; the order key's length is known from its first byte).
+local ROOM_SEP = "\31"
+
+-- roomOrderKey(drawHex): a pre-queued ticket's order key from 32 hex chars of its drawValue.
+local function roomOrderKey(drawHex)
+  return "0" .. string.gsub(drawHex, "%x%x", function(h) return string.char(tonumber(h, 16)) end)
+end
+
+-- roomArrivalKey(n): the order key of the n-th ticket to join at or after startsAt.
+local function roomArrivalKey(n)
+  return "1" .. string.format("%015d", n)
+end
+
+-- roomParse(record): {orderKey, prequeued, userId, joinedAt, claimId ("" until released)}
+local function roomParse(record)
+  local prequeued = string.sub(record, 1, 1) == "0"
+  local klen = 16
+  if prequeued then klen = 17 end
+  local f = split(string.sub(record, klen + 1), ROOM_SEP)
+  return {orderKey = string.sub(record, 1, klen), prequeued = prequeued, userId = f[1], joinedAt = f[2],
+    claimId = f[3] or ""}
+end
+
+-- roomState(key): the room's fields of the state hash, or nil when the campaign has no waiting room.
+--   soldOut: the line is marked hopeless at the current lifecycleRevision (a lifecycle change, such
+--   as a stock raise, bumps the revision and so clears the mark without a write of its own).
+local function roomState(key)
+  local s = redis.call("HMGET", key, "roomPre", "roomRate", "roomServed", "roomSoldOut", "lifecycleRevision",
+    "startsAt", "roomTokens", "roomRefill", "roomJoined")
+  if not s[1] then return nil end
+  local revision = s[5] or "0"
+  return {pre = tonumber(s[1]), rate = tonumber(s[2] or ""), served = tonumber(s[3] or "0") or 0,
+    soldOut = s[4] ~= false and s[4] == revision, revision = revision, startsAt = tonumber(s[6] or ""),
+    tokens = tonumber(s[7] or ""), refill = tonumber(s[8] or ""), joined = tonumber(s[9] or "0") or 0}
+end
+
+-- roomView(K, R, now, id, record): a ticket as the read routes show it:
+--   {status, position, prequeued, userId, joinedAt, claimId}: status "a" admitted, "s" sold out,
+--   "w" waiting; position 1-based among waiting tickets, -1 before startsAt or once not waiting.
+local function roomView(K, R, now, id, record)
+  local t = roomParse(record)
+  local prequeued = 0
+  if t.prequeued then prequeued = 1 end
+  if t.claimId ~= "" then return {"a", -1, prequeued, t.userId, tonumber(t.joinedAt), t.claimId} end
+  if R.soldOut then return {"s", -1, prequeued, t.userId, tonumber(t.joinedAt), ""} end
+  local position = -1
+  if not R.startsAt or now >= R.startsAt then
+    local rank = redis.call("ZRANK", K.line, t.orderKey .. id)
+    if rank then position = rank - R.served + 1 end
+  end
+  return {"w", position, prequeued, t.userId, tonumber(t.joinedAt), ""}
+end
