@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { drawValueOf, inDrawOrder, roomCampaign, shuffled, untilOpen } from "../contracts/waiting-room.ts";
+import {
+  checkReleasedInOrder,
+  joinAll,
+  ledgerInUnitOrder,
+  pool,
+  startRoomCluster,
+} from "../helpers/room-cluster.ts";
+import { DATABASE_URL, REDIS_URL, skipWithoutServices } from "../helpers/services.ts";
+import { eventually } from "../helpers/wait.ts";
+
+/**
+ * The waiting room in distributed mode with real `stampede worker`
+ * processes releasing (QUEUE=redis), the joins made by this process's
+ * RedisWaitingRoom (or a joiner process of its own for kill -9) in the role
+ * of the API processes; the same scenarios through the HTTP routes:
+ * distributed-waiting-room-http.e2e.test.ts. Kafka mode:
+ * kafka/kafka-waiting-room.e2e.test.ts.
+ */
+const skip = await skipWithoutServices();
+const JOINER = fileURLToPath(new URL("../fixtures/waiting-room/joiner.ts", import.meta.url));
+
+test("issue 17: 5,000 join the pre-queue in random order, 1,000 after opening, stock 3,000: the first 3,000 of the draw get claims, the rest sold out at once", {
+  skip,
+  timeout: 300_000,
+}, async (t) => {
+  const rc = await startRoomCluster(t, { workers: 2 });
+  const c = roomCampaign({ id: "drop", stock: 3000, startsAt: Date.now() + 12_000 });
+  await rc.api.create(c);
+  const early = Array.from({ length: 5000 }, (_, i) => `early-${i}`);
+  // Random order and timing: shuffled, 50 at a time, each after a random pause.
+  const tickets = new Map<string, string>();
+  await pool(shuffled(early), 50, async (user) => {
+    await sleep(Math.random() * 5);
+    for (const [u, id] of await joinAll(rc.api.room, c.id, [user], 1)) tickets.set(u, id);
+  });
+  assert.ok(Date.now() < c.startsAt!, "the pre-queue was filled before startsAt");
+  assert.equal((await rc.api.room.stats(c.id))?.prequeued, 5000);
+  await untilOpen(c);
+  const late = Array.from({ length: 1000 }, (_, i) => `late-${i}`);
+  for (const [u, id] of await joinAll(rc.api.room, c.id, late, 1)) tickets.set(u, id);
+  const soldOutAt = await eventually(
+    async () => ((await rc.api.room.stats(c.id))?.soldOut ? Date.now() : 0),
+    60_000,
+    "sold out",
+  );
+  await eventually(
+    async () => (await ledgerInUnitOrder(rc.cluster, c.id)).length === 3000,
+    60_000,
+    "3,000 claims in the ledger",
+  );
+  const order = [...inDrawOrder(c, early), ...late];
+  await checkReleasedInOrder(rc, c, order, tickets);
+  // The draw anyone can check: the commitment matches the seed, the order is the HMAC order.
+  const room = c.waitingRoom!;
+  assert.equal(createHash("sha256").update(Buffer.from(room.seed, "hex")).digest("hex"), room.commitment);
+  const drawn: string[] = [];
+  for await (const page of rc.api.room.drawOrder(c.id)) drawn.push(...page);
+  assert.deepEqual(
+    drawn,
+    inDrawOrder(c, early).map((u) => drawValueOf(c, u)),
+  );
+  const first = (
+    await rc.api.admission.getClaim((await rc.api.room.ticket(c.id, tickets.get(order[0]!)!))!.claimId!)
+  )?.admittedAt;
+  t.diagnostic(
+    `first release ${first === undefined ? "?" : first - c.startsAt!} ms after startsAt; ` +
+      `sold out seen ${soldOutAt - c.startsAt!} ms after it`,
+  );
+});
+
+test("late joiners are released after the whole pre-queue, in arrival order, at releasePerSecond", {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
+  const rc = await startRoomCluster(t, { workers: 2 });
+  const c = roomCampaign({ id: "paced", stock: 280, startsAt: Date.now() + 4000 }, { releasePerSecond: 100 });
+  await rc.api.create(c);
+  const early = Array.from({ length: 200 }, (_, i) => `early-${i}`);
+  const tickets = await joinAll(rc.api.room, c.id, shuffled(early), 20);
+  await untilOpen(c);
+  const late = Array.from({ length: 100 }, (_, i) => `late-${i}`);
+  for (const [u, id] of await joinAll(rc.api.room, c.id, late, 1)) tickets.set(u, id);
+  await eventually(async () => (await rc.api.room.stats(c.id))?.soldOut, 30_000, "sold out");
+  const releasedIn = Date.now() - c.startsAt!;
+  await eventually(
+    async () => (await ledgerInUnitOrder(rc.cluster, c.id)).length === 280,
+    30_000,
+    "280 claims in the ledger",
+  );
+  await checkReleasedInOrder(rc, c, [...inDrawOrder(c, early), ...late], tickets);
+  // 280 at 100/s with a 200 ms burst: about 2.6 s, never much faster.
+  assert.ok(releasedIn >= 2400, `released in ${releasedIn} ms`);
+  t.diagnostic(`280 released in ${releasedIn} ms at 100/s`);
+});
+
+test("kill -9 of a joining API process in the pre-queue and of a worker mid-release: no ticket lost or doubled, release resumes in order", {
+  skip,
+  timeout: 300_000,
+}, async (t) => {
+  const rc = await startRoomCluster(t, { workers: 2 });
+  const c = roomCampaign(
+    { id: "crash", stock: 1500, startsAt: Date.now() + 15_000 },
+    { releasePerSecond: 500 },
+  );
+  await rc.api.create(c);
+  const users = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+
+  // An "API process" joining users 0..1999, killed -9 once it answered 500.
+  const joiner = spawn(
+    process.execPath,
+    [JOINER, REDIS_URL, rc.cluster.prefix, DATABASE_URL, rc.cluster.schema, c.id, "0", "2000"],
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, CONCURRENCY: "20" } },
+  );
+  const answered = new Map<string, string>();
+  let buffer = "";
+  joiner.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    buffer += chunk;
+    const lines = buffer.split("\n");
+    buffer = lines.pop()!;
+    for (const line of lines) {
+      const [user, ticket] = line.split(" ");
+      if (ticket && ticket.length > 20) answered.set(user!, ticket);
+    }
+    if (answered.size >= 500 && joiner.exitCode === null) joiner.kill("SIGKILL");
+  });
+  await once(joiner, "exit");
+  assert.ok(answered.size >= 500 && answered.size < 2000, `answered before the kill: ${answered.size}`);
+  // Its clients retry elsewhere (here): the answered ones find the same ticket.
+  const tickets = await joinAll(rc.api.room, c.id, users, 50);
+  for (const [user, ticket] of answered) assert.equal(tickets.get(user), ticket, user);
+  assert.equal(new Set(tickets.values()).size, 2000, "one ticket per user");
+  assert.equal(await rc.api.redis.zcard(rc.api.keys.campaign(c.id).line), 2000, "no ticket doubled");
+  assert.ok(Date.now() < c.startsAt!, "all joined in the pre-queue");
+
+  // Release (500/s: 3 s for the stock); kill -9 a worker a second in, start another.
+  await untilOpen(c);
+  await sleep(1000);
+  const releasedAtKill = (await rc.api.room.stats(c.id))!.admitted;
+  await rc.cluster.workers[0]!.stop("SIGKILL");
+  await rc.cluster.startWorker();
+  await eventually(async () => (await rc.api.room.stats(c.id))?.soldOut, 60_000, "sold out");
+  await eventually(
+    async () => (await ledgerInUnitOrder(rc.cluster, c.id)).length === 1500,
+    90_000,
+    "1,500 claims in the ledger",
+  );
+  await checkReleasedInOrder(rc, c, inDrawOrder(c, users), tickets);
+  t.diagnostic(
+    `answered before the joiner's kill: ${answered.size}; released at the worker's kill: ${releasedAtKill}`,
+  );
+});
