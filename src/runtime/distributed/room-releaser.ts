@@ -9,22 +9,22 @@ export interface RoomReleaserOptions {
   release: (campaignId: string, max: number) => Promise<ReleaseResult>;
   /** How often each worker releases (default 100 ms: the delay from startsAt to the first release). */
   intervalMs?: number;
-  /** Most tickets one script call releases (default 500: a few ms of Redis at most). */
+  /** Most tickets one script call releases (default 200: about 5 ms of Redis). */
   batch?: number;
-  /** Calls per campaign and tick while each releases a full batch (default 20). */
+  /** Calls per campaign and tick while each releases tickets (default 20). */
   maxCallsPerTick?: number;
   logger: Logger;
 }
 
-export const RELEASER_DEFAULTS = { intervalMs: 100, batch: 500, maxCallsPerTick: 20 } as const;
+export const RELEASER_DEFAULTS = { intervalMs: 100, batch: 200, maxCallsPerTick: 20 } as const;
 
 /**
  * Moves the waiting rooms' lines in distributed mode (docs/api.md "Waiting
  * room", "Release"): every `intervalMs`, in every worker process, each
  * campaign with a waiting room gets a release (room-release-8.lua: up to
  * `batch` tickets from the head, each admitted exactly as a claim, in one
- * atomic step). While calls release full batches (no releasePerSecond: as
- * fast as admission allows) the tick calls again, up to `maxCallsPerTick`.
+ * atomic step). While calls release tickets (no releasePerSecond: as fast
+ * as admission allows) the tick calls again, up to `maxCallsPerTick`.
  *
  * Nothing is kept in memory, and nothing needs a leader: the line's head,
  * the budget of releasePerSecond (a token bucket) and the sold-out mark are
@@ -82,7 +82,7 @@ export class RoomReleaser {
     for (let call = 0; call < maxCallsPerTick; call++) {
       const { admitted } = await this.#o.release(campaignId, batch);
       released += admitted.length;
-      if (admitted.length < batch) break;
+      if (admitted.length === 0) break;
     }
     if (released > 0) this.#o.logger.debug({ campaignId, released }, "waiting room tickets released");
     return released;

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { BoundedCache } from "../../../domain/bounded-cache.ts";
 import { retryAfterSeconds } from "../../../domain/rate-policy.ts";
 import type { Campaign } from "../../../domain/types.ts";
 import type { NotActiveReason } from "../../../ports/admission.ts";
@@ -46,6 +47,8 @@ export class RedisWaitingRoom implements WaitingRoomStore {
   readonly #o: RedisWaitingRoomOptions;
   readonly #ids = new TicketIds();
   readonly #listeners = new Set<RoomListener>();
+  /** Per campaign, how many tickets the last release said the next one could release. */
+  readonly #hints = new BoundedCache<string, number>({ maxSize: 10_000 });
   #subscribed: Promise<void> | undefined;
   #unsubscribe: (() => void) | undefined;
 
@@ -159,10 +162,25 @@ export class RedisWaitingRoom implements WaitingRoomStore {
   async releaseReport(campaignId: string, max: number): Promise<ReleaseReport> {
     const campaign = await this.#ctx.definitions.get(campaignId);
     if (!campaign?.waitingRoom)
-      return { admitted: [], soldOut: false, claims: [], expired: [], served: 0, skipped: "no_room" };
-    return releaseTick(this.#ctx, this.#ctx.keys.roomEventsChannel, campaign, Math.max(1, max), {
+      return {
+        admitted: [],
+        soldOut: false,
+        claims: [],
+        expired: [],
+        served: 0,
+        waiting: 0,
+        free: 0,
+        skipped: "no_room",
+      };
+    // A call carries a claim id and a coupon code per ticket it may release: as many as the last
+    // call said could go (never fewer than one, so a change is seen), not `max` every tick.
+    const hint = this.#hints.get(campaignId);
+    const n = Math.max(1, Math.min(max, hint ?? max));
+    const report = await releaseTick(this.#ctx, this.#ctx.keys.roomEventsChannel, campaign, n, {
       burstMs: this.#o.burstMs ?? 200,
     });
+    this.#hints.set(campaignId, report.soldOut ? 0 : Math.min(report.waiting, report.free));
+    return report;
   }
 
   async stats(campaignId: string): Promise<LineStats | undefined> {

@@ -17,6 +17,10 @@ export interface ReleaseReport extends ReleaseResult {
   expired: Claim[];
   /** Tickets released so far, this tick's included. */
   served: number;
+  /** Tickets still in the line behind them. */
+  waiting: number;
+  /** Units free after this tick (with holds, more may come back). */
+  free: number;
   /** The state is missing, being rebuilt, or has no waiting room: nothing was done. */
   skipped?: "not_found" | "rebuilding" | "no_room";
 }
@@ -57,7 +61,7 @@ export async function releaseTick(
       ...coupons,
     ],
   )) as (string | number)[];
-  const empty = { admitted: [], soldOut: false, claims: [], expired: [], served: 0 };
+  const empty = { admitted: [], soldOut: false, claims: [], expired: [], served: 0, waiting: 0, free: 0 };
   switch (reply[0]) {
     case ROOM.NOT_FOUND:
       return { ...empty, skipped: "not_found" };
@@ -66,10 +70,12 @@ export async function releaseTick(
     case ROOM.NO_ROOM:
       return { ...empty, skipped: "no_room" };
   }
-  const [, soldOut, served, released, expiredCount] = reply.slice(0, 5).map(Number) as number[];
+  const [, soldOut, served, released, expiredCount, waiting, free] = reply
+    .slice(0, 7)
+    .map(Number) as number[];
   const admitted: Ticket[] = [];
   const claims: Claim[] = [];
-  let i = 5;
+  let i = 7;
   const now = Date.now();
   for (let r = 0; r < released!; r++, i += 7) {
     const [id, code, claimId, packed, userId, joinedAt, prequeued] = reply.slice(i, i + 7);
@@ -89,5 +95,13 @@ export async function releaseTick(
     if (Number(code) === 1 && packed) claims.push(unpackClaim(String(packed)));
   }
   const expired = reply.slice(i, i + expiredCount!).map((p) => unpackClaim(String(p)));
-  return { admitted, soldOut: soldOut === 1, claims, expired, served: served! };
+  return {
+    admitted,
+    soldOut: soldOut === 1,
+    claims,
+    expired,
+    served: served!,
+    waiting: waiting!,
+    free: free!,
+  };
 }

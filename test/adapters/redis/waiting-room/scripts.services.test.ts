@@ -103,7 +103,7 @@ async function setup(t: { after: (fn: () => void | Promise<void>) => void }, id 
         return { code: Number(reply[0]), soldOut: 0, served: 0, tickets: [], expired: 0 };
       const tickets: Released["tickets"] = [];
       for (let i = 0; i < Number(reply[3]); i++) {
-        const [tid, code, claimId, packed, userId] = reply.slice(5 + i * 7, 12 + i * 7);
+        const [tid, code, claimId, packed, userId] = reply.slice(7 + i * 7, 14 + i * 7);
         tickets.push({
           id: String(tid),
           code: Number(code),
