@@ -61,7 +61,8 @@ export const SCRIPT_FILES = {
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
 
-export type ScriptArg = string | number;
+/** A Buffer goes as its bytes (binary ARGV: room-join-5's order key). */
+export type ScriptArg = string | number | Buffer;
 
 /** Runs one script with its KEYS and ARGV; resolves with the script's reply. */
 export type Script = (keys: readonly string[], argv?: readonly ScriptArg[]) => Promise<unknown>;

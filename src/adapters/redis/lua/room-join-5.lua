@@ -5,8 +5,8 @@
   pre-queued, placed by its drawValue; at or after it, it stands behind
   everyone in arrival order (includes/room.lua has the line's layout). The
   drawValue is the caller's to compute (HMAC-SHA256 under the campaign's
-  seed, which Lua cannot): the caller sends it always, the script uses it
-  only for a pre-queued ticket.
+  seed, which Lua cannot): the caller sends its first 16 bytes always, the
+  script uses them only for a pre-queued ticket.
 
   Ticket ids are derived by the caller from the user (an HMAC under the
   room's ticket key, a random secret kept in the state hash as roomKey), so
@@ -26,7 +26,8 @@
   KEYS[4] the user's rate-limit bucket    (a placeholder when ARGV[6] = "")
   KEYS[5] the address's rate-limit bucket (a placeholder when ARGV[8] = "")
   ARGV[1] campaignId  ARGV[2] userId  ARGV[3] ticket id (22 characters, without the hash tag)
-  ARGV[4] the ticket key the id was derived with (hex)  ARGV[5] the user's drawValue (32 hex chars at least)
+  ARGV[4] the ticket key the id was derived with (hex)
+  ARGV[5] the first 16 bytes of the user's drawValue, raw (the pre-queue order key's; includes/room.lua)
   ARGV[6] user bucket interval (ms) or ""  ARGV[7] its burst
   ARGV[8] address bucket interval or ""    ARGV[9] its burst
 
@@ -46,15 +47,14 @@
 -- @include split.lua
 -- @include gcra.lua
 -- @include room.lua
-local s = redis.call("HMGET", KEYS[1], "status", "endsAt", "roomKey")
-if not s[1] then return {5} end
-if s[1] == "rebuilding" then return {6} end
 local R = roomState(KEYS[1])
-if not R then return {9} end
-if not s[3] then
+if not R then return {5} end
+if R.status == "rebuilding" then return {6} end
+if not R.pre then return {9} end
+if not R.key then
   redis.call("HSET", KEYS[1], "roomKey", ARGV[4])
-elseif s[3] ~= ARGV[4] then
-  return {10, s[3]}
+elseif R.key ~= ARGV[4] then
+  return {10, R.key}
 end
 local K = {line = KEYS[2], tickets = KEYS[3]}
 local id = ARGV[3]
@@ -85,29 +85,29 @@ if record then
 end
 
 local reason
-local endsAt = s[2] or ""
-if s[1] == "closed" then
+if R.status == "closed" then
   reason = "closed"
 elseif R.startsAt and now < R.startsAt - R.pre * 1000 then
   reason = "not_started"
-elseif endsAt ~= "" and now >= tonumber(endsAt) then
+elseif R.endsAt ~= "" and now >= tonumber(R.endsAt) then
   reason = "ended"
-elseif s[1] == "paused" then
+elseif R.status == "paused" then
   reason = "paused"
 end
 if reason then return {3, reason} end
 
-local orderKey
+-- A new ticket: pre-queued before startsAt (no position yet), else last in the line.
+local orderKey, position, prequeued
+redis.call("HINCRBY", KEYS[1], "roomJoined", 1)
 if R.startsAt and now < R.startsAt then
-  orderKey = roomOrderKey(string.sub(ARGV[5], 1, 32))
+  orderKey, position, prequeued = "0" .. ARGV[5], -1, 1
   redis.call("HINCRBY", KEYS[1], "roomPrequeued", 1)
 else
-  orderKey = roomArrivalKey(redis.call("HINCRBY", KEYS[1], "roomSeq", 1))
+  orderKey, prequeued = roomArrivalKey(redis.call("HINCRBY", KEYS[1], "roomSeq", 1)), 0
 end
-redis.call("HINCRBY", KEYS[1], "roomJoined", 1)
-record = orderKey .. ARGV[2] .. ROOM_SEP .. now
 redis.call("ZADD", KEYS[2], 0, orderKey .. id)
-redis.call("HSET", KEYS[3], id, record)
-local view = roomView(K, R, now, id, record)
-view[#view + 1] = now
-return {1, unpack(view)}
+if prequeued == 0 then position = redis.call("ZCARD", KEYS[2]) - R.served end
+redis.call("HSET", KEYS[3], id, orderKey .. ARGV[2] .. ROOM_SEP .. now)
+local status = "w"
+if R.soldOut then status, position = "s", -1 end
+return {1, status, position, prequeued, ARGV[2], now, "", now}

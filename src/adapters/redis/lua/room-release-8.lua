@@ -57,7 +57,7 @@ local S = admissionState(KEYS[1])
 if not S then return {5} end
 if S.status == "rebuilding" then return {6} end
 local R = roomState(KEYS[1])
-if not R then return {9} end
+if not R.pre then return {9} end
 local campaignId, mode = ARGV[1], ARGV[3]
 local K = {state = KEYS[1], holders = KEYS[2], claims = KEYS[3], sink = KEYS[4], free = KEYS[5],
   expiries = KEYS[6], line = KEYS[7], tickets = KEYS[8]}

@@ -20,11 +20,10 @@
 -- @include redis-time.lua
 -- @include split.lua
 -- @include room.lua
-local status = redis.call("HGET", KEYS[1], "status")
-if not status then return {5} end
-if status == "rebuilding" then return {6} end
 local R = roomState(KEYS[1])
-if not R then return {9} end
+if not R then return {5} end
+if R.status == "rebuilding" then return {6} end
+if not R.pre then return {9} end
 local record = redis.call("HGET", KEYS[3], ARGV[1])
 if not record then return {11} end
 local now = redisTimeMs()

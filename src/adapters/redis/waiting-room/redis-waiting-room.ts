@@ -121,7 +121,7 @@ export class RedisWaitingRoom implements WaitingRoomStore {
           request.userId,
           id,
           key,
-          value,
+          Buffer.from(value.slice(0, 32), "hex"),
           rateUser ? rateUser.intervalMs : "",
           rateUser ? rateUser.burst : "",
           rateIp ? rateIp.intervalMs : "",

@@ -81,7 +81,7 @@ async function setup(t: { after: (fn: () => void | Promise<void>) => void }, id 
           user,
           idOf(user),
           options.key ?? KEY,
-          draw(user),
+          Buffer.from(draw(user).slice(0, 32), "hex"),
           options.rate?.[0] ?? "",
           options.rate?.[1] ?? "",
           "",

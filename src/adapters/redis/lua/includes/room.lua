@@ -13,11 +13,6 @@
 -- released] (US = U+001F; the order key's length is known from its first byte).
 local ROOM_SEP = "\31"
 
--- roomOrderKey(drawHex): a pre-queued ticket's order key from 32 hex chars of its drawValue.
-local function roomOrderKey(drawHex)
-  return "0" .. string.gsub(drawHex, "%x%x", function(h) return string.char(tonumber(h, 16)) end)
-end
-
 -- roomArrivalKey(n): the order key of the n-th ticket to join at or after startsAt.
 local function roomArrivalKey(n)
   return "1" .. string.format("%015d", n)
@@ -33,17 +28,20 @@ local function roomParse(record)
     claimId = f[3] or ""}
 end
 
--- roomState(key): the room's fields of the state hash, or nil when the campaign has no waiting room.
+-- roomState(key): the state hash's fields the room's scripts read, in one HMGET, or nil when there is
+-- no state: {status, endsAt ("" = none), key (roomKey, the ticket key, or nil), pre (nil: the campaign
+-- has no waiting room), rate, served, soldOut, revision, startsAt, tokens, refill}.
 --   soldOut: the line is marked hopeless at the current lifecycleRevision (a lifecycle change, such
 --   as a stock raise, bumps the revision and so clears the mark without a write of its own).
 local function roomState(key)
-  local s = redis.call("HMGET", key, "roomPre", "roomRate", "roomServed", "roomSoldOut", "lifecycleRevision",
-    "startsAt", "roomTokens", "roomRefill", "roomJoined")
+  local s = redis.call("HMGET", key, "status", "endsAt", "roomKey", "roomPre", "roomRate", "roomServed",
+    "roomSoldOut", "lifecycleRevision", "startsAt", "roomTokens", "roomRefill")
   if not s[1] then return nil end
-  local revision = s[5] or "0"
-  return {pre = tonumber(s[1]), rate = tonumber(s[2] or ""), served = tonumber(s[3] or "0") or 0,
-    soldOut = s[4] ~= false and s[4] == revision, revision = revision, startsAt = tonumber(s[6] or ""),
-    tokens = tonumber(s[7] or ""), refill = tonumber(s[8] or ""), joined = tonumber(s[9] or "0") or 0}
+  local revision = s[8] or "0"
+  return {status = s[1], endsAt = s[2] or "", key = s[3] or nil, pre = tonumber(s[4] or ""),
+    rate = tonumber(s[5] or ""), served = tonumber(s[6] or "0") or 0, soldOut = s[7] ~= false and s[7] == revision,
+    revision = revision, startsAt = tonumber(s[9] or ""), tokens = tonumber(s[10] or ""),
+    refill = tonumber(s[11] or "")}
 end
 
 -- roomView(K, R, now, id, record): a ticket as the read routes show it:
