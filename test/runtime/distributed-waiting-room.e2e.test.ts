@@ -99,22 +99,29 @@ test("late joiners are released after the whole pre-queue, in arrival order, at 
   t.diagnostic(`280 released in ${releasedIn} ms at 100/s`);
 });
 
-test("kill -9 of a joining API process in the pre-queue and of a worker mid-release: no ticket lost or doubled, release resumes in order", {
-  skip,
-  timeout: 300_000,
-}, async (t) => {
-  const rc = await startRoomCluster(t, { workers: 2 });
-  const c = roomCampaign(
-    { id: "crash", stock: 1500, startsAt: Date.now() + 15_000 },
-    { releasePerSecond: 500 },
-  );
-  await rc.api.create(c);
-  const users = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
-
-  // An "API process" joining users 0..1999, killed -9 once it answered 500.
+/**
+ * A joining "API process" (test/fixtures/waiting-room/joiner.ts) for users `user-<from..to>`, killed
+ * -9 once it answered `killAfter` joins; the tickets it answered, by user.
+ */
+async function joinerKilled(
+  rc: Awaited<ReturnType<typeof startRoomCluster>>,
+  campaignId: string,
+  from: number,
+  to: number,
+  killAfter: number,
+): Promise<Map<string, string>> {
   const joiner = spawn(
     process.execPath,
-    [JOINER, REDIS_URL, rc.cluster.prefix, DATABASE_URL, rc.cluster.schema, c.id, "0", "2000"],
+    [
+      JOINER,
+      REDIS_URL,
+      rc.cluster.prefix,
+      DATABASE_URL,
+      rc.cluster.schema,
+      campaignId,
+      String(from),
+      String(to),
+    ],
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, CONCURRENCY: "20" } },
   );
   const answered = new Map<string, string>();
@@ -127,31 +134,68 @@ test("kill -9 of a joining API process in the pre-queue and of a worker mid-rele
       const [user, ticket] = line.split(" ");
       if (ticket && ticket.length > 20) answered.set(user!, ticket);
     }
-    if (answered.size >= 500 && joiner.exitCode === null) joiner.kill("SIGKILL");
+    if (answered.size >= killAfter && joiner.exitCode === null) joiner.kill("SIGKILL");
   });
   await once(joiner, "exit");
-  assert.ok(answered.size >= 500 && answered.size < 2000, `answered before the kill: ${answered.size}`);
+  assert.ok(
+    answered.size >= killAfter && answered.size < to - from,
+    `answered before the kill: ${answered.size}`,
+  );
+  return answered;
+}
+
+test("kill -9 of an API and of a worker, in the pre-queue and during release: no ticket lost or doubled, release resumes in order", {
+  skip,
+  timeout: 300_000,
+}, async (t) => {
+  const rc = await startRoomCluster(t, { workers: 2 });
+  const c = roomCampaign(
+    { id: "crash", stock: 2200, startsAt: Date.now() + 15_000 },
+    { releasePerSecond: 500 },
+  );
+  await rc.api.create(c);
+  const line = rc.api.keys.campaign(c.id).line;
+  const early = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+  const late = Array.from({ length: 500 }, (_, i) => `user-${2000 + i}`);
+
+  // The pre-queue: an API process killed after 500 answers, and a worker killed (and replaced).
+  const answered = await joinerKilled(rc, c.id, 0, 2000, 500);
+  await rc.cluster.workers[1]!.stop("SIGKILL");
+  await rc.cluster.startWorker();
   // Its clients retry elsewhere (here): the answered ones find the same ticket.
-  const tickets = await joinAll(rc.api.room, c.id, users, 50);
+  const tickets = await joinAll(rc.api.room, c.id, early, 50);
   for (const [user, ticket] of answered) assert.equal(tickets.get(user), ticket, user);
   assert.equal(new Set(tickets.values()).size, 2000, "one ticket per user");
-  assert.equal(await rc.api.redis.zcard(rc.api.keys.campaign(c.id).line), 2000, "no ticket doubled");
+  assert.equal(await rc.api.redis.zcard(line), 2000, "no ticket doubled");
   assert.ok(Date.now() < c.startsAt!, "all joined in the pre-queue");
 
-  // Release (500/s: 3 s for the stock); kill -9 a worker a second in, start another.
+  // Release (500/s: 4.4 s for the stock): later joiners come through another API process, killed -9
+  // after 200 answers (its users retry); a worker is killed -9 a second in, and replaced.
   await untilOpen(c);
-  await sleep(1000);
+  const lateAnswered = await joinerKilled(rc, c.id, 2000, 2500, 200);
+  for (const [u, id] of await joinAll(rc.api.room, c.id, late, 20)) tickets.set(u, id);
+  for (const [user, ticket] of lateAnswered) assert.equal(tickets.get(user), ticket, user);
+  assert.equal(await rc.api.redis.zcard(line), 2500, "no ticket doubled");
+  await sleep(Math.max(0, c.startsAt! + 1000 - Date.now()));
   const releasedAtKill = (await rc.api.room.stats(c.id))!.admitted;
   await rc.cluster.workers[0]!.stop("SIGKILL");
   await rc.cluster.startWorker();
   await eventually(async () => (await rc.api.room.stats(c.id))?.soldOut, 60_000, "sold out");
   await eventually(
-    async () => (await ledgerInUnitOrder(rc.cluster, c.id)).length === 1500,
+    async () => (await ledgerInUnitOrder(rc.cluster, c.id)).length === 2200,
     90_000,
-    "1,500 claims in the ledger",
+    "2,200 claims in the ledger",
   );
-  await checkReleasedInOrder(rc, c, inDrawOrder(c, users), tickets);
+  // The line: the pre-queue in draw order, then the later joiners in the order they arrived (their
+  // arrival numbers: the line's own order behind the pre-queue).
+  const userOf = new Map([...tickets].map(([user, ticket]) => [ticket.slice(-22), user]));
+  const lateOrder = (await rc.api.redis.zrangeBuffer(line, "2000", "-1")).map(
+    (member) => userOf.get(member.subarray(-22).toString())!,
+  );
+  assert.deepEqual([...lateOrder].sort(), [...late].sort());
+  await checkReleasedInOrder(rc, c, [...inDrawOrder(c, early), ...lateOrder], tickets);
   t.diagnostic(
-    `answered before the joiner's kill: ${answered.size}; released at the worker's kill: ${releasedAtKill}`,
+    `answered before the kills: ${answered.size} (pre-queue), ${lateAnswered.size} (later); ` +
+      `released at the worker's kill: ${releasedAtKill}`,
   );
 });
