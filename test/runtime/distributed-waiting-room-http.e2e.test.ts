@@ -174,7 +174,7 @@ for (const [mode, sizes] of [
   });
 }
 
-test("kill -9 of an API during the pre-queue and of a worker during release: no ticket lost or duplicated, release resumes in order", {
+test("kill -9 of an API and of a worker, in the pre-queue and during release: no ticket lost or duplicated, release resumes in order", {
   skip,
   timeout: 300_000,
 }, async (t) => {
@@ -185,7 +185,7 @@ test("kill -9 of an API during the pre-queue and of a worker during release: no 
   });
   if (!(await roomRoutes(t, cluster))) return;
   const startsAt = Date.now() + 25_000;
-  const stock = 1500;
+  const stock = 2200;
   await cluster.createCampaign({
     id: "crash",
     name: "crash",
@@ -197,33 +197,58 @@ test("kill -9 of an API during the pre-queue and of a worker during release: no 
   const commitment = String(
     (await request(cluster.apis[0]!.url, "GET", "/v1/campaigns/crash")).body.drawCommitment,
   );
-  const users = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+  const line = new RedisKeys(cluster.prefix).campaign("crash").line;
+  const redis = redisClient(t);
+  const early = Array.from({ length: 2000 }, (_, i) => `user-${i}`);
+  const late = Array.from({ length: 500 }, (_, i) => `user-${2000 + i}`);
+  // The pre-queue: an API killed -9 after 500 answers (its clients retry on the other), and a worker.
   let chaos: Promise<unknown> | undefined;
   const tickets = await joinHttp(
     () => cluster.apis,
     "crash",
-    shuffled(users),
+    shuffled(early),
     100,
     (done) => {
-      if (done === 500) chaos = cluster.apis[0]!.stop("SIGKILL").then(() => cluster.startApi());
+      if (done === 500)
+        chaos = Promise.all([
+          cluster.apis[0]!.stop("SIGKILL").then(() => cluster.startApi()),
+          cluster.workers[1]!.stop("SIGKILL").then(() => cluster.startWorker()),
+        ]);
     },
   );
   await chaos;
   // Every user again, on any API: the same ticket (200), none new.
-  const again = await joinHttp(() => cluster.apis, "crash", users, 100);
-  for (const u of users) {
+  const again = await joinHttp(() => cluster.apis, "crash", early, 100);
+  for (const u of early) {
     assert.equal(again.get(u)!.status, 200, u);
     assert.equal(again.get(u)!.ticketId, tickets.get(u)!.ticketId, u);
   }
-  const redis = redisClient(t);
-  assert.equal(
-    await redis.zcard(new RedisKeys(cluster.prefix).campaign("crash").line),
-    2000,
-    "no ticket doubled",
-  );
+  assert.equal(await redis.zcard(line), 2000, "no ticket doubled");
   assert.ok(Date.now() < startsAt, "all joined in the pre-queue");
-  await sleep(startsAt - Date.now() + 1000);
+  // During release (500/s: 4.4 s for the stock): later joiners, with an API killed -9 after 200 of
+  // them; a worker killed -9 a second in.
+  await sleep(startsAt - Date.now() + 50);
+  chaos = undefined;
+  for (const [u, x] of await joinHttp(
+    () => cluster.apis,
+    "crash",
+    late,
+    20,
+    (done) => {
+      if (done === 200) chaos = cluster.apis[1]!.stop("SIGKILL").then(() => cluster.startApi());
+    },
+  ))
+    tickets.set(u, x);
+  await chaos;
+  assert.equal(await redis.zcard(line), 2500, "no ticket doubled");
+  await sleep(Math.max(0, startsAt + 1000 - Date.now()));
   await cluster.workers[0]!.stop("SIGKILL");
   await cluster.startWorker();
-  await checkLine(cluster, "crash", commitment, users, [], tickets, stock);
+  // The later joiners' arrival order is the line's own order behind the pre-queue.
+  const userOf = new Map([...tickets].map(([user, x]) => [x.ticketId.slice(-22), user]));
+  const lateOrder = (await redis.zrangeBuffer(line, "2000", "-1")).map(
+    (member) => userOf.get(member.subarray(-22).toString())!,
+  );
+  assert.deepEqual([...lateOrder].sort(), [...late].sort());
+  await checkLine(cluster, "crash", commitment, early, lateOrder, tickets, stock);
 });
