@@ -47,6 +47,7 @@
 -- @include split.lua
 -- @include gcra.lua
 -- @include room.lua
+if string.len(ARGV[5]) ~= 16 then return redis.error_reply("room-join: ARGV[5] takes 16 bytes") end
 local R = roomState(KEYS[1])
 if not R then return {5} end
 if R.status == "rebuilding" then return {6} end

@@ -1,7 +1,6 @@
 import type { Redis } from "ioredis";
 import { BoundedCache } from "../../../domain/bounded-cache.ts";
 import { retryAfterSeconds } from "../../../domain/rate-policy.ts";
-import type { Campaign } from "../../../domain/types.ts";
 import type { NotActiveReason } from "../../../ports/admission.ts";
 import type {
   JoinOutcome,
@@ -229,11 +228,6 @@ export class RedisWaitingRoom implements WaitingRoomStore {
   /** The campaigns with a waiting room (the releasers' list: a registry set the rebuild fills). */
   campaigns(): Promise<string[]> {
     return this.#ctx.redis.smembers(this.#ctx.keys.roomsRegistry);
-  }
-
-  /** The definition this process uses for a campaign (with its waiting room), for the releaser. */
-  definition(campaignId: string): Promise<Campaign | undefined> {
-    return this.#ctx.definitions.get(campaignId);
   }
 
   /**
