@@ -16,7 +16,9 @@ import type { AdmissionSink } from "../redis/admission/sink.ts";
 import type { RedisClient } from "../redis/connection.ts";
 import type { RedisKeys } from "../redis/keys.ts";
 import type { ReplicaWait } from "../redis/replicas/replica-wait.ts";
+import type { RedisWaitingRoom } from "../redis/waiting-room/redis-waiting-room.ts";
 import { KafkaAdmission } from "./admission/kafka-admission.ts";
+import { KafkaWaitingRoom } from "./admission/kafka-waiting-room.ts";
 import { Outbox } from "./admission/outbox.ts";
 import { OutboxRelay } from "./admission/outbox-relay.ts";
 import { outboxSink } from "./admission/outbox-sink.ts";
@@ -29,6 +31,8 @@ export interface KafkaClaims {
   sink: AdmissionSink;
   /** Wraps the Redis admission (with `sink`) so that a 202 waits for Kafka. */
   admission(inner: AdmissionStore): KafkaAdmission;
+  /** Wraps the Redis waiting room (its admission with `sink`) so that released claims go to Kafka at once. */
+  waitingRoom(inner: RedisWaitingRoom): KafkaWaitingRoom;
   /** Workers only: sends the outbox entries no API process is waiting on. */
   relay?: OutboxRelay;
   close(): Promise<void>;
@@ -127,6 +131,7 @@ export async function openKafkaClaims(options: {
         slowMs: config.REQUEST_TIMEOUT_MS,
         faultDelayMs: config.KAFKA_FAULT_DELAY_MS,
       }),
+    waitingRoom: (inner) => new KafkaWaitingRoom({ inner, outbox, publish, logger }),
     relay,
     async close() {
       await relay?.stop();

@@ -5,6 +5,7 @@
  * the doctor's checks, and the generic queue under all of them (queue/).
  */
 
+export { KafkaWaitingRoom } from "./admission/kafka-waiting-room.ts";
 export { claimKey, type KafkaClaims, type KafkaClaimsConfig, openKafkaClaims } from "./claims.ts";
 export { judgeReplication, type KafkaVerdict, kafkaDoctor } from "./doctor.ts";
 export { KafkaIssuedSink } from "./issued-sink.ts";

@@ -31,3 +31,9 @@ export { redisMemoryReport, redisMemorySource } from "./stats/memory.ts";
 export { streamSink } from "./streams/claims-sink.ts";
 export { RedisStreamQueue } from "./streams/redis-stream-queue.ts";
 export { RedisTaskStore } from "./tasks/redis-task-store.ts";
+export {
+  RedisWaitingRoom,
+  type RedisWaitingRoomOptions,
+  type RoomListener,
+} from "./waiting-room/redis-waiting-room.ts";
+export type { ReleaseReport } from "./waiting-room/release.ts";

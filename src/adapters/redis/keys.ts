@@ -98,6 +98,14 @@ export const KEY_FAMILIES = {
     "{tag}:c:<campaign>:expiries",
     "sorted set: the campaign's live holds, claimId scored by expiresAt (what the reapers expire)",
   ),
+  roomLine: new KeyLayout(
+    "{tag}:c:<campaign>:line",
+    "sorted set, scores 0: the waiting room's line, order key + ticket id, bytewise in draw order (lua/includes/room.lua)",
+  ),
+  roomTickets: new KeyLayout(
+    "{tag}:c:<campaign>:tickets",
+    "hash: the waiting room's tickets, ticket id -> order key, userId, joinedAt and, once released, its claim id",
+  ),
   rebuildLock: new KeyLayout("{tag}:c:<campaign>:rebuild-lock", "string: a rebuild's lock (SET NX PX)"),
   idempotency: new KeyLayout(
     "{tag}:c:<campaign>:idem:<hash>",
@@ -115,6 +123,10 @@ export const KEY_FAMILIES = {
   holdsRegistry: new KeyLayout(
     "holds",
     "set of the campaign ids with holds, whose expiries the reapers watch",
+  ),
+  roomsRegistry: new KeyLayout(
+    "rooms",
+    "set of the campaign ids with a waiting room, whose lines the workers' releasers move",
   ),
   task: new KeyLayout("{tasks}:task:<task>", "hash: one task's record"),
   taskDue: new KeyLayout(
@@ -165,6 +177,9 @@ export interface CampaignKeys {
   free: string;
   /** Holds: live holds by expiresAt. */
   expiries: string;
+  /** Waiting room: the line (sorted set) and its tickets (hash). */
+  line: string;
+  tickets: string;
   lock: string;
   /** Placeholder key passed for a script's KEYS slot it will not touch (no idempotency key, a limit off); never written. */
   noIdempotency: string;
@@ -224,6 +239,8 @@ export class RedisKeys {
         outbox: this.#key(KEY_FAMILIES.outbox, ids),
         free: this.#key(KEY_FAMILIES.free, ids),
         expiries: this.#key(KEY_FAMILIES.expiries, ids),
+        line: this.#key(KEY_FAMILIES.roomLine, ids),
+        tickets: this.#key(KEY_FAMILIES.roomTickets, ids),
         lock: this.#key(KEY_FAMILIES.rebuildLock, ids),
         noIdempotency: idempotency("-"),
         idempotency: (userId, key) =>
@@ -257,6 +274,11 @@ export class RedisKeys {
     return this.#key(KEY_FAMILIES.holdsRegistry);
   }
 
+  /** The campaigns with a waiting room (a subset of the registry): what the releasers move. */
+  get roomsRegistry(): string {
+    return this.#key(KEY_FAMILIES.roomsRegistry);
+  }
+
   /** The rate limiter's buckets: one per (campaign, user), one per client address. */
   rateLimitUser(campaignId: string, userId: string): string {
     return this.#key(KEY_FAMILIES.rateLimitUser, { campaign: campaignId, user: userId });
@@ -279,6 +301,14 @@ export class RedisKeys {
    */
   get campaignEventsChannel(): string {
     return `${this.prefix}:campaign-events`;
+  }
+
+  /**
+   * Pub/sub channel of waiting-room events ("<kind> <campaignId>": moved, sold_out), published by
+   * the release script: what ticket event streams wait on, one subscription per process.
+   */
+  get roomEventsChannel(): string {
+    return `${this.prefix}:room-events`;
   }
 
   /** Every key of this prefix matches this (cleanup, memory reports). */

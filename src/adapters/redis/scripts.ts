@@ -37,6 +37,11 @@ export const SCRIPT_FILES = {
   lockExtend: "lock-extend-1",
   lockRelease: "lock-release-1",
   retire: "retire-5",
+  // Waiting room (codes: waiting-room/codes.ts)
+  roomJoin: "room-join-5",
+  roomTicket: "room-ticket-3",
+  roomRelease: "room-release-8",
+  roomDraw: "room-draw-2",
   // Kafka mode's outbox
   outboxTake: "outbox-take-2",
   outboxAck: "outbox-ack-2",
@@ -58,7 +63,8 @@ export const SCRIPT_FILES = {
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
 
-export type ScriptArg = string | number;
+/** A Buffer goes as its bytes (binary ARGV: room-join-5's order key). */
+export type ScriptArg = string | number | Buffer;
 
 /** Runs one script with its KEYS and ARGV; resolves with the script's reply. */
 export type Script = (keys: readonly string[], argv?: readonly ScriptArg[]) => Promise<unknown>;

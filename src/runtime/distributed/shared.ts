@@ -26,6 +26,7 @@ import {
   RedisNotifier,
   RedisStreamQueue,
   RedisTaskStore,
+  type RedisWaitingRoom,
   ReplicatedAdmission,
   ReplicaWait,
   redisMemorySource,
@@ -43,6 +44,7 @@ import { ledgerCountsSource } from "../../ops/stats/ledger-counts.ts";
 import type { AdmissionStore } from "../../ports/admission.ts";
 import type { Queue, QueueLag } from "../../ports/queue.ts";
 import type { TaskMessage } from "../../ports/task-store.ts";
+import type { WaitingRoomStore } from "../../ports/waiting-room.ts";
 import { ClaimLookup } from "../../services/claims.ts";
 import { createServices } from "../../services/index.ts";
 import { taskSettings } from "../../services/tasks/settings.ts";
@@ -85,6 +87,13 @@ export interface Shared {
   /** QUEUE=kafka: the tasks topic. */
   kafkaTasks: KafkaQueue<TaskMessage> | undefined;
   admission: RedisAdmission;
+  /**
+   * The waiting rooms (docs/api.md "Waiting room"): joins, ticket reads and the draw in Redis;
+   * releases admit through `admission` (with QUEUE=kafka, the released claims are produced at once).
+   */
+  waitingRoom: WaitingRoomStore;
+  /** The Redis waiting room itself: the releasers' campaign list, the room events (subscribe). */
+  redisWaitingRoom: RedisWaitingRoom;
   notifier: RedisNotifier;
   taskQueue: Queue<TaskMessage>;
   tasks: TaskPipeline;
@@ -183,6 +192,10 @@ export async function openShared(
     }),
     (a) => a.close(),
   );
+  const redisWaitingRoom = resources.add("waiting room", admission.waitingRoom({ subscriber }), (r) =>
+    r.close(),
+  );
+  const waitingRoom = kafka ? kafka.waitingRoom(redisWaitingRoom) : redisWaitingRoom;
   const claimLookup = new ClaimLookup({ admission, ledger });
   const notifier = resources.add(
     "notifier",
@@ -249,6 +262,8 @@ export async function openShared(
     kafka,
     kafkaTasks,
     admission,
+    waitingRoom,
+    redisWaitingRoom,
     notifier,
     taskQueue,
     tasks,

@@ -3,6 +3,7 @@
  * the claims (Redis Streams, or the Kafka topic), writes them to PostgreSQL
  * in batches, marks them issued in Redis and publishes that; runs tasks;
  * delivers webhooks; expires holds whose time has come (hold-reaper.ts);
+ * releases the waiting rooms' tickets (room-releaser.ts);
  * and watches for a lost or stale Redis (rebuilt from the ledger) and for
  * ended campaigns whose Redis keys may expire. Its HTTP
  * face serves only /healthz, /readyz and /metrics (worker-app.ts). Any
@@ -26,6 +27,7 @@ import { type Probe, readinessOf } from "../readiness.ts";
 import { openWith } from "../resources.ts";
 import type { Runtime } from "../runtime.ts";
 import { HoldReaper } from "./hold-reaper.ts";
+import { RoomReleaser } from "./room-releaser.ts";
 import { apiParts, claimsStreams, type DistributedOverrides, openShared, replicated } from "./shared.ts";
 
 export async function openDistributedWorker(
@@ -132,6 +134,16 @@ export async function openDistributedWorker(
       }),
       (r) => r.stop(),
     );
+    // Waiting rooms: every worker releases every room's line (one budget, one head, in Redis).
+    const releaser = resources.add(
+      "waiting room releaser",
+      new RoomReleaser({
+        campaigns: () => shared.redisWaitingRoom.campaigns(),
+        release: (campaignId, max) => shared.waitingRoom.release(campaignId, max),
+        logger,
+      }),
+      (r) => r.stop(),
+    );
     let shuttingDown = false;
     resources.defer("readiness", () => {
       shuttingDown = true;
@@ -142,6 +154,7 @@ export async function openDistributedWorker(
     lossMonitor.start();
     retention.start();
     reaper.start();
+    releaser.start();
 
     const probes: Probe[] = [{ name: "redis", probe: () => admission.ping() }];
     if (kafka)

@@ -17,7 +17,7 @@ const scenarios = readdirSync(DIR)
 const run = (name: string, args: string[]) =>
   spawnSync(process.execPath, [`${DIR}${name}.ts`, ...args], { encoding: "utf8", timeout: 30_000 });
 
-test("the nine scenarios are there", () => {
+test("the ten scenarios are there", () => {
   assert.deepEqual(scenarios.sort(), [
     "drain",
     "overload",
@@ -28,6 +28,7 @@ test("the nine scenarios are there", () => {
     "spike-1m",
     "spike-admit",
     "sustained",
+    "waiting-room",
   ]);
 });
 

@@ -28,7 +28,8 @@ export interface CampaignDefinitionsOptions {
  */
 export class CampaignDefinitions {
   readonly #o: CampaignDefinitionsOptions;
-  readonly #cache: BoundedCache<string, Campaign | undefined>;
+  /** A hit is an object (its campaign may be undefined: a remembered "unknown"); a miss is undefined. */
+  readonly #cache: BoundedCache<string, { campaign: Campaign | undefined }>;
   readonly #reading = new Map<string, Promise<Campaign | undefined>>();
 
   constructor(options: CampaignDefinitionsOptions) {
@@ -37,14 +38,17 @@ export class CampaignDefinitions {
   }
 
   get(campaignId: string): Promise<Campaign | undefined> {
-    if (this.#cache.has(campaignId)) return Promise.resolve(this.#cache.get(campaignId));
+    // One read of the cache: has() then get() could straddle the entry's expiry and read a known
+    // campaign as unknown (a 404 for a campaign that exists, about once per TTL under load).
+    const hit = this.#cache.get(campaignId);
+    if (hit) return Promise.resolve(hit.campaign);
     const shared = this.#reading.get(campaignId);
     if (shared) return shared;
     // Kept only if no forget() came meanwhile (the read may predate the change).
     const current = () => this.#reading.get(campaignId) === reading;
     const reading: Promise<Campaign | undefined> = this.#load(campaignId)
       .then((campaign) => {
-        if (current()) this.#cache.set(campaignId, campaign);
+        if (current()) this.#cache.set(campaignId, { campaign });
         return campaign;
       })
       .finally(() => {
@@ -78,19 +82,36 @@ export class CampaignDefinitions {
 
   /** The definition in Redis now (no cache), or undefined when the state is missing. */
   async read(campaignId: string): Promise<Campaign | undefined> {
-    const [name, stock, perUser, startsAt, endsAt, createdAt, status, revision, holdSec] =
-      await this.#o.redis.hmget(
-        this.#o.keys.campaign(campaignId).state,
-        "name",
-        "stock",
-        "perUser",
-        "startsAt",
-        "endsAt",
-        "createdAt",
-        "status",
-        "lifecycleRevision",
-        "holdSec",
-      );
+    const [
+      name,
+      stock,
+      perUser,
+      startsAt,
+      endsAt,
+      createdAt,
+      status,
+      revision,
+      holdSec,
+      roomPre,
+      roomRate,
+      roomSeed,
+      roomCommit,
+    ] = await this.#o.redis.hmget(
+      this.#o.keys.campaign(campaignId).state,
+      "name",
+      "stock",
+      "perUser",
+      "startsAt",
+      "endsAt",
+      "createdAt",
+      "status",
+      "lifecycleRevision",
+      "holdSec",
+      "roomPre",
+      "roomRate",
+      "roomSeed",
+      "roomCommit",
+    );
     if (name == null || stock == null || perUser == null) return undefined;
     const campaign: Campaign = {
       id: campaignId,
@@ -106,6 +127,13 @@ export class CampaignDefinitions {
     };
     // Only campaigns with holds say so: one without reads as before holds.
     if (holdSec) campaign.holdSeconds = Number(holdSec);
+    if (roomPre)
+      campaign.waitingRoom = {
+        prequeueSeconds: Number(roomPre),
+        releasePerSecond: roomRate ? Number(roomRate) : null,
+        seed: roomSeed ?? "",
+        commitment: roomCommit ?? "",
+      };
     return campaign;
   }
 }

@@ -45,7 +45,7 @@ export interface RebuildOptions {
 export type RebuildResult = "rebuilt" | "busy" | "superseded" | "not_found" | "retired";
 
 export function definitionFields(campaign: Campaign): (string | number)[] {
-  return [
+  const fields = [
     "name",
     campaign.name,
     "stock",
@@ -63,6 +63,22 @@ export function definitionFields(campaign: Campaign): (string | number)[] {
     "holdSec",
     campaign.holdSeconds ?? "",
   ];
+  // Only campaigns with a waiting room say so (fixed at creation): its seed too, from which the API
+  // processes compute drawValues (the ledger holds it; Redis, like the ledger, is inside the trust
+  // boundary). The line's own fields (roomServed, roomKey...) are the line's: a rebuild keeps them.
+  const room = campaign.waitingRoom;
+  if (room)
+    fields.push(
+      "roomPre",
+      room.prequeueSeconds,
+      "roomRate",
+      room.releasePerSecond ?? "",
+      "roomSeed",
+      room.seed,
+      "roomCommit",
+      room.commitment,
+    );
+  return fields;
 }
 
 /**
@@ -173,6 +189,7 @@ export class Rebuilder {
     if ((await scripts.rebuildOpen([k.state], [epoch, ...counters])) !== 1) return "superseded";
     await redis.sadd(keys.registry, campaignId);
     if (campaign.holdSeconds) await redis.sadd(keys.holdsRegistry, campaignId);
+    if (campaign.waitingRoom) await redis.sadd(keys.roomsRegistry, campaignId);
     logger.info(
       {
         campaignId,

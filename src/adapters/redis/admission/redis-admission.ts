@@ -11,6 +11,7 @@ import type {
   ReapResult,
 } from "../../../ports/admission.ts";
 import { redisScripts } from "../scripts.ts";
+import { RedisWaitingRoom, type RedisWaitingRoomOptions } from "../waiting-room/redis-waiting-room.ts";
 import { admit, known } from "./admit.ts";
 import { CampaignEvents } from "./campaign-events.ts";
 import * as claims from "./claims.ts";
@@ -110,6 +111,15 @@ export class RedisAdmission implements AdmissionStore {
             })
             .catch((error: unknown) => logger.warn({ err: error }, "campaign events: cannot subscribe"))
         : Promise.resolve();
+  }
+
+  /**
+   * The campaigns' waiting rooms (docs/api.md "Waiting room"), in the same
+   * Redis: a release is an admission, with this store's sink, rate limits
+   * and state loader.
+   */
+  waitingRoom(options: RedisWaitingRoomOptions = {}): RedisWaitingRoom {
+    return new RedisWaitingRoom(this.#ctx, options);
   }
 
   /** Resolves once this process listens to the campaign events channel (when it does). */

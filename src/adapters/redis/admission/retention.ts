@@ -43,7 +43,8 @@ export interface SweepResult {
 /**
  * Run by workers. Each pass sets the expiry on the keys of ended, drained
  * campaigns, and takes retired ones off the registry of streams the workers
- * read (and off the reapers' list of campaigns with holds) (deleting the empty stream a consumer group may have created again
+ * read (and off the reapers' list of campaigns with holds, and the releasers' of waiting rooms)
+ * (deleting the empty stream a consumer group may have created again
  * after the expiry). Only after the keys are gone: until then a change may
  * still reopen the campaign, and its claims must keep reaching a worker.
  */
@@ -94,6 +95,7 @@ export class RetentionSweeper {
           redis.srem(keys.registry, campaign.id),
           redis.del(k.stream),
           redis.srem(keys.holdsRegistry, campaign.id),
+          redis.srem(keys.roomsRegistry, campaign.id),
         ]);
         if (removed === 0 && deleted === 0) this.#done.add(campaign.id);
         if (removed > 0) {

@@ -35,6 +35,10 @@
   from memory: memory-answers.ts; a campaign with holds is never sold out
   for good: a hold may end). Expired holds publish "returned".
 
+  The decision from the holders check on is includes/admission.lua's
+  decideClaim, which the waiting room's releases (room-release-8.lua) share:
+  a released ticket is admitted exactly as a claim.
+
   Every key is in the campaign's hash-tag slot (Redis Cluster): the rate-limit
   buckets too, so the per-address budget is per campaign in this mode.
 
@@ -78,35 +82,19 @@
 -- @include gcra.lua
 -- @include claim.lua
 -- @include holds.lua
+-- @include admission.lua
 local SEP = "\31"
 
-local state = redis.call("HMGET", KEYS[1], "status", "stock", "perUser", "startsAt", "endsAt", "admitted", "next",
-  "epoch", "rev", "hold", "holdSec")
-local status = state[1]
-if not status then return {5, 0} end
-if status == "rebuilding" then return {6, 0} end
-local lease = ""
-if not state[10] then lease = (state[8] or "0") .. ":" .. (state[9] or "0") end
+local S = admissionState(KEYS[1])
+if not S then return {5, 0} end
+if S.status == "rebuilding" then return {6, 0} end
 
 local campaignId, userId, claimId = ARGV[1], ARGV[2], ARGV[3]
 local idemKey = ARGV[5]
 local idemTtl = tonumber(ARGV[6])
-local perUser = tonumber(state[3])
-local holdSec = tonumber(state[11] or "")
 local mode = ARGV[7]
 local K = {state = KEYS[1], holders = KEYS[2], claims = KEYS[3], sink = KEYS[4], free = KEYS[5],
   expiries = KEYS[9]}
-
--- The claim a holders entry or an idempotency record names: in the claims hash (pending, a live or
--- confirmed hold), or gone from it: issued; for a replay in a campaign with holds, final in the
--- ledger (`replay`: it may have ended since).
-local function describe(code, replayed, id, admittedAt, seq, atLimit, replay)
-  local packed = redis.call("HGET", KEYS[3], id)
-  if packed then return {code, replayed, lease, id, admittedAt, seq, 1, packed, atLimit} end
-  local gone = 0
-  if replay and holdSec then gone = 2 end
-  return {code, replayed, lease, id, admittedAt, seq, gone, "", atLimit}
-end
 
 local function remember(value)
   if idemKey ~= "" then redis.call("SET", KEYS[6], value, "EX", idemTtl) end
@@ -118,11 +106,11 @@ if idemKey ~= "" then
     local kind = string.sub(earlier, 1, 1)
     if kind == "A" or kind == "C" then
       local f = split(string.sub(earlier, 3), SEP)
-      return describe(kind == "A" and 1 or 2, 1, f[1], tonumber(f[2]), tonumber(f[3]), 0, true)
+      return describeClaim(K, S, kind == "A" and 1 or 2, 1, f[1], tonumber(f[2]), tonumber(f[3]), 0, true)
     elseif kind == "N" then
-      return {3, 1, lease, string.sub(earlier, 3)}
+      return {3, 1, S.lease, string.sub(earlier, 3)}
     else
-      return {4, 1, lease}
+      return {4, 1, S.lease}
     end
   end
 end
@@ -130,133 +118,36 @@ end
 local packedSelf = redis.call("HGET", KEYS[3], claimId)
 if packedSelf then
   local f = split(packedSelf, SEP)
-  return {1, 0, lease, claimId, tonumber(f[8]), tonumber(f[5]), 1, packedSelf, 0}
+  return {1, 0, S.lease, claimId, tonumber(f[8]), tonumber(f[5]), 1, packedSelf, 0}
 end
 
 local now = redisTimeMs()
-local returned = 0
-if holdSec then returned = #reapDue(K, mode, now, tonumber(ARGV[14]) or 0) end
-local function announce(n)
-  if n > 0 and ARGV[13] ~= "" then redis.call("PUBLISH", ARGV[13], "returned " .. campaignId) end
+if S.holdSec then
+  local returned = #reapDue(K, mode, now, tonumber(ARGV[14]) or 0)
+  S.admitted = S.admitted - returned
+  if returned > 0 and ARGV[13] ~= "" then redis.call("PUBLISH", ARGV[13], "returned " .. campaignId) end
 end
-announce(returned)
 
--- holders: "claimId:admittedAt:seq,..." in admission order (the most recent last).
-local entries = {}
-local held = redis.call("HGET", KEYS[2], userId)
-if held then
-  for id, at, seq in holdings(held) do
-    if id == claimId then return describe(1, 0, id, tonumber(at), tonumber(seq), 0) end
-    entries[#entries + 1] = {id, at, seq}
+-- The rate limits (GCRA): all buckets allow, or none is counted.
+local function limit()
+  local userInterval, ipInterval = tonumber(ARGV[9]), tonumber(ARGV[11])
+  local wait, userTat, ipTat = 0, nil, nil
+  if userInterval then
+    local w
+    w, userTat = gcraWait(KEYS[7], now, userInterval, tonumber(ARGV[10]))
+    if w > wait then wait = w end
   end
-end
-
--- The rate limits: all buckets allow, or none is counted.
-local userInterval, ipInterval = tonumber(ARGV[9]), tonumber(ARGV[11])
-local wait, userTat, ipTat = 0, nil, nil
-if userInterval then
-  local w
-  w, userTat = gcraWait(KEYS[7], now, userInterval, tonumber(ARGV[10]))
-  if w > wait then wait = w end
-end
-if ipInterval then
-  local w
-  w, ipTat = gcraWait(KEYS[8], now, ipInterval, tonumber(ARGV[12]))
-  if w > wait then wait = w end
-end
-if wait > 0 then return {8, 0, lease, math.ceil(wait)} end
-if userTat then gcraCount(KEYS[7], now, userTat) end
-if ipTat then gcraCount(KEYS[8], now, ipTat) end
-
--- At the limit with holds: the user's own due holds end first; the 409 is for good only once every
--- claim of the user is issued (left the claims hash).
-local final = 1
-if #entries >= perUser and holdSec then
-  local live = {}
-  local own = 0
-  for _, e in ipairs(entries) do
-    local packed = redis.call("HGET", KEYS[3], e[1])
-    local c = packed and unpackClaim(packed)
-    if c and (c.status == "p" or c.status == "h") and c.expiresAt ~= "" and tonumber(c.expiresAt) <= now then
-      endHold(K, mode, c, "x", now)
-      own = own + 1
-    else
-      if packed then final = 0 end
-      live[#live + 1] = e
-    end
+  if ipInterval then
+    local w
+    w, ipTat = gcraWait(KEYS[8], now, ipInterval, tonumber(ARGV[12]))
+    if w > wait then wait = w end
   end
-  entries = live
-  returned = returned + own
-  announce(own)
+  if wait > 0 then return wait end
+  if userTat then gcraCount(KEYS[7], now, userTat) end
+  if ipTat then gcraCount(KEYS[8], now, ipTat) end
+  return 0
 end
 
-local count = #entries
-local used = {}
-for _, e in ipairs(entries) do used[tonumber(e[3])] = true end
-if count >= perUser then
-  local last = entries[count]
-  remember("C" .. SEP .. last[1] .. SEP .. last[2] .. SEP .. last[3])
-  return describe(2, 0, last[1], tonumber(last[2]), tonumber(last[3]), final)
-end
-
--- Closed first: closing also sets endsAt to the moment it closed, and the
--- reason should say it was closed, not that it ended.
-local reason
-if status == "closed" then
-  reason = "closed"
-elseif state[4] ~= "" and now < tonumber(state[4]) then
-  reason = "not_started"
-elseif state[5] ~= "" and now >= tonumber(state[5]) then
-  reason = "ended"
-elseif status == "paused" then
-  reason = "paused"
-end
-if reason then
-  remember("N" .. SEP .. reason)
-  return {3, 0, lease, reason}
-end
-
-local admitted = tonumber(state[6]) - returned
-local stock = tonumber(state[2])
-if admitted >= stock then
-  remember("S")
-  -- With holds, sold out is not for good (a hold may end at any moment): nothing to lease.
-  if holdSec then return {4, 0, ""} end
-  return {4, 0, lease}
-end
-
-local depth
-if mode == "stream" then depth = redis.call("XLEN", KEYS[4]) else depth = redis.call("ZCARD", KEYS[4]) end
-if depth >= tonumber(ARGV[8]) then return {7, 0, lease} end
-
-local unit = redis.call("LPOP", KEYS[5])
-if unit then
-  unit = tonumber(unit)
-else
-  unit = redis.call("HINCRBY", KEYS[1], "next", 1)
-end
-redis.call("HINCRBY", KEYS[1], "admitted", 1)
--- The lowest free slot: a rebuild after a loss, or an ended hold, can leave a gap (seq 1 and 3 held).
-local seq = 1
-while used[seq] do seq = seq + 1 end
-local claim = {id = claimId, campaign = campaignId, user = userId, seq = seq, unit = unit, coupon = ARGV[4],
-  at = now, idem = idemKey, status = "p", expiresAt = "", issuedAt = "", endedAt = ""}
-if holdSec then claim.expiresAt = now + holdSec * 1000 end
-local packed = packClaim(claim)
-redis.call("HSET", KEYS[3], claimId, packed)
-if holdSec then redis.call("ZADD", KEYS[9], claim.expiresAt, claimId) end
-local entry = claimId .. ":" .. now .. ":" .. seq
-if count > 0 then
-  local kept = {}
-  for _, e in ipairs(entries) do kept[#kept + 1] = e[1] .. ":" .. e[2] .. ":" .. e[3] end
-  entry = table.concat(kept, ",") .. "," .. entry
-end
-redis.call("HSET", KEYS[2], userId, entry)
-toSink(K, mode, claimId, packed, now)
-remember("A" .. SEP .. claimId .. SEP .. now .. SEP .. seq)
-if admitted + 1 == stock and ARGV[13] ~= "" and not holdSec then
-  redis.call("PUBLISH", ARGV[13], "sold_out " .. campaignId)
-end
-local atLimit = 0
-if count + 1 >= perUser and not holdSec then atLimit = 1 end
-return {1, 0, lease, claimId, now, seq, 1, packed, atLimit}
+return decideClaim(K, S, {campaignId = campaignId, userId = userId, claimId = claimId, coupon = ARGV[4],
+  idemKey = idemKey, mode = mode, cap = tonumber(ARGV[8]), channel = ARGV[13], now = now, limit = limit,
+  remember = remember})

@@ -10,7 +10,8 @@
   KEYS[1] state hash  KEYS[2] holders hash  KEYS[3] free units list
   KEYS[4] expiries sorted set (holds)
   ARGV[1] epoch (from the ledger)  ARGV[2..] definition: field, value, ...
-          (name, stock, perUser, startsAt, endsAt, createdAt, lifecycleRevision, holdSec)
+          (name, stock, perUser, startsAt, endsAt, createdAt, lifecycleRevision, holdSec; with a
+          waiting room roomPre, roomRate, roomSeed, roomCommit: the line's own room* fields stay)
 
   Returns 1 when this epoch now owns the rebuild, 0 when a newer epoch does.
 ]]
