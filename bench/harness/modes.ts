@@ -75,6 +75,9 @@ async function startDistributed(mode: "redis" | "kafka", options: SystemOptions)
     ADMIN_TOKEN,
     REDIS_PREFIX: redisPrefix,
     DATABASE_SCHEMA: schema,
+    // One process per `stampede api` / `worker` (stampede api defaults to one per core): the figures
+    // are per process; scale out with --api-instances, or PROCESSES in the env override.
+    PROCESSES: "1",
     ...(mode === "kafka"
       ? {
           KAFKA_BROKERS,
