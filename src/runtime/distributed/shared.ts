@@ -325,6 +325,7 @@ export function apiParts(
         lifecycle: ledger.lifecycle,
         deliveries: ledger.deliveries,
         tasks: shared.tasks.service,
+        waitingRoom: shared.waitingRoom,
       },
       metrics,
     ),
