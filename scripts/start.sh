@@ -17,7 +17,7 @@ case "$1" in
   api | worker)
     case "${NODE_OPTIONS:-}" in
       *max-old-space-size*) ;;
-      *) export NODE_OPTIONS="${NODE_OPTIONS:-} --max-old-space-size=200 --max-semi-space-size=4" ;;
+      *) export NODE_OPTIONS="${NODE_OPTIONS:-} --max-old-space-size=200 --max-semi-space-size=16" ;;
     esac
     ;;
 esac

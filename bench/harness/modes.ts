@@ -62,7 +62,7 @@ export async function startCeiling(): Promise<Proc> {
  * with the bounded V8 heap that scripts/start.sh and docker-compose.yml give
  * them (docs/operations.md "Memory"), so the RSS measured is the one deployed.
  */
-const DISTRIBUTED_HEAP_FLAGS = ["--max-old-space-size=200", "--max-semi-space-size=4"];
+const DISTRIBUTED_HEAP_FLAGS = ["--max-old-space-size=200", "--max-semi-space-size=16"];
 
 async function startDistributed(mode: "redis" | "kafka", options: SystemOptions): Promise<System> {
   const run = randomBytes(4).toString("hex");
