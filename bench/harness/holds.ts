@@ -179,3 +179,37 @@ export function byStatus(answers: ClaimAnswer[]): Record<string, number> {
   }
   return out;
 }
+
+/** A unit back in the stock: when (epoch ms, the server's clock) and why. */
+export interface UnitBack {
+  at: number;
+  why: "unheld" | "released" | "expired";
+}
+
+export interface Retaken {
+  /** Admission time of the unit's next taker minus the time it came back, by why it came back. */
+  expiryLags: number[];
+  releaseLags: number[];
+  /** Admissions that came before as many units were back (more than `toleranceMs` early): must be 0. */
+  early: number;
+}
+
+/**
+ * Matches the units that came back with the admissions that took them, first
+ * back first taken (`takenAt`: the admissions' admittedAt). The k-th
+ * admission can only come once k units are back, so it is never earlier than
+ * the k-th return; how much later is the lag of that return.
+ */
+export function matchRetaken(back: UnitBack[], takenAt: number[], toleranceMs = 2): Retaken {
+  const returns = [...back].sort((a, b) => a.at - b.at);
+  const taken = [...takenAt].sort((a, b) => a - b);
+  const out: Retaken = { expiryLags: [], releaseLags: [], early: 0 };
+  for (let k = 0; k < Math.min(returns.length, taken.length); k++) {
+    const lag = taken[k]! - returns[k]!.at;
+    if (!(lag >= -toleranceMs)) out.early++;
+    if (returns[k]!.why === "expired") out.expiryLags.push(lag);
+    else if (returns[k]!.why === "released") out.releaseLags.push(lag);
+  }
+  if (taken.length > returns.length) out.early += taken.length - returns.length;
+  return out;
+}

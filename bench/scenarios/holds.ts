@@ -35,7 +35,9 @@ import {
   type Fired,
   fire,
   holdRequest,
+  matchRetaken,
   readCounters,
+  type UnitBack,
 } from "../harness/holds.ts";
 import { ADMIN_TOKEN, type System, startSystem } from "../harness/modes.ts";
 import { Scenario } from "../harness/scenario.ts";
@@ -177,7 +179,7 @@ async function holdsRun(system: System, run: number): Promise<RunResult> {
   const burstCpu = ownCpu(cpu.window(burst.startedAt, burst.endedAt, acting.length));
   const expected = new Map<string, Final>();
   /** Units back in the stock: when (server clock) and why. */
-  const returns: { at: number; why: "released" | "expired" }[] = [];
+  const returns: UnitBack[] = [];
   for (let i = 0; i < holders.length; i++)
     if (fates[i] === "expire") {
       expected.set(holders[i]!.claimId!, "expired");
@@ -203,10 +205,10 @@ async function holdsRun(system: System, run: number): Promise<RunResult> {
   const expired = count("expired");
   const burstRate = rate(acting.length, burst);
   log(
-    `  confirms: ${num(confirms.length)}, ${p50p99(confirms)}, ${num(rate(confirms.length, burst))}/s; ` +
-      `releases: ${num(releases.length)}, ${p50p99(releases)}, ${num(rate(releases.length, burst))}/s ` +
-      `(one burst of ${num(acting.length)} in ${ms(burst.endedAt - burst.startedAt)} = ${num(burstRate)}/s; ` +
-      `answers ${JSON.stringify(byStatus(burst.answers))})${formatCpu(burstCpu)}`,
+    `  confirm/release burst: ${num(acting.length)} at concurrency ${concurrency} in ${ms(burst.endedAt - burst.startedAt)} ` +
+      `= ${num(burstRate)}/s; confirms ${num(confirms.length)} (${num(rate(confirms.length, burst))}/s) ${p50p99(confirms)}; ` +
+      `releases ${num(releases.length)} (${num(rate(releases.length, burst))}/s) ${p50p99(releases)}; ` +
+      `answers ${JSON.stringify(byStatus(burst.answers))}${formatCpu(burstCpu)}`,
   );
 
   // 3. The second wave: users refused in the first; the released units at once, then the expired as
@@ -249,26 +251,12 @@ async function holdsRun(system: System, run: number): Promise<RunResult> {
   if (!enoughUsers) log(`  (wave 2 ran out of users: ${refused.length} refused in the first wave)`);
 
   // Expiry lag: the k-th unit back is the k-th taken (server clock); never taken before it was back.
-  const back = [
-    ...Array.from({ length: stock - Math.min(stock, holders.length) }, () => 0),
-    ...returns.map((r) => r.at),
-  ];
-  const whyBack = [
-    ...Array.from({ length: stock - Math.min(stock, holders.length) }, () => "never held"),
-    ...returns.map((r) => r.why),
-  ];
-  const order = back.map((_, i) => i).sort((a, b) => back[a]! - back[b]!);
-  const taken = wave2Holders.map((a) => a.admittedAt ?? Number.NaN).sort((a, b) => a - b);
-  const expiryLags: number[] = [];
-  const releaseLags: number[] = [];
-  let early = 0;
-  for (let k = 0; k < Math.min(order.length, taken.length); k++) {
-    const lag = taken[k]! - back[order[k]!]!;
-    if (lag < -2) early++;
-    if (whyBack[order[k]!] === "expired") expiryLags.push(lag);
-    if (whyBack[order[k]!] === "released") releaseLags.push(lag);
-  }
-  if (early) fail(`${early} units taken in wave 2 before as many had come back`);
+  const unheld = stock - Math.min(stock, holders.length);
+  const { expiryLags, releaseLags, early } = matchRetaken(
+    [...Array.from({ length: unheld }, (): UnitBack => ({ at: 0, why: "unheld" })), ...returns],
+    wave2Holders.map((a) => a.admittedAt ?? Number.NaN),
+  );
+  if (early) fail(`${early} wave-2 admissions came before as many units were back`);
   const expiryLag = summarize(expiryLags);
   const releaseLag = summarize(releaseLags);
   log(
