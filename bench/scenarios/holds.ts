@@ -261,7 +261,7 @@ async function holdsRun(system: System, run: number): Promise<RunResult> {
   const releaseLag = summarize(releaseLags);
   log(
     `  expiry lag (expiresAt -> the unit admitted again): p50 ${ms(expiryLag.p50)} p99 ${ms(expiryLag.p99)} ` +
-      `max ${ms(expiryLag.max)} over ${num(expiryLags.length)}; released -> admitted again: ` +
+      `max ${ms(expiryLag.max)} over ${num(expiryLags.length)}; released -> admitted again (the second wave starts once the burst is answered): ` +
       `p50 ${ms(releaseLag.p50)} max ${ms(releaseLag.max)}`,
   );
 
