@@ -17,9 +17,10 @@ const scenarios = readdirSync(DIR)
 const run = (name: string, args: string[]) =>
   spawnSync(process.execPath, [`${DIR}${name}.ts`, ...args], { encoding: "utf8", timeout: 30_000 });
 
-test("the ten scenarios are there", () => {
+test("the eleven scenarios are there", () => {
   assert.deepEqual(scenarios.sort(), [
     "drain",
+    "holds",
     "overload",
     "redis-spike",
     "soak",
