@@ -13,7 +13,11 @@
 import type { Ticket } from "../domain/types.ts";
 import type { NotActiveReason } from "./admission.ts";
 
-/** A ticket with its place in line, as the read routes show it. */
+/**
+ * A ticket with its place in line, as the read routes show it. A pre-queued
+ * ticket's drawValue is in it from startsAt only (the seed is public then),
+ * by the mode's one clock: the store decides, no other layer.
+ */
 export interface TicketView extends Ticket {
   /** 1-based among waiting tickets; null before startsAt (the draw has not ordered the pre-queue yet) or once not waiting. */
   position: number | null;

@@ -1,4 +1,4 @@
-import { arrivalKey, drawValue, prequeueKey, prequeueOpensAt } from "../../domain/draw.ts";
+import { arrivalKey, drawValue, prequeueKey, prequeueOpensAt, seedRevealed } from "../../domain/draw.ts";
 import { newClaimId } from "../../domain/ids.ts";
 import type { Campaign, Ticket } from "../../domain/types.ts";
 import { windowState } from "../../domain/window.ts";
@@ -171,7 +171,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     const existing = line.byUser(userId);
     if (existing) {
       await this.#joining.get(existing.ticket.ticketId);
-      return { kind: "existing", ticket: this.#view(line, existing) };
+      return { kind: "existing", ticket: this.#view(campaign, line, existing) };
     }
     const now = this.#now();
     if (now < prequeueOpensAt(campaign)) return { kind: "not_active", reason: "not_started" };
@@ -187,7 +187,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     const existing = line.byUser(userId);
     if (existing) {
       await this.#joining.get(existing.ticket.ticketId);
-      return { kind: "existing", ticket: this.#view(line, existing) };
+      return { kind: "existing", ticket: this.#view(campaign, line, existing) };
     }
     const record: TicketRecord = {
       ticketId: newClaimId(),
@@ -202,7 +202,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     // A failed publish throws (503): the journal takes no more, and the ticket stays unshown.
     await durable;
     place.durable = true;
-    return { kind: "joined", ticket: this.#view(line, place) };
+    return { kind: "joined", ticket: this.#view(campaign, line, place) };
   }
 
   async ticket(campaignId: string, ticketId: string): Promise<TicketView | undefined> {
@@ -211,14 +211,17 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     const line = this.#line(campaign);
     const place = line.byId(ticketId);
     if (!place?.durable) return undefined;
-    return this.#view(line, place);
+    return this.#view(campaign, line, place);
   }
 
-  #view(line: Line, place: Place): TicketView {
+  /** A ticket as the port shows it: its drawValue only from startsAt (the seed is revealed then), by this process's clock. */
+  #view(campaign: Campaign, line: Line, place: Place): TicketView {
     const { ticket } = place;
     const status = ticket.status === "waiting" && line.soldOut ? "sold_out" : ticket.status;
     const position = status === "waiting" ? line.position(place) : null;
-    return { ...ticket, status, position, ahead: position === null ? null : position - 1 };
+    const view: TicketView = { ...ticket, status, position, ahead: position === null ? null : position - 1 };
+    if (!seedRevealed(campaign, this.#now())) delete view.drawValue;
+    return view;
   }
 
   /**
