@@ -217,7 +217,8 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
   /** A ticket as the port shows it: its drawValue only from startsAt (the seed is revealed then), by this process's clock. */
   #view(campaign: Campaign, line: Line, place: Place): TicketView {
     const { ticket } = place;
-    const status = ticket.status === "waiting" && line.soldOut ? "sold_out" : ticket.status;
+    const status =
+      ticket.status === "waiting" && line.soldOut(campaign.revision ?? 0) ? "sold_out" : ticket.status;
     const position = status === "waiting" ? line.position(place) : null;
     const view: TicketView = { ...ticket, status, position, ahead: position === null ? null : position - 1 };
     if (!seedRevealed(campaign, this.#now())) delete view.drawValue;
@@ -231,7 +232,8 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
    * most the free units are released: a ticket whose user already holds
    * their claims takes no unit and is admitted naming that claim. Then the
    * sold-out flag is set (or cleared, after a stock raise) from whether any
-   * unit can still become free.
+   * unit can still become free (a mark at the campaign's revision: a
+   * lifecycle change clears it at once, as in Redis).
    */
   async release(campaignId: string, max: number): Promise<ReleaseResult> {
     const campaign = await this.#admission.getCampaign(campaignId);
@@ -262,7 +264,9 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     const failed = results.find((r) => r.status === "rejected");
     // A claim the journal could not take: the journal now refuses every write (readiness says so).
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    return this.#settle(line, this.#admission.lineCapacity(campaignId)?.hopeless ?? false, admitted);
+    // The campaign as it is now (a change may have come meanwhile), then its capacity, in one step.
+    const current = await this.#admission.getCampaign(campaignId);
+    return this.#settle(line, current, this.#admission.lineCapacity(campaignId)?.hopeless ?? false, admitted);
   }
 
   /** A released ticket's claim is durable: it shows admitted, and its record says which claim. */
@@ -282,9 +286,11 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     return { ...ticket };
   }
 
-  #settle(line: Line, hopeless: boolean, admitted: Ticket[]): ReleaseResult {
-    line.soldOut = hopeless && line.waiting > 0;
-    return { admitted, soldOut: line.soldOut };
+  /** Marks the line sold out at the campaign's current revision, or clears the mark. */
+  #settle(line: Line, campaign: Campaign | undefined, hopeless: boolean, admitted: Ticket[]): ReleaseResult {
+    const soldOut = campaign !== undefined && hopeless && line.waiting > 0;
+    line.soldOutRevision = soldOut ? (campaign.revision ?? 0) : undefined;
+    return { admitted, soldOut };
   }
 
   async stats(campaignId: string): Promise<LineStats | undefined> {
@@ -295,7 +301,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
       waiting: line.waiting,
       prequeued: line.prequeued,
       admitted: line.admitted,
-      soldOut: line.soldOut,
+      soldOut: line.soldOut(campaign.revision ?? 0),
     };
   }
 
