@@ -59,8 +59,10 @@ export interface WaitingRoomStore {
   /**
    * Admits up to `max` tickets from the head of the line, each exactly as a
    * claim would be (per-user limit, holds, durability), and marks the line
-   * sold out when no unit can become free any more. The releaser (a
-   * PeriodicTask in every process that runs workers) calls it.
+   * sold out when no unit can become free any more. With releasePerSecond,
+   * the store keeps the rate itself (a token bucket with a short burst),
+   * whoever calls and however often: several releasers may call at once.
+   * The releaser (a PeriodicTask in every process that runs workers) calls it.
    */
   release(campaignId: string, max: number): Promise<ReleaseResult>;
   stats(campaignId: string): Promise<LineStats | undefined>;

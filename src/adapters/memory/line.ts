@@ -54,6 +54,8 @@ export class Line {
   /** Tickets waiting (not yet shown admitted). */
   #waiting = 0;
   #admitted = 0;
+  /** releasePerSecond's token bucket (tokens left, when last refilled), from the first release on. */
+  budget: { tokens: number; at: number } | undefined;
   /**
    * The campaign's lifecycle revision at which the line was found hopeless
    * (no unit can become free any more): while the campaign is at it, every

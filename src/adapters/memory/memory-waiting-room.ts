@@ -20,7 +20,16 @@ export interface MemoryWaitingRoomOptions {
   now?: () => number;
   /** RATE_LIMIT_USER / RATE_LIMIT_IP, the claims' limiter: a join is limited like a claim. */
   rateLimiter?: RateLimiter | undefined;
+  /**
+   * releasePerSecond's burst: at most this many ms of it released at once,
+   * however late or often release() is called (default 200, as
+   * RedisWaitingRoom's).
+   */
+  burstMs?: number;
 }
+
+/** The release budget's default burst (ms of releasePerSecond): RedisWaitingRoom's. */
+export const RELEASE_BURST_MS = 200;
 
 /** drawPages' page: 1,000 values of 64 hex chars, ~66 KB of JSON. */
 const DRAW_PAGE = 1000;
@@ -54,6 +63,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
   readonly #tickets: Queue<TicketRecord>;
   readonly #now: () => number;
   readonly #limiter: RateLimiter | undefined;
+  readonly #burstMs: number;
   readonly #lines = new Map<string, Line>();
   /** Joins whose record is on its way to disk, by ticket id. */
   readonly #joining = new Map<string, Promise<void>>();
@@ -67,6 +77,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     this.#tickets = tickets;
     this.#now = options.now ?? Date.now;
     this.#limiter = options.rateLimiter;
+    this.#burstMs = options.burstMs ?? RELEASE_BURST_MS;
   }
 
   /**
@@ -226,7 +237,8 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
   }
 
   /**
-   * Admits up to `max` tickets from the head, in line order, each through
+   * Admits up to `max` tickets from the head (fewer when releasePerSecond's
+   * budget holds fewer: #budget), in line order, each through
    * MemoryAdmission.admitFromLine (decided synchronously, one after the
    * other, then made durable together by the journal's group commit). At
    * most the free units are released: a ticket whose user already holds
@@ -241,13 +253,14 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     if (!campaign || !line?.sealed) return { admitted: [], soldOut: false };
     const before = this.#admission.lineCapacity(campaignId);
     if (!before) return { admitted: [], soldOut: false };
+    const n = this.#budget(line, campaign.waitingRoom?.releasePerSecond ?? null, max);
     const releasing: Promise<Ticket | undefined>[] = [];
-    let units = before.window === "open" && !before.hopeless ? Math.min(max, before.free) : 0;
+    let units = before.window === "open" && !before.hopeless ? Math.min(n, before.free) : 0;
     // Tickets admitted already (found so at a restart) are passed over, never admitted twice. A
     // head whose user holds their claims already needs no unit: admitted naming them, even when none is free.
     for (
       let place = line.skipAdmitted();
-      place?.durable && releasing.length < max;
+      place?.durable && releasing.length < n;
       place = line.skipAdmitted()
     ) {
       const { userId, ticketId } = place.ticket;
@@ -259,6 +272,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
       const claimId = verdict.claim.claimId;
       releasing.push((verdict.durable ?? Promise.resolve()).then(() => this.#admitted(line, place, claimId)));
     }
+    if (line.budget) line.budget.tokens -= releasing.length;
     const results = await Promise.allSettled(releasing);
     const admitted = results.flatMap((r) => (r.status === "fulfilled" && r.value ? [r.value] : []));
     const failed = results.find((r) => r.status === "rejected");
@@ -267,6 +281,24 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     // The campaign as it is now (a change may have come meanwhile), then its capacity, in one step.
     const current = await this.#admission.getCampaign(campaignId);
     return this.#settle(line, current, this.#admission.lineCapacity(campaignId)?.hopeless ?? false, admitted);
+  }
+
+  /**
+   * How many tickets this call may release: `max`, and with releasePerSecond
+   * what the line's token bucket holds (full, burstMs of releases, at the
+   * first release; refilled at the rate since the last), so that the rate
+   * holds whoever calls and however often, as room-release-8.lua's bucket.
+   */
+  #budget(line: Line, perSecond: number | null, max: number): number {
+    if (!perSecond) return max;
+    const now = this.#now();
+    const burst = Math.max(1, (perSecond * this.#burstMs) / 1000);
+    const known = line.budget;
+    const tokens = known
+      ? Math.min(burst, known.tokens + (Math.max(0, now - known.at) * perSecond) / 1000)
+      : burst;
+    line.budget = { tokens, at: now };
+    return Math.min(max, Math.floor(tokens));
   }
 
   /** A released ticket's claim is durable: it shows admitted, and its record says which claim. */
