@@ -16,11 +16,13 @@
   current one and derives again.
 
   Checks, in the order of a claim's (admit-9.lua): the state is loaded and
-  not being rebuilt, the campaign has a waiting room, the rate limits (the
-  claims' buckets and settings, in the campaign's slot; refused: nothing
-  counted or written), the user's ticket already (EXISTING, also once the
-  campaign ended or closed), then closed, before the pre-queue opens
-  (startsAt - roomPre seconds), ended, paused; then the new ticket.
+  not being rebuilt, the campaign has a waiting room, the user's ticket
+  already (EXISTING, also once the campaign ended or closed; before the rate
+  limits, as docs/api.md lets an answer already known come, and as the
+  embedded mode answers: a repeat join is never 429, and counts nothing),
+  the rate limits (the claims' buckets and settings, in the campaign's slot;
+  refused: nothing counted or written), then closed, before the pre-queue
+  opens (startsAt - roomPre seconds), ended, paused; then the new ticket.
 
   KEYS[1] state hash  KEYS[2] line sorted set  KEYS[3] tickets hash
   KEYS[4] the user's rate-limit bucket    (a placeholder when ARGV[6] = "")
@@ -61,6 +63,13 @@ local K = {line = KEYS[2], tickets = KEYS[3]}
 local id = ARGV[3]
 local now = redisTimeMs()
 
+local record = redis.call("HGET", KEYS[3], id)
+if record then
+  local view = roomView(K, R, now, id, record)
+  view[#view + 1] = now
+  return {2, unpack(view)}
+end
+
 -- The rate limits: all buckets allow, or none is counted.
 local userInterval, ipInterval = tonumber(ARGV[6]), tonumber(ARGV[8])
 local wait, userTat, ipTat = 0, nil, nil
@@ -77,13 +86,6 @@ end
 if wait > 0 then return {8, math.ceil(wait)} end
 if userTat then gcraCount(KEYS[4], now, userTat) end
 if ipTat then gcraCount(KEYS[5], now, ipTat) end
-
-local record = redis.call("HGET", KEYS[3], id)
-if record then
-  local view = roomView(K, R, now, id, record)
-  view[#view + 1] = now
-  return {2, unpack(view)}
-end
 
 local reason
 if R.status == "closed" then

@@ -32,7 +32,11 @@ interface Setup {
   scripts: Scripts;
   k: CampaignKeys;
   open(campaign?: Partial<Campaign>): Promise<void>;
-  join(user: string, options?: { key?: string; rate?: [number, number] }): Promise<unknown[]>;
+  /** `rate`: the user's bucket; `ipRate`: one address's bucket, shared by every user. */
+  join(
+    user: string,
+    options?: { key?: string; rate?: [number, number]; ipRate?: [number, number] },
+  ): Promise<unknown[]>;
   ticket(user: string): Promise<unknown[]>;
   release(max: number, options?: { burstMs?: number; channel?: string }): Promise<Released>;
 }
@@ -75,7 +79,13 @@ async function setup(t: { after: (fn: () => void | Promise<void>) => void }, id 
     },
     async join(user, options = {}) {
       return (await scripts.roomJoin(
-        [k.state, k.line, k.tickets, options.rate ? k.rateUser(user) : k.noIdempotency, k.noIdempotency],
+        [
+          k.state,
+          k.line,
+          k.tickets,
+          options.rate ? k.rateUser(user) : k.noIdempotency,
+          options.ipRate ? k.rateIp("192.0.2.1") : k.noIdempotency,
+        ],
         [
           id,
           user,
@@ -84,8 +94,8 @@ async function setup(t: { after: (fn: () => void | Promise<void>) => void }, id 
           Buffer.from(draw(user).slice(0, 32), "hex"),
           options.rate?.[0] ?? "",
           options.rate?.[1] ?? "",
-          "",
-          "",
+          options.ipRate?.[0] ?? "",
+          options.ipRate?.[1] ?? "",
         ],
       )) as unknown[];
     },
@@ -193,16 +203,22 @@ test("join: the same user again gets the same ticket (EXISTING); another key is 
   assert.equal(await s.redis.hget(s.k.state, "roomKey"), KEY);
 });
 
-test("join: rate limited like a claim (the same buckets); a refusal writes nothing", {
+test("join: rate limited like a claim (the same buckets); a refusal writes nothing; a repeat join is answered before the limits", {
   skip,
 }, async (t) => {
   const s = await setup(t);
   await s.open();
-  assert.equal((await s.join("u1", { rate: [60_000, 1] }))[0], ROOM.JOINED);
-  const limited = await s.join("u1", { rate: [60_000, 1] });
-  assert.equal(limited[0], ROOM.RATE_LIMITED);
+  const rates: { rate: [number, number]; ipRate: [number, number] } = {
+    rate: [60_000, 1],
+    ipRate: [60_000, 1],
+  };
+  assert.equal((await s.join("u1", rates))[0], ROOM.JOINED);
+  assert.equal((await s.join("u1", rates))[0], ROOM.EXISTING, "the user's ticket, known: never 429");
+  const limited = await s.join("u2", rates);
+  assert.equal(limited[0], ROOM.RATE_LIMITED, "the address's bucket is spent");
   assert.ok(Number(limited[1]) > 50_000);
   assert.equal(await s.redis.zcard(s.k.line), 1);
+  assert.equal((await s.join("u2", { rate: [60_000, 1] }))[0], ROOM.JOINED, "the refusal counted nothing");
 });
 
 test("ticket: NOT_FOUND, NO_ROOM, NO_TICKET; now is Redis TIME", { skip }, async (t) => {
