@@ -245,6 +245,9 @@ export function waitingRoomContract(name: string, open: OpenWaitingRoom, skip: s
       assert.deepEqual([read?.status, read?.position], ["sold_out", null], user);
     }
     assert.equal((await room.stats(c.id))?.soldOut, true);
+    assert.deepEqual(await room.join({ campaignId: c.id, userId: "late" }), { kind: "sold_out" }, "410");
+    const again = ticketOf(await room.join({ campaignId: c.id, userId: order[2]! }), "existing");
+    assert.equal(again.status, "sold_out", "the user's ticket, whatever became of it");
     const changed = await admission.changeCampaign(c.id, { stock: 3 });
     assert.equal(changed.kind, "changed");
     assert.equal((await room.ticket(c.id, ids.get(order[2]!)!))?.status, "waiting");

@@ -311,18 +311,19 @@ test("release: sold out marks the line hopeless at once (every waiting ticket re
   const released = await s.release(10);
   assert.equal(released.tickets.length, 2);
   assert.equal(released.soldOut, 1);
-  const waiting = (await Promise.all(["a", "b", "c", "d"].map((u) => s.ticket(u)))).filter(
-    (r) => r[1] !== "a",
-  );
+  const views = await Promise.all(["a", "b", "c", "d"].map(async (u) => [u, await s.ticket(u)] as const));
+  const waiting = views.filter(([, r]) => r[1] !== "a");
   assert.deepEqual(
-    waiting.map((r) => [r[1], r[2]]),
+    waiting.map(([, r]) => [r[1], r[2]]),
     [
       ["s", -1],
       ["s", -1],
     ],
   );
-  // A late joiner of a hopeless line reads sold_out too.
-  assert.equal((await s.join("e"))[1], "s");
+  // A join to a hopeless line is refused (410), no ticket written; a repeat of one still finds it.
+  assert.deepEqual(await s.join("e"), [ROOM.SOLD_OUT]);
+  assert.equal(await s.redis.zcard(s.k.line), 4);
+  assert.equal((await s.join(waiting[0]![0]))[0], ROOM.EXISTING);
   assert.deepEqual((await s.release(10)).tickets, []);
   // A lifecycle change (change-campaign-5.lua) bumps the revision: the mark no longer holds.
   const change = (await s.scripts.changeCampaign(
@@ -330,7 +331,8 @@ test("release: sold out marks the line hopeless at once (every waiting ticket re
     ["apply", "", 4, ""],
   )) as unknown[];
   assert.equal(change[0], 1);
-  assert.equal((await s.ticket("e"))[1], "w");
+  assert.equal((await s.ticket(waiting[0]![0]))[1], "w");
+  assert.equal((await s.join("e"))[0], ROOM.JOINED, "the line takes joins again");
   const more = await s.release(10);
   assert.equal(more.tickets.length, 2);
   assert.equal(more.soldOut, 1);
