@@ -265,3 +265,72 @@ test("kill -9 of an API and of a worker, in the pre-queue and during release: no
   assert.deepEqual([...lateOrder].sort(), [...late].sort());
   await checkLine(cluster, "crash", commitment, early, lateOrder, tickets, stock);
 });
+
+test("bad input, as docs/api.md answers it: a join before the pre-queue opens, a join again, an unknown ticket, a direct claim, the draw before startsAt", {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
+  const cluster = await startCluster(t, {
+    apis: 1,
+    workers: 1,
+    env: { QUEUE: "redis", RATE_LIMIT_USER: "off" },
+  });
+  if (!(await roomRoutes(t, cluster))) return;
+  const api = cluster.apis[0]!.url;
+  const startsAt = Date.now() + 3_600_000;
+  // The pre-queue opens a minute before startsAt: not yet.
+  await cluster.createCampaign({
+    id: "later",
+    name: "later",
+    stock: 5,
+    startsAt: iso(startsAt),
+    waitingRoom: { prequeueSeconds: 60 },
+  });
+  const early = await request(api, "POST", "/v1/campaigns/later/queue", { userId: "alice" });
+  assert.deepEqual(
+    [early.status, early.body.error, early.body.reason],
+    [403, "campaign_not_active", "not_started"],
+  );
+  // The pre-queue is open (two hours before startsAt).
+  await cluster.createCampaign({
+    id: "open",
+    name: "open",
+    stock: 5,
+    startsAt: iso(startsAt),
+    waitingRoom: { prequeueSeconds: 7200 },
+  });
+  const first = await request(api, "POST", "/v1/campaigns/open/queue", { userId: "alice" });
+  assert.equal(first.status, 202, JSON.stringify(first.body));
+  assert.deepEqual(
+    [first.body.status, first.body.position, first.body.drawValue],
+    ["waiting", null, undefined],
+  );
+  const again = await request(api, "POST", "/v1/campaigns/open/queue", { userId: "alice" });
+  assert.equal(again.status, 200, "the same user again: the same ticket");
+  assert.equal(again.body.ticketId, first.body.ticketId);
+  const ticketId = String(first.body.ticketId);
+  const other = `${ticketId.slice(0, -1)}${ticketId.endsWith("A") ? "B" : "A"}`;
+  for (const id of [other, "no-such-ticket-0123456789"]) {
+    const unknown = await request(api, "GET", `/v1/campaigns/open/queue/${id}`);
+    assert.deepEqual([unknown.status, unknown.body.error], [404, "ticket_not_found"], id);
+  }
+  const elsewhere = await request(api, "GET", `/v1/campaigns/later/queue/${ticketId}`);
+  assert.deepEqual(
+    [elsewhere.status, elsewhere.body.error],
+    [404, "ticket_not_found"],
+    "another campaign's ticket",
+  );
+  const direct = await request(api, "POST", "/v1/campaigns/open/claims", { userId: "bob" });
+  assert.deepEqual(
+    [direct.status, direct.body.error, direct.body.reason],
+    [403, "campaign_not_active", "queue"],
+  );
+  const draw = await request(api, "GET", "/v1/campaigns/open/draw");
+  assert.deepEqual(
+    [draw.status, draw.body.error, draw.body.reason],
+    [403, "campaign_not_active", "not_started"],
+  );
+  const campaign = (await request(api, "GET", "/v1/campaigns/open")).body;
+  assert.match(String(campaign.drawCommitment), /^[0-9a-f]{64}$/);
+  assert.equal(campaign.drawSeed, undefined, "the seed is secret until startsAt");
+});
