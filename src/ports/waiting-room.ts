@@ -13,7 +13,11 @@
 import type { Ticket } from "../domain/types.ts";
 import type { NotActiveReason } from "./admission.ts";
 
-/** A ticket with its place in line, as the read routes show it. */
+/**
+ * A ticket with its place in line, as the read routes show it. A pre-queued
+ * ticket's drawValue is in it from startsAt only (the seed is public then),
+ * by the mode's one clock: the store decides, no other layer.
+ */
 export interface TicketView extends Ticket {
   /** 1-based among waiting tickets; null before startsAt (the draw has not ordered the pre-queue yet) or once not waiting. */
   position: number | null;
@@ -55,8 +59,10 @@ export interface WaitingRoomStore {
   /**
    * Admits up to `max` tickets from the head of the line, each exactly as a
    * claim would be (per-user limit, holds, durability), and marks the line
-   * sold out when no unit can become free any more. The releaser (a
-   * PeriodicTask in every process that runs workers) calls it.
+   * sold out when no unit can become free any more. With releasePerSecond,
+   * the store keeps the rate itself (a token bucket with a short burst),
+   * whoever calls and however often: several releasers may call at once.
+   * The releaser (a PeriodicTask in every process that runs workers) calls it.
    */
   release(campaignId: string, max: number): Promise<ReleaseResult>;
   stats(campaignId: string): Promise<LineStats | undefined>;

@@ -14,7 +14,7 @@ import { AnswerLog } from "../adapters/memory/answer-log.ts";
 import { MemoryAdmission } from "../adapters/memory/memory-admission.ts";
 import { MemoryNotifier } from "../adapters/memory/memory-notifier.ts";
 import { MemoryRateLimiter } from "../adapters/memory/memory-rate-limiter.ts";
-import { MemoryWaitingRoom } from "../adapters/memory/memory-waiting-room.ts";
+import { MemoryWaitingRoom, RELEASE_BURST_MS } from "../adapters/memory/memory-waiting-room.ts";
 import { SqliteLedger } from "../adapters/sqlite/sqlite-ledger.ts";
 import { ThreadedIssuer } from "../adapters/sqlite/threaded-issuer.ts";
 import { type Config, ConfigError } from "../config/config.ts";
@@ -147,7 +147,11 @@ async function wire(
     () => EmbeddedQueue.open<TicketRecord>(join(dataDir, "tickets"), "tickets", journal),
   );
   resources.add("tickets journal", tickets, (q) => q.close());
-  const waitingRoom = new MemoryWaitingRoom(admission, tickets, { rateLimiter });
+  const waitingRoom = new MemoryWaitingRoom(admission, tickets, {
+    rateLimiter,
+    // releasePerSecond's burst: up to two releaser runs' worth, so a late timer is made up for.
+    burstMs: Math.max(RELEASE_BURST_MS, 2 * config.RELEASE_INTERVAL_MS),
+  });
   await restoreWaitingRooms(waitingRoom, admission, ledger, tickets, recoveredTickets);
 
   const notifier = resources.add("notifier", new MemoryNotifier(), (n) => n.close());
@@ -371,14 +375,14 @@ async function restoreWaitingRooms(
   if (fixed.length > 0) await tickets.publish(fixed);
 }
 
-/** The embedded releaser: every RELEASE_INTERVAL_MS, each started waiting room releases what its rate allows. */
+/** The embedded releaser: every RELEASE_INTERVAL_MS, each started waiting room releases what its rate allows (the store's budget). */
 function lineReleaser(
   room: MemoryWaitingRoom,
   admission: MemoryAdmission,
   intervalMs: number,
   logger: Logger,
 ) {
-  const releaser = new LineReleaser({ store: room, campaigns: () => admission.listCampaigns(), intervalMs });
+  const releaser = new LineReleaser({ store: room, campaigns: () => admission.listCampaigns() });
   return new PeriodicTask({
     intervalMs,
     run: () => releaser.run(),

@@ -13,8 +13,6 @@ export interface TicketRead extends TicketView {
   remaining: number;
   /** Seconds until admission at the release rate; null when unknown (no rate yet, or more ahead than remaining). */
   etaSeconds: number | null;
-  /** Shown from startsAt only (the seed is public then). */
-  drawValue?: string | undefined;
 }
 
 /** The draw of a campaign, once public (GET /v1/campaigns/:id/draw). */
@@ -61,8 +59,8 @@ interface CampaignLine {
  * join, read and watch a ticket, the draw. The store (ports/waiting-room.ts)
  * keeps the line and releases it; this adds what the contract shows around
  * it: `remaining` (the campaign's counters), `etaSeconds` (from the room's
- * releasePerSecond, else the rate the line was seen moving at), `drawValue`
- * only once the seed is public, and the errors.
+ * releasePerSecond, else the rate the line was seen moving at), and the
+ * errors.
  */
 export class WaitingRoomService {
   readonly #store: WaitingRoomStore;
@@ -185,16 +183,14 @@ export class WaitingRoomService {
   async #read(view: TicketView): Promise<TicketRead> {
     const { campaign, counts } = await this.#campaigns.get(view.campaignId);
     const line = await this.#lineOf(campaign.id);
-    const revealed = seedRevealed(campaign, this.#now());
     const rate =
       campaign.waitingRoom?.releasePerSecond ?? (line ? observedRate(line.samples, this.#statsTtlMs) : null);
     const { remaining } = counts;
     let etaSeconds: number | null = null;
     if (view.status === "waiting" && view.ahead !== null && rate && view.ahead < remaining)
       etaSeconds = Math.ceil(view.ahead / rate);
-    const read: TicketRead = { ...view, remaining: Math.max(0, remaining), etaSeconds };
-    if (!revealed) delete read.drawValue;
-    return read;
+    // The drawValue is the store's to show (from startsAt, by the mode's one clock: ports/waiting-room.ts).
+    return { ...view, remaining: Math.max(0, remaining), etaSeconds };
   }
 
   /** The line's counts, read at most once per #statsTtlMs, each read a sample of its release rate. */

@@ -245,6 +245,9 @@ export function waitingRoomContract(name: string, open: OpenWaitingRoom, skip: s
       assert.deepEqual([read?.status, read?.position], ["sold_out", null], user);
     }
     assert.equal((await room.stats(c.id))?.soldOut, true);
+    assert.deepEqual(await room.join({ campaignId: c.id, userId: "late" }), { kind: "sold_out" }, "410");
+    const again = ticketOf(await room.join({ campaignId: c.id, userId: order[2]! }), "existing");
+    assert.equal(again.status, "sold_out", "the user's ticket, whatever became of it");
     const changed = await admission.changeCampaign(c.id, { stock: 3 });
     assert.equal(changed.kind, "changed");
     assert.equal((await room.ticket(c.id, ids.get(order[2]!)!))?.status, "waiting");
@@ -302,12 +305,25 @@ export function waitingRoomContract(name: string, open: OpenWaitingRoom, skip: s
     assert.ok(released >= 20 && released <= 40, `about 20/s for 1.5 s: ${released}`);
   });
 
-  it("joins are rate limited like claims", async (t) => {
-    const { room, create } = await open(t, { rateLimit: { user: parseRate("1/m", "RATE_LIMIT_USER")! } });
+  it("joins are rate limited like claims; a repeat join is answered before the limits", async (t) => {
+    const { room, create } = await open(t, {
+      rateLimit: {
+        user: parseRate("1/m", "RATE_LIMIT_USER")!,
+        ip: parseRate("1/m", "RATE_LIMIT_IP")!,
+      },
+    });
     const c = roomCampaign();
     await create(c);
-    ticketOf(await room.join({ campaignId: c.id, userId: "u" }));
-    const limited = await room.join({ campaignId: c.id, userId: "u" });
-    assert.equal(limited.kind, "rate_limited");
+    const ip = "192.0.2.7";
+    const first = ticketOf(await room.join({ campaignId: c.id, userId: "u", clientIp: ip }));
+    // docs/api.md "Join the queue": the same user again gets the same ticket (200), an answer
+    // already known, which may come before the limiter: in both modes it does, never 429.
+    const again = ticketOf(await room.join({ campaignId: c.id, userId: "u", clientIp: ip }), "existing");
+    assert.equal(again.ticketId, first.ticketId);
+    const limited = await room.join({ campaignId: c.id, userId: "v", clientIp: ip });
+    assert.equal(limited.kind, "rate_limited", "the address's limit is spent");
+    assert.ok((limited as { retryAfterSec: number }).retryAfterSec >= 1);
+    ticketOf(await room.join({ campaignId: c.id, userId: "w", clientIp: "192.0.2.8" }));
+    assert.deepEqual(await room.stats(c.id), { waiting: 2, prequeued: 2, admitted: 0, soldOut: false });
   });
 }

@@ -42,7 +42,8 @@ async function roomRoutes(t: TestContext, cluster: Cluster): Promise<boolean> {
 /**
  * Joins every user over the live API processes, retrying what gets no
  * definitive answer (a connection error, a 503) on the next one, as a
- * client would; userId -> [status, ticketId] of the definitive answer.
+ * client would; userId -> [status, ticketId] of the definitive answer
+ * (ticketId "" for a 410: the line was sold out, no ticket).
  */
 async function joinHttp(
   apis: () => ServerProcess[],
@@ -63,6 +64,11 @@ async function joinHttp(
         onAnswer?.(++done);
         const ticketId = String(res.body.ticketId);
         return { status: res.status, ticketId, firstTicketId: firstTicketId || ticketId };
+      }
+      // A line no unit can come to any more takes no ticket (docs/api.md "Join the queue").
+      if (res.status === 410 && res.body.error === "sold_out") {
+        onAnswer?.(++done);
+        return { status: res.status, ticketId: "", firstTicketId: "" };
       }
       if (res.status !== 0 && res.status !== 503 && res.status !== 429)
         throw new Error(`join ${userId}: ${res.status} ${JSON.stringify(res.body)}`);
@@ -121,8 +127,15 @@ async function checkLine(
     order.slice(0, stock),
     "admission order = HMAC order, then arrival order",
   );
-  const views = await pool(order, 50, (u) => ticketOf(api, campaignId, tickets.get(u)!.ticketId));
+  const views = await pool(order, 50, async (u) => {
+    const ticketId = tickets.get(u)!.ticketId;
+    return ticketId ? ticketOf(api, campaignId, ticketId) : undefined;
+  });
   views.forEach((v, i) => {
+    if (v === undefined) {
+      assert.ok(i >= stock, `${order[i]}: refused 410 sold_out, yet within the stock`);
+      return;
+    }
     if (i < stock) assert.deepEqual([v.status, v.claimId], ["admitted", rows[i]!.claim_id], order[i]);
     else assert.equal(v.status, "sold_out", order[i]);
   });
@@ -251,4 +264,73 @@ test("kill -9 of an API and of a worker, in the pre-queue and during release: no
   );
   assert.deepEqual([...lateOrder].sort(), [...late].sort());
   await checkLine(cluster, "crash", commitment, early, lateOrder, tickets, stock);
+});
+
+test("bad input, as docs/api.md answers it: a join before the pre-queue opens, a join again, an unknown ticket, a direct claim, the draw before startsAt", {
+  skip,
+  timeout: 120_000,
+}, async (t) => {
+  const cluster = await startCluster(t, {
+    apis: 1,
+    workers: 1,
+    env: { QUEUE: "redis", RATE_LIMIT_USER: "off" },
+  });
+  if (!(await roomRoutes(t, cluster))) return;
+  const api = cluster.apis[0]!.url;
+  const startsAt = Date.now() + 3_600_000;
+  // The pre-queue opens a minute before startsAt: not yet.
+  await cluster.createCampaign({
+    id: "later",
+    name: "later",
+    stock: 5,
+    startsAt: iso(startsAt),
+    waitingRoom: { prequeueSeconds: 60 },
+  });
+  const early = await request(api, "POST", "/v1/campaigns/later/queue", { userId: "alice" });
+  assert.deepEqual(
+    [early.status, early.body.error, early.body.reason],
+    [403, "campaign_not_active", "not_started"],
+  );
+  // The pre-queue is open (two hours before startsAt).
+  await cluster.createCampaign({
+    id: "open",
+    name: "open",
+    stock: 5,
+    startsAt: iso(startsAt),
+    waitingRoom: { prequeueSeconds: 7200 },
+  });
+  const first = await request(api, "POST", "/v1/campaigns/open/queue", { userId: "alice" });
+  assert.equal(first.status, 202, JSON.stringify(first.body));
+  assert.deepEqual(
+    [first.body.status, first.body.position, first.body.drawValue],
+    ["waiting", null, undefined],
+  );
+  const again = await request(api, "POST", "/v1/campaigns/open/queue", { userId: "alice" });
+  assert.equal(again.status, 200, "the same user again: the same ticket");
+  assert.equal(again.body.ticketId, first.body.ticketId);
+  const ticketId = String(first.body.ticketId);
+  const other = `${ticketId.slice(0, -1)}${ticketId.endsWith("A") ? "B" : "A"}`;
+  for (const id of [other, "no-such-ticket-0123456789"]) {
+    const unknown = await request(api, "GET", `/v1/campaigns/open/queue/${id}`);
+    assert.deepEqual([unknown.status, unknown.body.error], [404, "ticket_not_found"], id);
+  }
+  const elsewhere = await request(api, "GET", `/v1/campaigns/later/queue/${ticketId}`);
+  assert.deepEqual(
+    [elsewhere.status, elsewhere.body.error],
+    [404, "ticket_not_found"],
+    "another campaign's ticket",
+  );
+  const direct = await request(api, "POST", "/v1/campaigns/open/claims", { userId: "bob" });
+  assert.deepEqual(
+    [direct.status, direct.body.error, direct.body.reason],
+    [403, "campaign_not_active", "queue"],
+  );
+  const draw = await request(api, "GET", "/v1/campaigns/open/draw");
+  assert.deepEqual(
+    [draw.status, draw.body.error, draw.body.reason],
+    [403, "campaign_not_active", "not_started"],
+  );
+  const campaign = (await request(api, "GET", "/v1/campaigns/open")).body;
+  assert.match(String(campaign.drawCommitment), /^[0-9a-f]{64}$/);
+  assert.equal(campaign.drawSeed, undefined, "the seed is secret until startsAt");
 });

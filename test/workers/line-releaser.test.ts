@@ -4,7 +4,7 @@ import type { Campaign, Ticket } from "../../src/domain/types.ts";
 import type { ReleaseResult, WaitingRoomStore } from "../../src/ports/waiting-room.ts";
 import { LineReleaser } from "../../src/workers/line-releaser.ts";
 
-/** The releaser's budget (src/workers/line-releaser.ts): releasePerSecond spread over the runs, a token bucket. */
+/** The embedded releaser (src/workers/line-releaser.ts): which rooms it asks, and for how many; the rate is the store's. */
 const room = (id: string, releasePerSecond: number | null, startsAt = 0): Campaign => ({
   id,
   name: id,
@@ -30,7 +30,7 @@ function endlessStore(asked: Map<string, number[]>): WaitingRoomStore {
   };
 }
 
-test("releasePerSecond is spread over the runs; without it, up to maxPerRun; nothing before startsAt", async () => {
+test("every started room is asked for up to maxPerRun, whatever its rate (the store keeps it); nothing before startsAt", async () => {
   const asked = new Map<string, number[]>();
   let now = 10_000;
   const campaigns = [
@@ -43,34 +43,40 @@ test("releasePerSecond is spread over the runs; without it, up to maxPerRun; not
     store: endlessStore(asked),
     campaigns: async () => campaigns,
     now: () => now,
-    intervalMs: 100,
     maxPerRun: 500,
   });
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 4; i++) {
     await releaser.run();
     now += 100;
   }
-  const slow = asked.get("slow")!;
-  const released = slow.reduce((a, b) => a + b, 0);
-  // 4 s at 25/s: 100, give or take the first run's share.
-  assert.ok(released >= 95 && released <= 103, `25/s over 4 s released ${released}`);
-  assert.ok(Math.max(...slow) <= 5, `never more than two runs' worth at once: ${Math.max(...slow)}`);
-  assert.deepEqual(new Set(asked.get("fast")), new Set([500]));
+  assert.deepEqual(asked.get("slow"), [500, 500, 500, 500]);
+  assert.deepEqual(asked.get("fast"), [500, 500, 500, 500]);
   assert.equal(asked.get("later"), undefined, "nothing before startsAt");
   assert.equal(asked.get("plain"), undefined, "no room, no release");
 });
 
-test("a late timer does not make a burst: at most two runs' worth", async () => {
-  const asked = new Map<string, number[]>();
-  let now = 0;
+test("onRelease hears of releases and of sold-out flag changes only", async () => {
+  const heard: [string, ReleaseResult][] = [];
+  const results: ReleaseResult[] = [
+    { admitted: [], soldOut: false },
+    { admitted: [{} as Ticket], soldOut: false },
+    { admitted: [], soldOut: true },
+    { admitted: [], soldOut: true },
+    { admitted: [], soldOut: false },
+  ];
+  const store: WaitingRoomStore = { ...endlessStore(new Map()), release: async () => results.shift()! };
   const releaser = new LineReleaser({
-    store: endlessStore(asked),
-    campaigns: async () => [room("r", 100)],
-    now: () => now,
-    intervalMs: 100,
+    store,
+    campaigns: async () => [room("r", null)],
+    onRelease: (id, result) => heard.push([id, result]),
   });
-  await releaser.run();
-  now += 10_000; // the process was busy for 10 s
-  await releaser.run();
-  assert.deepEqual(asked.get("r"), [10, 20]);
+  for (let i = 0; i < 5; i++) await releaser.run();
+  assert.deepEqual(
+    heard.map(([, r]) => [r.admitted.length, r.soldOut]),
+    [
+      [1, false],
+      [0, true],
+      [0, false],
+    ],
+  );
 });

@@ -54,8 +54,21 @@ export class Line {
   /** Tickets waiting (not yet shown admitted). */
   #waiting = 0;
   #admitted = 0;
-  /** No unit can become free any more: every waiting ticket reads sold_out (one flag, no write per ticket). */
-  soldOut = false;
+  /** releasePerSecond's token bucket (tokens left, when last refilled), from the first release on. */
+  budget: { tokens: number; at: number } | undefined;
+  /**
+   * The campaign's lifecycle revision at which the line was found hopeless
+   * (no unit can become free any more): while the campaign is at it, every
+   * waiting ticket reads sold_out (one mark, no write per ticket). A
+   * lifecycle change (a stock raise...) bumps the revision, which clears it,
+   * as roomSoldOut does in Redis.
+   */
+  soldOutRevision: number | undefined;
+
+  /** Whether the line reads sold out for the campaign at `revision`. */
+  soldOut(revision: number): boolean {
+    return this.soldOutRevision === revision;
+  }
 
   get sealed(): boolean {
     return this.#sealed;

@@ -78,7 +78,6 @@ interface CampaignState {
 }
 
 const SOLD_OUT: AdmitOutcome = Object.freeze({ kind: "sold_out", replayed: false });
-const QUEUE_ONLY: AdmitOutcome = Object.freeze({ kind: "not_active", reason: "queue", replayed: false });
 const NOT_FOUND: AdmitOutcome = Object.freeze({ kind: "campaign_not_found" });
 const CLAIM_NOT_FOUND: HoldOutcome = Object.freeze({ kind: "claim_not_found" });
 const NONE: readonly Claim[] = Object.freeze([]);
@@ -306,7 +305,6 @@ export class MemoryAdmission implements AdmissionStore {
    */
   #known(state: CampaignState, userId: string): Promise<AdmitOutcome> | undefined {
     if (this.#active(state, userId).length >= state.campaign.perUserLimit) return undefined;
-    if (state.campaign.waitingRoom) return Promise.resolve(QUEUE_ONLY);
     const window = windowState(state.campaign, this.#now());
     if (window !== "open") return Promise.resolve({ kind: "not_active", reason: window, replayed: false });
     if (state.admitted < state.campaign.stock) return undefined;
@@ -321,7 +319,7 @@ export class MemoryAdmission implements AdmissionStore {
   ): Promise<AdmitOutcome> {
     const state = this.#campaigns.get(campaignId);
     if (!state) return NOT_FOUND;
-    const verdict = this.#decideNow(state, userId, { idempotencyKey, fromLine: false });
+    const verdict = this.#decideNow(state, userId, { idempotencyKey });
     switch (verdict.kind) {
       case "already_claimed":
         // The claim may still be on its way to disk: never name a claim that a
@@ -348,13 +346,15 @@ export class MemoryAdmission implements AdmissionStore {
    * between the checks and the reservation. An admitted claim is on its way
    * to the journal (`durable` resolves once it is fsync'ed, rejects when the
    * journal failed); the caller answers only after that. A claim released
-   * from a waiting room's line (`fromLine`) skips the room's own refusal and
-   * may take its id from its ticket.
+   * from a waiting room's line takes its id from its ticket (`claimId`). A
+   * waiting room's campaign is decided as any other: refusing direct claims
+   * (403, reason queue) is the claims service's rule, in every mode
+   * (services/claims.ts), as RedisAdmission leaves it.
    */
   #decideNow(
     state: CampaignState,
     userId: string,
-    options: { idempotencyKey?: string | undefined; fromLine: boolean; claimId?: string | undefined },
+    options: { idempotencyKey?: string | undefined; claimId?: string | undefined },
   ): Verdict {
     const { campaign } = state;
     const now = this.#now();
@@ -364,7 +364,6 @@ export class MemoryAdmission implements AdmissionStore {
       const latest = held.at(-1)!;
       return { kind: "already_claimed", claim: latest, durable: this.#durable.get(latest.claimId) };
     }
-    if (campaign.waitingRoom && !options.fromLine) return { kind: "not_active", reason: "queue" };
     const window = windowState(campaign, now);
     if (window !== "open") return { kind: "not_active", reason: window };
     if (state.admitted >= campaign.stock) return { kind: "sold_out" };
@@ -414,7 +413,7 @@ export class MemoryAdmission implements AdmissionStore {
    * Waiting room (./memory-waiting-room.ts): admits a user released from the
    * head of a line, exactly as a claim would be (per-user limit, window,
    * stock, holds, the same journal), minus the rate limit (the join was
-   * limited) and the room's refusal. Decided synchronously, so a releaser
+   * limited). Decided synchronously, so a releaser
    * that calls it for several tickets in a row decides them in line order;
    * `durable` says when the answer may be shown. The claim takes `claimId`
    * (the ticket's id: the one durable record says which ticket it came from).
@@ -426,7 +425,7 @@ export class MemoryAdmission implements AdmissionStore {
   ): Verdict | { kind: "campaign_not_found" } {
     const state = this.#campaigns.get(campaignId);
     if (!state) return { kind: "campaign_not_found" };
-    return this.#decideNow(state, userId, { fromLine: true, claimId });
+    return this.#decideNow(state, userId, { claimId });
   }
 
   /**

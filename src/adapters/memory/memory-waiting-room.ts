@@ -1,4 +1,4 @@
-import { arrivalKey, drawValue, prequeueKey, prequeueOpensAt } from "../../domain/draw.ts";
+import { arrivalKey, drawValue, prequeueKey, prequeueOpensAt, seedRevealed } from "../../domain/draw.ts";
 import { newClaimId } from "../../domain/ids.ts";
 import type { Campaign, Ticket } from "../../domain/types.ts";
 import { windowState } from "../../domain/window.ts";
@@ -20,7 +20,16 @@ export interface MemoryWaitingRoomOptions {
   now?: () => number;
   /** RATE_LIMIT_USER / RATE_LIMIT_IP, the claims' limiter: a join is limited like a claim. */
   rateLimiter?: RateLimiter | undefined;
+  /**
+   * releasePerSecond's burst: at most this many ms of it released at once,
+   * however late or often release() is called (default 200, as
+   * RedisWaitingRoom's).
+   */
+  burstMs?: number;
 }
+
+/** The release budget's default burst (ms of releasePerSecond): RedisWaitingRoom's. */
+export const RELEASE_BURST_MS = 200;
 
 /** drawPages' page: 1,000 values of 64 hex chars, ~66 KB of JSON. */
 const DRAW_PAGE = 1000;
@@ -54,6 +63,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
   readonly #tickets: Queue<TicketRecord>;
   readonly #now: () => number;
   readonly #limiter: RateLimiter | undefined;
+  readonly #burstMs: number;
   readonly #lines = new Map<string, Line>();
   /** Joins whose record is on its way to disk, by ticket id. */
   readonly #joining = new Map<string, Promise<void>>();
@@ -67,6 +77,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     this.#tickets = tickets;
     this.#now = options.now ?? Date.now;
     this.#limiter = options.rateLimiter;
+    this.#burstMs = options.burstMs ?? RELEASE_BURST_MS;
   }
 
   /**
@@ -171,7 +182,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     const existing = line.byUser(userId);
     if (existing) {
       await this.#joining.get(existing.ticket.ticketId);
-      return { kind: "existing", ticket: this.#view(line, existing) };
+      return { kind: "existing", ticket: this.#view(campaign, line, existing) };
     }
     const now = this.#now();
     if (now < prequeueOpensAt(campaign)) return { kind: "not_active", reason: "not_started" };
@@ -187,7 +198,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     const existing = line.byUser(userId);
     if (existing) {
       await this.#joining.get(existing.ticket.ticketId);
-      return { kind: "existing", ticket: this.#view(line, existing) };
+      return { kind: "existing", ticket: this.#view(campaign, line, existing) };
     }
     const record: TicketRecord = {
       ticketId: newClaimId(),
@@ -202,7 +213,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     // A failed publish throws (503): the journal takes no more, and the ticket stays unshown.
     await durable;
     place.durable = true;
-    return { kind: "joined", ticket: this.#view(line, place) };
+    return { kind: "joined", ticket: this.#view(campaign, line, place) };
   }
 
   async ticket(campaignId: string, ticketId: string): Promise<TicketView | undefined> {
@@ -211,24 +222,30 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     const line = this.#line(campaign);
     const place = line.byId(ticketId);
     if (!place?.durable) return undefined;
-    return this.#view(line, place);
+    return this.#view(campaign, line, place);
   }
 
-  #view(line: Line, place: Place): TicketView {
+  /** A ticket as the port shows it: its drawValue only from startsAt (the seed is revealed then), by this process's clock. */
+  #view(campaign: Campaign, line: Line, place: Place): TicketView {
     const { ticket } = place;
-    const status = ticket.status === "waiting" && line.soldOut ? "sold_out" : ticket.status;
+    const status =
+      ticket.status === "waiting" && line.soldOut(campaign.revision ?? 0) ? "sold_out" : ticket.status;
     const position = status === "waiting" ? line.position(place) : null;
-    return { ...ticket, status, position, ahead: position === null ? null : position - 1 };
+    const view: TicketView = { ...ticket, status, position, ahead: position === null ? null : position - 1 };
+    if (!seedRevealed(campaign, this.#now())) delete view.drawValue;
+    return view;
   }
 
   /**
-   * Admits up to `max` tickets from the head, in line order, each through
+   * Admits up to `max` tickets from the head (fewer when releasePerSecond's
+   * budget holds fewer: #budget), in line order, each through
    * MemoryAdmission.admitFromLine (decided synchronously, one after the
    * other, then made durable together by the journal's group commit). At
    * most the free units are released: a ticket whose user already holds
    * their claims takes no unit and is admitted naming that claim. Then the
    * sold-out flag is set (or cleared, after a stock raise) from whether any
-   * unit can still become free.
+   * unit can still become free (a mark at the campaign's revision: a
+   * lifecycle change clears it at once, as in Redis).
    */
   async release(campaignId: string, max: number): Promise<ReleaseResult> {
     const campaign = await this.#admission.getCampaign(campaignId);
@@ -236,13 +253,14 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     if (!campaign || !line?.sealed) return { admitted: [], soldOut: false };
     const before = this.#admission.lineCapacity(campaignId);
     if (!before) return { admitted: [], soldOut: false };
+    const n = this.#budget(line, campaign.waitingRoom?.releasePerSecond ?? null, max);
     const releasing: Promise<Ticket | undefined>[] = [];
-    let units = before.window === "open" && !before.hopeless ? Math.min(max, before.free) : 0;
+    let units = before.window === "open" && !before.hopeless ? Math.min(n, before.free) : 0;
     // Tickets admitted already (found so at a restart) are passed over, never admitted twice. A
     // head whose user holds their claims already needs no unit: admitted naming them, even when none is free.
     for (
       let place = line.skipAdmitted();
-      place?.durable && releasing.length < max;
+      place?.durable && releasing.length < n;
       place = line.skipAdmitted()
     ) {
       const { userId, ticketId } = place.ticket;
@@ -254,12 +272,33 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
       const claimId = verdict.claim.claimId;
       releasing.push((verdict.durable ?? Promise.resolve()).then(() => this.#admitted(line, place, claimId)));
     }
+    if (line.budget) line.budget.tokens -= releasing.length;
     const results = await Promise.allSettled(releasing);
     const admitted = results.flatMap((r) => (r.status === "fulfilled" && r.value ? [r.value] : []));
     const failed = results.find((r) => r.status === "rejected");
     // A claim the journal could not take: the journal now refuses every write (readiness says so).
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    return this.#settle(line, this.#admission.lineCapacity(campaignId)?.hopeless ?? false, admitted);
+    // The campaign as it is now (a change may have come meanwhile), then its capacity, in one step.
+    const current = await this.#admission.getCampaign(campaignId);
+    return this.#settle(line, current, this.#admission.lineCapacity(campaignId)?.hopeless ?? false, admitted);
+  }
+
+  /**
+   * How many tickets this call may release: `max`, and with releasePerSecond
+   * what the line's token bucket holds (full, burstMs of releases, at the
+   * first release; refilled at the rate since the last), so that the rate
+   * holds whoever calls and however often, as room-release-8.lua's bucket.
+   */
+  #budget(line: Line, perSecond: number | null, max: number): number {
+    if (!perSecond) return max;
+    const now = this.#now();
+    const burst = Math.max(1, (perSecond * this.#burstMs) / 1000);
+    const known = line.budget;
+    const tokens = known
+      ? Math.min(burst, known.tokens + (Math.max(0, now - known.at) * perSecond) / 1000)
+      : burst;
+    line.budget = { tokens, at: now };
+    return Math.min(max, Math.floor(tokens));
   }
 
   /** A released ticket's claim is durable: it shows admitted, and its record says which claim. */
@@ -279,9 +318,11 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     return { ...ticket };
   }
 
-  #settle(line: Line, hopeless: boolean, admitted: Ticket[]): ReleaseResult {
-    line.soldOut = hopeless && line.waiting > 0;
-    return { admitted, soldOut: line.soldOut };
+  /** Marks the line sold out at the campaign's current revision, or clears the mark. */
+  #settle(line: Line, campaign: Campaign | undefined, hopeless: boolean, admitted: Ticket[]): ReleaseResult {
+    const soldOut = campaign !== undefined && hopeless && line.waiting > 0;
+    line.soldOutRevision = soldOut ? (campaign.revision ?? 0) : undefined;
+    return { admitted, soldOut };
   }
 
   async stats(campaignId: string): Promise<LineStats | undefined> {
@@ -292,7 +333,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
       waiting: line.waiting,
       prequeued: line.prequeued,
       admitted: line.admitted,
-      soldOut: line.soldOut,
+      soldOut: line.soldOut(campaign.revision ?? 0),
     };
   }
 

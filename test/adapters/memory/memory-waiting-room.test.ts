@@ -201,3 +201,26 @@ test("restore: tickets come back in their places; one whose claim exists is admi
   );
   assert.equal(next.soldOut, true);
 });
+
+test("releasePerSecond: the store's own budget, a burst of burstMs then the rate, however late or often it is asked", async () => {
+  const { store, clock } = await open(
+    room({
+      stock: 1000,
+      waitingRoom: { prequeueSeconds: 600, releasePerSecond: 25, seed, commitment: drawCommitment(seed) },
+    }),
+  );
+  for (let i = 0; i < 200; i++) await joined(store, `u${i}`);
+  clock.set(T0);
+  const first = await store.release("r", 100);
+  assert.equal(first.admitted.length, 5, "full at the first release: 200 ms of 25/s");
+  assert.equal((await store.release("r", 100)).admitted.length, 0, "again at once: spent");
+  let released = 0;
+  for (let i = 0; i < 40; i++) {
+    clock.set(T0 + (i + 1) * 100);
+    released += (await store.release("r", 100)).admitted.length;
+  }
+  assert.ok(released >= 98 && released <= 100, `25/s over 4 s released ${released}`);
+  clock.set(T0 + 4000 + 10_000); // nobody asked for 10 s
+  assert.equal((await store.release("r", 100)).admitted.length, 5, "a late caller gets the burst, no more");
+  assert.equal((await store.release("r", 2)).admitted.length, 0, "max bounds it too; nothing left anyway");
+});

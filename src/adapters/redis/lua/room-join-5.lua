@@ -16,11 +16,14 @@
   current one and derives again.
 
   Checks, in the order of a claim's (admit-9.lua): the state is loaded and
-  not being rebuilt, the campaign has a waiting room, the rate limits (the
-  claims' buckets and settings, in the campaign's slot; refused: nothing
-  counted or written), the user's ticket already (EXISTING, also once the
-  campaign ended or closed), then closed, before the pre-queue opens
-  (startsAt - roomPre seconds), ended, paused; then the new ticket.
+  not being rebuilt, the campaign has a waiting room, the user's ticket
+  already (EXISTING, also once the campaign ended or closed; before the rate
+  limits, as docs/api.md lets an answer already known come, and as the
+  embedded mode answers: a repeat join is never 429, and counts nothing),
+  the rate limits (the claims' buckets and settings, in the campaign's slot;
+  refused: nothing counted or written), then closed, before the pre-queue
+  opens (startsAt - roomPre seconds), ended, paused; a line marked sold
+  out; then the new ticket.
 
   KEYS[1] state hash  KEYS[2] line sorted set  KEYS[3] tickets hash
   KEYS[4] the user's rate-limit bucket    (a placeholder when ARGV[6] = "")
@@ -37,6 +40,7 @@
                     out; position -1 = none; now: Redis TIME, ms)
     2 EXISTING      {2, status, position, prequeued, userId, joinedAt, claimId, now}
     3 NOT_ACTIVE    {3, reason}  reason: not_started (the pre-queue is not open yet) | ended | paused | closed
+    4 SOLD_OUT      {4}  the line is marked hopeless (no unit can become free any more): no ticket written
     5 NOT_FOUND     {5}  no state
     6 REBUILDING    {6}
     8 RATE_LIMITED  {8, waitMs}  nothing counted or written
@@ -61,6 +65,13 @@ local K = {line = KEYS[2], tickets = KEYS[3]}
 local id = ARGV[3]
 local now = redisTimeMs()
 
+local record = redis.call("HGET", KEYS[3], id)
+if record then
+  local view = roomView(K, R, now, id, record)
+  view[#view + 1] = now
+  return {2, unpack(view)}
+end
+
 -- The rate limits: all buckets allow, or none is counted.
 local userInterval, ipInterval = tonumber(ARGV[6]), tonumber(ARGV[8])
 local wait, userTat, ipTat = 0, nil, nil
@@ -78,13 +89,6 @@ if wait > 0 then return {8, math.ceil(wait)} end
 if userTat then gcraCount(KEYS[4], now, userTat) end
 if ipTat then gcraCount(KEYS[5], now, ipTat) end
 
-local record = redis.call("HGET", KEYS[3], id)
-if record then
-  local view = roomView(K, R, now, id, record)
-  view[#view + 1] = now
-  return {2, unpack(view)}
-end
-
 local reason
 if R.status == "closed" then
   reason = "closed"
@@ -96,6 +100,8 @@ elseif R.status == "paused" then
   reason = "paused"
 end
 if reason then return {3, reason} end
+-- A line marked hopeless (room-release-8.lua) takes no new ticket: 410, as docs/api.md says.
+if R.soldOut then return {4} end
 
 -- A new ticket: pre-queued before startsAt (no position yet), else last in the line.
 local orderKey, position, prequeued
@@ -109,6 +115,4 @@ end
 redis.call("ZADD", KEYS[2], 0, orderKey .. id)
 if prequeued == 0 then position = redis.call("ZCARD", KEYS[2]) - R.served end
 redis.call("HSET", KEYS[3], id, orderKey .. ARGV[2] .. ROOM_SEP .. now)
-local status = "w"
-if R.soldOut then status, position = "s", -1 end
-return {1, status, position, prequeued, ARGV[2], now, "", now}
+return {1, "w", position, prequeued, ARGV[2], now, "", now}

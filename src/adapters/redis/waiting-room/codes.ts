@@ -8,6 +8,7 @@ export const ROOM = {
   JOINED: 1,
   EXISTING: 2,
   NOT_ACTIVE: 3,
+  SOLD_OUT: 4,
   NOT_FOUND: 5,
   REBUILDING: 6,
   RATE_LIMITED: 8,

@@ -78,6 +78,8 @@ export class RedisWaitingRoom implements WaitingRoomStore {
           return { kind: "existing", ticket: ticketView(campaign, id, reply.slice(1) as ViewReply) };
         case ROOM.NOT_ACTIVE:
           return { kind: "not_active", reason: reply[1] as NotActiveReason };
+        case ROOM.SOLD_OUT:
+          return { kind: "sold_out" };
         case ROOM.RATE_LIMITED:
           return { kind: "rate_limited", retryAfterSec: retryAfterSeconds(Number(reply[1])) };
         case ROOM.NO_ROOM:

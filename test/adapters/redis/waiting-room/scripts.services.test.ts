@@ -32,7 +32,11 @@ interface Setup {
   scripts: Scripts;
   k: CampaignKeys;
   open(campaign?: Partial<Campaign>): Promise<void>;
-  join(user: string, options?: { key?: string; rate?: [number, number] }): Promise<unknown[]>;
+  /** `rate`: the user's bucket; `ipRate`: one address's bucket, shared by every user. */
+  join(
+    user: string,
+    options?: { key?: string; rate?: [number, number]; ipRate?: [number, number] },
+  ): Promise<unknown[]>;
   ticket(user: string): Promise<unknown[]>;
   release(max: number, options?: { burstMs?: number; channel?: string }): Promise<Released>;
 }
@@ -75,7 +79,13 @@ async function setup(t: { after: (fn: () => void | Promise<void>) => void }, id 
     },
     async join(user, options = {}) {
       return (await scripts.roomJoin(
-        [k.state, k.line, k.tickets, options.rate ? k.rateUser(user) : k.noIdempotency, k.noIdempotency],
+        [
+          k.state,
+          k.line,
+          k.tickets,
+          options.rate ? k.rateUser(user) : k.noIdempotency,
+          options.ipRate ? k.rateIp("192.0.2.1") : k.noIdempotency,
+        ],
         [
           id,
           user,
@@ -84,8 +94,8 @@ async function setup(t: { after: (fn: () => void | Promise<void>) => void }, id 
           Buffer.from(draw(user).slice(0, 32), "hex"),
           options.rate?.[0] ?? "",
           options.rate?.[1] ?? "",
-          "",
-          "",
+          options.ipRate?.[0] ?? "",
+          options.ipRate?.[1] ?? "",
         ],
       )) as unknown[];
     },
@@ -193,16 +203,22 @@ test("join: the same user again gets the same ticket (EXISTING); another key is 
   assert.equal(await s.redis.hget(s.k.state, "roomKey"), KEY);
 });
 
-test("join: rate limited like a claim (the same buckets); a refusal writes nothing", {
+test("join: rate limited like a claim (the same buckets); a refusal writes nothing; a repeat join is answered before the limits", {
   skip,
 }, async (t) => {
   const s = await setup(t);
   await s.open();
-  assert.equal((await s.join("u1", { rate: [60_000, 1] }))[0], ROOM.JOINED);
-  const limited = await s.join("u1", { rate: [60_000, 1] });
-  assert.equal(limited[0], ROOM.RATE_LIMITED);
+  const rates: { rate: [number, number]; ipRate: [number, number] } = {
+    rate: [60_000, 1],
+    ipRate: [60_000, 1],
+  };
+  assert.equal((await s.join("u1", rates))[0], ROOM.JOINED);
+  assert.equal((await s.join("u1", rates))[0], ROOM.EXISTING, "the user's ticket, known: never 429");
+  const limited = await s.join("u2", rates);
+  assert.equal(limited[0], ROOM.RATE_LIMITED, "the address's bucket is spent");
   assert.ok(Number(limited[1]) > 50_000);
   assert.equal(await s.redis.zcard(s.k.line), 1);
+  assert.equal((await s.join("u2", { rate: [60_000, 1] }))[0], ROOM.JOINED, "the refusal counted nothing");
 });
 
 test("ticket: NOT_FOUND, NO_ROOM, NO_TICKET; now is Redis TIME", { skip }, async (t) => {
@@ -295,18 +311,19 @@ test("release: sold out marks the line hopeless at once (every waiting ticket re
   const released = await s.release(10);
   assert.equal(released.tickets.length, 2);
   assert.equal(released.soldOut, 1);
-  const waiting = (await Promise.all(["a", "b", "c", "d"].map((u) => s.ticket(u)))).filter(
-    (r) => r[1] !== "a",
-  );
+  const views = await Promise.all(["a", "b", "c", "d"].map(async (u) => [u, await s.ticket(u)] as const));
+  const waiting = views.filter(([, r]) => r[1] !== "a");
   assert.deepEqual(
-    waiting.map((r) => [r[1], r[2]]),
+    waiting.map(([, r]) => [r[1], r[2]]),
     [
       ["s", -1],
       ["s", -1],
     ],
   );
-  // A late joiner of a hopeless line reads sold_out too.
-  assert.equal((await s.join("e"))[1], "s");
+  // A join to a hopeless line is refused (410), no ticket written; a repeat of one still finds it.
+  assert.deepEqual(await s.join("e"), [ROOM.SOLD_OUT]);
+  assert.equal(await s.redis.zcard(s.k.line), 4);
+  assert.equal((await s.join(waiting[0]![0]))[0], ROOM.EXISTING);
   assert.deepEqual((await s.release(10)).tickets, []);
   // A lifecycle change (change-campaign-5.lua) bumps the revision: the mark no longer holds.
   const change = (await s.scripts.changeCampaign(
@@ -314,7 +331,8 @@ test("release: sold out marks the line hopeless at once (every waiting ticket re
     ["apply", "", 4, ""],
   )) as unknown[];
   assert.equal(change[0], 1);
-  assert.equal((await s.ticket("e"))[1], "w");
+  assert.equal((await s.ticket(waiting[0]![0]))[1], "w");
+  assert.equal((await s.join("e"))[0], ROOM.JOINED, "the line takes joins again");
   const more = await s.release(10);
   assert.equal(more.tickets.length, 2);
   assert.equal(more.soldOut, 1);
