@@ -200,7 +200,7 @@ test("the snapshots carry a waiting room's line: its length, release rate and th
     id: "room",
     name: "Room",
     stock: 1,
-    startsAt: new Date(Date.now() + 300).toISOString(),
+    startsAt: new Date(Date.now() + 1500).toISOString(),
     waitingRoom: { prequeueSeconds: 60, releasePerSecond: 5 },
   })) as { drawCommitment?: string };
   for (const user of ["u1", "u2", "u3"])

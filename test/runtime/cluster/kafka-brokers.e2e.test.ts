@@ -71,6 +71,9 @@ test("kill -9 of one of 3 Kafka brokers mid-spike (RF 3, min ISR 2): every 202 i
   let killedAt = 0;
   let kill: Promise<void> | undefined;
   const unavailable: number[] = [];
+  // A machine too busy to keep up sheds load with 503s of its own (src/http/plugins/overload.ts):
+  // counted apart, since they say nothing about Kafka.
+  let shed = 0;
   const result = await spike(
     () => cluster.apis.map((p) => p.url),
     "drop",
@@ -86,7 +89,8 @@ test("kill -9 of one of 3 Kafka brokers mid-spike (RF 3, min ISR 2): every 202 i
         })();
       },
       onReply: (_, reply: Reply, sentAt) => {
-        if (reply.status === 503) unavailable.push(sentAt);
+        if (reply.status === 503 && /overloaded/.test(String(reply.body.message))) shed++;
+        else if (reply.status === 503) unavailable.push(sentAt);
       },
     },
   );
@@ -110,10 +114,11 @@ test("kill -9 of one of 3 Kafka brokers mid-spike (RF 3, min ISR 2): every 202 i
   const after = unavailable.filter((at) => at >= killedAt);
   const windowMs = after.length > 0 ? Math.max(...after) - killedAt : 0;
   t.diagnostic(
-    `503s: ${before} before the kill, ${after.length} after it, the last ${Math.round(windowMs)} ms after it; ` +
+    `503s: ${before} before the kill, ${after.length} after it, the last ${Math.round(windowMs)} ms after it ` +
+      `(and ${shed} shed by the overload guard); ` +
       `kafka up ${Math.round((kafkaUp - started) / 1000)} s, stampede up ${Math.round((ready - kafkaUp) / 1000)} s, ` +
       `spike ${Math.round((fired - ready) / 1000)} s, total ${Math.round((performance.now() - started) / 1000)} s`,
   );
-  assert.equal(before, 0, "no 503 before the broker died");
+  assert.equal(before, 0, "no 503 for a dependency before the broker died");
   assert.ok(windowMs < 30_000, `503s for ${Math.round(windowMs)} ms: longer than leadership takes to move`);
 });
