@@ -210,6 +210,12 @@ export function shardOfClaim(campaignId: string, claimId: string): number {
   return 0;
 }
 
+/** The ref of the slot a claim lives in: its campaign's id (shard 0), or its shard's ref. */
+export function claimRef(campaignId: string, claimId: string): string {
+  const shard = shardOfClaim(campaignId, claimId);
+  return shard === 0 ? campaignId : shardRef(campaignId, shard);
+}
+
 /** The tag a claim id starts with (distributed mode's claim ids), or undefined. */
 export function claimTag(claimId: string): string | undefined {
   const tag = claimId.slice(0, TAG_LENGTH);

@@ -1,13 +1,15 @@
 import { StampedeError } from "../../../domain/errors.ts";
 import { newClaimId, newCouponCode } from "../../../domain/ids.ts";
 import { retryAfterSeconds } from "../../../domain/rate-policy.ts";
+import { shardOfUser } from "../../../domain/shards.ts";
 import type { Claim } from "../../../domain/types.ts";
 import type { AdmitOutcome, AdmitRequest, NotActiveReason } from "../../../ports/admission.ts";
 import { unpackClaim } from "../claim-codec.ts";
-import { campaignTag } from "../keys.ts";
+import { refTag, shardRef } from "../keys.ts";
 import { ADMIT, CLAIM_PLACE } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
 import type { Lesson } from "./memory-answers.ts";
+import { refill } from "./shards.ts";
 import { beingRebuilt, redisDidNotAnswer, unavailableOnFailure } from "./unavailable.ts";
 
 /**
@@ -22,23 +24,38 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
   let memorized = known(ctx, request);
   if (memorized) return memorized;
   const { campaignId, userId } = request;
-  const loading = request.idempotencyKey === undefined ? ctx.memory.loading(campaignId) : undefined;
+  // A campaign over shards decides in the user's shard: its keys, its memory answers (shards.ts).
+  const shards = (await ctx.definitions.get(campaignId).catch(() => undefined))?.shards ?? 1;
+  const shard = shardOfUser(userId, shards);
+  const ref = shards > 1 ? shardRef(campaignId, shard) : campaignId;
+  const loading = request.idempotencyKey === undefined ? ctx.memory.loading(ref) : undefined;
   if (loading) {
     await loading;
     memorized = known(ctx, request);
     if (memorized) return memorized;
   }
   let sentAt = performance.now();
-  let reply = await runAdmit(ctx, request);
+  let reply = await runAdmit(ctx, request, ref);
   if (reply[0] === ADMIT.NOT_FOUND || reply[0] === ADMIT.REBUILDING) {
     const ready = await ctx.loader.ready(campaignId);
     if (ready === "unknown") return { kind: "campaign_not_found" };
     if (ready === "retired") return retiredOutcome(ctx, campaignId, userId);
     if (ready === "timeout") throw beingRebuilt();
     sentAt = performance.now();
-    reply = await runAdmit(ctx, request);
+    reply = await runAdmit(ctx, request, ref);
   }
-  const outcome = outcomeOf(ctx, campaignId, userId, reply, sentAt);
+  // The user's shard ran out of its slice (a 410 without a lease): stock comes from the other
+  // shards first, and only a campaign sold out everywhere is answered 410 (then with a lease).
+  for (let tries = 0; shards > 1 && isSliceOut(reply); tries++) {
+    if (tries >= REFILL_TRIES)
+      throw new StampedeError("unavailable", "Stock is moving between the campaign's shards; retry.", {
+        retryAfter: 1,
+      });
+    await unavailableOnFailure(refill(ctx, campaignId, shards, shard));
+    sentAt = performance.now();
+    reply = await runAdmit(ctx, request, ref);
+  }
+  const outcome = outcomeOf(ctx, { campaignId, ref }, userId, reply, sentAt);
   if (
     (reply[0] === ADMIT.ADMITTED || reply[0] === ADMIT.ALREADY_CLAIMED) &&
     reply[6] === CLAIM_PLACE.IN_LEDGER &&
@@ -54,6 +71,14 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
   return outcome;
 }
 
+/** How many refills one claim may wait through (others may take each refill's units first). */
+const REFILL_TRIES = 20;
+
+/** A shard's own 410 (no lease, not a replay): its slice ran out; the campaign may not have. */
+function isSliceOut(reply: Reply): boolean {
+  return reply[0] === ADMIT.SOLD_OUT && reply[1] !== 1 && reply[2] === "";
+}
+
 /** Most due holds admit-9.lua expires before it decides (the workers' reapers do the rest). */
 export const ADMIT_REAP_LIMIT = 32;
 
@@ -61,7 +86,9 @@ export const ADMIT_REAP_LIMIT = 32;
 export function known(ctx: AdmissionContext, request: AdmitRequest): AdmitOutcome | undefined {
   if (request.idempotencyKey !== undefined) return undefined;
   const { campaignId, userId } = request;
-  const answer = ctx.memory.lookup(campaignId, userId, Date.now());
+  const shards = ctx.definitions.peek(campaignId)?.shards ?? 1;
+  const ref = shards > 1 ? shardRef(campaignId, shardOfUser(userId, shards)) : campaignId;
+  const answer = ctx.memory.lookup(ref, userId, Date.now());
   switch (answer?.kind) {
     case undefined:
       return undefined;
@@ -82,9 +109,10 @@ const SOLD_OUT: AdmitOutcome = Object.freeze({ kind: "sold_out", replayed: false
 
 type Reply = (string | number)[];
 
-async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<Reply> {
+/** One admit-9.lua call in `ref`'s slot: the campaign's, or the user's shard's. */
+async function runAdmit(ctx: AdmissionContext, request: AdmitRequest, ref: string): Promise<Reply> {
   const { campaignId, userId, idempotencyKey: key } = request;
-  const k = ctx.keys.campaign(campaignId);
+  const k = ctx.keys.campaign(ref);
   const { rateUser, rateIp } = ctx;
   try {
     return (await ctx.scripts.admit(
@@ -102,7 +130,7 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
       [
         campaignId,
         userId,
-        campaignTag(campaignId) + newClaimId(),
+        refTag(ref) + newClaimId(),
         newCouponCode(),
         key ?? "",
         ctx.idempotencyTtlSec,
@@ -123,7 +151,7 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
 
 function outcomeOf(
   ctx: AdmissionContext,
-  campaignId: string,
+  { campaignId, ref }: { campaignId: string; ref: string },
   userId: string,
   reply: Reply,
   sentAt: number,
@@ -132,7 +160,7 @@ function outcomeOf(
   const lease = String(reply[2] ?? "");
   // A replayed answer is about the first request, not about now: nothing to learn.
   const learn = (lesson: Lesson) => {
-    if (!replayed) ctx.memory.learn(campaignId, userId, lease, sentAt, lesson);
+    if (!replayed) ctx.memory.learn(ref, userId, lease, sentAt, lesson);
   };
   switch (reply[0]) {
     case ADMIT.ADMITTED:

@@ -73,6 +73,11 @@ export class CampaignDefinitions {
     return campaign;
   }
 
+  /** The definition if this process has it cached now (no read): what a synchronous answer may use. */
+  peek(campaignId: string): Campaign | undefined {
+    return this.#cache.get(campaignId)?.campaign;
+  }
+
   /** The campaign's state changed under this process: read it again next time. */
   forget(campaignId: string): void {
     this.#cache.delete(campaignId);
@@ -96,6 +101,8 @@ export class CampaignDefinitions {
       roomRate,
       roomSeed,
       roomCommit,
+      shards,
+      campaignStock,
     ] = await this.#o.redis.hmget(
       this.#o.keys.campaign(campaignId).state,
       "name",
@@ -111,12 +118,15 @@ export class CampaignDefinitions {
       "roomRate",
       "roomSeed",
       "roomCommit",
+      "shards",
+      "campaignStock",
     );
     if (name == null || stock == null || perUser == null) return undefined;
     const campaign: Campaign = {
       id: campaignId,
       name,
-      stock: Number(stock),
+      // A shard's `stock` is its slice; the campaign's is kept beside it.
+      stock: Number(campaignStock ?? stock),
       perUserLimit: Number(perUser),
       startsAt: startsAt ? Number(startsAt) : null,
       endsAt: endsAt ? Number(endsAt) : null,
@@ -127,6 +137,7 @@ export class CampaignDefinitions {
     };
     // Only campaigns with holds say so: one without reads as before holds.
     if (holdSec) campaign.holdSeconds = Number(holdSec);
+    if (shards && Number(shards) > 1) campaign.shards = Number(shards);
     if (roomPre)
       campaign.waitingRoom = {
         prequeueSeconds: Number(roomPre),
