@@ -25,36 +25,45 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
   if (memorized) return memorized;
   const { campaignId, userId } = request;
   // A campaign over shards decides in the user's shard: its keys, its memory answers (shards.ts).
-  const shards = (await ctx.definitions.get(campaignId).catch(() => undefined))?.shards ?? 1;
-  const shard = shardOfUser(userId, shards);
-  const ref = shards > 1 ? shardRef(campaignId, shard) : campaignId;
-  const loading = request.idempotencyKey === undefined ? ctx.memory.loading(ref) : undefined;
+  // The count comes from the cached definition, without a read: a wrong guess (1, before the
+  // definition is at hand) is answered WRONG_SHARDS with the count, and nothing is decided.
+  const route = routeOf(campaignId, userId, ctx.definitions.peek(campaignId)?.shards ?? 1);
+  const loading = request.idempotencyKey === undefined ? ctx.memory.loading(route.ref) : undefined;
   if (loading) {
     await loading;
     memorized = known(ctx, request);
     if (memorized) return memorized;
   }
   let sentAt = performance.now();
-  let reply = await runAdmit(ctx, request, ref);
+  const send = async (): Promise<Reply> => {
+    sentAt = performance.now();
+    const reply = await runAdmit(ctx, request, route);
+    if (reply[0] !== ADMIT.WRONG_SHARDS) return reply;
+    Object.assign(route, routeOf(campaignId, userId, Number(reply[2])));
+    // Have the definition at hand for this campaign's next claims.
+    void ctx.definitions.get(campaignId).catch(() => undefined);
+    sentAt = performance.now();
+    return runAdmit(ctx, request, route);
+  };
+  let reply = await send();
   if (reply[0] === ADMIT.NOT_FOUND || reply[0] === ADMIT.REBUILDING) {
     const ready = await ctx.loader.ready(campaignId);
     if (ready === "unknown") return { kind: "campaign_not_found" };
     if (ready === "retired") return retiredOutcome(ctx, campaignId, userId);
     if (ready === "timeout") throw beingRebuilt();
-    sentAt = performance.now();
-    reply = await runAdmit(ctx, request, ref);
+    reply = await send();
   }
   // The user's shard ran out of its slice (a 410 without a lease): stock comes from the other
   // shards first, and only a campaign sold out everywhere is answered 410 (then with a lease).
-  for (let tries = 0; shards > 1 && isSliceOut(reply); tries++) {
+  for (let tries = 0; route.shards > 1 && isSliceOut(reply); tries++) {
     if (tries >= REFILL_TRIES)
       throw new StampedeError("unavailable", "Stock is moving between the campaign's shards; retry.", {
         retryAfter: 1,
       });
-    await unavailableOnFailure(refill(ctx, campaignId, shards, shard));
-    sentAt = performance.now();
-    reply = await runAdmit(ctx, request, ref);
+    await unavailableOnFailure(refill(ctx, campaignId, route.shards, route.shard));
+    reply = await send();
   }
+  const { ref } = route;
   const outcome = outcomeOf(ctx, { campaignId, ref }, userId, reply, sentAt);
   if (
     (reply[0] === ADMIT.ADMITTED || reply[0] === ADMIT.ALREADY_CLAIMED) &&
@@ -69,6 +78,18 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
     if (claim) return { ...outcome, claim };
   }
   return outcome;
+}
+
+/** Where a user's claim of a campaign is decided: the campaign's slot, or the user's shard's. */
+interface Route {
+  shards: number;
+  shard: number;
+  ref: string;
+}
+
+function routeOf(campaignId: string, userId: string, shards: number): Route {
+  const shard = shardOfUser(userId, shards);
+  return { shards, shard, ref: shards > 1 ? shardRef(campaignId, shard) : campaignId };
 }
 
 /** How many refills one claim may wait through (others may take each refill's units first). */
@@ -110,7 +131,11 @@ const SOLD_OUT: AdmitOutcome = Object.freeze({ kind: "sold_out", replayed: false
 type Reply = (string | number)[];
 
 /** One admit-9.lua call in `ref`'s slot: the campaign's, or the user's shard's. */
-async function runAdmit(ctx: AdmissionContext, request: AdmitRequest, ref: string): Promise<Reply> {
+async function runAdmit(
+  ctx: AdmissionContext,
+  request: AdmitRequest,
+  { ref, shards }: Route,
+): Promise<Reply> {
   const { campaignId, userId, idempotencyKey: key } = request;
   const k = ctx.keys.campaign(ref);
   const { rateUser, rateIp } = ctx;
@@ -142,6 +167,7 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest, ref: strin
         rateIp ? rateIp.burst : "",
         ctx.events.channel,
         ADMIT_REAP_LIMIT,
+        shards,
       ],
     )) as Reply;
   } catch (error) {

@@ -3,8 +3,8 @@
 -- holdings.lua, claim.lua and holds.lua.
 --
 -- admissionState(key): the state hash's fields the decision reads, or nil when there is no state.
---   S = {status, stock, perUser, startsAt, endsAt, admitted, epoch, rev, hold, holdSec, lease, sharded,
---   soldOut}
+--   S = {status, stock, perUser, startsAt, endsAt, admitted, epoch, rev, hold, holdSec, lease, shards,
+--   sharded, soldOut}
 --   (numbers where numbers; startsAt/endsAt "" = none; holdSec nil without holds; lease: "epoch:rev",
 --   "" while a change that may reopen the campaign is on hold; sharded: one shard of a campaign over
 --   shards, whose stock is its slice; soldOut: the check across its shards found it sold out).
@@ -15,7 +15,8 @@ local function admissionState(key)
   if not s[1] then return nil end
   local S = {status = s[1], stock = tonumber(s[2]), perUser = tonumber(s[3]), startsAt = s[4] or "",
     endsAt = s[5] or "", admitted = tonumber(s[6]), hold = s[10], holdSec = tonumber(s[11] or ""), lease = "",
-    sharded = (tonumber(s[12] or "1") or 1) > 1, soldOut = s[13] == "1"}
+    shards = tonumber(s[12] or "1") or 1, soldOut = s[13] == "1"}
+  S.sharded = S.shards > 1
   if not S.hold then S.lease = (s[8] or "0") .. ":" .. (s[9] or "0") end
   return S
 end
