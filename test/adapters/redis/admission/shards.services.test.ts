@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { PostgresLedger } from "../../../../src/adapters/postgres/postgres-ledger.ts";
 import { RedisAdmission } from "../../../../src/adapters/redis/admission/redis-admission.ts";
+import { RetentionSweeper } from "../../../../src/adapters/redis/admission/retention.ts";
 import { claimRef, RedisKeys, shardOfClaim, shardRef } from "../../../../src/adapters/redis/keys.ts";
 import { redisScripts } from "../../../../src/adapters/redis/scripts.ts";
 import { streamSink } from "../../../../src/adapters/redis/streams/claims-sink.ts";
@@ -50,14 +52,20 @@ async function world(t: After) {
     t.after(() => admission.close());
     return admission;
   };
-  const create = async (admission: RedisAdmission, id: string, stock: number, shards: number) => {
+  const create = async (
+    admission: RedisAdmission,
+    id: string,
+    stock: number,
+    shards: number,
+    endsAt?: number,
+  ) => {
     const campaign: Campaign = {
       id,
       name: "hot",
       stock,
       perUserLimit: 1,
       startsAt: null,
-      endsAt: null,
+      endsAt: endsAt ?? null,
       createdAt: Date.now(),
       shards,
     };
@@ -245,4 +253,47 @@ test("a campaign over shards is rebuilt whole when one shard's state is lost", {
     Array.from({ length: 12 }, (_, i) => i + 1),
     "no unit handed out twice",
   );
+});
+
+test("retention: a campaign over shards expires shard by shard and is retired once every shard is gone", {
+  skip,
+  timeout: TIMEOUT,
+}, async (t) => {
+  const w = await world(t);
+  const admission = w.process();
+  const graceMs = 1000;
+  const sweeper = new RetentionSweeper({
+    redis: w.redis,
+    keys: w.keys,
+    ledger: w.ledger,
+    logger: pino({ level: "silent" }),
+    graceMs,
+    intervalMs: 60_000,
+  });
+  const endsAt = Date.now() + 800;
+  await w.create(admission, "old", 6, 3, endsAt);
+  const outcomes = await Promise.all(
+    ["a", "b", "c", "d"].map((userId) => admission.admit({ campaignId: "old", userId })),
+  );
+  assert.deepEqual(kinds(outcomes), { admitted: 4 });
+  const refs = [0, 1, 2].map((s) => shardRef("old", s));
+  for (const ref of refs.slice(1)) assert.equal(await w.redis.sismember(w.keys.registry, ref), 1, ref);
+  await sleep(endsAt - Date.now() + 50);
+  assert.deepEqual((await sweeper.sweep()).expiring, [], "ended, not drained: nothing expires yet");
+  await w.issue(
+    admission,
+    claimsOf(outcomes).map((c) => ({ ...c, status: "issued" as const, issuedAt: Date.now() })),
+  );
+  assert.deepEqual((await sweeper.sweep()).expiring, ["old"]);
+  for (const ref of refs) assert.ok((await w.redis.pttl(w.keys.campaign(ref).state)) > 0, `${ref} expires`);
+  await eventually(
+    async () =>
+      (await Promise.all(refs.map((ref) => w.redis.exists(w.keys.campaign(ref).state)))).every(
+        (n) => n === 0,
+      ),
+    10_000,
+  );
+  assert.deepEqual((await sweeper.sweep(Date.now() + graceMs)).retired, ["old"]);
+  for (const ref of refs.slice(1)) assert.equal(await w.redis.sismember(w.keys.registry, ref), 0, ref);
+  assert.equal(await w.redis.sismember(w.keys.shardedRegistry, "old"), 0);
 });
