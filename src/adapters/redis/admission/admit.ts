@@ -9,7 +9,7 @@ import { refTag, shardRef } from "../keys.ts";
 import { ADMIT, CLAIM_PLACE } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
 import type { Lesson } from "./memory-answers.ts";
-import { refill } from "./shards.ts";
+import { REFILL_WAIT_MS, refill } from "./shards.ts";
 import { beingRebuilt, redisDidNotAnswer, unavailableOnFailure } from "./unavailable.ts";
 
 /**
@@ -55,8 +55,10 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
   }
   // The user's shard ran out of its slice (a 410 without a lease): stock comes from the other
   // shards first, and only a campaign sold out everywhere is answered 410 (then with a lease).
-  for (let tries = 0; route.shards > 1 && isSliceOut(reply); tries++) {
-    if (tries >= REFILL_TRIES)
+  // Bounded by time, not tries: near the end many claims share each small refill and lose the race.
+  const until = performance.now() + REFILL_WAIT_MS;
+  while (route.shards > 1 && isSliceOut(reply)) {
+    if (performance.now() > until)
       throw new StampedeError("unavailable", "Stock is moving between the campaign's shards; retry.", {
         retryAfter: 1,
       });
@@ -91,9 +93,6 @@ function routeOf(campaignId: string, userId: string, shards: number): Route {
   const shard = shardOfUser(userId, shards);
   return { shards, shard, ref: shards > 1 ? shardRef(campaignId, shard) : campaignId };
 }
-
-/** How many refills one claim may wait through (others may take each refill's units first). */
-const REFILL_TRIES = 20;
 
 /** A shard's own 410 (no lease, not a replay): its slice ran out; the campaign may not have. */
 function isSliceOut(reply: Reply): boolean {

@@ -31,8 +31,8 @@ import type { AdmissionContext } from "./context.ts";
 export const TRANSFER_MAX = 64;
 /** A transfer record older than this is the sweep's to apply (its giver may have crashed). */
 export const SETTLE_AFTER_MS = 2000;
-/** How long a claim waits for stock in transit to land before it is answered 503. */
-const REFILL_WAIT_MS = 3000;
+/** How long a claim waits for stock from other shards (in transit, or taken by others first) before a 503. */
+export const REFILL_WAIT_MS = 5000;
 
 type Reply = (string | number)[];
 
