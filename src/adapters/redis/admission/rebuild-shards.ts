@@ -1,7 +1,33 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { sliceState, sliceUnits } from "../../../domain/shards.ts";
 import type { Campaign, Claim } from "../../../domain/types.ts";
-import { shardOfClaim } from "../keys.ts";
+import { packClaim } from "../claim-codec.ts";
+import { shardOfClaim, shardRef } from "../keys.ts";
+import type { Scripts } from "../scripts.ts";
+import type { RebuildOptions, RebuildResult } from "./rebuild.ts";
 import { planRebuild, type RebuildPlan } from "./rebuild-plan.ts";
+
+/** What a rebuild writes into one slot (rebuild-load, in fenced chunks). */
+export interface LoadParts {
+  holders: [string, string][];
+  claims: [string, string][];
+  drop: string[];
+  free: number[];
+  expiries: [number, string][];
+  idempotency: Claim[];
+}
+
+/** The Rebuilder's steps a rebuild over shards reuses (rebuild.ts). */
+export interface ShardRebuildSteps {
+  options: RebuildOptions;
+  scripts: Scripts;
+  /** The definition fields of the campaign's state (rebuild.ts definitionFields). */
+  definition: (campaign: Campaign) => (string | number)[];
+  /** Entries of the campaign in a claims hash that the rebuild does not keep. */
+  stale: (claimsKey: string, campaignId: string, keep: Set<string>) => Promise<string[]>;
+  /** Writes the parts into a ref's slot; false when a newer epoch owns the rebuild. */
+  load: (ref: string, epoch: number, parts: LoadParts) => Promise<boolean>;
+}
 
 /** One shard's state as a rebuild of a campaign over shards writes it. */
 export interface ShardPlan {
@@ -54,4 +80,68 @@ export function planShards(input: {
 /** The definition fields a shard's state adds: its place, the campaign's stock beside its slice. */
 export function shardFields(campaign: Campaign, shards: number, shard: number): (string | number)[] {
   return ["shards", shards, "shard", shard, "campaignStock", campaign.stock, "soldOut", "0", "moves", 0];
+}
+
+/**
+ * A campaign over shards, rebuilt as a whole at one epoch (planShards): every shard is
+ * marked rebuilding (and its transfer records dropped) before anything is read, so no shard
+ * admits or moves units while the others are recounted; shard 0 opens last.
+ */
+export async function rebuildShards(
+  steps: ShardRebuildSteps,
+  campaign: Campaign,
+  epoch: number,
+  started: number,
+): Promise<RebuildResult> {
+  const { redis, keys, logger } = steps.options;
+  const shards = campaign.shards ?? 1;
+  const refs = Array.from({ length: shards }, (_, i) => shardRef(campaign.id, i));
+  for (const [shard, ref] of refs.entries()) {
+    const k = keys.campaign(ref);
+    const fields = [...steps.definition(campaign), ...shardFields(campaign, shards, shard)];
+    if (
+      (await steps.scripts.rebuildBegin([k.state, k.holders, k.free, k.expiries], [epoch, ...fields])) !== 1
+    )
+      return "superseded";
+    await redis.del(k.transfers, k.received);
+  }
+  const markedAt = performance.now();
+  const queued: Claim[] = [];
+  for (const ref of refs)
+    for await (const claim of steps.options.queuedClaims(ref, { epoch }))
+      if (claim.campaignId === campaign.id) queued.push(claim);
+  const live: Claim[] = [];
+  for await (const claim of steps.options.ledger.campaignClaims(campaign.id)) live.push(claim);
+  const plans = planShards({ campaign, shards, queued, live });
+  for (const [shard, { plan, free }] of plans.entries()) {
+    const k = keys.campaign(refs[shard]!);
+    const keep = new Set(plan.claims.map((c) => c.claimId));
+    const parts = {
+      holders: plan.holders,
+      claims: plan.claims.map((c) => [c.claimId, packClaim(c)] as [string, string]),
+      drop: await steps.stale(k.claims, campaign.id, keep),
+      free,
+      expiries: [],
+      idempotency: plan.idempotency,
+    };
+    if (!(await steps.load(refs[shard]!, epoch, parts))) return "superseded";
+  }
+  const wait = epoch === 1 ? 0 : steps.options.cacheLeaseMs + 100 - (performance.now() - markedAt);
+  if (wait > 0) await sleep(wait);
+  const status = campaign.status ?? "open";
+  for (let shard = shards - 1; shard >= 0; shard--) {
+    const { plan, next, stock } = plans[shard]!;
+    const counters = [plan.admitted, plan.issued, next, status, 0, 0, stock];
+    const k = keys.campaign(refs[shard]!);
+    if ((await steps.scripts.rebuildOpen([k.state], [epoch, ...counters])) !== 1) return "superseded";
+  }
+  await redis.sadd(keys.registry, campaign.id, ...refs.slice(1));
+  await redis.sadd(keys.shardedRegistry, campaign.id);
+  const admitted = plans.reduce((n, p) => n + p.plan.admitted, 0);
+  const ms = Math.round(performance.now() - started);
+  logger.info(
+    { campaignId: campaign.id, epoch, shards, admitted, ms },
+    "campaign over shards rebuilt in Redis",
+  );
+  return "rebuilt";
 }

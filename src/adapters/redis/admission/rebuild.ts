@@ -5,10 +5,10 @@ import type { Campaign, Claim } from "../../../domain/types.ts";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import { packClaim, SEPARATOR } from "../claim-codec.ts";
 import type { RedisClient } from "../connection.ts";
-import { type RedisKeys, shardRef } from "../keys.ts";
+import type { RedisKeys } from "../keys.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
 import { planRebuild } from "./rebuild-plan.ts";
-import { planShards, shardFields } from "./rebuild-shards.ts";
+import { type LoadParts, rebuildShards } from "./rebuild-shards.ts";
 import { isRetired } from "./retention.ts";
 
 /** What a rebuild reads from the ledger. */
@@ -148,7 +148,19 @@ export class Rebuilder {
     if (isRetired(campaign, Date.now(), this.#o.retentionGraceMs)) return "retired";
     const epoch = await ledger.nextRedisEpoch(campaignId);
     const shards = campaign.shards ?? 1;
-    if (shards > 1) return this.#rebuildShards(campaign, shards, epoch, started);
+    if (shards > 1)
+      return rebuildShards(
+        {
+          options: this.#o,
+          scripts,
+          definition: definitionFields,
+          stale: (claimsKey, id, keep) => this.#stale(claimsKey, id, keep),
+          load: (ref, at, parts) => this.#load(ref, at, parts),
+        },
+        campaign,
+        epoch,
+        started,
+      );
     if (
       (await scripts.rebuildBegin(
         [k.state, k.holders, k.free, k.expiries],
@@ -210,69 +222,6 @@ export class Rebuilder {
     return "rebuilt";
   }
 
-  /**
-   * A campaign over shards, rebuilt as a whole at one epoch (rebuild-shards.ts): every shard is
-   * marked rebuilding (and its transfer records dropped) before anything is read, so no shard
-   * admits or moves units while the others are recounted; shard 0 opens last.
-   */
-  async #rebuildShards(
-    campaign: Campaign,
-    shards: number,
-    epoch: number,
-    started: number,
-  ): Promise<RebuildResult> {
-    const { redis, keys, logger } = this.#o;
-    const refs = Array.from({ length: shards }, (_, i) => shardRef(campaign.id, i));
-    for (const [shard, ref] of refs.entries()) {
-      const k = keys.campaign(ref);
-      const fields = [...definitionFields(campaign), ...shardFields(campaign, shards, shard)];
-      if (
-        (await this.#scripts.rebuildBegin([k.state, k.holders, k.free, k.expiries], [epoch, ...fields])) !== 1
-      )
-        return "superseded";
-      await redis.del(k.transfers, k.received);
-    }
-    const markedAt = performance.now();
-    const queued: Claim[] = [];
-    for (const ref of refs)
-      for await (const claim of this.#o.queuedClaims(ref, { epoch }))
-        if (claim.campaignId === campaign.id) queued.push(claim);
-    const live: Claim[] = [];
-    for await (const claim of this.#o.ledger.campaignClaims(campaign.id)) live.push(claim);
-    const plans = planShards({ campaign, shards, queued, live });
-    for (const [shard, { plan, free }] of plans.entries()) {
-      const k = keys.campaign(refs[shard]!);
-      const keep = new Set(plan.claims.map((c) => c.claimId));
-      const parts = {
-        holders: plan.holders,
-        claims: plan.claims.map((c) => [c.claimId, packClaim(c)] as [string, string]),
-        drop: await this.#stale(k.claims, campaign.id, keep),
-        free,
-        expiries: [],
-        idempotency: plan.idempotency,
-      };
-      if (!(await this.#load(refs[shard]!, epoch, parts))) return "superseded";
-    }
-    const wait = epoch === 1 ? 0 : this.#o.cacheLeaseMs + 100 - (performance.now() - markedAt);
-    if (wait > 0) await sleep(wait);
-    const status = campaign.status ?? "open";
-    for (let shard = shards - 1; shard >= 0; shard--) {
-      const { plan, next, stock } = plans[shard]!;
-      const counters = [plan.admitted, plan.issued, next, status, 0, 0, stock];
-      const k = keys.campaign(refs[shard]!);
-      if ((await this.#scripts.rebuildOpen([k.state], [epoch, ...counters])) !== 1) return "superseded";
-    }
-    await redis.sadd(keys.registry, campaign.id, ...refs.slice(1));
-    await redis.sadd(keys.shardedRegistry, campaign.id);
-    const admitted = plans.reduce((n, p) => n + p.plan.admitted, 0);
-    const ms = Math.round(performance.now() - started);
-    logger.info(
-      { campaignId: campaign.id, epoch, shards, admitted, ms },
-      "campaign over shards rebuilt in Redis",
-    );
-    return "rebuilt";
-  }
-
   /** Entries of this campaign in the (per-tag) claims hash that the rebuild does not keep. */
   async #stale(claimsKey: string, campaignId: string, keep: Set<string>): Promise<string[]> {
     const drop: string[] = [];
@@ -289,18 +238,7 @@ export class Rebuilder {
   }
 
   /** Writes the parts into `ref`'s slot: the campaign's, or one of its shards'. */
-  async #load(
-    ref: string,
-    epoch: number,
-    parts: {
-      holders: [string, string][];
-      claims: [string, string][];
-      drop: string[];
-      free: number[];
-      expiries: [number, string][];
-      idempotency: Claim[];
-    },
-  ): Promise<boolean> {
+  async #load(ref: string, epoch: number, parts: LoadParts): Promise<boolean> {
     const k = this.#o.keys.campaign(ref);
     const size = this.#o.chunkSize ?? 500;
     const chunks = Math.max(
