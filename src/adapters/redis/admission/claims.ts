@@ -55,8 +55,10 @@ export async function counters(
   const shards = (await ctx.definitions.get(campaignId))?.shards ?? 1;
   if (shards > 1) {
     const summed = await shardedCounters(ctx, campaignId, shards);
-    if (summed || (await ctx.loader.ready(campaignId)) !== "ready") return summed;
-    return shardedCounters(ctx, campaignId, shards);
+    if (summed) return summed;
+    const ready = await ctx.loader.ready(campaignId);
+    if (ready === "retired") return retiredCounters(ctx, campaignId);
+    return ready === "ready" ? shardedCounters(ctx, campaignId, shards) : undefined;
   }
   const k = ctx.keys.campaign(campaignId);
   let [status, admitted, issued, held] = await ctx.redis.hmget(
@@ -68,15 +70,18 @@ export async function counters(
   );
   if (status === null || status === "rebuilding") {
     const ready = await ctx.loader.ready(campaignId);
-    if (ready === "retired") {
-      const issuedInLedger = await ctx.ledger.issuedCount(campaignId);
-      return { admitted: issuedInLedger, issued: issuedInLedger, held: 0 };
-    }
+    if (ready === "retired") return retiredCounters(ctx, campaignId);
     if (ready !== "ready") return undefined;
     [status, admitted, issued, held] = await ctx.redis.hmget(k.state, "status", "admitted", "issued", "held");
   }
   if (status === null) return undefined;
   return { admitted: Number(admitted), issued: Number(issued), held: Number(held ?? 0) };
+}
+
+/** A retired campaign's counters: the ledger's (nothing is pending once it retired). */
+async function retiredCounters(ctx: AdmissionContext, campaignId: string): Promise<CampaignCounters> {
+  const issued = await ctx.ledger.issuedCount(campaignId);
+  return { admitted: issued, issued, held: 0 };
 }
 
 /**

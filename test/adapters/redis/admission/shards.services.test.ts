@@ -296,4 +296,34 @@ test("retention: a campaign over shards expires shard by shard and is retired on
   assert.deepEqual((await sweeper.sweep(Date.now() + graceMs)).retired, ["old"]);
   for (const ref of refs.slice(1)) assert.equal(await w.redis.sismember(w.keys.registry, ref), 0, ref);
   assert.equal(await w.redis.sismember(w.keys.shardedRegistry, "old"), 0);
+  assert.deepEqual(await admission.counters("old"), { admitted: 4, issued: 4, held: 0 }, "from the ledger");
+});
+
+test("lifecycle and erasure over shards: a pause reaches every shard, the stock is fixed, a user is forgotten in their shard", {
+  skip,
+  timeout: TIMEOUT,
+}, async (t) => {
+  const w = await world(t);
+  const admission = w.process();
+  await w.create(admission, "life", 20, 4);
+  const held = await admission.admit({ campaignId: "life", userId: "keeper" });
+  assert.equal(held.kind, "admitted");
+  const paused = await admission.changeCampaign("life", { status: "paused" });
+  assert.equal(paused.kind, "changed");
+  assert.equal(paused.kind === "changed" && paused.admitted, 1, "admitted summed over the shards");
+  assert.equal(paused.kind === "changed" && paused.campaign.stock, 20, "the campaign's stock");
+  for (let i = 0; i < 12; i++) {
+    const o = await admission.admit({ campaignId: "life", userId: `p${i}` });
+    assert.deepEqual(o, { kind: "not_active", reason: "paused", replayed: false }, `p${i}`);
+  }
+  assert.equal((await admission.changeCampaign("life", { status: "open" })).kind, "changed");
+  await assert.rejects(admission.changeCampaign("life", { stock: 30 }), /cannot be changed/);
+
+  const claim = (held as { claim: Claim }).claim;
+  await w.issue(admission, [{ ...claim, status: "issued", issuedAt: Date.now() }]);
+  await w.ledger.lifecycle.eraseUser("life", "keeper", undefined);
+  const forgot = await admission.forgetUser("life", "keeper");
+  assert.deepEqual(forgot, { kind: "forgotten", claims: 1 });
+  const shard = w.keys.campaign(claimRef("life", claim.claimId));
+  assert.equal(await w.redis.hexists(shard.holders, "keeper"), 0, "gone from the user's shard");
 });
