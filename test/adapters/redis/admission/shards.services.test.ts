@@ -11,6 +11,7 @@ import { streamSink } from "../../../../src/adapters/redis/streams/claims-sink.t
 import { shardOfUser } from "../../../../src/domain/shards.ts";
 import type { Campaign, Claim } from "../../../../src/domain/types.ts";
 import type { AdmitOutcome } from "../../../../src/ports/admission.ts";
+import { TransferSweep } from "../../../../src/runtime/distributed/transfer-sweep.ts";
 import {
   DATABASE_URL,
   REDIS_URL,
@@ -178,8 +179,22 @@ test("a crash between give and take: the units are in transit, never sold out, a
   // In transit: neither admitted nor lost: remaining still counts them.
   assert.deepEqual(await admission.counters("crash"), { admitted: 0, issued: 0, held: 0 });
 
-  assert.equal(await admission.settleTransfers(), 3);
-  assert.equal(await w.redis.hlen(donor.transfers), 0);
+  // The workers' sweep lands them.
+  let landed = 0;
+  const sweep = new TransferSweep({
+    settle: async () => {
+      const n = await admission.settleTransfers();
+      landed += n;
+      return n;
+    },
+    intervalMs: 50,
+    logger: pino({ level: "silent" }),
+  });
+  sweep.start();
+  t.after(() => sweep.stop());
+  await eventually(async () => (await w.redis.hlen(donor.transfers)) === 0, 5000, "the sweep applied it");
+  await sweep.stop();
+  assert.equal(landed, 3);
   assert.equal(await admission.settleTransfers(), 0, "nothing left to land");
   // Applying the same transfer again (a sweep racing the giver) changes nothing.
   const receiver = w.keys.campaign(shardRef("crash", 0));
