@@ -25,9 +25,9 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
   if (memorized) return memorized;
   const { campaignId, userId } = request;
   // A campaign over shards decides in the user's shard: its keys, its memory answers (shards.ts).
-  // The count comes from the cached definition, without a read: a wrong guess (1, before the
-  // definition is at hand) is answered WRONG_SHARDS with the count, and nothing is decided.
-  const route = routeOf(campaignId, userId, ctx.definitions.peek(campaignId)?.shards ?? 1);
+  // The count is what this process learned, without a read: a wrong guess (1, before it learned
+  // it) is answered WRONG_SHARDS with the count, and nothing is decided.
+  const route = routeOf(campaignId, userId, ctx.definitions.shards(campaignId) ?? 1);
   const loading = request.idempotencyKey === undefined ? ctx.memory.loading(route.ref) : undefined;
   if (loading) {
     await loading;
@@ -40,8 +40,7 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
     const reply = await runAdmit(ctx, request, route);
     if (reply[0] !== ADMIT.WRONG_SHARDS) return reply;
     Object.assign(route, routeOf(campaignId, userId, Number(reply[2])));
-    // Have the definition at hand for this campaign's next claims.
-    void ctx.definitions.get(campaignId).catch(() => undefined);
+    ctx.definitions.learnShards(campaignId, route.shards);
     sentAt = performance.now();
     return runAdmit(ctx, request, route);
   };
@@ -106,7 +105,7 @@ export const ADMIT_REAP_LIMIT = 32;
 export function known(ctx: AdmissionContext, request: AdmitRequest): AdmitOutcome | undefined {
   if (request.idempotencyKey !== undefined) return undefined;
   const { campaignId, userId } = request;
-  const shards = ctx.definitions.peek(campaignId)?.shards ?? 1;
+  const shards = ctx.definitions.shards(campaignId) ?? 1;
   const ref = shards > 1 ? shardRef(campaignId, shardOfUser(userId, shards)) : campaignId;
   const answer = ctx.memory.lookup(ref, userId, Date.now());
   switch (answer?.kind) {

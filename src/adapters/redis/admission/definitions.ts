@@ -31,10 +31,13 @@ export class CampaignDefinitions {
   /** A hit is an object (its campaign may be undefined: a remembered "unknown"); a miss is undefined. */
   readonly #cache: BoundedCache<string, { campaign: Campaign | undefined }>;
   readonly #reading = new Map<string, Promise<Campaign | undefined>>();
+  /** Shard counts learned (fixed at creation, so never stale): campaign id -> shards. */
+  readonly #shards: BoundedCache<string, number>;
 
   constructor(options: CampaignDefinitionsOptions) {
     this.#o = options;
     this.#cache = new BoundedCache({ maxSize: options.maxSize, ttlMs: options.ttlMs });
+    this.#shards = new BoundedCache({ maxSize: options.maxSize });
   }
 
   get(campaignId: string): Promise<Campaign | undefined> {
@@ -73,9 +76,19 @@ export class CampaignDefinitions {
     return campaign;
   }
 
-  /** The definition if this process has it cached now (no read): what a synchronous answer may use. */
-  peek(campaignId: string): Campaign | undefined {
-    return this.#cache.get(campaignId)?.campaign;
+  /**
+   * The campaign's shard count as far as this process knows, without a read
+   * (admission picks a user's slot with it; a wrong guess is told the right
+   * count by admit-9.lua): `shards` is fixed at creation, so once learned it
+   * never goes stale, whatever the definition's TTL.
+   */
+  shards(campaignId: string): number | undefined {
+    return this.#shards.get(campaignId);
+  }
+
+  /** admit-9.lua said how many shards the campaign has. */
+  learnShards(campaignId: string, shards: number): void {
+    this.#shards.set(campaignId, shards);
   }
 
   /** The campaign's state changed under this process: read it again next time. */
@@ -138,6 +151,7 @@ export class CampaignDefinitions {
     // Only campaigns with holds say so: one without reads as before holds.
     if (holdSec) campaign.holdSeconds = Number(holdSec);
     if (shards && Number(shards) > 1) campaign.shards = Number(shards);
+    this.#shards.set(campaignId, campaign.shards ?? 1);
     if (roomPre)
       campaign.waitingRoom = {
         prequeueSeconds: Number(roomPre),
