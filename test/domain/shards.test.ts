@@ -3,7 +3,9 @@ import { test } from "node:test";
 import { campaignTag, claimTag, RedisKeys, shardOfClaim, shardRef } from "../../src/adapters/redis/keys.ts";
 import { MAX_SHARDS, shardOfUser, sliceState, sliceUnits, splitStock } from "../../src/domain/shards.ts";
 
-test("a user always maps to the same shard, within range, and users spread over every shard", () => {
+test("a user always maps to the same shard, within range, and users spread over every shard", {
+  timeout: 10_000,
+}, () => {
   const counts = new Array(8).fill(0);
   for (let i = 0; i < 8000; i++) {
     const shard = shardOfUser(`user-${i}`, 8);
@@ -16,7 +18,7 @@ test("a user always maps to the same shard, within range, and users spread over 
   assert.equal(shardOfUser("anyone", 1), 0);
 });
 
-test("the stock splits as evenly as can be and sums to the stock", () => {
+test("the stock splits as evenly as can be and sums to the stock", { timeout: 10_000 }, () => {
   assert.deepEqual(splitStock(10, 4), [3, 3, 2, 2]);
   assert.deepEqual(splitStock(3, 5), [1, 1, 1, 0, 0]);
   assert.deepEqual(splitStock(10_000, 8), new Array(8).fill(1250));
@@ -35,7 +37,9 @@ test("the stock splits as evenly as can be and sums to the stock", () => {
   }
 });
 
-test("slices of free units: every unit once; a contiguous slice is a counter with no list", () => {
+test("slices of free units: every unit once; a contiguous slice is a counter with no list", {
+  timeout: 10_000,
+}, () => {
   const units = Array.from({ length: 10 }, (_, i) => i + 1);
   const slices = sliceUnits(units, 3);
   assert.deepEqual(slices, [
@@ -51,7 +55,7 @@ test("slices of free units: every unit once; a contiguous slice is a counter wit
   assert.deepEqual(sliceUnits(gappy, 2).flat(), gappy);
 });
 
-test("each shard has a tag of its own; a claim id's tag names its shard", () => {
+test("each shard has a tag of its own; a claim id's tag names its shard", { timeout: 10_000 }, () => {
   const keys = new RedisKeys("p");
   const tags = new Set<string>();
   for (let shard = 0; shard < MAX_SHARDS; shard++) {

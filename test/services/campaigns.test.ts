@@ -72,7 +72,9 @@ test("list and newest: newest first, at most `limit`, with the total", async (t)
   assert.equal(total, 3);
 });
 
-test("create: shards are kept by the ledger, change nothing embedded, and are refused with holds or a room", async (t) => {
+test("create: shards are kept by the ledger, change nothing embedded, and are refused with holds or a room", {
+  timeout: 30_000,
+}, async (t) => {
   const { services, ledger, worker } = await embeddedPorts(t);
   const { campaign } = await services.campaigns.create({ id: "hot", name: "Hot", stock: 3, shards: 8 });
   assert.equal(campaign.shards, 8);
