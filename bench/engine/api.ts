@@ -19,7 +19,7 @@ const TIMEOUT_MS = 10_000;
 export async function createCampaign(
   target: string,
   adminToken: string | undefined,
-  body: { id: string; name: string; stock: number; perUserLimit: number },
+  body: { id: string; name: string; stock: number; perUserLimit: number; shards?: number },
 ): Promise<CampaignView> {
   if (!adminToken)
     throw new BenchApiError(

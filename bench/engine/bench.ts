@@ -164,6 +164,8 @@ async function runSystem(
     name: `stampede bench ${new Date().toISOString()}`,
     stock: options.stock,
     perUserLimit: options.perUserLimit,
+    // Only when asked: a server from before shards refuses the unknown field.
+    ...(options.shards > 1 ? { shards: options.shards } : {}),
   });
   if (options.warmup > 0) {
     const warmupId = `${campaignId.slice(0, 56)}-warmup`;

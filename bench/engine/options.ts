@@ -16,6 +16,8 @@ export interface BenchOptions {
   users: number;
   stock: number;
   perUserLimit: number;
+  /** shards of that campaign (docs/scaling.md "Hot campaign: shards"); 1 = none. */
+  shards: number;
   /** Infinity = all at once (one connection per request). */
   concurrency: number;
   rate: number | undefined;
@@ -55,6 +57,11 @@ const FLAGS: FlagTable = {
   users: { type: "string", doc: "distinct users, one claim each", default: "10000" },
   stock: { type: "string", doc: "stock of the campaign the run creates", default: "100" },
   "per-user-limit": { type: "string", doc: "perUserLimit of that campaign", default: "1" },
+  shards: {
+    type: "string",
+    doc: "shards of that campaign (1-16; distributed mode splits its stock over that many Redis slots)",
+    default: "1",
+  },
   concurrency: {
     type: "string",
     doc: "requests in flight (all = every request at once, one connection each; with --rate: the cap)",
@@ -198,6 +205,7 @@ export function parseBenchArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     users,
     stock: int("stock", value("stock"), 1, 1_000_000_000),
     perUserLimit: int("per-user-limit", value("per-user-limit"), 1, 1000),
+    shards: int("shards", value("shards"), 1, 16),
     concurrency: rate !== undefined && concurrencyRaw === "all" ? 2000 : concurrency,
     rate,
     duplicates,

@@ -8,6 +8,9 @@
 import { Admin } from "@platformatic/kafka";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { pino } from "pino";
+import { redisConnection } from "../../src/adapters/redis/connection.ts";
+import { masterNodes } from "../../src/adapters/redis/nodes.ts";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -31,24 +34,44 @@ export interface RunState {
   kafkaTopic?: string | undefined;
 }
 
+/**
+ * Removes every key under `prefix`, on one Redis or on every master of a
+ * Redis Cluster (REDIS_URL=redis+cluster://..., e.g. a --shards comparison):
+ * one UNLINK per key, since a cluster node refuses a multi-key command over
+ * several slots.
+ */
+async function removeRedisKeys(prefix: string): Promise<void> {
+  const redis = redisConnection({
+    url: REDIS_URL,
+    name: "stampede-bench-cleanup",
+    use: "commands",
+    logger: pino({ level: "silent" }),
+    commandTimeoutMs: 10_000,
+    connectTimeoutMs: 3000,
+  });
+  try {
+    await redis.connect();
+    for (const node of masterNodes(redis))
+      for await (const batch of node.scanStream({ match: `${prefix}*`, count: 1000 })) {
+        const keys = batch as string[];
+        if (keys.length === 0) continue;
+        const pipeline = node.pipeline();
+        for (const key of keys) pipeline.unlink(key);
+        await pipeline.exec();
+      }
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Removes this run's Redis keys, PostgreSQL schema and Kafka topics; says what it could not remove. */
 export async function removeRunState(run: RunState): Promise<void> {
   const warn = (what: string, error: unknown) =>
     process.stderr.write(`bench: could not remove ${what}: ${(error as Error).message}\n`);
-  const redis = redisClient();
   try {
-    let batch: string[] = [];
-    for await (const key of keysUnder(redis, run.redisPrefix)) {
-      batch.push(key);
-      if (batch.length < 500) continue;
-      await redis.unlink(...batch);
-      batch = [];
-    }
-    if (batch.length) await redis.unlink(...batch);
+    await removeRedisKeys(run.redisPrefix);
   } catch (error) {
     warn(`Redis prefix ${run.redisPrefix}`, error);
-  } finally {
-    redis.disconnect();
   }
   const client = new pg.Client({ connectionString: DATABASE_URL });
   try {

@@ -4,8 +4,10 @@
 // prints requests/s, admission p50/p99/max and admission-to-issued p50/p99 (from the server's
 // admittedAt/issuedAt). --memory adds Redis bytes per admitted claim once drained, measured as
 // spike-1m measures it. For a quick look at a distributed change; the figures that count are
-// spike-10k's interleaved pairs.
-// Usage: bench/run.sh redis-spike [--mode redis|kafka] [--users 10000] [--stock 100] [--concurrency 500] [--memory]
+// spike-10k's interleaved pairs. --shards N splits the campaign over N shards (docs/scaling.md
+// "Hot campaign: shards"): run it against a Redis Cluster (REDIS_URL=redis+cluster://...) with
+// --shards 1 and --shards 8 to compare one hot slot with eight.
+// Usage: bench/run.sh redis-spike [--mode redis|kafka] [--users 10000] [--stock 100] [--concurrency 500] [--shards 1] [--memory]
 import { ms, num } from "../engine/format.ts";
 import { intFlag, parseScenarioArgs } from "../harness/args.ts";
 import { log } from "../harness/figures.ts";
@@ -18,6 +20,7 @@ const args = parseScenarioArgs(
   {
     stock: { type: "string", doc: "stock of the campaign", default: "100" },
     memory: { type: "boolean", doc: "also measure Redis bytes per admitted claim" },
+    shards: { type: "string", doc: "shards of the campaign (1-16)", default: "1" },
   },
 );
 const scenario = new Scenario(
@@ -30,6 +33,8 @@ const scenario = new Scenario(
       String(intFlag(args, "stock", 1)),
       "--concurrency",
       args.concurrency ?? "all",
+      "--shards",
+      String(intFlag(args, "shards", 1)),
     ],
     runTimeoutMs: 10 * 60_000,
     ...(args.extra.memory ? redisMemoryHooks() : {}),

@@ -46,6 +46,8 @@ export interface Campaign {
   /** The server's clock when it answered; the client keeps the offset (StampedeClient.serverNow). */
   serverTime: string;
   holdSeconds?: number;
+  /** A hot campaign split over this many Redis slots (more than 1; docs/scaling.md). */
+  shards?: number;
   waitingRoom?: WaitingRoomSettings;
   /** Waiting room: hex SHA-256 of the draw's seed, shown from creation. */
   drawCommitment?: string;

@@ -24,6 +24,12 @@ export interface Campaign {
    * with its secret seed (never shown before startsAt).
    */
   waitingRoom?: WaitingRoom | null | undefined;
+  /**
+   * A hot campaign over shards (docs/scaling.md "Hot campaign: shards"): its
+   * stock is split over this many Redis hash-tag slots in distributed mode
+   * (1..16; absent = 1). No effect in embedded mode. Fixed at creation.
+   */
+  shards?: number | undefined;
 }
 
 export interface WaitingRoom {

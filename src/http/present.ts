@@ -24,6 +24,7 @@ export function campaignBody({ campaign, counts, at }: CampaignView) {
   };
   // Campaigns with holds add holdSeconds and held (docs/api.md "Holds").
   if (campaign.holdSeconds) body.holdSeconds = campaign.holdSeconds;
+  if (campaign.shards && campaign.shards > 1) body.shards = campaign.shards;
   body.issued = counts.issued;
   body.pending = counts.pending;
   if (campaign.holdSeconds) body.held = counts.held;

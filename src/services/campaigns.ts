@@ -1,6 +1,7 @@
 import { drawCommitment, newDrawSeed } from "../domain/draw.ts";
 import { StampedeError } from "../domain/errors.ts";
 import { newCampaignId } from "../domain/ids.ts";
+import { MAX_SHARDS } from "../domain/shards.ts";
 import type { Campaign, CampaignCounters, WaitingRoom } from "../domain/types.ts";
 import type { AdmissionStore } from "../ports/admission.ts";
 import type { Ledger } from "../ports/ledger.ts";
@@ -18,6 +19,8 @@ export interface NewCampaign {
   holdSeconds?: number | null | undefined;
   /** Waiting room (docs/api.md "Waiting room"): needs startsAt; absent or null: none. */
   waitingRoom?: NewWaitingRoom | null | undefined;
+  /** A hot campaign over shards (docs/scaling.md): 1..MAX_SHARDS, absent = 1; not with holds or a room. */
+  shards?: number | undefined;
 }
 
 /** A waiting room's settings; the seed and its commitment are made at creation. */
@@ -103,6 +106,7 @@ export class CampaignService {
         `holdSeconds must be an integer from ${this.#holdMinSeconds} to ${HOLD_MAX_SECONDS}.`,
       );
     const waitingRoom = waitingRoomOf(input.waitingRoom, startsAt);
+    const shards = shardsOf(input.shards, holdSeconds, waitingRoom);
     const campaign: Campaign = {
       id: input.id ?? newCampaignId(),
       name: input.name,
@@ -114,6 +118,7 @@ export class CampaignService {
     };
     if (holdSeconds !== null) campaign.holdSeconds = holdSeconds;
     if (waitingRoom) campaign.waitingRoom = waitingRoom;
+    if (shards > 1) campaign.shards = shards;
     // The ledger is the truth and decides whether the id is taken; only
     // then does admission learn of the campaign. A room's seed goes into the
     // ledger in the campaign's own row, so it is durable before the 201
@@ -158,6 +163,23 @@ export class CampaignService {
     const counters = (await this.#admission.counters(campaign.id)) ?? NO_CLAIMS;
     return { campaign, counts: countsOf(campaign, counters), at: this.#now() };
   }
+}
+
+/**
+ * A campaign's shard count, validated; throws invalid_request. Shards are not
+ * combined with holds or a waiting room: a hold that ends gives its unit back
+ * in its own shard, and the room's line and releases live in one slot, both
+ * of which would need the transfers to run the other way too (docs/scaling.md).
+ */
+function shardsOf(shards: number | undefined, holdSeconds: number | null, room: WaitingRoom | null): number {
+  if (shards === undefined || shards === 1) return 1;
+  if (!(Number.isInteger(shards) && shards >= 1 && shards <= MAX_SHARDS))
+    throw new StampedeError("invalid_request", `shards must be an integer from 1 to ${MAX_SHARDS}.`);
+  if (holdSeconds !== null)
+    throw new StampedeError("invalid_request", "shards above 1 cannot be combined with holdSeconds (holds).");
+  if (room)
+    throw new StampedeError("invalid_request", "shards above 1 cannot be combined with a waitingRoom.");
+  return shards;
 }
 
 /** A new room's settings, validated, with a fresh seed and its commitment; throws invalid_request. */

@@ -71,3 +71,44 @@ test("list and newest: newest first, at most `limit`, with the total", async (t)
   );
   assert.equal(total, 3);
 });
+
+test("create: shards are kept by the ledger, change nothing embedded, and are refused with holds or a room", {
+  timeout: 30_000,
+}, async (t) => {
+  const { services, ledger, worker } = await embeddedPorts(t);
+  const { campaign } = await services.campaigns.create({ id: "hot", name: "Hot", stock: 3, shards: 8 });
+  assert.equal(campaign.shards, 8);
+  assert.equal((await ledger.getCampaign("hot"))?.shards, 8, "stored with the campaign");
+  // Embedded: one process, no slots: the stock is one stock, exactly as without shards.
+  for (const userId of ["a", "b", "c"])
+    assert.equal(
+      (await services.claims.claim({ campaignId: "hot", userId, clientIp: "127.0.0.1" })).status,
+      "pending",
+    );
+  await rejectsWith(
+    services.claims.claim({ campaignId: "hot", userId: "d", clientIp: "127.0.0.1" }),
+    "sold_out",
+  );
+  worker.start();
+  await eventually(async () => (await services.campaigns.get("hot")).counts.issued === 3);
+
+  const one = await services.campaigns.create({ id: "one", name: "One", stock: 1, shards: 1 });
+  assert.equal(one.campaign.shards, undefined, "one shard reads as before shards");
+  await rejectsWith(
+    services.campaigns.create({ name: "H", stock: 5, shards: 2, holdSeconds: 60 }),
+    "invalid_request",
+  ).then((e) => assert.match(e.message, /holdSeconds/));
+  await rejectsWith(
+    services.campaigns.create({
+      name: "R",
+      stock: 5,
+      shards: 2,
+      startsAt: Date.now() + 60_000,
+      waitingRoom: { prequeueSeconds: 60 },
+    }),
+    "invalid_request",
+  ).then((e) => assert.match(e.message, /waitingRoom/));
+  await rejectsWith(services.campaigns.create({ name: "X", stock: 5, shards: 17 }), "invalid_request").then(
+    (e) => assert.match(e.message, /shards/),
+  );
+});

@@ -43,6 +43,8 @@ export interface CampaignRow {
   status: CampaignStatus;
   revision: number;
   hold_seconds: number | null;
+  /** 1 unless the campaign asked for shards (migrations 0005_shards.sql). */
+  shards: number;
   /** Waiting room (all three null without one). */
   prequeue_seconds: number | null;
   release_per_second: number | null;
@@ -120,6 +122,8 @@ export function toCampaign(row: CampaignRow): Campaign {
     revision: row.revision,
   };
   if (row.hold_seconds !== null) campaign.holdSeconds = row.hold_seconds;
+  // Only campaigns over shards say so: one with a single shard reads as before shards.
+  if (row.shards > 1) campaign.shards = row.shards;
   if (row.prequeue_seconds !== null && row.draw_seed !== null) {
     const seed = Buffer.from(row.draw_seed).toString("hex");
     campaign.waitingRoom = {

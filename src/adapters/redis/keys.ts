@@ -24,6 +24,7 @@
 
 import { createHash } from "node:crypto";
 import { BoundedCache } from "../../domain/bounded-cache.ts";
+import { MAX_SHARDS } from "../../domain/shards.ts";
 
 const WITHOUT_COLON = new Set(["campaign", "hash"]);
 
@@ -119,10 +120,22 @@ export const KEY_FAMILIES = {
     "{tag}:c:<campaign>:rl:ip:<address>",
     "string: a client address's claim rate-limit bucket in one campaign (its TAT; admit-9.lua)",
   ),
+  transfers: new KeyLayout(
+    "{tag}:c:<campaign>:transfers",
+    "hash, campaigns over shards: transfers out of this shard not yet settled, id -> receiving shard and units",
+  ),
+  received: new KeyLayout(
+    "{tag}:c:<campaign>:received",
+    "set, campaigns over shards: the transfer ids this shard has deposited (a transfer applies once)",
+  ),
   registry: new KeyLayout("campaigns", "set of the campaign ids whose streams and outboxes workers read"),
   holdsRegistry: new KeyLayout(
     "holds",
     "set of the campaign ids with holds, whose expiries the reapers watch",
+  ),
+  shardedRegistry: new KeyLayout(
+    "sharded",
+    "set of the campaign ids over shards, whose unsettled transfers the workers' sweep completes",
   ),
   roomsRegistry: new KeyLayout(
     "rooms",
@@ -161,6 +174,48 @@ export function campaignTag(campaignId: string): string {
   return tag;
 }
 
+/**
+ * A campaign over shards (docs/scaling.md "Hot campaign: shards") keeps each
+ * shard under a hash tag of its own, so its shards spread over a Redis
+ * Cluster's masters. A shard is named by a ref, `campaignId:s<n>` (campaign
+ * ids never hold ':'), which stands wherever a campaign id names a slot:
+ * keys, the workers' registry of streams, memory answers. Shard 0 keeps the
+ * campaign's own tag (a campaign with one shard is as before); shard n > 0
+ * takes the tag of its ref. Claim ids start with their shard's tag, so any
+ * process finds a claim's shard from its id (shardOfClaim).
+ */
+export function shardRef(campaignId: string, shard: number): string {
+  return `${campaignId}:s${shard}`;
+}
+
+/** The campaign id and shard a ref (or a plain campaign id: shard 0) names. */
+export function parseRef(ref: string): { campaignId: string; shard: number } {
+  const at = ref.indexOf(":s");
+  if (at === -1) return { campaignId: ref, shard: 0 };
+  return { campaignId: ref.slice(0, at), shard: Number(ref.slice(at + 2)) };
+}
+
+/** The hash tag of a ref's slot (a plain id's, or shard 0's: the campaign's own). */
+export function refTag(ref: string): string {
+  const { campaignId, shard } = parseRef(ref);
+  return shard === 0 ? campaignTag(campaignId) : campaignTag(ref);
+}
+
+/** The shard a claim of this campaign lives in, by its id's tag (0 when it is none of shards 1..15). */
+export function shardOfClaim(campaignId: string, claimId: string): number {
+  const tag = claimTag(claimId);
+  if (tag === undefined || tag === campaignTag(campaignId)) return 0;
+  for (let shard = 1; shard < MAX_SHARDS; shard++)
+    if (campaignTag(shardRef(campaignId, shard)) === tag) return shard;
+  return 0;
+}
+
+/** The ref of the slot a claim lives in: its campaign's id (shard 0), or its shard's ref. */
+export function claimRef(campaignId: string, claimId: string): string {
+  const shard = shardOfClaim(campaignId, claimId);
+  return shard === 0 ? campaignId : shardRef(campaignId, shard);
+}
+
 /** The tag a claim id starts with (distributed mode's claim ids), or undefined. */
 export function claimTag(claimId: string): string | undefined {
   const tag = claimId.slice(0, TAG_LENGTH);
@@ -181,6 +236,9 @@ export interface CampaignKeys {
   line: string;
   tickets: string;
   lock: string;
+  /** Campaigns over shards: this shard's unsettled transfers out, and the transfers it deposited. */
+  transfers: string;
+  received: string;
   /** Placeholder key passed for a script's KEYS slot it will not touch (no idempotency key, a limit off); never written. */
   noIdempotency: string;
   idempotency(userId: string, key: string): string;
@@ -226,10 +284,11 @@ export class RedisKeys {
     return `${this.prefix}:${layout.fill(ids)}`;
   }
 
-  campaign(campaignId: string): CampaignKeys {
-    let keys = this.#campaigns.get(campaignId);
+  /** The keys of a campaign, or of one shard of it when given a ref (shardRef). */
+  campaign(ref: string): CampaignKeys {
+    let keys = this.#campaigns.get(ref);
     if (keys === undefined) {
-      const ids = { tag: campaignTag(campaignId), campaign: campaignId };
+      const ids = { tag: refTag(ref), campaign: parseRef(ref).campaignId };
       const idempotency = (hash: string) => this.#key(KEY_FAMILIES.idempotency, { ...ids, hash });
       keys = {
         state: this.#key(KEY_FAMILIES.state, ids),
@@ -242,6 +301,8 @@ export class RedisKeys {
         line: this.#key(KEY_FAMILIES.roomLine, ids),
         tickets: this.#key(KEY_FAMILIES.roomTickets, ids),
         lock: this.#key(KEY_FAMILIES.rebuildLock, ids),
+        transfers: this.#key(KEY_FAMILIES.transfers, ids),
+        received: this.#key(KEY_FAMILIES.received, ids),
         noIdempotency: idempotency("-"),
         idempotency: (userId, key) =>
           idempotency(
@@ -250,7 +311,7 @@ export class RedisKeys {
         rateUser: (user) => this.#key(KEY_FAMILIES.claimRateUser, { ...ids, user }),
         rateIp: (address) => this.#key(KEY_FAMILIES.claimRateIp, { ...ids, address }),
       };
-      this.#campaigns.set(campaignId, keys);
+      this.#campaigns.set(ref, keys);
     }
     return keys;
   }
@@ -272,6 +333,11 @@ export class RedisKeys {
   /** The campaigns with holds (a subset of the registry): what the reapers look at. */
   get holdsRegistry(): string {
     return this.#key(KEY_FAMILIES.holdsRegistry);
+  }
+
+  /** The campaigns over shards: whose unsettled transfers the workers' sweep completes. */
+  get shardedRegistry(): string {
+    return this.#key(KEY_FAMILIES.shardedRegistry);
   }
 
   /** The campaigns with a waiting room (a subset of the registry): what the releasers move. */

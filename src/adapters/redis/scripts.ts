@@ -37,6 +37,11 @@ export const SCRIPT_FILES = {
   lockExtend: "lock-extend-1",
   lockRelease: "lock-release-1",
   retire: "retire-5",
+  // Campaigns over shards: transfers and the sold-out check (admission/shards.ts)
+  shardGive: "shard-give-3",
+  shardTake: "shard-take-3",
+  shardLook: "shard-look-2",
+  shardSoldOut: "shard-sold-out-1",
   // Waiting room (codes: waiting-room/codes.ts)
   roomJoin: "room-join-5",
   roomTicket: "room-ticket-3",

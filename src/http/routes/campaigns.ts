@@ -13,6 +13,7 @@ interface CreateCampaign {
   startsAt?: string;
   endsAt?: string;
   holdSeconds?: number;
+  shards?: number;
   waitingRoom?: { prequeueSeconds: number; releasePerSecond?: number };
 }
 

@@ -57,6 +57,7 @@ export const campaignSchema = {
       description: "lifecycle (docs/lifecycle.md): paused and closed refuse claims with that reason",
     },
     holdSeconds: { type: "integer", description: "campaigns with holds: how long a claim is held" },
+    shards: { type: "integer", description: "campaigns over shards (more than 1): how many" },
     issued: { type: "integer", description: "claims durably in the ledger" },
     pending: { type: "integer", description: "claims admitted, not yet in the ledger" },
     held: { type: "integer", description: "campaigns with holds: holds in the ledger, not yet confirmed" },
@@ -117,6 +118,13 @@ export const createCampaignRequest = {
       minimum: 1,
       maximum: 3600,
       description: "claims are holds for this many seconds (at least HOLD_MIN_SECONDS, 30 by default)",
+    },
+    shards: {
+      type: "integer",
+      minimum: 1,
+      maximum: 16,
+      description:
+        "distributed mode: split the stock over this many Redis slots (a hot campaign); no effect embedded; not with holdSeconds or waitingRoom",
     },
     waitingRoom: {
       type: "object",

@@ -29,6 +29,7 @@ import type { Runtime } from "../runtime.ts";
 import { HoldReaper } from "./hold-reaper.ts";
 import { RoomReleaser } from "./room-releaser.ts";
 import { apiParts, claimsStreams, type DistributedOverrides, openShared, replicated } from "./shared.ts";
+import { TransferSweep } from "./transfer-sweep.ts";
 
 export async function openDistributedWorker(
   config: Config,
@@ -134,6 +135,12 @@ export async function openDistributedWorker(
       }),
       (r) => r.stop(),
     );
+    // Hot campaigns over shards: transfers a crashed API process left half-done.
+    const transfers = resources.add(
+      "transfer sweep",
+      new TransferSweep({ settle: () => admission.settleTransfers(), logger }),
+      (t) => t.stop(),
+    );
     // Waiting rooms: every worker releases every room's line (one budget, one head, in Redis).
     const releaser = resources.add(
       "waiting room releaser",
@@ -154,6 +161,7 @@ export async function openDistributedWorker(
     lossMonitor.start();
     retention.start();
     reaper.start();
+    transfers.start();
     releaser.start();
 
     const probes: Probe[] = [{ name: "redis", probe: () => admission.ping() }];

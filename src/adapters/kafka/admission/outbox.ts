@@ -1,7 +1,7 @@
 import type { Claim } from "../../../domain/types.ts";
 import { statusLetter, unpackClaim } from "../../redis/claim-codec.ts";
 import type { RedisClient } from "../../redis/connection.ts";
-import type { RedisKeys } from "../../redis/keys.ts";
+import { claimRef, type RedisKeys } from "../../redis/keys.ts";
 import type { ReplicaWait } from "../../redis/replicas/replica-wait.ts";
 import { redisScripts, type Scripts } from "../../redis/scripts.ts";
 
@@ -49,15 +49,17 @@ export class Outbox {
    * unless a newer decision on one is still to be sent (outbox-ack-2.lua).
    */
   async remove(claims: readonly Claim[]): Promise<void> {
-    const byCampaign = new Map<string, string[]>();
+    // By slot: a campaign over shards has an outbox per shard (keys.ts claimRef).
+    const bySlot = new Map<string, string[]>();
     for (const c of claims) {
-      const args = byCampaign.get(c.campaignId);
+      const ref = claimRef(c.campaignId, c.claimId);
+      const args = bySlot.get(ref);
       if (args) args.push(c.claimId, statusLetter(c.status));
-      else byCampaign.set(c.campaignId, [c.claimId, statusLetter(c.status)]);
+      else bySlot.set(ref, [c.claimId, statusLetter(c.status)]);
     }
     await Promise.all(
-      [...byCampaign].map(([campaignId, args]) => {
-        const k = this.#keys.campaign(campaignId);
+      [...bySlot].map(([ref, args]) => {
+        const k = this.#keys.campaign(ref);
         return this.#scripts.outboxAck([k.outbox, k.claims], args);
       }),
     );
@@ -65,7 +67,12 @@ export class Outbox {
 
   /** Whether a claim is still waiting for Kafka's acknowledgement. */
   async holds(claim: Claim): Promise<boolean> {
-    return (await this.#redis.zscore(this.#keys.campaign(claim.campaignId).outbox, claim.claimId)) !== null;
+    return (
+      (await this.#redis.zscore(
+        this.#keys.campaign(claimRef(claim.campaignId, claim.claimId)).outbox,
+        claim.claimId,
+      )) !== null
+    );
   }
 
   /** Campaigns whose outboxes a relay looks at: those admission knows (the workers' registry). */

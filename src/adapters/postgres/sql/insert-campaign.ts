@@ -14,8 +14,8 @@ export async function insertCampaign(db: Db, s: Schema, c: Campaign): Promise<bo
       s,
       `WITH created AS (
          INSERT INTO ${s}.campaigns (id, name, stock, per_user_limit, starts_at, ends_at, created_at, hold_seconds,
-           prequeue_seconds, release_per_second, draw_seed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           prequeue_seconds, release_per_second, draw_seed, shards)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT DO NOTHING
          RETURNING id
        )
@@ -30,6 +30,7 @@ export async function insertCampaign(db: Db, s: Schema, c: Campaign): Promise<bo
         c.createdAt,
         c.holdSeconds ?? null,
         ...waitingRoomColumns(c),
+        c.shards ?? 1,
       ],
     ),
   );

@@ -1,13 +1,15 @@
 import { StampedeError } from "../../../domain/errors.ts";
 import { newClaimId, newCouponCode } from "../../../domain/ids.ts";
 import { retryAfterSeconds } from "../../../domain/rate-policy.ts";
+import { shardOfUser } from "../../../domain/shards.ts";
 import type { Claim } from "../../../domain/types.ts";
 import type { AdmitOutcome, AdmitRequest, NotActiveReason } from "../../../ports/admission.ts";
 import { unpackClaim } from "../claim-codec.ts";
-import { campaignTag } from "../keys.ts";
+import { refTag, shardRef } from "../keys.ts";
 import { ADMIT, CLAIM_PLACE } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
 import type { Lesson } from "./memory-answers.ts";
+import { REFILL_WAIT_MS, refill } from "./shards.ts";
 import { beingRebuilt, redisDidNotAnswer, unavailableOnFailure } from "./unavailable.ts";
 
 /**
@@ -22,23 +24,48 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
   let memorized = known(ctx, request);
   if (memorized) return memorized;
   const { campaignId, userId } = request;
-  const loading = request.idempotencyKey === undefined ? ctx.memory.loading(campaignId) : undefined;
+  // A campaign over shards decides in the user's shard: its keys, its memory answers (shards.ts).
+  // The count is what this process learned, without a read: a wrong guess (1, before it learned
+  // it) is answered WRONG_SHARDS with the count, and nothing is decided.
+  const route = routeOf(campaignId, userId, ctx.definitions.shards(campaignId) ?? 1);
+  const loading = request.idempotencyKey === undefined ? ctx.memory.loading(route.ref) : undefined;
   if (loading) {
     await loading;
     memorized = known(ctx, request);
     if (memorized) return memorized;
   }
   let sentAt = performance.now();
-  let reply = await runAdmit(ctx, request);
+  const send = async (): Promise<Reply> => {
+    sentAt = performance.now();
+    const reply = await runAdmit(ctx, request, route);
+    if (reply[0] !== ADMIT.WRONG_SHARDS) return reply;
+    Object.assign(route, routeOf(campaignId, userId, Number(reply[2])));
+    ctx.definitions.learnShards(campaignId, route.shards);
+    sentAt = performance.now();
+    return runAdmit(ctx, request, route);
+  };
+  let reply = await send();
   if (reply[0] === ADMIT.NOT_FOUND || reply[0] === ADMIT.REBUILDING) {
     const ready = await ctx.loader.ready(campaignId);
     if (ready === "unknown") return { kind: "campaign_not_found" };
     if (ready === "retired") return retiredOutcome(ctx, campaignId, userId);
     if (ready === "timeout") throw beingRebuilt();
-    sentAt = performance.now();
-    reply = await runAdmit(ctx, request);
+    reply = await send();
   }
-  const outcome = outcomeOf(ctx, campaignId, userId, reply, sentAt);
+  // The user's shard ran out of its slice (a 410 without a lease): stock comes from the other
+  // shards first, and only a campaign sold out everywhere is answered 410 (then with a lease).
+  // Bounded by time, not tries: near the end many claims share each small refill and lose the race.
+  const until = performance.now() + REFILL_WAIT_MS;
+  while (route.shards > 1 && isSliceOut(reply)) {
+    if (performance.now() > until)
+      throw new StampedeError("unavailable", "Stock is moving between the campaign's shards; retry.", {
+        retryAfter: 1,
+      });
+    await unavailableOnFailure(refill(ctx, campaignId, route.shards, route.shard));
+    reply = await send();
+  }
+  const { ref } = route;
+  const outcome = outcomeOf(ctx, { campaignId, ref }, userId, reply, sentAt);
   if (
     (reply[0] === ADMIT.ADMITTED || reply[0] === ADMIT.ALREADY_CLAIMED) &&
     reply[6] === CLAIM_PLACE.IN_LEDGER &&
@@ -54,6 +81,23 @@ export async function admit(ctx: AdmissionContext, request: AdmitRequest): Promi
   return outcome;
 }
 
+/** Where a user's claim of a campaign is decided: the campaign's slot, or the user's shard's. */
+interface Route {
+  shards: number;
+  shard: number;
+  ref: string;
+}
+
+function routeOf(campaignId: string, userId: string, shards: number): Route {
+  const shard = shardOfUser(userId, shards);
+  return { shards, shard, ref: shards > 1 ? shardRef(campaignId, shard) : campaignId };
+}
+
+/** A shard's own 410 (no lease, not a replay): its slice ran out; the campaign may not have. */
+function isSliceOut(reply: Reply): boolean {
+  return reply[0] === ADMIT.SOLD_OUT && reply[1] !== 1 && reply[2] === "";
+}
+
 /** Most due holds admit-9.lua expires before it decides (the workers' reapers do the rest). */
 export const ADMIT_REAP_LIMIT = 32;
 
@@ -61,7 +105,9 @@ export const ADMIT_REAP_LIMIT = 32;
 export function known(ctx: AdmissionContext, request: AdmitRequest): AdmitOutcome | undefined {
   if (request.idempotencyKey !== undefined) return undefined;
   const { campaignId, userId } = request;
-  const answer = ctx.memory.lookup(campaignId, userId, Date.now());
+  const shards = ctx.definitions.shards(campaignId) ?? 1;
+  const ref = shards > 1 ? shardRef(campaignId, shardOfUser(userId, shards)) : campaignId;
+  const answer = ctx.memory.lookup(ref, userId, Date.now());
   switch (answer?.kind) {
     case undefined:
       return undefined;
@@ -82,9 +128,14 @@ const SOLD_OUT: AdmitOutcome = Object.freeze({ kind: "sold_out", replayed: false
 
 type Reply = (string | number)[];
 
-async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<Reply> {
+/** One admit-9.lua call in `ref`'s slot: the campaign's, or the user's shard's. */
+async function runAdmit(
+  ctx: AdmissionContext,
+  request: AdmitRequest,
+  { ref, shards }: Route,
+): Promise<Reply> {
   const { campaignId, userId, idempotencyKey: key } = request;
-  const k = ctx.keys.campaign(campaignId);
+  const k = ctx.keys.campaign(ref);
   const { rateUser, rateIp } = ctx;
   try {
     return (await ctx.scripts.admit(
@@ -102,7 +153,7 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
       [
         campaignId,
         userId,
-        campaignTag(campaignId) + newClaimId(),
+        refTag(ref) + newClaimId(),
         newCouponCode(),
         key ?? "",
         ctx.idempotencyTtlSec,
@@ -114,6 +165,7 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
         rateIp ? rateIp.burst : "",
         ctx.events.channel,
         ADMIT_REAP_LIMIT,
+        shards,
       ],
     )) as Reply;
   } catch (error) {
@@ -123,7 +175,7 @@ async function runAdmit(ctx: AdmissionContext, request: AdmitRequest): Promise<R
 
 function outcomeOf(
   ctx: AdmissionContext,
-  campaignId: string,
+  { campaignId, ref }: { campaignId: string; ref: string },
   userId: string,
   reply: Reply,
   sentAt: number,
@@ -132,7 +184,7 @@ function outcomeOf(
   const lease = String(reply[2] ?? "");
   // A replayed answer is about the first request, not about now: nothing to learn.
   const learn = (lesson: Lesson) => {
-    if (!replayed) ctx.memory.learn(campaignId, userId, lease, sentAt, lesson);
+    if (!replayed) ctx.memory.learn(ref, userId, lease, sentAt, lesson);
   };
   switch (reply[0]) {
     case ADMIT.ADMITTED:

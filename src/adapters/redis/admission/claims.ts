@@ -7,10 +7,13 @@
  * the ledger holds it.
  */
 
+import { shardOfUser } from "../../../domain/shards.ts";
 import type { CampaignCounters, Claim } from "../../../domain/types.ts";
 import { unpackClaim } from "../claim-codec.ts";
+import { claimRef, parseRef, shardRef } from "../keys.ts";
 import { MARK_WRITTEN } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
+import { shardedCounters } from "./shards.ts";
 
 export async function getClaim(ctx: AdmissionContext, claimId: string): Promise<Claim | undefined> {
   const key = ctx.keys.claimsOf(claimId);
@@ -24,7 +27,7 @@ export async function userClaims(
   campaignId: string,
   userId: string,
 ): Promise<Claim[]> {
-  const k = ctx.keys.campaign(campaignId);
+  const k = ctx.keys.campaign(await userRef(ctx, campaignId, userId));
   const held = await ctx.redis.hget(k.holders, userId);
   if (held === null) return [];
   const ids = held.split(",").map((entry) => entry.split(":")[0]!);
@@ -49,6 +52,14 @@ export async function counters(
   ctx: AdmissionContext,
   campaignId: string,
 ): Promise<CampaignCounters | undefined> {
+  const shards = (await ctx.definitions.get(campaignId))?.shards ?? 1;
+  if (shards > 1) {
+    const summed = await shardedCounters(ctx, campaignId, shards);
+    if (summed) return summed;
+    const ready = await ctx.loader.ready(campaignId);
+    if (ready === "retired") return retiredCounters(ctx, campaignId);
+    return ready === "ready" ? shardedCounters(ctx, campaignId, shards) : undefined;
+  }
   const k = ctx.keys.campaign(campaignId);
   let [status, admitted, issued, held] = await ctx.redis.hmget(
     k.state,
@@ -59,15 +70,18 @@ export async function counters(
   );
   if (status === null || status === "rebuilding") {
     const ready = await ctx.loader.ready(campaignId);
-    if (ready === "retired") {
-      const issuedInLedger = await ctx.ledger.issuedCount(campaignId);
-      return { admitted: issuedInLedger, issued: issuedInLedger, held: 0 };
-    }
+    if (ready === "retired") return retiredCounters(ctx, campaignId);
     if (ready !== "ready") return undefined;
     [status, admitted, issued, held] = await ctx.redis.hmget(k.state, "status", "admitted", "issued", "held");
   }
   if (status === null) return undefined;
   return { admitted: Number(admitted), issued: Number(issued), held: Number(held ?? 0) };
+}
+
+/** A retired campaign's counters: the ledger's (nothing is pending once it retired). */
+async function retiredCounters(ctx: AdmissionContext, campaignId: string): Promise<CampaignCounters> {
+  const issued = await ctx.ledger.issuedCount(campaignId);
+  return { admitted: issued, issued, held: 0 };
 }
 
 /**
@@ -76,16 +90,19 @@ export async function counters(
  * script call per campaign of the batch.
  */
 export async function markWritten(ctx: AdmissionContext, claims: readonly Claim[]): Promise<void> {
-  const byCampaign = new Map<string, string[]>();
+  // By slot: a campaign over shards has one state per shard, named by the claim id's tag.
+  const bySlot = new Map<string, string[]>();
   for (const claim of claims) {
     if (claim.status === "pending") continue;
-    const args = byCampaign.get(claim.campaignId);
+    const ref = claimRef(claim.campaignId, claim.claimId);
+    const args = bySlot.get(ref);
     if (args) args.push(claim.claimId, claim.status);
-    else byCampaign.set(claim.campaignId, [claim.claimId, claim.status]);
+    else bySlot.set(ref, [claim.claimId, claim.status]);
   }
   await Promise.all(
-    [...byCampaign].map(async ([campaignId, args]) => {
-      const k = ctx.keys.campaign(campaignId);
+    [...bySlot].map(async ([ref, args]) => {
+      const campaignId = parseRef(ref).campaignId;
+      const k = ctx.keys.campaign(ref);
       const [code, , , , refused] = (await ctx.scripts.markWritten(
         [k.state, k.claims, k.expiries],
         args,
@@ -112,4 +129,10 @@ export async function markWritten(ctx: AdmissionContext, claims: readonly Claim[
       throw new Error(`campaign ${campaignId} is being rebuilt in Redis; the batch will be retried`);
     }),
   );
+}
+
+/** The slot a user's claims of a campaign live in: the campaign's, or the user's shard's. */
+export async function userRef(ctx: AdmissionContext, campaignId: string, userId: string): Promise<string> {
+  const shards = (await ctx.definitions.get(campaignId))?.shards ?? 1;
+  return shards > 1 ? shardRef(campaignId, shardOfUser(userId, shards)) : campaignId;
 }

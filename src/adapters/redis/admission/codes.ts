@@ -11,6 +11,7 @@ export const ADMIT = {
   REBUILDING: 6,
   SINK_FULL: 7,
   RATE_LIMITED: 8,
+  WRONG_SHARDS: 9,
 } as const;
 
 /** admit-9.lua's `pending` field: where the named claim is. */

@@ -31,10 +31,13 @@ export class CampaignDefinitions {
   /** A hit is an object (its campaign may be undefined: a remembered "unknown"); a miss is undefined. */
   readonly #cache: BoundedCache<string, { campaign: Campaign | undefined }>;
   readonly #reading = new Map<string, Promise<Campaign | undefined>>();
+  /** Shard counts learned (fixed at creation, so never stale): campaign id -> shards. */
+  readonly #shards: BoundedCache<string, number>;
 
   constructor(options: CampaignDefinitionsOptions) {
     this.#o = options;
     this.#cache = new BoundedCache({ maxSize: options.maxSize, ttlMs: options.ttlMs });
+    this.#shards = new BoundedCache({ maxSize: options.maxSize });
   }
 
   get(campaignId: string): Promise<Campaign | undefined> {
@@ -73,6 +76,21 @@ export class CampaignDefinitions {
     return campaign;
   }
 
+  /**
+   * The campaign's shard count as far as this process knows, without a read
+   * (admission picks a user's slot with it; a wrong guess is told the right
+   * count by admit-9.lua): `shards` is fixed at creation, so once learned it
+   * never goes stale, whatever the definition's TTL.
+   */
+  shards(campaignId: string): number | undefined {
+    return this.#shards.get(campaignId);
+  }
+
+  /** admit-9.lua said how many shards the campaign has. */
+  learnShards(campaignId: string, shards: number): void {
+    this.#shards.set(campaignId, shards);
+  }
+
   /** The campaign's state changed under this process: read it again next time. */
   forget(campaignId: string): void {
     this.#cache.delete(campaignId);
@@ -96,6 +114,8 @@ export class CampaignDefinitions {
       roomRate,
       roomSeed,
       roomCommit,
+      shards,
+      campaignStock,
     ] = await this.#o.redis.hmget(
       this.#o.keys.campaign(campaignId).state,
       "name",
@@ -111,12 +131,15 @@ export class CampaignDefinitions {
       "roomRate",
       "roomSeed",
       "roomCommit",
+      "shards",
+      "campaignStock",
     );
     if (name == null || stock == null || perUser == null) return undefined;
     const campaign: Campaign = {
       id: campaignId,
       name,
-      stock: Number(stock),
+      // A shard's `stock` is its slice; the campaign's is kept beside it.
+      stock: Number(campaignStock ?? stock),
       perUserLimit: Number(perUser),
       startsAt: startsAt ? Number(startsAt) : null,
       endsAt: endsAt ? Number(endsAt) : null,
@@ -127,6 +150,8 @@ export class CampaignDefinitions {
     };
     // Only campaigns with holds say so: one without reads as before holds.
     if (holdSec) campaign.holdSeconds = Number(holdSec);
+    if (shards && Number(shards) > 1) campaign.shards = Number(shards);
+    this.#shards.set(campaignId, campaign.shards ?? 1);
     if (roomPre)
       campaign.waitingRoom = {
         prequeueSeconds: Number(roomPre),

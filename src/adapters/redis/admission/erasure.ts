@@ -1,5 +1,6 @@
 import { ERASED_PREFIX } from "../../../domain/erasure.ts";
 import type { ForgetOutcome } from "../../../ports/admission.ts";
+import { userRef } from "./claims.ts";
 import { FORGET } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
 import { redisDidNotAnswer } from "./unavailable.ts";
@@ -21,7 +22,8 @@ export async function forgetUser(
   // Retired: nothing of the user is left in Redis (the keys expired).
   if (ready === "retired") return { kind: "forgotten", claims: 0 };
   if (ready === "timeout") return { kind: "pending" };
-  const k = ctx.keys.campaign(campaignId);
+  // A campaign over shards keeps the user's claims in the user's shard.
+  const k = ctx.keys.campaign(await userRef(ctx, campaignId, userId));
   let reply: number[];
   try {
     reply = (await ctx.scripts.forgetUser(

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { StampedeError } from "../../../domain/errors.ts";
 import type { Campaign } from "../../../domain/types.ts";
 import type { CampaignChange, ChangeOutcome } from "../../../ports/admission.ts";
+import { shardRef } from "../keys.ts";
 import { CHANGE } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
 import { CACHE_LEASE_MS } from "./memory-answers.ts";
@@ -27,9 +28,15 @@ export async function changeCampaign(
   if (ready === "timeout") throw beingRebuilt();
   const definition = await ctx.definitions.read(campaignId);
   if (!definition) return { kind: "campaign_not_found" };
-  const k = ctx.keys.campaign(campaignId);
-  const run = (mode: "hold" | "apply") =>
-    ctx.scripts.changeCampaign(
+  // A campaign over shards changes in every shard (each atomic with its own admissions); its stock
+  // is split and moves between shards, so it is fixed at creation.
+  const shards = definition.shards ?? 1;
+  if (shards > 1 && change.stock !== undefined)
+    throw new StampedeError("invalid_request", "The stock of a campaign over shards cannot be changed.");
+  const refs = shards > 1 ? Array.from({ length: shards }, (_, i) => shardRef(campaignId, i)) : [campaignId];
+  const run = (mode: "hold" | "apply", ref: string) => {
+    const k = ctx.keys.campaign(ref);
+    return ctx.scripts.changeCampaign(
       [k.state, k.holders, k.stream, k.outbox, k.free],
       [
         mode,
@@ -38,19 +45,29 @@ export async function changeCampaign(
         change.endsAt === undefined ? "" : change.endsAt === null ? "none" : change.endsAt,
       ],
     ) as Promise<(string | number)[]>;
+  };
+  const runAll = (mode: "hold" | "apply") => Promise.all(refs.map((ref) => run(mode, ref)));
   try {
     if (mayReopen(definition, change)) {
-      const held = await run("hold");
-      if (held[0] === CHANGE.HELD) {
+      const held = await runAll("hold");
+      if (held.some((r) => r[0] === CHANGE.HELD)) {
         await ctx.events.publish("hold", campaignId);
         await sleep(CACHE_LEASE_MS + 100);
       }
     }
-    const reply = await run("apply");
+    const replies = await runAll("apply");
+    const reply = replies[0]!;
     ctx.definitions.forget(campaignId);
     ctx.memory.drop(campaignId);
-    if (reply[0] === CHANGE.CHANGED) await ctx.events.publish("changed", campaignId);
-    return changeOutcome(definition, reply);
+    if (replies.some((r) => r[0] === CHANGE.CHANGED)) await ctx.events.publish("changed", campaignId);
+    const outcome = changeOutcome(definition, reply);
+    if (outcome.kind === "changed" && shards > 1) {
+      // Every shard's admitted, and the campaign's stock (a shard's is its slice).
+      outcome.admitted = replies.reduce((n, r) => n + (r[0] === CHANGE.CHANGED ? Number(r[2]) : 0), 0);
+      outcome.campaign.stock = definition.stock;
+      outcome.previous.stock = definition.stock;
+    }
+    return outcome;
   } catch (error) {
     if (error instanceof StampedeError) throw error;
     throw redisDidNotAnswer(error);

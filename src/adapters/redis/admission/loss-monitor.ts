@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import type { RedisClient } from "../connection.ts";
-import type { RedisKeys } from "../keys.ts";
+import { type RedisKeys, shardRef } from "../keys.ts";
 import { isCluster, masterNodes, nodeAddress } from "../nodes.ts";
 import type { RebuildResult } from "./rebuild.ts";
 import { DEFAULT_RETENTION_GRACE_MS } from "./retention.ts";
@@ -108,11 +108,25 @@ export class LossMonitor {
     const states = await Promise.all(
       rows.map(async (row) => {
         const k = keys.campaign(row.campaignId);
-        const [[status, epoch, next], locked] = await Promise.all([
-          redis.hmget(k.state, "status", "epoch", "next"),
+        const [[status, epoch, next, shards], locked] = await Promise.all([
+          redis.hmget(k.state, "status", "epoch", "next", "shards"),
           redis.exists(k.lock),
         ]);
-        return { row, status, epoch, next, locked: locked === 1 };
+        // A campaign over shards: every shard must be there at the ledger's epoch; a shard's
+        // `next` counts in its own slice of units, so it says nothing of the ledger's highest.
+        const others =
+          Number(shards ?? 1) > 1 ? await otherShards(redis, keys, row.campaignId, Number(shards)) : [];
+        const missing = others.find(
+          (o) => o.status === null || (o.status !== "rebuilding" && o.epoch !== epoch),
+        );
+        if (missing) return { row, status: null, epoch, next, locked: locked === 1 };
+        return {
+          row,
+          status,
+          epoch,
+          next: others.length > 0 ? String(row.maxUnit) : next,
+          locked: locked === 1,
+        };
       }),
     );
     const found: { campaignId: string; reason: string; result: RebuildResult }[] = [];
@@ -135,4 +149,18 @@ export class LossMonitor {
 /** Which nodes are masters now, as one comparable string. */
 function mastersOf(redis: RedisClient): string {
   return masterNodes(redis).map(nodeAddress).sort().join(",");
+}
+
+/** The status and epoch of shards 1.. of a campaign over shards. */
+async function otherShards(redis: RedisClient, keys: RedisKeys, campaignId: string, shards: number) {
+  return Promise.all(
+    Array.from({ length: shards - 1 }, async (_, i) => {
+      const [status, epoch] = await redis.hmget(
+        keys.campaign(shardRef(campaignId, i + 1)).state,
+        "status",
+        "epoch",
+      );
+      return { status, epoch };
+    }),
+  );
 }

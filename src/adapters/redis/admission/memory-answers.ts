@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { NotActiveReason } from "../../../ports/admission.ts";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import type { RedisClient } from "../connection.ts";
-import type { RedisKeys } from "../keys.ts";
+import { parseRef, type RedisKeys } from "../keys.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
 
 /** How long an entry is trusted after the Redis read that last confirmed it. */
@@ -246,10 +246,13 @@ export class MemoryAnswers {
     return this.#loading.get(campaignId);
   }
 
-  /** Forget a campaign at once (its state changed under this process). */
+  /** Forget a campaign at once (its state changed under this process), and each of its shards. */
   drop(campaignId: string): void {
     this.#entries.delete(campaignId);
     this.#declined.delete(campaignId);
+    const shards = `${campaignId}:s`;
+    for (const map of [this.#entries, this.#declined])
+      for (const id of map.keys()) if (id.startsWith(shards)) map.delete(id);
   }
 
   /** Forget everything (the events channel may have missed messages). */
@@ -297,7 +300,9 @@ export class MemoryAnswers {
     const sentAt = performance.now();
     let snap: (string | number)[];
     try {
-      snap = (await this.#scripts.answerSnapshot([k.state, k.holders], [this.#maxHolders])) as (
+      // A shard's ref (keys.ts shardRef) may read a shard's state; a plain id never does.
+      const shard = parseRef(campaignId).campaignId !== campaignId ? "shard" : "";
+      snap = (await this.#scripts.answerSnapshot([k.state, k.holders], [this.#maxHolders, shard])) as (
         | string
         | number
       )[];

@@ -8,6 +8,7 @@ import type { RedisClient } from "../connection.ts";
 import type { RedisKeys } from "../keys.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
 import { planRebuild } from "./rebuild-plan.ts";
+import { type LoadParts, rebuildShards } from "./rebuild-shards.ts";
 import { isRetired } from "./retention.ts";
 
 /** What a rebuild reads from the ledger. */
@@ -146,6 +147,20 @@ export class Rebuilder {
     if (!campaign) return "not_found";
     if (isRetired(campaign, Date.now(), this.#o.retentionGraceMs)) return "retired";
     const epoch = await ledger.nextRedisEpoch(campaignId);
+    const shards = campaign.shards ?? 1;
+    if (shards > 1)
+      return rebuildShards(
+        {
+          options: this.#o,
+          scripts,
+          definition: definitionFields,
+          stale: (claimsKey, id, keep) => this.#stale(claimsKey, id, keep),
+          load: (ref, at, parts) => this.#load(ref, at, parts),
+        },
+        campaign,
+        epoch,
+        started,
+      );
     if (
       (await scripts.rebuildBegin(
         [k.state, k.holders, k.free, k.expiries],
@@ -222,19 +237,9 @@ export class Rebuilder {
     return drop;
   }
 
-  async #load(
-    campaignId: string,
-    epoch: number,
-    parts: {
-      holders: [string, string][];
-      claims: [string, string][];
-      drop: string[];
-      free: number[];
-      expiries: [number, string][];
-      idempotency: Claim[];
-    },
-  ): Promise<boolean> {
-    const k = this.#o.keys.campaign(campaignId);
+  /** Writes the parts into `ref`'s slot: the campaign's, or one of its shards'. */
+  async #load(ref: string, epoch: number, parts: LoadParts): Promise<boolean> {
+    const k = this.#o.keys.campaign(ref);
     const size = this.#o.chunkSize ?? 500;
     const chunks = Math.max(
       1,

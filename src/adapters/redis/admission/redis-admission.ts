@@ -23,6 +23,7 @@ import { changeCampaign } from "./lifecycle.ts";
 import { CACHE_LEASE_MS, MemoryAnswers } from "./memory-answers.ts";
 import { type RedisAdmissionOptions, resolveOptions } from "./options.ts";
 import { Rebuilder, type RebuildResult } from "./rebuild.ts";
+import { SETTLE_AFTER_MS, settle } from "./shards.ts";
 import { type EnsureResult, StateLoader } from "./state-loader.ts";
 import { unavailableOnFailure } from "./unavailable.ts";
 
@@ -189,6 +190,19 @@ export class RedisAdmission implements AdmissionStore {
   /** The campaigns with holds (the reapers' list; Rebuilder adds each when it opens its state). */
   holdCampaigns(): Promise<string[]> {
     return this.#ctx.redis.smembers(this.#ctx.keys.holdsRegistry);
+  }
+
+  /**
+   * Applies the transfers between shards left unsettled (a crash between a give and its take) of
+   * every campaign over shards; how many units landed (the workers' TransferSweep).
+   */
+  async settleTransfers(olderThanMs = SETTLE_AFTER_MS): Promise<number> {
+    let landed = 0;
+    for (const campaignId of await this.#ctx.redis.smembers(this.#ctx.keys.shardedRegistry)) {
+      const shards = (await this.#ctx.definitions.get(campaignId))?.shards ?? 1;
+      if (shards > 1) landed += await settle(this.#ctx, campaignId, shards, olderThanMs);
+    }
+    return landed;
   }
 
   markWritten(written: readonly Claim[]): Promise<void> {

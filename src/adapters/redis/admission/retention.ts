@@ -13,7 +13,7 @@ import type { Logger } from "pino";
 import type { Campaign } from "../../../domain/types.ts";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import type { RedisClient } from "../connection.ts";
-import type { RedisKeys } from "../keys.ts";
+import { type RedisKeys, shardRef } from "../keys.ts";
 import { redisScripts } from "../scripts.ts";
 import { RETIRE } from "./codes.ts";
 
@@ -79,23 +79,41 @@ export class RetentionSweeper {
     const result: SweepResult = { expiring: [], retired: [] };
     for (const campaign of await this.#o.ledger.listCampaigns()) {
       if (campaign.endsAt === null || campaign.endsAt > now || this.#done.has(campaign.id)) continue;
-      const k = keys.campaign(campaign.id);
-      const [code, expireAt] = (await scripts.retire(
-        [k.state, k.holders, k.stream, k.outbox, k.free],
-        [graceMs],
-      )) as [number, number];
-      if (code === RETIRE.EXPIRING) {
-        result.expiring.push(campaign.id);
-        logger.debug({ campaignId: campaign.id, expireAt }, "campaign keys expire after the retention grace");
-      } else if (code === RETIRE.NOT_FOUND && isRetired(campaign, now, graceMs)) {
+      // A campaign over shards retires shard by shard (each drained on its own); it is retired once
+      // every shard's keys are gone.
+      const refs =
+        (campaign.shards ?? 1) > 1
+          ? Array.from({ length: campaign.shards! }, (_, i) => shardRef(campaign.id, i))
+          : [campaign.id];
+      const codes: number[] = [];
+      for (const ref of refs) {
+        const k = keys.campaign(ref);
+        const [code, expireAt] = (await scripts.retire(
+          [k.state, k.holders, k.stream, k.outbox, k.free],
+          [graceMs],
+        )) as [number, number];
+        codes.push(code);
+        // A shard's applied transfers go with it (no transfer is pending once it drained).
+        if (code === RETIRE.EXPIRING && refs.length > 1) await redis.pexpireat(k.received, expireAt);
+        if (code === RETIRE.EXPIRING)
+          logger.debug(
+            { campaignId: campaign.id, ref, expireAt },
+            "campaign keys expire after the retention grace",
+          );
+      }
+      if (codes.includes(RETIRE.EXPIRING)) result.expiring.push(campaign.id);
+      else if (codes.every((c) => c === RETIRE.NOT_FOUND) && isRetired(campaign, now, graceMs)) {
         // The keys expired: retired for good. A consumer group may have
         // created the stream again (empty) before the workers' stream list
         // dropped it; passes repeat this until there is nothing left to do.
         const [removed, deleted] = await Promise.all([
-          redis.srem(keys.registry, campaign.id),
-          redis.del(k.stream),
+          redis.srem(keys.registry, ...refs.map((ref, i) => (i === 0 ? campaign.id : ref))),
+          Promise.all(refs.map((ref) => redis.del(keys.campaign(ref).stream))).then((n) =>
+            n.reduce((a, b) => a + b, 0),
+          ),
           redis.srem(keys.holdsRegistry, campaign.id),
           redis.srem(keys.roomsRegistry, campaign.id),
+          redis.srem(keys.shardedRegistry, campaign.id),
         ]);
         if (removed === 0 && deleted === 0) this.#done.add(campaign.id);
         if (removed > 0) {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { StampedeError } from "../../../domain/errors.ts";
 import type { RedisClient } from "../connection.ts";
-import type { RedisKeys } from "../keys.ts";
+import { type RedisKeys, shardRef } from "../keys.ts";
 import type { Rebuilder, RebuildResult } from "./rebuild.ts";
 
 /** "retired": ended longer than the retention grace ago; answered from the ledger, never rebuilt. */
@@ -66,9 +66,17 @@ export class StateLoader {
     const state = this.#o.keys.campaign(campaignId).state;
     const deadline = performance.now() + this.#o.rebuildWaitMs;
     for (;;) {
-      const status = await this.#o.redis.hget(state, "status");
-      if (status !== null && status !== "rebuilding") return "ready";
-      if (status === null) {
+      const [status, shards] = await this.#o.redis.hmget(state, "status", "shards");
+      if (
+        status !== null &&
+        status !== "rebuilding" &&
+        (await this.#shardsReady(campaignId, Number(shards ?? 1)))
+      )
+        return "ready";
+      if (
+        status === null ||
+        (status !== "rebuilding" && !(await this.#shardsPresent(campaignId, Number(shards))))
+      ) {
         const result = await this.rebuild(campaignId);
         if (result === "rebuilt") return "ready";
         if (result === "not_found") return "unknown";
@@ -77,5 +85,21 @@ export class StateLoader {
       if (performance.now() > deadline) return "timeout";
       await sleep(50);
     }
+  }
+
+  /** The statuses of shards 1.. of a campaign over shards (none for one shard). */
+  async #others(campaignId: string, shards: number): Promise<(string | null)[]> {
+    const refs = Array.from({ length: Math.max(0, shards - 1) }, (_, i) => shardRef(campaignId, i + 1));
+    return Promise.all(refs.map((ref) => this.#o.redis.hget(this.#o.keys.campaign(ref).state, "status")));
+  }
+
+  /** Whether every other shard is loaded and open (a Redis Cluster may lose one node's shards). */
+  async #shardsReady(campaignId: string, shards: number): Promise<boolean> {
+    return (await this.#others(campaignId, shards)).every((s) => s !== null && s !== "rebuilding");
+  }
+
+  /** Whether every other shard has a state (being rebuilt: wait), none missing (rebuild the campaign). */
+  async #shardsPresent(campaignId: string, shards: number): Promise<boolean> {
+    return (await this.#others(campaignId, shards)).every((s) => s !== null);
   }
 }

@@ -56,6 +56,8 @@
   ARGV[11] address bucket interval or "" (no limit)  ARGV[12] its burst
   ARGV[13] campaign events channel ("" = publish nothing)
   ARGV[14] most due holds to expire before deciding
+  ARGV[15] how many shards the caller believes the campaign has (docs/scaling.md; absent = 1): a
+           caller that picked the slot from a wrong count is told the right one, nothing decided
 
   Every reply but NOT_FOUND and REBUILDING carries, third, the state's lease
   token "epoch:rev" ("" while a change that may reopen the campaign is on
@@ -75,6 +77,7 @@
     6 REBUILDING       {6, 0}  the state is being rebuilt from the ledger
     7 SINK_FULL        {7, 0, lease}  the stream/outbox holds ARGV[8] entries; nothing reserved
     8 RATE_LIMITED     {8, 0, lease, waitMs}  retry in waitMs; nothing counted or reserved
+    9 WRONG_SHARDS     {9, 0, shards}  the campaign is over `shards` shards: ask the user's shard
 ]]
 -- @include redis-time.lua
 -- @include split.lua
@@ -88,6 +91,7 @@ local SEP = "\31"
 local S = admissionState(KEYS[1])
 if not S then return {5, 0} end
 if S.status == "rebuilding" then return {6, 0} end
+if S.shards ~= (tonumber(ARGV[15] or "1") or 1) then return {9, 0, S.shards} end
 
 local campaignId, userId, claimId = ARGV[1], ARGV[2], ARGV[3]
 local idemKey = ARGV[5]

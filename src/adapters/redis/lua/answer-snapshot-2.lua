@@ -15,8 +15,13 @@
   reopens nothing), and its holders with a live hold are never answered
   from memory (a holder is only once every claim it holds is issued).
 
+  A shard of a campaign over shards (docs/scaling.md) is sold out only once
+  marked so (shard-sold-out-1.lua): its own slice running out is not.
+
   KEYS[1] state hash  KEYS[2] holders hash
   ARGV[1] most holders worth returning (a campaign with more is not answered from memory)
+  ARGV[2] "shard" when asked by a shard's ref; a shard's state asked by its plain campaign id has
+          only that shard's holders, so it gives nothing
 
   Returns {0} when the campaign has no campaign-wide answer now, is being
   rebuilt, or has a change on hold that may reopen it; else
@@ -25,9 +30,11 @@
 ]]
 -- @include redis-time.lua
 local s = redis.call("HMGET", KEYS[1], "status", "hold", "admitted", "stock", "epoch", "rev", "issued",
-  "startsAt", "endsAt", "perUser", "holdSec")
+  "startsAt", "endsAt", "perUser", "holdSec", "shards", "soldOut")
 local status = s[1]
 if not status or status == "rebuilding" or s[2] then return {0} end
+local sharded = (tonumber(s[12] or "1") or 1) > 1
+if sharded and ARGV[2] ~= "shard" then return {0} end
 local now = redisTimeMs()
 local startsAt, endsAt = s[8] or "", s[9] or ""
 local answer
@@ -39,7 +46,7 @@ elseif endsAt ~= "" and now >= tonumber(endsAt) then
   answer = "ended"
 elseif status == "paused" then
   answer = "paused"
-elseif tonumber(s[3]) >= tonumber(s[4]) and (s[11] or "") == "" then
+elseif tonumber(s[3]) >= tonumber(s[4]) and (s[11] or "") == "" and (not sharded or s[13] == "1") then
   answer = "sold_out"
 else
   return {0}

@@ -43,10 +43,14 @@ end
 
 local now = redisTimeMs()
 local stock = tonumber(s[2])
-local floor = math.max(tonumber(s[4]), tonumber(s[5]))
 local newStock = stock
-if ARGV[3] ~= "" then newStock = tonumber(ARGV[3]) end
-if newStock < floor then return {2, floor} end
+-- Only a stock change is checked against the units handed out: a shard of a campaign over shards
+-- (docs/scaling.md) counts `next` in its own range of units, above its slice.
+if ARGV[3] ~= "" then
+  newStock = tonumber(ARGV[3])
+  local floor = math.max(tonumber(s[4]), tonumber(s[5]))
+  if newStock < floor then return {2, floor} end
+end
 
 local newStatus = status
 if ARGV[2] ~= "" then newStatus = ARGV[2] end

@@ -9,7 +9,7 @@ import type {
   HoldOutcome,
   ReapResult,
 } from "../../../ports/admission.ts";
-import type { RedisKeys } from "../keys.ts";
+import { claimRef, type RedisKeys } from "../keys.ts";
 import { NotReplicatedError, type ReplicaWait } from "./replica-wait.ts";
 
 /**
@@ -45,7 +45,7 @@ export class ReplicatedAdmission implements AdmissionStore {
 
   async admit(request: AdmitRequest): Promise<AdmitOutcome> {
     const outcome = await this.#inner.admit(request);
-    if (mustWait(outcome)) await this.#after(request.campaignId);
+    if (mustWait(outcome)) await this.#after(request.campaignId, outcome.claim.claimId);
     return outcome;
   }
 
@@ -82,13 +82,15 @@ export class ReplicatedAdmission implements AdmissionStore {
       case "released":
       case "already_confirmed":
       case "hold_expired":
-        await this.#after(outcome.claim.campaignId);
+        await this.#after(outcome.claim.campaignId, outcome.claim.claimId);
     }
     return outcome;
   }
 
-  #after(campaignId: string): Promise<void> {
-    return this.#wait.after(this.#keys.campaign(campaignId).state);
+  /** Waits for the replicas of the slot the claim was decided in (a campaign over shards: its shard's). */
+  #after(campaignId: string, claimId?: string): Promise<void> {
+    const ref = claimId === undefined ? campaignId : claimRef(campaignId, claimId);
+    return this.#wait.after(this.#keys.campaign(ref).state);
   }
 
   putCampaign(campaign: Campaign): Promise<void> {
@@ -141,7 +143,7 @@ export class ReplicatedAdmission implements AdmissionStore {
  * issued claim without a hold (a claim without a hold is issued only by a
  * worker that wrote it to the ledger; a hold is confirmed in Redis first).
  */
-function mustWait(outcome: AdmitOutcome): boolean {
+function mustWait(outcome: AdmitOutcome): outcome is Extract<AdmitOutcome, { claim: Claim }> {
   if (outcome.kind !== "admitted" && outcome.kind !== "already_claimed") return false;
   return outcome.claim.status !== "issued" || outcome.claim.expiresAt !== undefined;
 }

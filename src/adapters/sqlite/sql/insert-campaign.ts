@@ -7,8 +7,8 @@ export function insertCampaign(db: Db, c: Campaign): boolean {
   const result = statement(
     db,
     `INSERT INTO campaigns (id, name, stock, per_user_limit, starts_at, ends_at, created_at, hold_seconds,
-       prequeue_seconds, release_per_second, draw_seed)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+       prequeue_seconds, release_per_second, draw_seed, shards)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   ).run(
     c.id,
     c.name,
@@ -19,6 +19,7 @@ export function insertCampaign(db: Db, c: Campaign): boolean {
     c.createdAt,
     c.holdSeconds ?? null,
     ...waitingRoomColumns(c),
+    c.shards ?? 1,
   );
   return result.changes === 1;
 }

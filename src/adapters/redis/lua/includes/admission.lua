@@ -3,16 +3,20 @@
 -- holdings.lua, claim.lua and holds.lua.
 --
 -- admissionState(key): the state hash's fields the decision reads, or nil when there is no state.
---   S = {status, stock, perUser, startsAt, endsAt, admitted, epoch, rev, hold, holdSec, lease}
+--   S = {status, stock, perUser, startsAt, endsAt, admitted, epoch, rev, hold, holdSec, lease, shards,
+--   sharded, soldOut}
 --   (numbers where numbers; startsAt/endsAt "" = none; holdSec nil without holds; lease: "epoch:rev",
---   "" while a change that may reopen the campaign is on hold).
+--   "" while a change that may reopen the campaign is on hold; sharded: one shard of a campaign over
+--   shards, whose stock is its slice; soldOut: the check across its shards found it sold out).
 local ADMISSION_SEP = "\31"
 local function admissionState(key)
   local s = redis.call("HMGET", key, "status", "stock", "perUser", "startsAt", "endsAt", "admitted", "next",
-    "epoch", "rev", "hold", "holdSec")
+    "epoch", "rev", "hold", "holdSec", "shards", "soldOut")
   if not s[1] then return nil end
   local S = {status = s[1], stock = tonumber(s[2]), perUser = tonumber(s[3]), startsAt = s[4] or "",
-    endsAt = s[5] or "", admitted = tonumber(s[6]), hold = s[10], holdSec = tonumber(s[11] or ""), lease = ""}
+    endsAt = s[5] or "", admitted = tonumber(s[6]), hold = s[10], holdSec = tonumber(s[11] or ""), lease = "",
+    shards = tonumber(s[12] or "1") or 1, soldOut = s[13] == "1"}
+  S.sharded = S.shards > 1
   if not S.hold then S.lease = (s[8] or "0") .. ":" .. (s[9] or "0") end
   return S
 end
@@ -111,6 +115,9 @@ local function decideClaim(K, S, r)
   end
 
   if S.admitted >= S.stock then
+    -- One shard of a campaign over shards out of its slice is no answer yet: the caller takes units
+    -- from the other shards (shards.ts), and only a 410 it decides is remembered.
+    if S.sharded and not S.soldOut then return {4, 0, ""} end
     remember("S")
     -- With holds, sold out is not for good (a hold may end at any moment): nothing to lease.
     if S.holdSec then return {4, 0, ""} end
@@ -147,7 +154,7 @@ local function decideClaim(K, S, r)
   redis.call("HSET", K.holders, r.userId, entry)
   toSink(K, r.mode, r.claimId, packed, now)
   remember("A" .. ADMISSION_SEP .. r.claimId .. ADMISSION_SEP .. now .. ADMISSION_SEP .. seq)
-  if S.admitted == S.stock and r.channel ~= "" and not S.holdSec then
+  if S.admitted == S.stock and r.channel ~= "" and not S.holdSec and not S.sharded then
     redis.call("PUBLISH", r.channel, "sold_out " .. r.campaignId)
   end
   local atLimit = 0
