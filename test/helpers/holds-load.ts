@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AdmissionStore, AdmitOutcome, HoldOutcome } from "../../src/ports/admission.ts";
 import { ADMIN_TOKEN, type Reply, request } from "./distributed.ts";
+import { pool, sampleUntilStopped } from "./load.ts";
 import { DATABASE_URL, sql } from "./services.ts";
 
 /**
@@ -187,50 +188,16 @@ export function ledgerHolds(schema: string, campaignId: string, url = DATABASE_U
   );
 }
 
-/** Runs `work` over `items`, `concurrency` at a time. */
-export async function pool<T, R>(
-  items: T[],
-  concurrency: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
-
 /**
  * Samples the campaign every `everyMs` until stopped; each sample must show
  * `issued + pending + held <= stock` (invariant 1 with holds).
  */
 export function sampler(driver: HoldsDriver, stock: number, everyMs = 25) {
-  let running = true;
-  let samples = 0;
-  const over: CampaignSample[] = [];
-  const done = (async () => {
-    while (running) {
-      const s = await driver.sample().catch(() => undefined);
-      if (s) {
-        samples++;
-        if (s.issued + s.pending + s.held > stock) over.push(s);
-      }
-      await sleep(everyMs);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await done;
-      return { samples, over };
-    },
-  };
+  return sampleUntilStopped(
+    () => driver.sample(),
+    (s) => s.issued + s.pending + s.held > stock,
+    everyMs,
+  );
 }
 
 type Fate = "confirm" | "release" | "expire";

@@ -16,10 +16,10 @@ import {
   holdsRace,
   holdsThroughKills,
   ledgerHolds,
-  pool,
   storeDriver,
 } from "../helpers/holds-load.ts";
 import { kafkaEnv, skipWithoutKafka } from "../helpers/kafka.ts";
+import { pool } from "../helpers/load.ts";
 import {
   DATABASE_URL,
   deleteKeys,
