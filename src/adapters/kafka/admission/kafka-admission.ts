@@ -1,17 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { StampedeError } from "../../../domain/errors.ts";
-import type { Campaign, CampaignCounters, Claim } from "../../../domain/types.ts";
+import type { Claim } from "../../../domain/types.ts";
 import type {
   AdmissionStore,
   AdmitOutcome,
   AdmitRequest,
-  CampaignChange,
-  ChangeOutcome,
-  ForgetOutcome,
   HoldOutcome,
   ReapResult,
 } from "../../../ports/admission.ts";
+import { DelegatingAdmission } from "../../delegating-admission.ts";
 import { Breaker } from "./breaker.ts";
 import type { Outbox } from "./outbox.ts";
 
@@ -55,9 +53,8 @@ export interface KafkaAdmissionOptions {
  * release that found the hold expired) are forwarded at once when Kafka
  * answers, else sent by the relay: nobody waits on them.
  */
-export class KafkaAdmission implements AdmissionStore {
+export class KafkaAdmission extends DelegatingAdmission {
   readonly #o: KafkaAdmissionOptions;
-  readonly #inner: AdmissionStore;
   readonly #breaker: Breaker;
   /** Acknowledged claims whose outbox entries go in one call per campaign at the end of this turn. */
   #acknowledged: Claim[] = [];
@@ -65,8 +62,8 @@ export class KafkaAdmission implements AdmissionStore {
   #forwarding = 0;
 
   constructor(options: KafkaAdmissionOptions) {
+    super(options.inner);
     this.#o = options;
-    this.#inner = options.inner;
     this.#breaker = options.breaker ?? new Breaker();
   }
 
@@ -74,9 +71,9 @@ export class KafkaAdmission implements AdmissionStore {
     return this.#breaker;
   }
 
-  async admit(request: AdmitRequest): Promise<AdmitOutcome> {
+  override async admit(request: AdmitRequest): Promise<AdmitOutcome> {
     // What this process answers from memory needs neither Kafka nor Redis: before the breaker.
-    const known = this.#inner.known?.(request);
+    const known = this.inner.known?.(request);
     if (known) return known;
     if (!this.#breaker.tryPass())
       throw new StampedeError(
@@ -89,7 +86,7 @@ export class KafkaAdmission implements AdmissionStore {
     let outcome: AdmitOutcome;
     let toSend: Claim | undefined;
     try {
-      outcome = await this.#inner.admit(request);
+      outcome = await this.inner.admit(request);
       if (outcome.kind === "admitted" && outcome.claim.status !== "issued") {
         // A repeat (Idempotency-Key, or a re-sent call) of an admission whose
         // first answer was lost: a 202 again only once the claim is in Kafka.
@@ -198,65 +195,17 @@ export class KafkaAdmission implements AdmissionStore {
     });
   }
 
-  known(request: AdmitRequest): AdmitOutcome | undefined {
-    return this.#inner.known?.(request);
+  override confirm(claimId: string): Promise<HoldOutcome> {
+    return this.#settle(() => this.inner.confirm(claimId));
   }
 
-  putCampaign(campaign: Campaign): Promise<void> {
-    return this.#inner.putCampaign(campaign);
+  override release(claimId: string): Promise<HoldOutcome> {
+    return this.#settle(() => this.inner.release(claimId));
   }
 
-  getCampaign(campaignId: string): Promise<Campaign | undefined> {
-    return this.#inner.getCampaign(campaignId);
-  }
-
-  listCampaigns(): Promise<Campaign[]> {
-    return this.#inner.listCampaigns();
-  }
-
-  counters(campaignId: string): Promise<CampaignCounters | undefined> {
-    return this.#inner.counters(campaignId);
-  }
-
-  getClaim(claimId: string): Promise<Claim | undefined> {
-    return this.#inner.getClaim(claimId);
-  }
-
-  userClaims(campaignId: string, userId: string): Promise<Claim[]> {
-    return this.#inner.userClaims(campaignId, userId);
-  }
-
-  markWritten(claims: readonly Claim[]): Promise<void> {
-    return this.#inner.markWritten(claims);
-  }
-
-  confirm(claimId: string): Promise<HoldOutcome> {
-    return this.#settle(() => this.#inner.confirm(claimId));
-  }
-
-  release(claimId: string): Promise<HoldOutcome> {
-    return this.#settle(() => this.#inner.release(claimId));
-  }
-
-  async reapExpired(campaignId: string): Promise<ReapResult> {
-    const result = await this.#inner.reapExpired(campaignId);
+  override async reapExpired(campaignId: string): Promise<ReapResult> {
+    const result = await this.inner.reapExpired(campaignId);
     this.#forward(result.expired);
     return result;
-  }
-
-  changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {
-    return this.#inner.changeCampaign(campaignId, change);
-  }
-
-  forgetUser(campaignId: string, userId: string): Promise<ForgetOutcome> {
-    return this.#inner.forgetUser(campaignId, userId);
-  }
-
-  ping(): Promise<void> {
-    return this.#inner.ping();
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
   }
 }
