@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { EmbeddedQueue } from "../adapters/journal/embedded-queue.ts";
 import type { JournalOptions } from "../adapters/journal/journal.ts";
-import { userTokenVerifier } from "../adapters/jwt/user-tokens.ts";
+import { userTokensOf } from "../adapters/jwt/user-tokens.ts";
 import { AnswerLog } from "../adapters/memory/answer-log.ts";
 import { MemoryAdmission } from "../adapters/memory/memory-admission.ts";
 import { MemoryNotifier } from "../adapters/memory/memory-notifier.ts";
@@ -242,13 +242,7 @@ async function wire(
     services,
     access: {
       adminToken,
-      userTokens:
-        config.USER_TOKEN_SECRET === undefined
-          ? undefined
-          : userTokenVerifier(config.USER_TOKEN_SECRET, {
-              audience: config.USER_TOKEN_AUDIENCE,
-              issuer: config.USER_TOKEN_ISSUER,
-            }),
+      userTokens: userTokensOf(config),
     },
     ops: {
       readiness: readinessOf(

@@ -9,7 +9,7 @@
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { userTokenVerifier } from "../../adapters/jwt/user-tokens.ts";
+import { userTokensOf } from "../../adapters/jwt/user-tokens.ts";
 import {
   type KafkaClaims,
   type KafkaQueue,
@@ -340,13 +340,7 @@ export function apiParts(
     services,
     access: {
       adminToken: config.ADMIN_TOKEN,
-      userTokens:
-        config.USER_TOKEN_SECRET === undefined
-          ? undefined
-          : userTokenVerifier(config.USER_TOKEN_SECRET, {
-              audience: config.USER_TOKEN_AUDIENCE,
-              issuer: config.USER_TOKEN_ISSUER,
-            }),
+      userTokens: userTokensOf(config),
     },
     ops: {
       readiness: parts.readiness,
