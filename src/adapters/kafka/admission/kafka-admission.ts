@@ -75,37 +75,53 @@ export class KafkaAdmission extends DelegatingAdmission {
     // What this process answers from memory needs neither Kafka nor Redis: before the breaker.
     const known = this.inner.known?.(request);
     if (known) return known;
-    if (!this.#breaker.tryPass())
-      throw new StampedeError(
-        "unavailable",
-        "The claims queue (Kafka) is not answering; nothing was reserved.",
-        {
-          retryAfter: this.#breaker.retryAfterSec,
-        },
-      );
-    let outcome: AdmitOutcome;
-    let toSend: Claim | undefined;
-    try {
-      outcome = await this.inner.admit(request);
-      if (outcome.kind === "admitted" && outcome.claim.status !== "issued") {
+    const { outcome } = await this.#throughKafka(
+      () => this.inner.admit(request),
+      async (o) =>
         // A repeat (Idempotency-Key, or a re-sent call) of an admission whose
         // first answer was lost: a 202 again only once the claim is in Kafka.
-        if (!outcome.replayed || (await this.#o.outbox.holds(outcome.claim))) toSend = outcome.claim;
-      }
+        o.kind === "admitted" &&
+        o.claim.status !== "issued" &&
+        (!o.replayed || (await this.#o.outbox.holds(o.claim)))
+          ? o.claim
+          : undefined,
+      "The claims queue (Kafka) is not answering; nothing was reserved.",
+      NOT_ACKNOWLEDGED_CLAIM,
+    );
+    return outcome;
+  }
+
+  /**
+   * Behind the breaker: decides (in Redis), then sends the claim `toSend`
+   * names to Kafka and answers once Kafka acknowledged it. Nothing to send
+   * (409, 410, ...): a probe let through learned nothing about Kafka.
+   */
+  async #throughKafka<O>(
+    decide: () => Promise<O>,
+    toSend: (outcome: O) => Promise<Claim | undefined>,
+    refused: string,
+    unacknowledged: string,
+  ): Promise<{ outcome: O; sent: boolean }> {
+    if (!this.#breaker.tryPass())
+      throw new StampedeError("unavailable", refused, { retryAfter: this.#breaker.retryAfterSec });
+    let outcome: O;
+    let claim: Claim | undefined;
+    try {
+      outcome = await decide();
+      claim = await toSend(outcome);
     } catch (error) {
       this.#breaker.release();
       throw error;
     }
-    // Nothing to send (409, 410, ...): a probe let through learned nothing about Kafka.
-    if (!toSend) {
+    if (!claim) {
       this.#breaker.release();
-      return outcome;
+      return { outcome, sent: false };
     }
-    await this.#send(toSend);
-    return outcome;
+    await this.#send(claim, unacknowledged);
+    return { outcome, sent: true };
   }
 
-  async #send(claim: Claim, unacknowledged = NOT_ACKNOWLEDGED_CLAIM): Promise<void> {
+  async #send(claim: Claim, unacknowledged: string): Promise<void> {
     const { logger, faultDelayMs } = this.#o;
     if (faultDelayMs) await sleep(faultDelayMs);
     const slow = setTimeout(() => this.#breaker.failure(), this.#o.slowMs);
@@ -127,30 +143,18 @@ export class KafkaAdmission extends DelegatingAdmission {
 
   /** A confirm or release: decided in Redis, answered once Kafka acknowledged it (like a 202). */
   async #settle(decide: () => Promise<HoldOutcome>): Promise<HoldOutcome> {
-    if (!this.#breaker.tryPass())
-      throw new StampedeError(
-        "unavailable",
-        "The claims queue (Kafka) is not answering; nothing was decided.",
-        { retryAfter: this.#breaker.retryAfterSec },
-      );
-    let outcome: HoldOutcome;
-    let toSend: Claim | undefined;
-    try {
-      outcome = await decide();
-      if (outcome.kind === "confirmed" || outcome.kind === "released") {
+    const { outcome, sent } = await this.#throughKafka(
+      decide,
+      async (o) =>
         // A repeat whose first answer was lost: 200 again only once the decision is in Kafka.
-        if (!outcome.replayed || (await this.#o.outbox.holds(outcome.claim))) toSend = outcome.claim;
-      }
-    } catch (error) {
-      this.#breaker.release();
-      throw error;
-    }
-    if (!toSend) {
-      this.#breaker.release();
-      if (outcome.kind === "hold_expired") this.#forward([outcome.claim]);
-      return outcome;
-    }
-    await this.#send(toSend, NOT_ACKNOWLEDGED_DECISION);
+        (o.kind === "confirmed" || o.kind === "released") &&
+        (!o.replayed || (await this.#o.outbox.holds(o.claim)))
+          ? o.claim
+          : undefined,
+      "The claims queue (Kafka) is not answering; nothing was decided.",
+      NOT_ACKNOWLEDGED_DECISION,
+    );
+    if (!sent && outcome.kind === "hold_expired") this.#forward([outcome.claim]);
     return outcome;
   }
 
