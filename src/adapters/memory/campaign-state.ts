@@ -27,9 +27,9 @@ export interface CampaignState {
   /** Each user's claims in admission order, ended holds included (userClaims()). */
   users: Map<string, Claim[]>;
   units: UnitPool;
-  /** Open holds by expiresAt: what the reaper and admit() expire. */
+  /** Open holds by expiresAt: what the reaper and MemoryAdmission.admit() expire. */
   expiries: MinHeap<Due>;
-  /** The newest admission not yet durable: a 410 waits for it (see admit()). */
+  /** The newest admission not yet durable: a 410 waits for it (answerOf, ./verdict.ts). */
   lastInFlight: Promise<void> | undefined;
 }
 

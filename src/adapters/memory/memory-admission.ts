@@ -155,7 +155,7 @@ export class MemoryAdmission implements AdmissionStore {
     const window = windowState(state.campaign, this.#now());
     if (window !== "open") return Promise.resolve({ kind: "not_active", reason: window, replayed: false });
     if (state.admitted < state.campaign.stock) return undefined;
-    // Units reserved by admissions still being fsync'ed are not held yet (see #decide).
+    // Units reserved by admissions still being fsync'ed are not held yet (see answerOf, ./verdict.ts).
     return state.lastInFlight ? state.lastInFlight.then(() => SOLD_OUT) : Promise.resolve(SOLD_OUT);
   }
 
