@@ -176,6 +176,9 @@ export function assertUnitsOnce(rows: readonly LedgerRow[], stock: number): void
 
 export type Fate = "confirm" | "release" | "expire";
 
+/** The fate of the `i`-th admitted hold, by admission order: 3 in 5 confirm, 1 releases, 1 lets it expire. */
+export const fateOf = (i: number): Fate => (i % 5 < 3 ? "confirm" : i % 5 === 3 ? "release" : "expire");
+
 export interface HoldsLoadOptions {
   campaignId: string;
   users: number;
@@ -233,10 +236,8 @@ export async function holdsLoad(client: HoldsClient, o: HoldsLoadOptions): Promi
     assert.ok(a.claimId && a.expiresAt, JSON.stringify(a.body));
   }
 
-  // Fates by admission order: 3 in 5 confirm, 1 releases, 1 lets it expire.
   const fates = new Map<string, Fate>();
-  for (const [i, a] of admitted.entries())
-    fates.set(a.claimId!, i % 5 < 3 ? "confirm" : i % 5 === 3 ? "release" : "expire");
+  for (const [i, a] of admitted.entries()) fates.set(a.claimId!, fateOf(i));
   const target = [...fates.values()].filter((f) => f !== "confirm").length;
 
   // Second wave, running while units come back.
