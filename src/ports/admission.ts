@@ -63,6 +63,31 @@ export type HoldOutcome =
   | { kind: "not_a_hold"; claim: Claim }
   | { kind: "claim_not_found" };
 
+export type HoldAction = "confirm" | "release";
+
+/**
+ * What a confirm or release answers for a claim whose status is final (a
+ * ledger row: issued, released, expired), or that is no hold; undefined for
+ * a hold still open, whose answer only admission can give.
+ */
+export function finishedHoldOutcome(action: HoldAction, claim: Claim): HoldOutcome | undefined {
+  if (claim.expiresAt === undefined) return { kind: "not_a_hold", claim };
+  switch (claim.status) {
+    case "issued":
+      return action === "confirm"
+        ? { kind: "confirmed", claim, replayed: true }
+        : { kind: "already_confirmed", claim };
+    case "released":
+      return action === "release"
+        ? { kind: "released", claim, replayed: true }
+        : { kind: "hold_expired", claim };
+    case "expired":
+      return { kind: "hold_expired", claim };
+    default:
+      return undefined;
+  }
+}
+
 /** What one reaping pass did for a campaign. */
 export interface ReapResult {
   /** Holds expired by this pass (their units are back in the stock). */

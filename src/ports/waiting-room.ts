@@ -53,8 +53,15 @@ export interface LineStats {
   soldOut: boolean;
 }
 
+/** A user asking to join a campaign's waiting room (clientIp: for the rate limit). */
+export interface JoinRequest {
+  campaignId: string;
+  userId: string;
+  clientIp?: string | undefined;
+}
+
 export interface WaitingRoomStore {
-  join(request: { campaignId: string; userId: string; clientIp?: string | undefined }): Promise<JoinOutcome>;
+  join(request: JoinRequest): Promise<JoinOutcome>;
   ticket(campaignId: string, ticketId: string): Promise<TicketView | undefined>;
   /**
    * Admits up to `max` tickets from the head of the line, each exactly as a

@@ -1,7 +1,14 @@
 import { BoundedCache } from "../domain/bounded-cache.ts";
 import { StampedeError } from "../domain/errors.ts";
 import { type Campaign, type Claim, isActive, isFinal } from "../domain/types.ts";
-import type { AdmissionStore, AdmitOutcome, HoldOutcome, NotActiveReason } from "../ports/admission.ts";
+import {
+  type AdmissionStore,
+  type AdmitOutcome,
+  finishedHoldOutcome,
+  type HoldAction,
+  type HoldOutcome,
+  type NotActiveReason,
+} from "../ports/admission.ts";
 import type { Ledger } from "../ports/ledger.ts";
 import type { Notifier } from "../ports/notifier.ts";
 import { subscribeThenRead, type Watched } from "./watch.ts";
@@ -37,7 +44,6 @@ const NOT_ACTIVE_MESSAGES = {
 const SOLD_OUT = new StampedeError("sold_out");
 
 /** Holds: which change a request asks for. */
-type HoldAction = "confirm" | "release";
 
 /** Sees the claim before anything is decided: throws (403) to refuse the caller. */
 export type ClaimAuthorizer = (claim: Claim) => void;
@@ -179,22 +185,11 @@ export interface UnknownClaimsCache {
 export const UNKNOWN_CLAIMS: UnknownClaimsCache = { maxSize: 10_000, ttlMs: 1000 };
 /** What a confirm or release answers for a claim only the ledger still knows. */
 function finishedInLedger(action: HoldAction, claim: Claim): HoldOutcome {
-  if (claim.expiresAt === undefined) return { kind: "not_a_hold", claim };
-  switch (claim.status) {
-    case "issued":
-      return action === "confirm"
-        ? { kind: "confirmed", claim, replayed: true }
-        : { kind: "already_confirmed", claim };
-    case "released":
-      return action === "release"
-        ? { kind: "released", claim, replayed: true }
-        : { kind: "hold_expired", claim };
-    case "expired":
-      return { kind: "hold_expired", claim };
-    default:
-      // An open hold admission does not know: its state is not readable now.
-      throw new StampedeError("unavailable", "The hold's state could not be read; retry.", { retryAfter: 1 });
-  }
+  const outcome = finishedHoldOutcome(action, claim);
+  // An open hold admission does not know: its state is not readable now.
+  if (!outcome)
+    throw new StampedeError("unavailable", "The hold's state could not be read; retry.", { retryAfter: 1 });
+  return outcome;
 }
 
 function holdAnswer(outcome: HoldOutcome): Claim {

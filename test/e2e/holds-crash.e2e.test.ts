@@ -3,14 +3,13 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   assertUnitsOnce,
-  countBy,
   embeddedLedgerRows,
   type HoldAnswer,
   holdsClient,
   ledgerSettles,
-  pool,
   waitCounters,
 } from "../helpers/holds.ts";
+import { countBy, pool } from "../helpers/load.ts";
 import { freePort } from "../helpers/net.ts";
 import { type ServerProcess, startServer } from "../helpers/server-process.ts";
 import { tempDir } from "../helpers/tmp.ts";

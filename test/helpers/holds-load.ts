@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AdmissionStore, AdmitOutcome, HoldOutcome } from "../../src/ports/admission.ts";
 import { ADMIN_TOKEN, type Reply, request } from "./distributed.ts";
+import { type Fate, fateOf, type LedgerRow, ledgerSettles } from "./holds.ts";
+import { countBy, pool, sampleUntilStopped } from "./load.ts";
 import { DATABASE_URL, sql } from "./services.ts";
 
 /**
@@ -166,44 +168,15 @@ export function storeDriver(store: AdmissionStore, campaignId: string): HoldsDri
   };
 }
 
-export interface LedgerHold {
-  claim_id: string;
-  user_id: string;
-  unit: number;
-  status: string;
-  expires_at: number | null;
-  ended_at: number | null;
-  issued_at: number | null;
-}
-
-/** The campaign's claims in PostgreSQL, every status. */
-export function ledgerHolds(schema: string, campaignId: string, url = DATABASE_URL): Promise<LedgerHold[]> {
-  return sql<LedgerHold>(
-    `SELECT claim_id, user_id, unit, status, expires_at::float8 AS expires_at, ended_at::float8 AS ended_at,
-            issued_at::float8 AS issued_at
+/** The campaign's claims in PostgreSQL, every status, in the shape holds.ts reads. */
+export function ledgerHolds(schema: string, campaignId: string, url = DATABASE_URL): Promise<LedgerRow[]> {
+  return sql<LedgerRow>(
+    `SELECT claim_id AS "claimId", user_id AS "userId", unit, status, expires_at::float8 AS "expiresAt",
+            ended_at::float8 AS "endedAt", issued_at::float8 AS "issuedAt"
      FROM "${schema}".claims WHERE campaign_id = $1`,
     [campaignId],
     url,
   );
-}
-
-/** Runs `work` over `items`, `concurrency` at a time. */
-export async function pool<T, R>(
-  items: T[],
-  concurrency: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 /**
@@ -211,29 +184,12 @@ export async function pool<T, R>(
  * `issued + pending + held <= stock` (invariant 1 with holds).
  */
 export function sampler(driver: HoldsDriver, stock: number, everyMs = 25) {
-  let running = true;
-  let samples = 0;
-  const over: CampaignSample[] = [];
-  const done = (async () => {
-    while (running) {
-      const s = await driver.sample().catch(() => undefined);
-      if (s) {
-        samples++;
-        if (s.issued + s.pending + s.held > stock) over.push(s);
-      }
-      await sleep(everyMs);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await done;
-      return { samples, over };
-    },
-  };
+  return sampleUntilStopped(
+    () => driver.sample(),
+    (s) => s.issued + s.pending + s.held > stock,
+    everyMs,
+  );
 }
-
-type Fate = "confirm" | "release" | "expire";
 
 /**
  * Issue 16's load test, smaller: `users` claim a stock of `stock` holds of
@@ -250,7 +206,7 @@ export async function holdsLoadTest(
     users: number;
     stock: number;
     holdMs: number;
-    rows: () => Promise<LedgerHold[]>;
+    rows: () => Promise<LedgerRow[]>;
     diagnostic: (message: string) => void;
     concurrency?: number;
   },
@@ -262,13 +218,12 @@ export async function holdsLoadTest(
   const started = performance.now();
   const wave1 = await pool(ids, concurrency, (u) => driver.claim(u));
   const admitted = wave1.filter((a) => a.status === 202);
-  assert.equal(admitted.length, stock, `the whole stock is held (${JSON.stringify(count(wave1))})`);
+  assert.equal(admitted.length, stock, `the whole stock is held (${JSON.stringify(statuses(wave1))})`);
   assert.equal(wave1.filter((a) => a.status === 410).length, users - stock);
   for (const a of admitted) assert.ok(a.expiresAt && a.claimId, JSON.stringify(a));
 
   const fates = new Map<string, Fate>();
-  for (const [i, a] of admitted.entries())
-    fates.set(a.claimId!, i % 5 < 3 ? "confirm" : i % 5 === 3 ? "release" : "expire");
+  for (const [i, a] of admitted.entries()) fates.set(a.claimId!, fateOf(i));
   const answers = new Map<string, HoldAnswer>();
   const margin = Math.min(500, holdMs / 4);
   await Promise.all(
@@ -308,7 +263,7 @@ export async function holdsLoadTest(
   assert.equal(
     second.length,
     stock - confirmedFirst,
-    `the returned units are taken (${JSON.stringify(count(wave2))})`,
+    `the returned units are taken (${JSON.stringify(statuses(wave2))})`,
   );
   const confirms2 = await pool(second, concurrency, (a) => driver.confirm(a.claimId!));
   for (const c of confirms2) assert.deepEqual([c.status, c.claimStatus], [200, "issued"]);
@@ -316,15 +271,10 @@ export async function holdsLoadTest(
   for (const a of second) fates.set(a.claimId!, "confirm");
 
   // Quiet: the ledger holds every decision.
-  const deadline = Date.now() + 30_000;
-  let rows: LedgerHold[] = [];
-  for (;;) {
-    rows = await options.rows();
-    const decided = rows.filter((r) => r.status !== "held").length;
-    if (decided === fates.size && rows.length === fates.size) break;
-    if (Date.now() > deadline) assert.fail(`the ledger holds ${decided} decided of ${fates.size}`);
-    await sleep(200);
-  }
+  const rows = await ledgerSettles(
+    options.rows,
+    (r) => r.length === fates.size && r.every((x) => x.status !== "held"),
+  );
   const { samples: sampled, over } = await samples.stop();
   options.diagnostic(
     `${users} users, stock ${stock}, hold ${holdMs} ms: ${admitted.length} held, ${confirmedFirst} confirmed in the ` +
@@ -333,19 +283,19 @@ export async function holdsLoadTest(
   assert.deepEqual(over, [], "never issued + pending + held > stock");
   assert.ok(sampled > 20, `sampled often (${sampled})`);
 
-  const byId = new Map(rows.map((r) => [r.claim_id, r]));
+  const byId = new Map(rows.map((r) => [r.claimId, r]));
   const issued = rows.filter((r) => r.status === "issued");
   assert.equal(issued.length, stock, "exactly the stock issued");
   assert.equal(new Set(issued.map((r) => r.unit)).size, stock, "each unit issued once");
   assert.ok(issued.every((r) => r.unit >= 1 && r.unit <= stock));
-  assert.equal(new Set(issued.map((r) => r.user_id)).size, stock, "one per user");
+  assert.equal(new Set(issued.map((r) => r.userId)).size, stock, "one per user");
   let late = 0;
   for (const [claimId, fate] of fates) {
     const row = byId.get(claimId);
     assert.ok(row, `${claimId} in the ledger`);
     const expected = fate === "confirm" ? "issued" : fate === "release" ? "released" : "expired";
     assert.equal(row.status, expected, `${fate}: ${claimId} ended ${row.status}`);
-    if (fate === "expire") late = Math.max(late, row.ended_at! - row.expires_at!);
+    if (fate === "expire") late = Math.max(late, row.endedAt! - row.expiresAt!);
   }
   options.diagnostic(`the latest expiry came ${late} ms after its expiresAt`);
   assert.ok(late < 1000, `expiries within a second (${late} ms)`);
@@ -387,7 +337,7 @@ export async function holdsThroughKills(
     /** When the chaos starts, in ms after the first admission (admissions go on for holdMs). */
     chaosAfterMs: number;
     chaos: () => Promise<{ backAt: number }>;
-    rows: () => Promise<LedgerHold[]>;
+    rows: () => Promise<LedgerRow[]>;
     diagnostic: (message: string) => void;
   },
 ): Promise<void> {
@@ -406,7 +356,7 @@ export async function holdsThroughKills(
     const admitted = await pool(part, 100, (u) => driver.claim(u));
     assert.ok(
       admitted.every((c) => c.status === 202),
-      JSON.stringify(count(admitted)),
+      JSON.stringify(statuses(admitted)),
     );
     for (const c of admitted) {
       // Half confirm at a random moment of their hold (retried through the chaos), half let it expire.
@@ -425,16 +375,12 @@ export async function holdsThroughKills(
   const { backAt } = await chaos;
   const lastExpiry = Math.max(...claims.map((c) => c.expiresAt!));
   await sleep(Math.max(0, Math.max(lastExpiry, backAt) - Date.now()) + 1000);
-  const deadline = Date.now() + 60_000;
-  let rows: LedgerHold[] = [];
-  for (;;) {
-    rows = await options.rows();
-    if (rows.length === holds && rows.every((r) => r.status !== "held")) break;
-    if (Date.now() > deadline)
-      assert.fail(`${rows.filter((r) => r.status !== "held").length} of ${holds} decided`);
-    await sleep(200);
-  }
-  const byId = new Map(rows.map((r) => [r.claim_id, r]));
+  const rows = await ledgerSettles(
+    options.rows,
+    (r) => r.length === holds && r.every((x) => x.status !== "held"),
+    60_000,
+  );
+  const byId = new Map(rows.map((r) => [r.claimId, r]));
   const won = confirmed.filter((c) => c.answer.status === 200);
   for (const c of confirmed) {
     assert.ok(c.answer.status === 200 || c.answer.status === 410, JSON.stringify(c.answer));
@@ -445,9 +391,9 @@ export async function holdsThroughKills(
   for (const c of claims.filter((_, i) => i % 2 === 1)) {
     const row = byId.get(c.claimId!)!;
     assert.equal(row.status, "expired", c.claimId);
-    const from = Math.max(row.expires_at!, backAt);
-    if (row.expires_at! < backAt) dueWhileDown++;
-    late = Math.max(late, row.ended_at! - from);
+    const from = Math.max(row.expiresAt!, backAt);
+    if (row.expiresAt! < backAt) dueWhileDown++;
+    late = Math.max(late, row.endedAt! - from);
   }
   const issued = rows.filter((r) => r.status === "issued");
   assert.equal(issued.length, won.length, "every confirmed hold issued, once; nothing else");
@@ -471,7 +417,7 @@ export async function holdsRace(
   driver: HoldsDriver,
   options: {
     holds: number;
-    rows: () => Promise<LedgerHold[]>;
+    rows: () => Promise<LedgerRow[]>;
     diagnostic: (message: string) => void;
   },
 ): Promise<void> {
@@ -479,7 +425,7 @@ export async function holdsRace(
   const claims = await pool(ids, 100, (u) => driver.claim(u));
   assert.ok(
     claims.every((c) => c.status === 202),
-    JSON.stringify(count(claims)),
+    JSON.stringify(statuses(claims)),
   );
   const answers = await Promise.all(
     claims.map(async (c) => {
@@ -512,22 +458,13 @@ export async function holdsRace(
   const repeats = await pool(answers, 100, (a) => driver.confirm(a.claimId));
   for (const [i, r] of repeats.entries())
     assert.equal(r.status, answers[i]!.answer.status, `repeat of ${answers[i]!.claimId}`);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const rows = await options.rows();
-    const final = new Map(rows.filter((r) => r.status !== "held").map((r) => [r.claim_id, r.status]));
-    if (final.size === answers.length) {
-      for (const a of answers)
-        assert.equal(final.get(a.claimId), a.answer.status === 200 ? "issued" : "expired", a.claimId);
-      return;
-    }
-    if (Date.now() > deadline) assert.fail(`${final.size} of ${answers.length} final in the ledger`);
-    await sleep(200);
-  }
+  const rows = await ledgerSettles(
+    options.rows,
+    (r) => r.filter((x) => x.status !== "held").length === answers.length,
+  );
+  const final = new Map(rows.filter((r) => r.status !== "held").map((r) => [r.claimId, r.status]));
+  for (const a of answers)
+    assert.equal(final.get(a.claimId), a.answer.status === 200 ? "issued" : "expired", a.claimId);
 }
 
-function count(answers: HoldAnswer[]): Record<number, number> {
-  const out: Record<number, number> = {};
-  for (const a of answers) out[a.status] = (out[a.status] ?? 0) + 1;
-  return out;
-}
+const statuses = (answers: readonly HoldAnswer[]) => countBy(answers, (a) => a.status);

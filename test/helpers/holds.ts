@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Answer, createClient } from "./load.ts";
+import { countBy, pool, sampleUntilStopped } from "./load.ts";
+import { type FinalAnswer, retryingClient } from "./retrying-client.ts";
 
 /**
  * Issue 16's holds scenarios (docs/api.md "Holds"), written against the HTTP
@@ -77,33 +78,10 @@ export function holdsClient(
   adminToken: string,
   options: { retryForMs?: number; maxSockets?: number } = {},
 ): HoldsClient {
-  const urlOf = typeof baseUrl === "string" ? () => baseUrl : baseUrl;
-  const clients = new Map<string, ReturnType<typeof createClient>>();
-  const client = () => {
-    const url = urlOf();
-    let c = clients.get(url);
-    if (!c) {
-      c = createClient(url, options.maxSockets ?? 256);
-      clients.set(url, c);
-    }
-    return c;
-  };
+  const { http: client, send: sendUntilFinal, close } = retryingClient(baseUrl, DEFINITIVE, options);
   const admin = { authorization: `Bearer ${adminToken}` };
-  const retryForMs = options.retryForMs ?? 30_000;
-
-  const send = async (method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
-    const deadline = Date.now() + retryForMs;
-    for (let attempts = 1; ; attempts++) {
-      const answer: Answer = await client().request({ method, path, body, headers }, 10_000);
-      if (DEFINITIVE.has(answer.status)) return toHoldAnswer(answer, attempts);
-      assert.ok(
-        answer.status === 503 || answer.status === 0,
-        `${method} ${path}: unexpected ${answer.status} ${JSON.stringify(answer.body)}`,
-      );
-      if (Date.now() > deadline) assert.fail(`${method} ${path}: no definitive answer (${answer.status})`);
-      await sleep(answer.status === 0 ? 50 : 150);
-    }
-  };
+  const send = async (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    toHoldAnswer(await sendUntilFinal(method, path, body, headers));
 
   return {
     claim: (campaignId, userId) => send("POST", `/v1/campaigns/${campaignId}/claims`, { userId }),
@@ -125,13 +103,11 @@ export function holdsClient(
       const answer = await send("POST", "/v1/campaigns", body, admin);
       assert.equal(answer.status, 201, JSON.stringify(answer.body));
     },
-    close() {
-      for (const c of clients.values()) c.close();
-    },
+    close,
   };
 }
 
-function toHoldAnswer(answer: Answer, attempts: number): HoldAnswer {
+function toHoldAnswer(answer: FinalAnswer): HoldAnswer {
   const b = answer.body;
   return {
     status: answer.status,
@@ -139,7 +115,7 @@ function toHoldAnswer(answer: Answer, attempts: number): HoldAnswer {
     claimId: typeof b.claimId === "string" ? b.claimId : undefined,
     claimStatus: typeof b.status === "string" ? b.status : undefined,
     expiresAt: typeof b.expiresAt === "string" ? Date.parse(b.expiresAt) : undefined,
-    attempts,
+    attempts: answer.attempts,
   };
 }
 
@@ -159,46 +135,16 @@ export function embeddedLedgerRows(dataDir: string, campaignId: string): LedgerR
   }
 }
 
-/** Runs `work` over `items`, at most `concurrency` at a time; results in item order. */
-export async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>) {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
-
 /**
  * Reads the campaign every `everyMs` until stopped; a sample with
  * `issued + pending + held > stock` (invariant 1 with holds) is kept.
  */
 export function counterSampler(client: HoldsClient, campaignId: string, everyMs = 20) {
-  let running = true;
-  let samples = 0;
-  const over: CampaignCounters[] = [];
-  const done = (async () => {
-    while (running) {
-      const c = await client.counters(campaignId).catch(() => undefined);
-      if (c) {
-        samples++;
-        if (c.issued + c.pending + c.held > c.stock || c.remaining < 0) over.push(c);
-      }
-      await sleep(everyMs);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await done;
-      return { samples, over };
-    },
-  };
+  return sampleUntilStopped(
+    () => client.counters(campaignId),
+    (c) => c.issued + c.pending + c.held > c.stock || c.remaining < 0,
+    everyMs,
+  );
 }
 
 /** Polls the ledger until `done(rows)`; fails after `timeoutMs`. */
@@ -217,12 +163,6 @@ export async function ledgerSettles(
   }
 }
 
-export function countBy<T>(items: readonly T[], key: (item: T) => string | number): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const item of items) out[String(key(item))] = (out[String(key(item))] ?? 0) + 1;
-  return out;
-}
-
 /** The active claims (held, issued) hold each unit at most once, all within 1..stock. */
 export function assertUnitsOnce(rows: readonly LedgerRow[], stock: number): void {
   const active = rows.filter((r) => r.status === "held" || r.status === "issued");
@@ -235,6 +175,9 @@ export function assertUnitsOnce(rows: readonly LedgerRow[], stock: number): void
 }
 
 export type Fate = "confirm" | "release" | "expire";
+
+/** The fate of the `i`-th admitted hold, by admission order: 3 in 5 confirm, 1 releases, 1 lets it expire. */
+export const fateOf = (i: number): Fate => (i % 5 < 3 ? "confirm" : i % 5 === 3 ? "release" : "expire");
 
 export interface HoldsLoadOptions {
   campaignId: string;
@@ -293,10 +236,8 @@ export async function holdsLoad(client: HoldsClient, o: HoldsLoadOptions): Promi
     assert.ok(a.claimId && a.expiresAt, JSON.stringify(a.body));
   }
 
-  // Fates by admission order: 3 in 5 confirm, 1 releases, 1 lets it expire.
   const fates = new Map<string, Fate>();
-  for (const [i, a] of admitted.entries())
-    fates.set(a.claimId!, i % 5 < 3 ? "confirm" : i % 5 === 3 ? "release" : "expire");
+  for (const [i, a] of admitted.entries()) fates.set(a.claimId!, fateOf(i));
   const target = [...fates.values()].filter((f) => f !== "confirm").length;
 
   // Second wave, running while units come back.

@@ -1,4 +1,5 @@
 import http from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { eventually } from "./wait.ts";
 
 /**
@@ -78,25 +79,63 @@ export function createClient(baseUrl: string, maxSockets = Infinity) {
     });
 
   /** Runs all specs with at most `concurrency` in flight; answers in spec order. */
-  const fire = async (specs: RequestSpec[], concurrency = Infinity): Promise<Answer[]> => {
-    const answers: Answer[] = new Array(specs.length);
-    let next = 0;
-    const lanes = Math.min(specs.length, concurrency);
-    await Promise.all(
-      Array.from({ length: lanes }, async () => {
-        while (next < specs.length) {
-          const i = next++;
-          answers[i] = await request(specs[i]!);
-        }
-      }),
-    );
-    return answers;
-  };
+  const fire = (specs: RequestSpec[], concurrency = Infinity): Promise<Answer[]> =>
+    pool(specs, concurrency, (spec) => request(spec));
 
   return { request, fire, close: () => agent.destroy() };
 }
 
-export function countBy<T>(items: T[], key: (item: T) => string | number): Record<string, number> {
+/** Runs `work` over `items`, at most `concurrency` at a time; results in the items' order. */
+export async function pool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await work(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Reads a sample every `everyMs` until stopped; the samples `isOver` finds
+ * (an invariant broken) are kept, with how many were read.
+ */
+export function sampleUntilStopped<S>(
+  read: () => Promise<S | undefined>,
+  isOver: (sample: S) => boolean,
+  everyMs: number,
+) {
+  let running = true;
+  let samples = 0;
+  const over: S[] = [];
+  const done = (async () => {
+    while (running) {
+      const s = await read().catch(() => undefined);
+      if (s) {
+        samples++;
+        if (isOver(s)) over.push(s);
+      }
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return { samples, over };
+    },
+  };
+}
+
+export function countBy<T>(items: readonly T[], key: (item: T) => string | number): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const item of items) {
     const k = String(key(item));

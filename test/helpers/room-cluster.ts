@@ -5,6 +5,7 @@ import type { WaitingRoomStore } from "../../src/ports/waiting-room.ts";
 import { inDrawOrder, ticketOf } from "../contracts/waiting-room.ts";
 import { type RedisRoomHarness, redisRoomHarness } from "../contracts/waiting-room-redis-harness.ts";
 import { type Cluster, startCluster } from "./distributed.ts";
+import { pool } from "./load.ts";
 import { sql } from "./services.ts";
 
 /**
@@ -27,25 +28,6 @@ export async function startRoomCluster(
   const cluster = await startCluster(t, { apis: 0, workers: options.workers, env: options.env });
   const api = await redisRoomHarness(t, { prefix: cluster.prefix, schema: cluster.schema });
   return { cluster, api };
-}
-
-/** Runs `work` over `items`, `concurrency` at a time; results in the items' order. */
-export async function pool<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await work(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 /**

@@ -4,8 +4,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { StampedeClient } from "../../src/client/client.ts";
 import { verifyDraw } from "../../src/client/draw.ts";
 import type { Draw } from "../../src/client/types.ts";
-import { countBy, type LedgerRow, pool } from "./holds.ts";
-import { createClient } from "./load.ts";
+import type { LedgerRow } from "./holds.ts";
+import { countBy, pool } from "./load.ts";
+import { retryingClient } from "./retrying-client.ts";
 
 /**
  * Issue 17's waiting-room scenarios (docs/api.md "Waiting room"), written
@@ -79,32 +80,8 @@ export function roomClient(
   adminToken: string,
   options: { retryForMs?: number; maxSockets?: number } = {},
 ): RoomClient {
-  const urlOf = typeof baseUrl === "string" ? () => baseUrl : baseUrl;
-  const clients = new Map<string, ReturnType<typeof createClient>>();
-  const http = () => {
-    const url = urlOf();
-    let c = clients.get(url);
-    if (!c) {
-      c = createClient(url, options.maxSockets ?? 256);
-      clients.set(url, c);
-    }
-    return c;
-  };
+  const { http, send, close, urlOf, retryForMs } = retryingClient(baseUrl, DEFINITIVE, options);
   const adminHeaders = { authorization: `Bearer ${adminToken}` };
-  const retryForMs = options.retryForMs ?? 30_000;
-  const send = async (method: string, path: string, body?: unknown, headers?: Record<string, string>) => {
-    const deadline = Date.now() + retryForMs;
-    for (let attempts = 1; ; attempts++) {
-      const answer = await http().request({ method, path, body, headers }, 10_000);
-      if (DEFINITIVE.has(answer.status)) return { status: answer.status, body: answer.body, attempts };
-      assert.ok(
-        answer.status === 503 || answer.status === 0,
-        `${method} ${path}: unexpected ${answer.status} ${JSON.stringify(answer.body)}`,
-      );
-      if (Date.now() > deadline) assert.fail(`${method} ${path}: no definitive answer (${answer.status})`);
-      await sleep(answer.status === 0 ? 50 : 150);
-    }
-  };
   return {
     async createRoom(body) {
       const answer = await send("POST", "/v1/campaigns", body, adminHeaders);
@@ -143,9 +120,7 @@ export function roomClient(
         events.push({ at: Date.now(), ticket: ticket as unknown as TicketBody });
       return events;
     },
-    close() {
-      for (const c of clients.values()) c.close();
-    },
+    close,
   };
 }
 

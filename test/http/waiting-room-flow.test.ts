@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type TestContext, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ADMIN_TOKEN, type EmbeddedTestOptions, embeddedApp } from "../helpers/embedded-app.ts";
-import { pool } from "../helpers/holds.ts";
+import { pool } from "../helpers/load.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import {
   assertDraw,

@@ -16,10 +16,10 @@ import {
   holdsRace,
   holdsThroughKills,
   ledgerHolds,
-  pool,
   storeDriver,
 } from "../helpers/holds-load.ts";
 import { kafkaEnv, skipWithoutKafka } from "../helpers/kafka.ts";
+import { pool } from "../helpers/load.ts";
 import {
   DATABASE_URL,
   deleteKeys,
@@ -165,7 +165,7 @@ for (const mode of ["redis", "kafka"] as const) {
       30_000,
       "every hold decided in the ledger",
     );
-    const rows = new Map((await ledgerHolds(cluster.schema, "loss")).map((r) => [r.claim_id, r]));
+    const rows = new Map((await ledgerHolds(cluster.schema, "loss")).map((r) => [r.claimId, r]));
     let late = 0;
     claims.forEach((c, i) => {
       const row = rows.get(c.claimId!)!;
@@ -173,7 +173,7 @@ for (const mode of ["redis", "kafka"] as const) {
         fate(i)
       ];
       assert.equal(row.status, expected, `${fate(i)}: ${c.claimId}`);
-      if (fate(i) === "expire") late = Math.max(late, row.ended_at! - row.expires_at!);
+      if (fate(i) === "expire") late = Math.max(late, row.endedAt! - row.expiresAt!);
     });
     t.diagnostic(
       `Redis lost ${lastExpiry - lostAt} ms before the last expiry; the latest expiry ${late} ms late`,

@@ -6,11 +6,11 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { drawValueOf, inDrawOrder, roomCampaign, shuffled, untilOpen } from "../contracts/waiting-room.ts";
+import { pool } from "../helpers/load.ts";
 import {
   checkReleasedInOrder,
   joinAll,
   ledgerInUnitOrder,
-  pool,
   startRoomCluster,
 } from "../helpers/room-cluster.ts";
 import { DATABASE_URL, REDIS_URL, skipWithoutServices } from "../helpers/services.ts";

@@ -78,3 +78,20 @@ export async function mintUserToken(
   if (claims.issuer !== undefined) token.setIssuer(claims.issuer);
   return token.sign(keyOf(secret));
 }
+
+/** The user-token settings (USER_TOKEN_SECRET, USER_TOKEN_AUDIENCE, USER_TOKEN_ISSUER). */
+export interface UserTokenSettings {
+  USER_TOKEN_SECRET: string | undefined;
+  USER_TOKEN_AUDIENCE: string | undefined;
+  USER_TOKEN_ISSUER: string | undefined;
+}
+
+/** The verifier the settings ask for; undefined without USER_TOKEN_SECRET (claims need no token). */
+export function userTokensOf(settings: UserTokenSettings): UserTokens | undefined {
+  return settings.USER_TOKEN_SECRET === undefined
+    ? undefined
+    : userTokenVerifier(settings.USER_TOKEN_SECRET, {
+        audience: settings.USER_TOKEN_AUDIENCE,
+        issuer: settings.USER_TOKEN_ISSUER,
+      });
+}

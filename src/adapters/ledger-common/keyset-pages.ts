@@ -44,3 +44,19 @@ export const FIRST_UNIT_CLAIM: UnitClaimKey = { unit: 0, claimId: "" };
 export async function* eachClaim(pages: AsyncIterable<readonly Claim[]>): AsyncGenerator<Claim> {
   for await (const page of pages) yield* page;
 }
+
+/** campaignClaims(): a campaign's active claims one by one, a page of `pageSize` at a time, by unit. */
+export function activeClaimsByUnit(
+  readPage: (afterUnit: number, limit: number) => Promise<Claim[]> | Claim[],
+  pageSize: number,
+): AsyncGenerator<Claim> {
+  return eachClaim(keysetPages((after, limit) => readPage(after ?? 0, limit), unitKey, pageSize));
+}
+
+/** exportClaims(): a campaign's final claims a page of `pageSize` at a time, by (unit, claimId). */
+export function finalClaimPages(
+  readPage: (after: UnitClaimKey, limit: number) => Promise<Claim[]> | Claim[],
+  pageSize: number,
+): AsyncGenerator<readonly Claim[]> {
+  return keysetPages((after, limit) => readPage(after ?? FIRST_UNIT_CLAIM, limit), unitClaimKey, pageSize);
+}

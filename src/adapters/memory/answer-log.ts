@@ -16,7 +16,7 @@ import { Journal, type JournalOptions } from "../journal/journal.ts";
  * segment (sealed at `segmentBytes`) once all its records are.
  */
 export interface KeyedAnswer {
-  /** hash of (campaignId, userId, key): see answerHash in memory-admission.ts. */
+  /** hash of (campaignId, userId, key): see answerHash in keyed-answers.ts. */
   h: string;
   /** C: already claimed (v = the claim id); N: not active (v = the reason); S: sold out. */
   a: "C" | "N" | "S";

@@ -7,6 +7,7 @@ import type { RateLimiter } from "../../ports/rate-limiter.ts";
 import type { TicketRecord } from "../../ports/ticket-ledger.ts";
 import type {
   JoinOutcome,
+  JoinRequest,
   LineStats,
   ReleaseResult,
   TicketView,
@@ -156,11 +157,7 @@ export class MemoryWaitingRoom implements WaitingRoomStore {
     return line;
   }
 
-  async join(request: {
-    campaignId: string;
-    userId: string;
-    clientIp?: string | undefined;
-  }): Promise<JoinOutcome> {
+  async join(request: JoinRequest): Promise<JoinOutcome> {
     const { campaignId, userId } = request;
     const campaign = await this.#admission.getCampaign(campaignId);
     if (!campaign) return NOT_FOUND;

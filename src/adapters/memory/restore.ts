@@ -8,7 +8,14 @@
  * confirmed and the ledger lacks is confirmed, not yet written.
  */
 import type { Claim } from "../../domain/types.ts";
-import { type Decision, decisionOf, type LedgerState } from "./holds.ts";
+import {
+  type AdmissionBooks,
+  addUserClaim,
+  type CampaignState,
+  isActive,
+  newExpiries,
+} from "./campaign-state.ts";
+import { type Decision, decisionOf, type Hold, type LedgerState, present } from "./holds.ts";
 
 export interface RestoredClaim {
   /** A copy of the newest snapshot or row, to be shown. */
@@ -51,4 +58,67 @@ export function mergeRestored(ledger: Iterable<Claim>, journal: Iterable<Claim>)
     }
   }
   return merged;
+}
+
+/**
+ * Rebuild after a restart, once the campaigns are put: the journal's
+ * surviving snapshots (already queued again for the worker) and the ledger's
+ * active claims. Holds whose expiresAt has passed stay open here; the next
+ * reapExpired() or admit() expires them. `admitted` is told each restored
+ * claim (its Idempotency-Key answers with it).
+ */
+export function restoreClaims(
+  books: AdmissionBooks,
+  journal: Iterable<Claim>,
+  ledger: Iterable<Claim>,
+  admitted: (claim: Claim) => void,
+): void {
+  const touched = new Set<CampaignState>();
+  for (const restored of mergeRestored(ledger, journal).values()) {
+    const { claim } = restored;
+    const state = books.campaigns.get(claim.campaignId);
+    if (!state || books.claims.has(claim.claimId)) continue;
+    touched.add(state);
+    books.claims.set(claim.claimId, claim);
+    addUserClaim(state, claim);
+    if (restored.hold) {
+      const hold: Hold = {
+        claim,
+        decision: restored.decision,
+        decidedAt: restored.decidedAt,
+        shown: restored.decision,
+        ledger: restored.ledger,
+        settled: Promise.resolve(),
+      };
+      present(hold);
+      if (!(restored.ledger === "issued" && restored.decision === "confirmed"))
+        books.holds.set(claim.claimId, hold);
+    } else claim.status = restored.ledger === "issued" ? "issued" : "pending";
+    admitted(claim);
+  }
+  for (const state of touched) recount(books, state);
+}
+
+/** Counters, unit pool and expiry order of a campaign, from its claims (after restoreClaims()). */
+function recount(books: AdmissionBooks, state: CampaignState): void {
+  state.admitted = 0;
+  state.issued = 0;
+  state.held = 0;
+  state.expiries = newExpiries();
+  const units: number[] = [];
+  for (const claims of state.users.values()) {
+    claims.sort((a, b) => a.admittedAt - b.admittedAt || a.seq - b.seq);
+    for (const claim of claims) {
+      const hold = books.holds.get(claim.claimId);
+      if (!isActive(books, claim)) continue;
+      state.admitted++;
+      units.push(claim.unit);
+      if (hold ? hold.ledger === "issued" : claim.status === "issued") state.issued++;
+      if (hold?.decision === "open") {
+        if (hold.ledger === "held") state.held++;
+        state.expiries.push({ at: claim.expiresAt ?? 0, claimId: claim.claimId });
+      }
+    }
+  }
+  state.units.rebuild(units);
 }

@@ -1,13 +1,7 @@
 import pg from "pg";
 import type { Campaign, Claim } from "../../domain/types.ts";
 import type { Ledger, LedgerCounts, WriteResult } from "../../ports/ledger.ts";
-import {
-  eachClaim,
-  FIRST_UNIT_CLAIM,
-  keysetPages,
-  unitClaimKey,
-  unitKey,
-} from "../ledger-common/keyset-pages.ts";
+import { activeClaimsByUnit, finalClaimPages } from "../ledger-common/keyset-pages.ts";
 import {
   distinctSnapshots,
   HoldSecondsCache,
@@ -177,18 +171,15 @@ export class PostgresLedger implements Ledger {
   }
 
   campaignClaims(campaignId: string): AsyncIterable<Claim> {
-    const pages = keysetPages(
-      (after, limit) => activeClaimsPage(this.#db, this.#s, campaignId, after ?? 0, limit),
-      unitKey,
+    return activeClaimsByUnit(
+      (afterUnit, limit) => activeClaimsPage(this.#db, this.#s, campaignId, afterUnit, limit),
       PAGE,
     );
-    return eachClaim(pages);
   }
 
   exportClaims(campaignId: string): AsyncIterable<readonly Claim[]> {
-    return keysetPages(
-      (after, limit) => finalClaimsPage(this.#db, this.#s, campaignId, after ?? FIRST_UNIT_CLAIM, limit),
-      unitClaimKey,
+    return finalClaimPages(
+      (after, limit) => finalClaimsPage(this.#db, this.#s, campaignId, after, limit),
       EXPORT_PAGE,
     );
   }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Claim } from "../../domain/types.ts";
 import type { ClaimListener, Notifier } from "../../ports/notifier.ts";
+import { ClaimWatchers } from "../claim-watchers.ts";
 import type { RedisClient } from "./connection.ts";
 import { isCluster } from "./nodes.ts";
 
@@ -31,7 +32,7 @@ const CLAIMS_PER_MESSAGE = 500;
 
 export class RedisNotifier implements Notifier {
   readonly #o: RedisNotifierOptions;
-  readonly #listeners = new Map<string, Set<ClaimListener>>();
+  readonly #watchers = new ClaimWatchers();
   #live: Promise<unknown> | undefined;
 
   constructor(options: RedisNotifierOptions) {
@@ -68,16 +69,7 @@ export class RedisNotifier implements Notifier {
       this.#live = undefined;
       throw error;
     }
-    let listeners = this.#listeners.get(claimId);
-    if (!listeners) {
-      listeners = new Set();
-      this.#listeners.set(claimId, listeners);
-    }
-    listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0) this.#listeners.delete(claimId);
-    };
+    return this.#watchers.add(claimId, listener);
   }
 
   #deliver(message: string): void {
@@ -89,25 +81,21 @@ export class RedisNotifier implements Notifier {
     } catch {
       return;
     }
-    for (const claim of claims) this.#emit(claim);
-  }
-
-  #emit(claim: Claim): void {
-    const listeners = this.#listeners.get(claim.claimId);
-    if (listeners) for (const listener of [...listeners]) listener(claim);
+    for (const claim of claims) this.#watchers.emit(claim);
   }
 
   async #recheck(): Promise<void> {
-    const ids = [...this.#listeners.keys()];
+    const ids = this.#watchers.ids();
     if (ids.length === 0 || !this.#o.recheck) return;
     try {
-      for (const claim of await this.#o.recheck(ids)) if (claim.status === "issued") this.#emit(claim);
+      for (const claim of await this.#o.recheck(ids))
+        if (claim.status === "issued") this.#watchers.emit(claim);
     } catch (error) {
       this.#o.logger.warn({ err: error }, "could not re-read awaited claims after a reconnect");
     }
   }
 
   async close(): Promise<void> {
-    this.#listeners.clear();
+    this.#watchers.clear();
   }
 }

@@ -3,13 +3,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Campaign, Claim } from "../../domain/types.ts";
 import type { Ledger, LedgerCounts, WriteResult } from "../../ports/ledger.ts";
-import {
-  eachClaim,
-  FIRST_UNIT_CLAIM,
-  keysetPages,
-  unitClaimKey,
-  unitKey,
-} from "../ledger-common/keyset-pages.ts";
+import { activeClaimsByUnit, finalClaimPages } from "../ledger-common/keyset-pages.ts";
 import {
   distinctSnapshots,
   HoldSecondsCache,
@@ -166,12 +160,10 @@ export class SqliteLedger implements Ledger {
   }
 
   campaignClaims(campaignId: string): AsyncIterable<Claim> {
-    const pages = keysetPages(
-      (after, limit) => activeClaimsPage(this.#db, campaignId, after ?? 0, limit),
-      unitKey,
+    return activeClaimsByUnit(
+      (afterUnit, limit) => activeClaimsPage(this.#db, campaignId, afterUnit, limit),
       PAGE,
     );
-    return eachClaim(pages);
   }
 
   /**
@@ -184,9 +176,8 @@ export class SqliteLedger implements Ledger {
     const reader = new DatabaseSync(this.#path, { readOnly: true });
     try {
       reader.exec("BEGIN");
-      yield* keysetPages(
-        (after, limit) => finalClaimsPage(reader, campaignId, after ?? FIRST_UNIT_CLAIM, limit),
-        unitClaimKey,
+      yield* finalClaimPages(
+        (after, limit) => finalClaimsPage(reader, campaignId, after, limit),
         EXPORT_PAGE,
       );
     } finally {

@@ -14,7 +14,8 @@ import { type Probe, readinessOf } from "../readiness.ts";
 import { openWith } from "../resources.ts";
 import type { Runtime } from "../runtime.ts";
 import { checkKafkaTopicAtStart } from "../start-checks.ts";
-import { apiParts, claimsStreams, type DistributedOverrides, openShared } from "./shared.ts";
+import { apiParts } from "./api-parts.ts";
+import { claimsStreams, type DistributedOverrides, openShared } from "./shared.ts";
 
 export async function openDistributedApi(
   config: Config,

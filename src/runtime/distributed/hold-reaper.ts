@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { ReapResult } from "../../ports/admission.ts";
 import { PeriodicTask } from "../../workers/periodic-task.ts";
+import { campaignPass } from "./campaign-pass.ts";
 
 export interface HoldReaperOptions {
   /** The campaigns with holds (RedisAdmission.holdCampaigns: a registry set in Redis). */
@@ -48,14 +49,12 @@ export class HoldReaper {
 
   /** One pass over every campaign with holds; returns how many holds it expired. */
   async pass(): Promise<number> {
-    const campaigns = await this.#o.campaigns();
-    const results = await Promise.allSettled(campaigns.map((id) => this.#o.reap(id)));
-    let expired = 0;
-    results.forEach((result, i) => {
-      if (result.status === "fulfilled") expired += result.value.expired.length;
-      else
-        this.#o.logger.warn({ err: result.reason, campaignId: campaigns[i] }, "could not reap expired holds");
-    });
+    const expired = await campaignPass(
+      await this.#o.campaigns(),
+      async (id) => (await this.#o.reap(id)).expired.length,
+      this.#o.logger,
+      "could not reap expired holds",
+    );
     if (expired > 0) this.#o.logger.debug({ expired }, "holds expired");
     return expired;
   }

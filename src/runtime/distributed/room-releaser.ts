@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { ReleaseResult } from "../../ports/waiting-room.ts";
 import { PeriodicTask } from "../../workers/periodic-task.ts";
+import { campaignPass } from "./campaign-pass.ts";
 
 export interface RoomReleaserOptions {
   /** The campaigns with a waiting room (RedisWaitingRoom.campaigns: a registry set in Redis). */
@@ -62,18 +63,12 @@ export class RoomReleaser {
 
   /** One pass over every campaign with a waiting room; returns how many tickets it released. */
   async pass(): Promise<number> {
-    const campaigns = await this.#o.campaigns();
-    const results = await Promise.allSettled(campaigns.map((id) => this.#releaseCampaign(id)));
-    let released = 0;
-    results.forEach((result, i) => {
-      if (result.status === "fulfilled") released += result.value;
-      else
-        this.#o.logger.warn(
-          { err: result.reason, campaignId: campaigns[i] },
-          "could not release a waiting room's tickets",
-        );
-    });
-    return released;
+    return campaignPass(
+      await this.#o.campaigns(),
+      (id) => this.#releaseCampaign(id),
+      this.#o.logger,
+      "could not release a waiting room's tickets",
+    );
   }
 
   async #releaseCampaign(campaignId: string): Promise<number> {

@@ -2,14 +2,14 @@
  * What both processes of distributed mode open, `stampede api` (api.ts) and
  * `stampede worker` (worker.ts): the Redis connections, the PostgreSQL
  * ledger, Redis admission (behind Kafka's outbox with QUEUE=kafka), the
- * pub/sub notifier and the task pipeline; and the parts the HTTP API is
- * built from. The roles differ in the options below, not in branches here.
+ * pub/sub notifier and the task pipeline (the parts the HTTP API is built
+ * from: api-parts.ts). The roles differ in the options below, not in
+ * branches here.
  */
 
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import { userTokenVerifier } from "../../adapters/jwt/user-tokens.ts";
 import {
   type KafkaClaims,
   type KafkaQueue,
@@ -29,24 +29,18 @@ import {
   type RedisWaitingRoom,
   ReplicatedAdmission,
   ReplicaWait,
-  redisMemorySource,
   streamSink,
   unpackClaim,
 } from "../../adapters/redis/index.ts";
 import type { DistributedConfig, DistributedRole } from "../../config/commands.ts";
 import type { Claim } from "../../domain/types.ts";
-import { userHashKey } from "../../domain/user-hash.ts";
-import type { ApiParts, AppOps } from "../../http/app.ts";
 import type { Verdict } from "../../ops/doctor/types.ts";
-import { instrumentPorts } from "../../ops/metrics/instrument.ts";
 import { Metrics } from "../../ops/metrics/metrics.ts";
-import { ledgerCountsSource } from "../../ops/stats/ledger-counts.ts";
 import type { AdmissionStore } from "../../ports/admission.ts";
-import type { Queue, QueueLag } from "../../ports/queue.ts";
+import type { Queue } from "../../ports/queue.ts";
 import type { TaskMessage } from "../../ports/task-store.ts";
 import type { WaitingRoomStore } from "../../ports/waiting-room.ts";
 import { ClaimLookup } from "../../services/claims.ts";
-import { createServices } from "../../services/index.ts";
 import { taskSettings } from "../../services/tasks/settings.ts";
 import type { Resources } from "../resources.ts";
 import { checkPostgresAtStart, checkRedisAtStart } from "../start-checks.ts";
@@ -301,64 +295,6 @@ export function replicated(shared: Shared): AdmissionStore {
     : shared.admission;
 }
 
-/** What the HTTP API (or a worker's health face) is built from. */
-export function apiParts(
-  shared: Shared,
-  parts: {
-    mode: DistributedRole;
-    readiness: AppOps["readiness"];
-    isShuttingDown: () => boolean;
-    claimsQueue: Pick<Queue<Claim>, "lag">;
-  },
-): ApiParts {
-  const { config, kafka, ledger, metrics } = shared;
-  // REDIS_WAIT_REPLICAS: an answer naming a pending claim (or a hold's decision) waits for Redis
-  // replicas (then, Kafka mode, for Kafka).
-  const admission = replicated(shared);
-  const services = createServices(
-    instrumentPorts(
-      {
-        // Kafka mode: a 202 waits for Kafka's acknowledgement.
-        admission: kafka ? kafka.admission(admission) : admission,
-        ledger,
-        notifier: shared.notifier,
-        lifecycle: ledger.lifecycle,
-        deliveries: ledger.deliveries,
-        tasks: shared.tasks.service,
-        waitingRoom: shared.waitingRoom,
-      },
-      metrics,
-    ),
-    {
-      userHashKey: userHashKey(config.ADMIN_TOKEN),
-      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
-      webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
-      holdMinSeconds: config.HOLD_MIN_SECONDS,
-    },
-  );
-  return {
-    services,
-    access: {
-      adminToken: config.ADMIN_TOKEN,
-      userTokens:
-        config.USER_TOKEN_SECRET === undefined
-          ? undefined
-          : userTokenVerifier(config.USER_TOKEN_SECRET, {
-              audience: config.USER_TOKEN_AUDIENCE,
-              issuer: config.USER_TOKEN_ISSUER,
-            }),
-    },
-    ops: {
-      readiness: parts.readiness,
-      isShuttingDown: parts.isShuttingDown,
-      metrics,
-      mode: parts.mode,
-      queueLag: lagOf([parts.claimsQueue, shared.taskQueue]),
-      stats: [ledgerCountsSource(ledger), redisMemorySource(shared.redis, `${config.REDIS_PREFIX}:`)],
-    },
-  };
-}
-
 /** PostgreSQL errors that waiting does not mend: wrong password, no such database, no permission. */
 const PERMANENT_PG_ERRORS = new Set(["28P01", "28000", "3D000", "42501"]);
 
@@ -388,8 +324,4 @@ async function migrateWhenReachable(ledger: PostgresLedger, logger: Logger, wait
       await sleep(Math.min(5000, 200 * attempt));
     }
   }
-}
-
-function lagOf(queues: Pick<Queue<unknown>, "lag">[]): () => Promise<QueueLag[]> {
-  return async () => (await Promise.all(queues.map((q) => q.lag()))).flat();
 }

@@ -26,9 +26,10 @@ import { webhookOptions } from "../../workers/webhook/options.ts";
 import { type Probe, readinessOf } from "../readiness.ts";
 import { openWith } from "../resources.ts";
 import type { Runtime } from "../runtime.ts";
+import { apiParts } from "./api-parts.ts";
 import { HoldReaper } from "./hold-reaper.ts";
 import { RoomReleaser } from "./room-releaser.ts";
-import { apiParts, claimsStreams, type DistributedOverrides, openShared, replicated } from "./shared.ts";
+import { claimsStreams, type DistributedOverrides, openShared, replicated } from "./shared.ts";
 import { TransferSweep } from "./transfer-sweep.ts";
 
 export async function openDistributedWorker(

@@ -2,7 +2,7 @@ import { type Config, loadConfig } from "../../config/config.ts";
 import type { TaskRetention } from "../../ports/task-store.ts";
 import type { BackoffOptions } from "../../workers/backoff.ts";
 
-/** The TASK_* settings (src/config/config.ts), in the shape the task parts take them. */
+/** The TASK_* settings (src/config/table/background.ts), in the shape the task parts take them. */
 export interface TaskSettings {
   modules: string[];
   concurrency: number;

@@ -90,7 +90,8 @@ test("10,000 users over 2 APIs and 2 workers in Kafka mode: invariants 1-5 in Po
         .filter((l) => l.source.startsWith(`${cluster.env.KAFKA_TOPIC}/`))
         .every((l) => l.lag === 0);
     },
-    30_000,
+    // Offsets are committed after each batch; on a loaded machine a rebalance can hold that up.
+    90_000,
     "lag 0 on every partition",
   );
   const metrics = await (await fetch(`${cluster.workers[0]!.url}/metrics`)).text();

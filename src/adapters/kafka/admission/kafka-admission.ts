@@ -1,17 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { StampedeError } from "../../../domain/errors.ts";
-import type { Campaign, CampaignCounters, Claim } from "../../../domain/types.ts";
+import type { Claim } from "../../../domain/types.ts";
 import type {
   AdmissionStore,
   AdmitOutcome,
   AdmitRequest,
-  CampaignChange,
-  ChangeOutcome,
-  ForgetOutcome,
   HoldOutcome,
   ReapResult,
 } from "../../../ports/admission.ts";
+import { DelegatingAdmission } from "../../delegating-admission.ts";
 import { Breaker } from "./breaker.ts";
 import type { Outbox } from "./outbox.ts";
 
@@ -55,9 +53,8 @@ export interface KafkaAdmissionOptions {
  * release that found the hold expired) are forwarded at once when Kafka
  * answers, else sent by the relay: nobody waits on them.
  */
-export class KafkaAdmission implements AdmissionStore {
+export class KafkaAdmission extends DelegatingAdmission {
   readonly #o: KafkaAdmissionOptions;
-  readonly #inner: AdmissionStore;
   readonly #breaker: Breaker;
   /** Acknowledged claims whose outbox entries go in one call per campaign at the end of this turn. */
   #acknowledged: Claim[] = [];
@@ -65,8 +62,8 @@ export class KafkaAdmission implements AdmissionStore {
   #forwarding = 0;
 
   constructor(options: KafkaAdmissionOptions) {
+    super(options.inner);
     this.#o = options;
-    this.#inner = options.inner;
     this.#breaker = options.breaker ?? new Breaker();
   }
 
@@ -74,41 +71,57 @@ export class KafkaAdmission implements AdmissionStore {
     return this.#breaker;
   }
 
-  async admit(request: AdmitRequest): Promise<AdmitOutcome> {
+  override async admit(request: AdmitRequest): Promise<AdmitOutcome> {
     // What this process answers from memory needs neither Kafka nor Redis: before the breaker.
-    const known = this.#inner.known?.(request);
+    const known = this.inner.known?.(request);
     if (known) return known;
-    if (!this.#breaker.tryPass())
-      throw new StampedeError(
-        "unavailable",
-        "The claims queue (Kafka) is not answering; nothing was reserved.",
-        {
-          retryAfter: this.#breaker.retryAfterSec,
-        },
-      );
-    let outcome: AdmitOutcome;
-    let toSend: Claim | undefined;
-    try {
-      outcome = await this.#inner.admit(request);
-      if (outcome.kind === "admitted" && outcome.claim.status !== "issued") {
+    const { outcome } = await this.#throughKafka(
+      () => this.inner.admit(request),
+      async (o) =>
         // A repeat (Idempotency-Key, or a re-sent call) of an admission whose
         // first answer was lost: a 202 again only once the claim is in Kafka.
-        if (!outcome.replayed || (await this.#o.outbox.holds(outcome.claim))) toSend = outcome.claim;
-      }
+        o.kind === "admitted" &&
+        o.claim.status !== "issued" &&
+        (!o.replayed || (await this.#o.outbox.holds(o.claim)))
+          ? o.claim
+          : undefined,
+      "The claims queue (Kafka) is not answering; nothing was reserved.",
+      NOT_ACKNOWLEDGED_CLAIM,
+    );
+    return outcome;
+  }
+
+  /**
+   * Behind the breaker: decides (in Redis), then sends the claim `toSend`
+   * names to Kafka and answers once Kafka acknowledged it. Nothing to send
+   * (409, 410, ...): a probe let through learned nothing about Kafka.
+   */
+  async #throughKafka<O>(
+    decide: () => Promise<O>,
+    toSend: (outcome: O) => Promise<Claim | undefined>,
+    refused: string,
+    unacknowledged: string,
+  ): Promise<{ outcome: O; sent: boolean }> {
+    if (!this.#breaker.tryPass())
+      throw new StampedeError("unavailable", refused, { retryAfter: this.#breaker.retryAfterSec });
+    let outcome: O;
+    let claim: Claim | undefined;
+    try {
+      outcome = await decide();
+      claim = await toSend(outcome);
     } catch (error) {
       this.#breaker.release();
       throw error;
     }
-    // Nothing to send (409, 410, ...): a probe let through learned nothing about Kafka.
-    if (!toSend) {
+    if (!claim) {
       this.#breaker.release();
-      return outcome;
+      return { outcome, sent: false };
     }
-    await this.#send(toSend);
-    return outcome;
+    await this.#send(claim, unacknowledged);
+    return { outcome, sent: true };
   }
 
-  async #send(claim: Claim, unacknowledged = NOT_ACKNOWLEDGED_CLAIM): Promise<void> {
+  async #send(claim: Claim, unacknowledged: string): Promise<void> {
     const { logger, faultDelayMs } = this.#o;
     if (faultDelayMs) await sleep(faultDelayMs);
     const slow = setTimeout(() => this.#breaker.failure(), this.#o.slowMs);
@@ -130,30 +143,18 @@ export class KafkaAdmission implements AdmissionStore {
 
   /** A confirm or release: decided in Redis, answered once Kafka acknowledged it (like a 202). */
   async #settle(decide: () => Promise<HoldOutcome>): Promise<HoldOutcome> {
-    if (!this.#breaker.tryPass())
-      throw new StampedeError(
-        "unavailable",
-        "The claims queue (Kafka) is not answering; nothing was decided.",
-        { retryAfter: this.#breaker.retryAfterSec },
-      );
-    let outcome: HoldOutcome;
-    let toSend: Claim | undefined;
-    try {
-      outcome = await decide();
-      if (outcome.kind === "confirmed" || outcome.kind === "released") {
+    const { outcome, sent } = await this.#throughKafka(
+      decide,
+      async (o) =>
         // A repeat whose first answer was lost: 200 again only once the decision is in Kafka.
-        if (!outcome.replayed || (await this.#o.outbox.holds(outcome.claim))) toSend = outcome.claim;
-      }
-    } catch (error) {
-      this.#breaker.release();
-      throw error;
-    }
-    if (!toSend) {
-      this.#breaker.release();
-      if (outcome.kind === "hold_expired") this.#forward([outcome.claim]);
-      return outcome;
-    }
-    await this.#send(toSend, NOT_ACKNOWLEDGED_DECISION);
+        (o.kind === "confirmed" || o.kind === "released") &&
+        (!o.replayed || (await this.#o.outbox.holds(o.claim)))
+          ? o.claim
+          : undefined,
+      "The claims queue (Kafka) is not answering; nothing was decided.",
+      NOT_ACKNOWLEDGED_DECISION,
+    );
+    if (!sent && outcome.kind === "hold_expired") this.#forward([outcome.claim]);
     return outcome;
   }
 
@@ -198,65 +199,17 @@ export class KafkaAdmission implements AdmissionStore {
     });
   }
 
-  known(request: AdmitRequest): AdmitOutcome | undefined {
-    return this.#inner.known?.(request);
+  override confirm(claimId: string): Promise<HoldOutcome> {
+    return this.#settle(() => this.inner.confirm(claimId));
   }
 
-  putCampaign(campaign: Campaign): Promise<void> {
-    return this.#inner.putCampaign(campaign);
+  override release(claimId: string): Promise<HoldOutcome> {
+    return this.#settle(() => this.inner.release(claimId));
   }
 
-  getCampaign(campaignId: string): Promise<Campaign | undefined> {
-    return this.#inner.getCampaign(campaignId);
-  }
-
-  listCampaigns(): Promise<Campaign[]> {
-    return this.#inner.listCampaigns();
-  }
-
-  counters(campaignId: string): Promise<CampaignCounters | undefined> {
-    return this.#inner.counters(campaignId);
-  }
-
-  getClaim(claimId: string): Promise<Claim | undefined> {
-    return this.#inner.getClaim(claimId);
-  }
-
-  userClaims(campaignId: string, userId: string): Promise<Claim[]> {
-    return this.#inner.userClaims(campaignId, userId);
-  }
-
-  markWritten(claims: readonly Claim[]): Promise<void> {
-    return this.#inner.markWritten(claims);
-  }
-
-  confirm(claimId: string): Promise<HoldOutcome> {
-    return this.#settle(() => this.#inner.confirm(claimId));
-  }
-
-  release(claimId: string): Promise<HoldOutcome> {
-    return this.#settle(() => this.#inner.release(claimId));
-  }
-
-  async reapExpired(campaignId: string): Promise<ReapResult> {
-    const result = await this.#inner.reapExpired(campaignId);
+  override async reapExpired(campaignId: string): Promise<ReapResult> {
+    const result = await this.inner.reapExpired(campaignId);
     this.#forward(result.expired);
     return result;
-  }
-
-  changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {
-    return this.#inner.changeCampaign(campaignId, change);
-  }
-
-  forgetUser(campaignId: string, userId: string): Promise<ForgetOutcome> {
-    return this.#inner.forgetUser(campaignId, userId);
-  }
-
-  ping(): Promise<void> {
-    return this.#inner.ping();
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Claim } from "../../../domain/types.ts";
 import type {
   JoinOutcome,
+  JoinRequest,
   LineStats,
   ReleaseResult,
   TicketView,
@@ -44,7 +45,7 @@ export class KafkaWaitingRoom implements WaitingRoomStore {
     this.#breaker = options.breaker ?? new Breaker();
   }
 
-  join(request: { campaignId: string; userId: string; clientIp?: string | undefined }): Promise<JoinOutcome> {
+  join(request: JoinRequest): Promise<JoinOutcome> {
     return this.#inner.join(request);
   }
 

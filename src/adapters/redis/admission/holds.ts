@@ -14,13 +14,18 @@
 
 import { StampedeError } from "../../../domain/errors.ts";
 import type { Claim } from "../../../domain/types.ts";
-import type { HoldOutcome, ReapResult } from "../../../ports/admission.ts";
+import {
+  finishedHoldOutcome,
+  type HoldAction,
+  type HoldOutcome,
+  type ReapResult,
+} from "../../../ports/admission.ts";
 import { ClaimDecodeError, unpackClaim } from "../claim-codec.ts";
 import { HOLD, REAP } from "./codes.ts";
 import type { AdmissionContext } from "./context.ts";
 import { beingRebuilt, redisDidNotAnswer, unavailableOnFailure } from "./unavailable.ts";
 
-export type HoldAction = "confirm" | "release";
+export type { HoldAction };
 
 /** Most holds one reap-6.lua call expires (a pass calls again while it gets this many). */
 export const REAP_BATCH = 500;
@@ -131,21 +136,7 @@ async function fromLedger(
 ): Promise<HoldOutcome | LiveInLedger> {
   const claim = await unavailableOnFailure(ctx.ledger.findClaim(claimId), "The ledger did not answer.");
   if (!claim) return { kind: "claim_not_found" };
-  if (claim.expiresAt === undefined) return { kind: "not_a_hold", claim };
-  switch (claim.status) {
-    case "issued":
-      return action === "confirm"
-        ? { kind: "confirmed", claim, replayed: true }
-        : { kind: "already_confirmed", claim };
-    case "released":
-      return action === "release"
-        ? { kind: "released", claim, replayed: true }
-        : { kind: "hold_expired", claim };
-    case "expired":
-      return { kind: "hold_expired", claim };
-    default:
-      return { kind: "live", campaignId: claim.campaignId };
-  }
+  return finishedHoldOutcome(action, claim) ?? { kind: "live", campaignId: claim.campaignId };
 }
 
 function readable(packed: string | number | undefined): Claim {

@@ -32,14 +32,8 @@
 -- @include holdings.lua
 -- @include claim.lua
 -- @include holds.lua
-local status = redis.call("HGET", KEYS[1], "status")
-if not status then return {5} end
-if status == "rebuilding" then return {6} end
-local packed = redis.call("HGET", KEYS[3], ARGV[1])
-if not packed then return {8} end
-local c = unpackClaim(packed)
-if not c then return {9} end
-if c.expiresAt == "" then return {7, packed} end
+local c, packed, reply = holdToDecide(KEYS[1], KEYS[3], ARGV[1])
+if reply then return reply end
 if c.status == "c" then return {1, 1, packed} end
 if c.status == "x" or c.status == "r" then return {3, packed} end
 

@@ -1,14 +1,12 @@
-import type { Campaign, CampaignCounters, Claim } from "../../../domain/types.ts";
+import type { Claim } from "../../../domain/types.ts";
 import type {
   AdmissionStore,
   AdmitOutcome,
   AdmitRequest,
-  CampaignChange,
-  ChangeOutcome,
-  ForgetOutcome,
   HoldOutcome,
   ReapResult,
 } from "../../../ports/admission.ts";
+import { DelegatingAdmission } from "../../delegating-admission.ts";
 import { claimRef, type RedisKeys } from "../keys.ts";
 import { NotReplicatedError, type ReplicaWait } from "./replica-wait.ts";
 
@@ -32,39 +30,38 @@ import { NotReplicatedError, type ReplicaWait } from "./replica-wait.ts";
  * the ledger through the campaign's stream or outbox, whose consumers wait
  * for replicas themselves. Everything else passes through.
  */
-export class ReplicatedAdmission implements AdmissionStore {
-  readonly #inner: AdmissionStore;
+export class ReplicatedAdmission extends DelegatingAdmission {
   readonly #keys: RedisKeys;
   readonly #wait: ReplicaWait;
 
   constructor(options: { inner: AdmissionStore; keys: RedisKeys; wait: ReplicaWait }) {
-    this.#inner = options.inner;
+    super(options.inner);
     this.#keys = options.keys;
     this.#wait = options.wait;
   }
 
-  async admit(request: AdmitRequest): Promise<AdmitOutcome> {
-    const outcome = await this.#inner.admit(request);
+  override async admit(request: AdmitRequest): Promise<AdmitOutcome> {
+    const outcome = await this.inner.admit(request);
     if (mustWait(outcome)) await this.#after(request.campaignId, outcome.claim.claimId);
     return outcome;
   }
 
   /** What the inner store answers from memory, unless that answer would have to wait (then admit() asks). */
-  known(request: AdmitRequest): AdmitOutcome | undefined {
-    const outcome = this.#inner.known?.(request);
+  override known(request: AdmitRequest): AdmitOutcome | undefined {
+    const outcome = this.inner.known?.(request);
     return outcome && !mustWait(outcome) ? outcome : undefined;
   }
 
-  confirm(claimId: string): Promise<HoldOutcome> {
-    return this.#settled(this.#inner.confirm(claimId));
+  override confirm(claimId: string): Promise<HoldOutcome> {
+    return this.#settled(this.inner.confirm(claimId));
   }
 
-  release(claimId: string): Promise<HoldOutcome> {
-    return this.#settled(this.#inner.release(claimId));
+  override release(claimId: string): Promise<HoldOutcome> {
+    return this.#settled(this.inner.release(claimId));
   }
 
-  async reapExpired(campaignId: string): Promise<ReapResult> {
-    const result = await this.#inner.reapExpired(campaignId);
+  override async reapExpired(campaignId: string): Promise<ReapResult> {
+    const result = await this.inner.reapExpired(campaignId);
     if (result.expired.length === 0) return result;
     try {
       await this.#after(campaignId);
@@ -91,50 +88,6 @@ export class ReplicatedAdmission implements AdmissionStore {
   #after(campaignId: string, claimId?: string): Promise<void> {
     const ref = claimId === undefined ? campaignId : claimRef(campaignId, claimId);
     return this.#wait.after(this.#keys.campaign(ref).state);
-  }
-
-  putCampaign(campaign: Campaign): Promise<void> {
-    return this.#inner.putCampaign(campaign);
-  }
-
-  getCampaign(campaignId: string): Promise<Campaign | undefined> {
-    return this.#inner.getCampaign(campaignId);
-  }
-
-  listCampaigns(): Promise<Campaign[]> {
-    return this.#inner.listCampaigns();
-  }
-
-  counters(campaignId: string): Promise<CampaignCounters | undefined> {
-    return this.#inner.counters(campaignId);
-  }
-
-  getClaim(claimId: string): Promise<Claim | undefined> {
-    return this.#inner.getClaim(claimId);
-  }
-
-  userClaims(campaignId: string, userId: string): Promise<Claim[]> {
-    return this.#inner.userClaims(campaignId, userId);
-  }
-
-  markWritten(claims: readonly Claim[]): Promise<void> {
-    return this.#inner.markWritten(claims);
-  }
-
-  changeCampaign(campaignId: string, change: CampaignChange): Promise<ChangeOutcome> {
-    return this.#inner.changeCampaign(campaignId, change);
-  }
-
-  forgetUser(campaignId: string, userId: string): Promise<ForgetOutcome> {
-    return this.#inner.forgetUser(campaignId, userId);
-  }
-
-  ping(): Promise<void> {
-    return this.#inner.ping();
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
   }
 }
 

@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
 import type { BatchHandler, ConsumeOptions, Consumer, Queue, QueueLag } from "../../../ports/queue.ts";
 import { PeriodicTask } from "../../../workers/periodic-task.ts";
 import { consumeInParallel } from "../../parallel.ts";
 import type { RedisClient } from "../connection.ts";
-import { duplicate, groupBySlot, isCluster, nodeFor } from "../nodes.ts";
-import { NotReplicatedError, ReplicaWait } from "../replicas/replica-wait.ts";
+import { duplicate, groupBySlot, isCluster } from "../nodes.ts";
+import { ReplicaWait } from "../replicas/replica-wait.ts";
 import { redisScripts, type Scripts } from "../scripts.ts";
+import { ack, forgetIdleConsumers, readGroup, streamsLag, takeOver, touch } from "./group.ts";
 import { DATA_FIELD, DEFAULTS, QueueFullError, type RedisStreamQueueOptions } from "./options.ts";
-import { type Entry, groupByStream, type ReadReply, streamsOf, toRecord } from "./replies.ts";
+import { ReplicaReads } from "./replica-reads.ts";
+import { type Entry, EntryDecoder } from "./replies.ts";
 
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5000;
@@ -34,7 +35,7 @@ export class RedisStreamQueue<T> implements Queue<T> {
   readonly #groups = new Set<string>();
   /** Entries taken over from dead consumers, handled before new ones. */
   #reclaimed: Entry<T>[] = [];
-  readonly #undecodable = new Set<string>();
+  readonly #decoder: EntryDecoder<T>;
   #streams: string[] = [];
   #refreshedAt = -Infinity;
 
@@ -42,13 +43,17 @@ export class RedisStreamQueue<T> implements Queue<T> {
     this.#o = options;
     this.#redis = options.redis;
     this.#scripts = redisScripts(options.redis);
-    this.#replicaWait =
+    this.#decoder = new EntryDecoder(options.codec, options.logger);
+    this.#replicaReads =
       options.replicas &&
-      new ReplicaWait({
-        redis: options.redis,
-        replicas: options.replicas.count,
-        timeoutMs: options.replicas.timeoutMs,
-      });
+      new ReplicaReads(
+        new ReplicaWait({
+          redis: options.redis,
+          replicas: options.replicas.count,
+          timeoutMs: options.replicas.timeoutMs,
+        }),
+        options.logger,
+      );
     this.#maintenance = new PeriodicTask({
       intervalMs: options.maintenanceMs ?? DEFAULTS.maintenanceMs,
       run: () => this.#maintain(this.#maintenanceBatchSize),
@@ -165,91 +170,28 @@ export class RedisStreamQueue<T> implements Queue<T> {
 
   async #readPage(stream: string, from: string, count: number) {
     const { group, consumer } = this.#o;
-    const reply = (await this.#o.redis.call(
-      "XREADGROUP",
-      "GROUP",
-      group,
-      consumer,
-      "COUNT",
-      count,
-      "STREAMS",
-      stream,
-      from,
-    )) as ReadReply;
-    const raw = streamsOf(reply)[0]?.[1] ?? [];
-    const entries: Entry<T>[] = [];
-    for (const [id, fields] of raw) {
-      const entry = this.#decode(stream, id, fields);
-      if (entry) entries.push(entry);
-    }
+    const [read] = await readGroup(this.#redis, group, consumer, count, [stream], from);
+    const raw = read?.[1] ?? [];
+    const entries = this.#decoder.entries(stream, raw);
     return {
       entries: this.#pin(entries, this.#o.redis, stream),
       lastId: raw.length === count ? raw.at(-1)![0] : undefined,
     };
   }
 
-  /** With `replicas`: the node each entry was read from, for its WAIT (see #replicated). */
-  readonly #readFrom = new WeakMap<Entry<T>, Redis>();
-  readonly #replicaWait: ReplicaWait | undefined;
-  #waitingForReplicas = false;
+  /** With `replicas`: which node served each entry, and what replicas hold (./replica-reads.ts). */
+  readonly #replicaReads: ReplicaReads<T> | undefined;
 
-  /** Remembers which node served these entries (the master of their slot on `connection`, right after the read). */
+  /** Remembers which node served these entries (with `replicas`). */
   #pin(entries: Entry<T>[], connection: RedisClient, stream: string): Entry<T>[] {
-    if (!this.#replicaWait || entries.length === 0) return entries;
-    const node = nodeFor(connection, stream);
-    if (node) for (const entry of entries) this.#readFrom.set(entry, node);
+    if (this.#replicaReads && entries.length > 0) this.#replicaReads.pin(entries, connection, stream);
     return entries;
   }
 
-  /**
-   * With `replicas` (REDIS_WAIT_REPLICAS): the part of the batch replicas
-   * hold, the only part anyone may handle. An entry can be read from a master
-   * before a replica has it; were the master then lost, the replica taking
-   * its place would hand out its unit again while the ledger holds it.
-   * Reading an entry (XREADGROUP, XAUTOCLAIM) is itself replicated after the
-   * entry, so a WAIT on the node connection that read it covers it (never on
-   * another node: it would be about other writes). Entries replicas have not
-   * confirmed yet come back in the next batches; entries whose node is gone
-   * (its connection closed, no longer a master) are left pending, for the
-   * take-over to read again from whoever holds them now.
-   */
+  /** With `replicas`: the part of the batch replicas hold; the rest comes back in the next batches. */
   async #replicated(batch: Entry<T>[]): Promise<Entry<T>[]> {
-    const wait = this.#replicaWait;
-    if (!wait) return batch;
-    const byNode = new Map<Redis | undefined, Entry<T>[]>();
-    for (const entry of batch) {
-      const node = this.#readFrom.get(entry);
-      const entries = byNode.get(node);
-      if (entries) entries.push(entry);
-      else byNode.set(node, [entry]);
-    }
-    const nodes = [...byNode.keys()];
-    const results = await Promise.allSettled(
-      nodes.map((node) =>
-        node ? wait.on(node) : Promise.reject(new NotReplicatedError("read from an unknown node", true)),
-      ),
-    );
-    const ready: Entry<T>[] = [];
-    results.forEach((result, i) => {
-      const entries = byNode.get(nodes[i])!;
-      if (result.status === "fulfilled") ready.push(...entries);
-      else if (result.reason instanceof NotReplicatedError && result.reason.lost)
-        this.#o.logger.warn(
-          { err: result.reason, entries: entries.length },
-          "entries read from a Redis master lost before a replica confirmed them; left pending for the take-over",
-        );
-      else {
-        this.#reclaimed.unshift(...entries);
-        if (!this.#waitingForReplicas)
-          this.#o.logger.warn({ err: result.reason }, "waiting for Redis replicas to hold what was read");
-        this.#waitingForReplicas = true;
-      }
-    });
-    if (ready.length > 0 && this.#waitingForReplicas && ready.length === batch.length) {
-      this.#o.logger.info("Redis replicas hold what is read again");
-      this.#waitingForReplicas = false;
-    }
-    return ready;
+    if (!this.#replicaReads) return batch;
+    return this.#replicaReads.replicated(batch, (entries) => this.#reclaimed.unshift(...entries));
   }
 
   /** Runs the handler until it succeeds (or the consumer stops), then acknowledges. */
@@ -267,12 +209,12 @@ export class RedisStreamQueue<T> implements Queue<T> {
         );
         if (!running()) return; // left pending: a live consumer takes it over
         await sleep(Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** failures));
-        await this.#touch(batch).catch(() => undefined);
+        await touch(this.#redis, this.#o.group, this.#o.consumer, batch).catch(() => undefined);
       }
     }
     for (;;) {
       try {
-        await this.#ack(batch);
+        await ack(this.#redis, this.#o.group, batch);
         return;
       } catch (error) {
         // Unacknowledged entries are only redelivered (harmless), but try again while Redis comes back.
@@ -281,22 +223,6 @@ export class RedisStreamQueue<T> implements Queue<T> {
         await sleep(RETRY_MAX_MS / 5);
       }
     }
-  }
-
-  async #ack(batch: Entry<T>[]): Promise<void> {
-    await Promise.all(
-      [...groupByStream(batch)].map(([stream, ids]) => this.#redis.xack(stream, this.#o.group, ...ids)),
-    );
-  }
-
-  /** Resets the idle time of entries this consumer is still working on (XCLAIM to itself). */
-  async #touch(batch: Entry<T>[]): Promise<void> {
-    const { group, consumer } = this.#o;
-    await Promise.all(
-      [...groupByStream(batch)].map(([stream, ids]) =>
-        this.#redis.call("XCLAIM", stream, group, consumer, 0, ...ids, "JUSTID"),
-      ),
-    );
   }
 
   /**
@@ -325,38 +251,10 @@ export class RedisStreamQueue<T> implements Queue<T> {
   /** One XREADGROUP over streams of one slot. */
   async #readSlot(streams: string[], from: string, count: number, blockMs?: number, blocking?: RedisClient) {
     const { group, consumer } = this.#o;
-    const args: (string | number)[] = ["GROUP", group, consumer, "COUNT", count];
-    if (blockMs !== undefined) args.push("BLOCK", blockMs);
-    args.push("STREAMS", ...streams, ...streams.map(() => from));
-    const connection = blockMs === undefined || !blocking ? this.#o.redis : blocking;
-    const reply = (await connection.call("XREADGROUP", ...args)) as ReadReply;
-    const out: Entry<T>[] = [];
-    for (const [stream, entries] of streamsOf(reply)) {
-      for (const [id, fields] of entries) {
-        const entry = this.#decode(stream, id, fields);
-        if (entry) out.push(entry);
-      }
-    }
+    const connection = blockMs === undefined || !blocking ? this.#redis : blocking;
+    const read = await readGroup(connection, group, consumer, count, streams, from, blockMs);
+    const out = read.flatMap(([stream, entries]) => this.#decoder.entries(stream, entries));
     return this.#pin(out, connection, streams[0]!);
-  }
-
-  #decode(stream: string, id: string, fields: string[] | null): Entry<T> | undefined {
-    let data: string | undefined;
-    for (let i = 0; fields && i + 1 < fields.length; i += 2)
-      if (fields[i] === DATA_FIELD) data = fields[i + 1];
-    if (data === undefined) return undefined; // deleted while pending: nothing to deliver
-    try {
-      return { stream, id, value: this.#o.codec.decode(data) };
-    } catch (error) {
-      // A layout this version does not know (a newer process wrote it): leave
-      // it pending for a consumer that does; never acknowledge it unread.
-      const key = `${stream} ${id}`;
-      if (!this.#undecodable.has(key)) {
-        this.#undecodable.add(key);
-        this.#o.logger.error({ err: error, stream, id }, "cannot decode a queue entry; leaving it pending");
-      }
-      return undefined;
-    }
   }
 
   async #currentStreams(): Promise<string[]> {
@@ -398,21 +296,15 @@ export class RedisStreamQueue<T> implements Queue<T> {
     const { group, consumer, claimIdleMs } = this.#o;
     for (const stream of this.#streams) {
       if (this.#reclaimed.length < batchSize * 4) {
-        const [, claimed, deleted] = (await this.#redis.call(
-          "XAUTOCLAIM",
+        const { claimed, deleted } = await takeOver(
+          this.#redis,
           stream,
           group,
           consumer,
           claimIdleMs,
-          "0-0",
-          "COUNT",
           batchSize,
-        )) as [string, [string, string[] | null][], string[]];
-        const taken: Entry<T>[] = [];
-        for (const [id, fields] of claimed) {
-          const entry = this.#decode(stream, id, fields);
-          if (entry) taken.push(entry);
-        }
+        );
+        const taken = this.#decoder.entries(stream, claimed);
         this.#reclaimed.push(...this.#pin(taken, this.#redis, stream));
         if (claimed.length > 0)
           this.#o.logger.info({ stream, entries: claimed.length }, "took over entries of a silent consumer");
@@ -424,42 +316,16 @@ export class RedisStreamQueue<T> implements Queue<T> {
   }
 
   #lastConsumerSweep = 0;
-  /** Removes consumers that own nothing and were silent for an hour (every restart adds one). */
+  /** At most once a minute: consumers that own nothing and were silent for an hour go. */
   async #forgetIdleConsumers(): Promise<void> {
     if (Date.now() - this.#lastConsumerSweep < 60_000) return;
     this.#lastConsumerSweep = Date.now();
-    for (const stream of this.#streams) {
-      const consumers = (await this.#redis.call("XINFO", "CONSUMERS", stream, this.#o.group)) as unknown[][];
-      for (const flat of consumers) {
-        const info = toRecord(flat);
-        if (Number(info.pending) === 0 && Number(info.idle) > 3_600_000 && info.name !== this.#o.consumer)
-          await this.#redis.xgroup("DELCONSUMER", stream, this.#o.group, String(info.name));
-      }
-    }
+    await forgetIdleConsumers(this.#redis, this.#streams, this.#o.group, this.#o.consumer);
   }
 
   async lag(): Promise<QueueLag[]> {
     const streams = await this.#currentStreams().catch(() => this.#streams);
-    // A stream list read at run time is one stream per campaign: name their group.
-    const group = typeof this.#o.streams === "function" ? { group: this.#o.group } : {};
-    return Promise.all(
-      streams.map(async (stream) => {
-        const groups = (await this.#redis.call("XINFO", "GROUPS", stream)) as unknown[][];
-        const info = groups.map(toRecord).find((g) => g.name === this.#o.group);
-        if (!info) return { source: stream, lag: await this.#redis.xlen(stream), ...group };
-        // pending: delivered, not acknowledged; lag: not delivered yet (null when Redis cannot tell).
-        const undelivered =
-          info.lag === null || info.lag === undefined
-            ? await this.#undelivered(stream, info)
-            : Number(info.lag);
-        return { source: stream, lag: Number(info.pending) + undelivered, ...group };
-      }),
-    );
-  }
-
-  async #undelivered(stream: string, info: Record<string, unknown>): Promise<number> {
-    const after = `(${String(info["last-delivered-id"])}`;
-    return (await this.#redis.xrange(stream, after, "+", "COUNT", 100_000)).length;
+    return streamsLag(this.#redis, streams, this.#o.group, typeof this.#o.streams === "function");
   }
 
   async ping(): Promise<void> {

@@ -3,6 +3,7 @@ import { retryAfterSeconds } from "../../../domain/rate-policy.ts";
 import type { NotActiveReason } from "../../../ports/admission.ts";
 import type {
   JoinOutcome,
+  JoinRequest,
   LineStats,
   ReleaseResult,
   TicketView,
@@ -56,11 +57,7 @@ export class RedisWaitingRoom implements WaitingRoomStore {
     this.#o = options;
   }
 
-  async join(request: {
-    campaignId: string;
-    userId: string;
-    clientIp?: string | undefined;
-  }): Promise<JoinOutcome> {
+  async join(request: JoinRequest): Promise<JoinOutcome> {
     const { campaignId, userId } = request;
     const campaign = await this.#ctx.definitions.get(campaignId);
     if (!campaign) return { kind: "campaign_not_found" };
@@ -100,12 +97,7 @@ export class RedisWaitingRoom implements WaitingRoomStore {
     throw beingRebuilt();
   }
 
-  async #join(
-    request: { campaignId: string; userId: string; clientIp?: string | undefined },
-    id: string,
-    key: string,
-    value: string,
-  ): Promise<Reply> {
+  async #join(request: JoinRequest, id: string, key: string, value: string): Promise<Reply> {
     const { rateUser, rateIp, keys, scripts } = this.#ctx;
     const k = keys.campaign(request.campaignId);
     try {

@@ -63,3 +63,17 @@ local function reapDue(K, mode, now, limit)
   end
   return out
 end
+-- holdToDecide(state, claims, claimId): what a confirm or a release decides on: the claim and its
+-- packed form, or nil, nil and the reply when there is nothing to decide: {5} no state (lost with
+-- Redis), {6} rebuilding, {8} not in the claims hash, {9} unreadable, {7, packed} not a hold.
+local function holdToDecide(state, claims, claimId)
+  local status = redis.call("HGET", state, "status")
+  if not status then return nil, nil, {5} end
+  if status == "rebuilding" then return nil, nil, {6} end
+  local packed = redis.call("HGET", claims, claimId)
+  if not packed then return nil, nil, {8} end
+  local c = unpackClaim(packed)
+  if not c then return nil, nil, {9} end
+  if c.expiresAt == "" then return nil, nil, {7, packed} end
+  return c, packed, nil
+end
