@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { admin, assertError, embeddedApp } from "../helpers/embedded-app.ts";
 
 /**
- * The shards option of POST /v1/campaigns (docs/api.md "Create a campaign")
+ * The shards option of POST /v1/campaigns (docs/api.md "Create a campaign (admin)")
  * over the embedded mode, through inject(): validated by the contract's
  * error shape, shown by GET, refused with holds or a waiting room.
  */
