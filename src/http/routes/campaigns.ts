@@ -48,7 +48,8 @@ export function registerCampaignRoutes(app: FastifyInstance, campaigns: Campaign
         startsAt: epochMs(startsAt),
         endsAt: epochMs(endsAt),
       });
-      return reply.code(201).send(campaignBody(created));
+      reply.code(201);
+      return campaignBody(created);
     },
   );
 

@@ -68,7 +68,9 @@ export function registerClaimRoutes(
         clientIp: request.ip,
         idempotencyKey: request.headers["idempotency-key"],
       });
-      return reply.code(202).send(claimBody(claim));
+      // Returned, not sent: an answer that comes after the deadline's 503 is dropped (request-timeout.ts).
+      reply.code(202);
+      return claimBody(claim);
     },
   );
 

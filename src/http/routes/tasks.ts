@@ -66,7 +66,8 @@ export function registerTaskRoutes(
     async (request, reply) => {
       const { type, payload } = request.body;
       const { taskId } = await tasks.submit(type, payload, request.headers["idempotency-key"]);
-      return reply.code(202).send({ taskId, status: "queued" });
+      reply.code(202);
+      return { taskId, status: "queued" };
     },
   );
 
@@ -130,8 +131,11 @@ export function registerTaskRoutes(
         },
       },
     },
-    async (request, reply) =>
-      reply.code(202).send(taskBody(await tasks.retryDeadLetter(request.params.taskId))),
+    async (request, reply) => {
+      const task = taskBody(await tasks.retryDeadLetter(request.params.taskId));
+      reply.code(202);
+      return task;
+    },
   );
 
   app.get<{ Params: { taskId: string } }>(

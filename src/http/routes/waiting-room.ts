@@ -71,7 +71,8 @@ export function registerWaitingRoomRoutes(
         userId,
         clientIp: request.ip,
       });
-      return reply.code(created ? 202 : 200).send(ticketBody(ticket));
+      reply.code(created ? 202 : 200);
+      return ticketBody(ticket);
     },
   );
 

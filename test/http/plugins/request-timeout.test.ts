@@ -240,3 +240,40 @@ test("a response already streaming is not cut by the deadline", { timeout: 30_00
   assert.equal(res.statusCode, 200);
   assert.equal(res.body.trim().split("\n").length, 2, "both claims, the second after the deadline");
 });
+
+test("an admission that completes after the deadline's 503 is dropped quietly: no second answer, no warning; a retry finds it (409)", {
+  timeout: 30_000,
+}, async (t) => {
+  const lines: string[] = [];
+  const logger = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+  const { app, runtime } = await embeddedApp(t, { requestTimeoutMs: TIMEOUT_MS, app: { logger } });
+  await createCampaign(app, { id: "late", name: "Late", stock: 5 });
+  const admit = runtime.admission.admit.bind(runtime.admission);
+  let done = false;
+  runtime.admission.admit = async (request) => {
+    await sleep(TIMEOUT_MS + 200);
+    const outcome = await admit(request);
+    done = true;
+    return outcome;
+  };
+  const res = await app.inject({
+    method: "POST",
+    url: "/v1/campaigns/late/claims",
+    payload: { userId: "u" },
+  });
+  assert.equal(res.statusCode, 503);
+  await eventually(() => done, 5000);
+  await sleep(50);
+  assert.deepEqual(
+    lines.filter((l) => /already sent/i.test(l)),
+    [],
+    "the late 202 is not sent over the 503",
+  );
+  runtime.admission.admit = admit;
+  const again = await app.inject({
+    method: "POST",
+    url: "/v1/campaigns/late/claims",
+    payload: { userId: "u" },
+  });
+  assert.equal(again.statusCode, 409, again.body);
+});
