@@ -87,7 +87,7 @@ export function resolveOptions<T>(options: KafkaQueueOptions<T>): ResolvedKafkaQ
  * retries 1 (this module's former default) a produce that kept failing
  * never settled: after a broker's kill -9, one produce retried for minutes
  * (attempt 400 and counting), every later claim waited behind it (one
- * request in flight) and the API answered 503 until it was restarted. So a
+ * request in flight) and the API answered 503 for minutes. So a
  * producer is always given at least this many, and stays bounded.
  */
 export const PRODUCER_MIN_RETRIES = 2;
@@ -98,23 +98,12 @@ export function producerRetries(o: Pick<ResolvedKafkaQueueOptions<unknown>, "ret
 }
 
 /**
- * The producer's own deadline for one request (the client's `requestTimeout`,
- * 30 s by default, not its `timeout`, which is what the broker may take to
- * gather acks=all): a produce the broker answers at its deadline is not cut
- * short, a connection that hangs fails soon after.
- */
-export function producerRequestTimeoutMs(
-  o: Pick<ResolvedKafkaQueueOptions<unknown>, "requestTimeoutMs">,
-): number {
-  return o.requestTimeoutMs + 1000;
-}
-
-/**
  * The longest a produce request can stay outstanding before the producer
  * gives up: every attempt may wait a full request timeout, then a retry
  * delay. Past this, a value publish() did not confirm is either in the topic
  * or never will be; a rebuild after a Redis loss waits this long before it
- * takes the end of the topic as final.
+ * takes the end of the topic as final. The publisher enforces it: a send the
+ * client has not settled by then fails, and its producer is closed.
  */
 export function deliveryBoundMs(
   o: Pick<
@@ -123,6 +112,6 @@ export function deliveryBoundMs(
   >,
 ): number {
   // An attempt may connect, refresh metadata (one request) and produce (another).
-  const attempt = o.connectTimeoutMs + 2 * producerRequestTimeoutMs(o) + o.retryDelayMs;
+  const attempt = o.connectTimeoutMs + 2 * o.requestTimeoutMs + o.retryDelayMs;
   return (producerRetries(o) + 1) * attempt + o.lingerMs;
 }

@@ -1,11 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { compatibilityPartitioner, Producer } from "@platformatic/kafka";
 import { closeClient } from "../close.ts";
-import {
-  deliveryBoundMs,
-  producerRequestTimeoutMs,
-  producerRetries,
-  type ResolvedKafkaQueueOptions,
-} from "./options.ts";
+import { deliveryBoundMs, producerRetries, type ResolvedKafkaQueueOptions } from "./options.ts";
 import { KafkaPublishError, type OutgoingMessage } from "./types.ts";
 
 interface Waiting {
@@ -36,7 +32,9 @@ type KafkaProducer = Producer<string, string | Buffer, string, string>;
  *
  * Every send settles within the delivery bound: the producer's retries are
  * bounded (producerRetries), and a send the client has not settled by then
- * (a client bug: one stuck send would hold every later one) is failed here.
+ * (a request the broker never answers waits the client's own 30 s; a client
+ * bug could wait forever: one stuck send would hold every later one) is
+ * failed here.
  * After such a timeout, or FRESH_AFTER_FAILURES failed sends in a row, the
  * next send goes through a new producer (new connections, metadata and
  * producer id): whatever state kept the old one failing is gone. See
@@ -78,10 +76,7 @@ export class Publisher {
       // a Redis loss knows how long a produce can stay in flight.
       retries: producerRetries(options),
       retryDelay: options.retryDelayMs,
-      // What the broker may take to gather acks=all...
       timeout: options.requestTimeoutMs,
-      // ...and the client's own deadline per request (30 s when unset).
-      requestTimeout: producerRequestTimeoutMs(options),
       connectTimeout: options.connectTimeoutMs,
       serializers: {
         key: (key?: string) => (key === undefined ? undefined : Buffer.from(key)),
@@ -91,6 +86,29 @@ export class Publisher {
         headerValue: (value?: string) => (value === undefined ? undefined : Buffer.from(value)),
       },
     });
+  }
+
+  /**
+   * Gets the producer its id (InitProducerId) now rather than at the first
+   * send. On a cluster that just started, the brokers answer InitProducerId
+   * with a retriable error for a second or so; with bounded retries the
+   * first claims would fail (503) instead of waiting. Tries until `withinMs`
+   * passed; never throws (the first send tries again).
+   */
+  async warmUp(withinMs = 15_000): Promise<void> {
+    const deadline = performance.now() + withinMs;
+    for (;;) {
+      try {
+        await this.#producer.initIdempotentProducer({});
+        return;
+      } catch (error) {
+        if (this.#closed || performance.now() >= deadline) {
+          this.#o.logger.warn({ err: error, topic: this.#o.topic }, "Kafka producer has no producer id yet");
+          return;
+        }
+        await sleep(this.#o.retryDelayMs);
+      }
+    }
   }
 
   /** How many times the producer was replaced (see the class comment). */
