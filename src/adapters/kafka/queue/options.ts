@@ -46,7 +46,7 @@ export const DEFAULTS = {
   heartbeatIntervalMs: 1000,
   requestTimeoutMs: 3000,
   connectTimeoutMs: 3000,
-  retries: 3,
+  retries: 2,
   retryDelayMs: 250,
   fetchMaxWaitMs: 200,
 } as const;
