@@ -54,7 +54,7 @@ export const TIMEOUTS = {
     parse: int(100, 3_600_000),
   },
   KAFKA_REQUEST_TIMEOUT_MS: {
-    doc: "one Kafka request's timeout; a produce gives up after two attempts (a claim is answered 503 at REQUEST_TIMEOUT_MS anyway)",
+    doc: "one Kafka request's timeout; a produce gives up after three attempts (a claim is answered 503 at REQUEST_TIMEOUT_MS anyway)",
     default: 3000,
     parse: int(100, 600_000),
   },

@@ -64,6 +64,7 @@ export class KafkaQueue<T> implements Queue<T> {
         },
       );
     }
+    await queue.#publisher.warmUp();
     return queue;
   }
 

@@ -32,6 +32,7 @@ export interface KafkaQueueOptions<T> {
   /** One broker request's timeout; produce gives up after (retries + 1) attempts (see deliveryBoundMs). */
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Retries of one produce (at least PRODUCER_MIN_RETRIES, see producerRetries), of an admin call. */
   retries?: number;
   retryDelayMs?: number;
   /** Longest wait of one fetch for new messages (also how fast stop() is noticed when idle). */
@@ -45,7 +46,7 @@ export const DEFAULTS = {
   heartbeatIntervalMs: 1000,
   requestTimeoutMs: 3000,
   connectTimeoutMs: 3000,
-  retries: 1,
+  retries: 2,
   retryDelayMs: 250,
   fetchMaxWaitMs: 200,
 } as const;
@@ -81,11 +82,28 @@ export function resolveOptions<T>(options: KafkaQueueOptions<T>): ResolvedKafkaQ
 }
 
 /**
+ * @platformatic/kafka's idempotent producer takes `retries` of 0 or 1 (or
+ * none) to mean "retry forever" (it sets Number.MAX_SAFE_INTEGER). With
+ * retries 1 (this module's former default) a produce that kept failing
+ * never settled: after a broker's kill -9, one produce retried for minutes
+ * (attempt 400 and counting), every later claim waited behind it (one
+ * request in flight) and the API answered 503 for minutes. So a
+ * producer is always given at least this many, and stays bounded.
+ */
+export const PRODUCER_MIN_RETRIES = 2;
+
+/** The retries the producer is given: bounded whatever `retries` says (see PRODUCER_MIN_RETRIES). */
+export function producerRetries(o: Pick<ResolvedKafkaQueueOptions<unknown>, "retries">): number {
+  return Math.max(PRODUCER_MIN_RETRIES, o.retries);
+}
+
+/**
  * The longest a produce request can stay outstanding before the producer
  * gives up: every attempt may wait a full request timeout, then a retry
  * delay. Past this, a value publish() did not confirm is either in the topic
  * or never will be; a rebuild after a Redis loss waits this long before it
- * takes the end of the topic as final.
+ * takes the end of the topic as final. The publisher enforces it: a send the
+ * client has not settled by then fails, and its producer is closed.
  */
 export function deliveryBoundMs(
   o: Pick<
@@ -95,5 +113,5 @@ export function deliveryBoundMs(
 ): number {
   // An attempt may connect, refresh metadata (one request) and produce (another).
   const attempt = o.connectTimeoutMs + 2 * o.requestTimeoutMs + o.retryDelayMs;
-  return (o.retries + 1) * attempt + o.lingerMs;
+  return (producerRetries(o) + 1) * attempt + o.lingerMs;
 }

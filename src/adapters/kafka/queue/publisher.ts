@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { compatibilityPartitioner, Producer } from "@platformatic/kafka";
 import { closeClient } from "../close.ts";
-import type { ResolvedKafkaQueueOptions } from "./options.ts";
+import { deliveryBoundMs, producerRetries, type ResolvedKafkaQueueOptions } from "./options.ts";
 import { KafkaPublishError, type OutgoingMessage } from "./types.ts";
 
 interface Waiting {
@@ -8,6 +9,11 @@ interface Waiting {
   resolve: () => void;
   reject: (error: Error) => void;
 }
+
+/** Failed sends in a row after which the next one gets a new producer. */
+const FRESH_AFTER_FAILURES = 3;
+
+type KafkaProducer = Producer<string, string | Buffer, string, string>;
 
 /**
  * The producing half of a KafkaQueue: an idempotent producer (acks=all, one
@@ -23,10 +29,24 @@ interface Waiting {
  * value instead, for brokers that charge per request. Each caller's promise
  * settles when the broker acknowledged (or refused) the request carrying its
  * values.
+ *
+ * Every send settles within the delivery bound: the producer's retries are
+ * bounded (producerRetries), and a send the client has not settled by then
+ * (a request the broker never answers waits the client's own 30 s; a client
+ * bug could wait forever: one stuck send would hold every later one) is
+ * failed here.
+ * After such a timeout, or FRESH_AFTER_FAILURES failed sends in a row, the
+ * next send goes through a new producer (new connections, metadata and
+ * producer id): whatever state kept the old one failing is gone. See
+ * docs/kafka-client.md.
  */
 export class Publisher {
   readonly #o: ResolvedKafkaQueueOptions<unknown>;
-  readonly #producer: Producer<string, string | Buffer, string, string>;
+  #producer: KafkaProducer;
+  /** Sends that failed in a row (reset by an acknowledgement). */
+  #failures = 0;
+  /** Producers replaced so far. */
+  #generation = 0;
   #waiting: Waiting[] = [];
   #waitingCount = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -36,7 +56,12 @@ export class Publisher {
 
   constructor(options: ResolvedKafkaQueueOptions<unknown>) {
     this.#o = options;
-    this.#producer = new Producer({
+    this.#producer = this.#newProducer();
+  }
+
+  #newProducer(): KafkaProducer {
+    const options = this.#o;
+    return new Producer({
       clientId: `${options.clientId}-producer`,
       bootstrapBrokers: [...options.brokers],
       idempotent: true,
@@ -45,10 +70,11 @@ export class Publisher {
       // default (murmur2 >>> 0): any Java tool or other client keying the same
       // way lands a user's claims on the same partition (platformatic/kafka#121).
       partitioner: compatibilityPartitioner,
-      // Bounded, unlike the idempotent producer's default (retry forever):
-      // publish() must fail in a known time so the API can answer 503 and the
-      // rebuild after a Redis loss knows how long a produce may be in flight.
-      retries: options.retries,
+      // Bounded, unlike the idempotent producer's default (retry forever, also
+      // what it makes of retries 0 or 1: see producerRetries): publish() must
+      // fail in a known time so the API can answer 503 and the rebuild after
+      // a Redis loss knows how long a produce can stay in flight.
+      retries: producerRetries(options),
       retryDelay: options.retryDelayMs,
       timeout: options.requestTimeoutMs,
       connectTimeout: options.connectTimeoutMs,
@@ -60,6 +86,34 @@ export class Publisher {
         headerValue: (value?: string) => (value === undefined ? undefined : Buffer.from(value)),
       },
     });
+  }
+
+  /**
+   * Gets the producer its id (InitProducerId) now rather than at the first
+   * send. On a cluster that just started, the brokers answer InitProducerId
+   * with a retriable error for a second or so; with bounded retries the
+   * first claims would fail (503) instead of waiting. Tries until `withinMs`
+   * passed; never throws (the first send tries again).
+   */
+  async warmUp(withinMs = 15_000): Promise<void> {
+    const deadline = performance.now() + withinMs;
+    for (;;) {
+      try {
+        await this.#producer.initIdempotentProducer({});
+        return;
+      } catch (error) {
+        if (this.#closed || performance.now() >= deadline) {
+          this.#o.logger.warn({ err: error, topic: this.#o.topic }, "Kafka producer has no producer id yet");
+          return;
+        }
+        await sleep(this.#o.retryDelayMs);
+      }
+    }
+  }
+
+  /** How many times the producer was replaced (see the class comment). */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Resolves once the broker acknowledged every message (acks=all). */
@@ -118,13 +172,15 @@ export class Publisher {
     const messages = batch.flatMap((w) =>
       w.messages.map((m) => ({ topic, key: m.key, value: m.value, headers: m.headers })),
     );
-    this.#inFlight = this.#producer.send({ messages }).then(
+    this.#inFlight = this.#bounded(this.#producer.send({ messages })).then(
       () => {
+        this.#failures = 0;
         for (const w of batch) w.resolve();
       },
       (error: unknown) => {
         const failure = new KafkaPublishError(topic, error);
         for (const w of batch) w.reject(failure);
+        this.#failed(error);
       },
     );
     void this.#inFlight.finally(() => {
@@ -132,6 +188,33 @@ export class Publisher {
       // Whatever gathered during the request has waited long enough: send it now.
       if (this.#waiting.length > 0) this.#dispatch();
     });
+  }
+
+  /** The send, or a failure once the delivery bound (and a margin) passed without the client settling it. */
+  #bounded(send: Promise<unknown>): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = deliveryBoundMs(this.#o) + 1000;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SendTimeoutError(limit)), limit);
+    });
+    return Promise.race([send, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** After a stuck send or a streak of failed ones, the next send goes through a new producer. */
+  #failed(error: unknown): void {
+    this.#failures++;
+    if (this.#closed) return;
+    if (!(error instanceof SendTimeoutError) && this.#failures < FRESH_AFTER_FAILURES) return;
+    const old = this.#producer;
+    this.#producer = this.#newProducer();
+    this.#generation++;
+    this.#failures = 0;
+    this.#o.logger.warn(
+      { topic: this.#o.topic, err: error, generation: this.#generation },
+      "Kafka producer replaced after failed sends; the next send uses new connections and metadata",
+    );
+    // A request still stuck in it fails with it; nobody waits on it any more.
+    void closeClient(old, true);
   }
 
   /** Sends what is waiting, then closes the producer. */
@@ -142,5 +225,12 @@ export class Publisher {
     this.#dispatch();
     while (this.#inFlight) await this.#inFlight.catch(() => undefined);
     await closeClient(this.#producer);
+  }
+}
+
+class SendTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`the Kafka client did not settle the send within ${ms} ms (the delivery bound)`);
+    this.name = "SendTimeoutError";
   }
 }
