@@ -64,14 +64,14 @@ test("keyed 409, 403 and 410 answers are answered the same after a restart, even
   const c2 = campaign({ id: "c2", stock: 5, status: "paused" });
   const first = await run(dir, [c1, c2]);
   const a = first.admission;
-  const holder = await a.admit({ campaignId: "c1", userId: "u1", idempotencyKey: "k-admit" });
+  const holder = await a.admit({ campaignId: "c1", userId: "user:1", idempotencyKey: "k-admit" });
   assert.equal(holder.kind, "admitted");
   const claimId = (holder as { claim: Claim }).claim.claimId;
   const answers = {
-    held: await a.admit({ campaignId: "c1", userId: "u1", idempotencyKey: "k-held" }),
-    soldOut: await a.admit({ campaignId: "c1", userId: "u2", idempotencyKey: "k-sold" }),
-    paused: await a.admit({ campaignId: "c2", userId: "u3", idempotencyKey: "k-paused" }),
-    keyless: await a.admit({ campaignId: "c1", userId: "u4" }),
+    held: await a.admit({ campaignId: "c1", userId: "user:1", idempotencyKey: "k-held" }),
+    soldOut: await a.admit({ campaignId: "c1", userId: "user:2", idempotencyKey: "k-sold" }),
+    paused: await a.admit({ campaignId: "c2", userId: "user:3", idempotencyKey: "k-paused" }),
+    keyless: await a.admit({ campaignId: "c1", userId: "user:4" }),
   };
   assert.deepEqual(Object.values(answers).map(kindOf), [
     "already_claimed",
@@ -87,7 +87,8 @@ test("keyed 409, 403 and 410 answers are answered the same after a restart, even
     3,
     "one record per keyed non-202 answer, none for the keyless",
   );
-  assert.ok(!/u1|u2|u3|k-held|k-sold/.test(written), "neither userIds nor keys on disk");
+  // The userIds have a colon, which no claim id (base64url) or hash (hex) in the file can contain.
+  assert.ok(!/user:|k-held|k-sold/.test(written), "neither userIds nor keys on disk");
 
   // Restarted, with more stock and resumed: a new request would be admitted; a repeat is answered as before.
   const second = await run(dir, [
@@ -96,22 +97,26 @@ test("keyed 409, 403 and 410 answers are answered the same after a restart, even
   ]);
   const b = second.admission;
   t.after(() => second.stop());
-  const held = await b.admit({ campaignId: "c1", userId: "u1", idempotencyKey: "k-held" });
+  const held = await b.admit({ campaignId: "c1", userId: "user:1", idempotencyKey: "k-held" });
   assert.deepEqual([held.kind, (held as { claim: Claim }).claim.claimId], ["already_claimed", claimId]);
-  assert.deepEqual(await b.admit({ campaignId: "c1", userId: "u2", idempotencyKey: "k-sold" }), {
+  assert.deepEqual(await b.admit({ campaignId: "c1", userId: "user:2", idempotencyKey: "k-sold" }), {
     kind: "sold_out",
     replayed: true,
   });
-  assert.deepEqual(await b.admit({ campaignId: "c2", userId: "u3", idempotencyKey: "k-paused" }), {
+  assert.deepEqual(await b.admit({ campaignId: "c2", userId: "user:3", idempotencyKey: "k-paused" }), {
     kind: "not_active",
     reason: "paused",
     replayed: true,
   });
-  const admitted = await b.admit({ campaignId: "c1", userId: "u1", idempotencyKey: "k-admit" });
+  const admitted = await b.admit({ campaignId: "c1", userId: "user:1", idempotencyKey: "k-admit" });
   assert.deepEqual([admitted.kind, (admitted as { replayed: boolean }).replayed], ["admitted", true]);
-  assert.equal((await b.admit({ campaignId: "c1", userId: "u4" })).kind, "admitted", "keyless: decided anew");
   assert.equal(
-    (await b.admit({ campaignId: "c1", userId: "u2", idempotencyKey: "k-new" })).kind,
+    (await b.admit({ campaignId: "c1", userId: "user:4" })).kind,
+    "admitted",
+    "keyless: decided anew",
+  );
+  assert.equal(
+    (await b.admit({ campaignId: "c1", userId: "user:2", idempotencyKey: "k-new" })).kind,
     "admitted",
     "a new key: decided anew",
   );
