@@ -230,7 +230,13 @@ test("stampede_redis_commands_total on a cluster: each command once, auto-pipeli
   await Promise.all(keys.map((key, i) => redis.set(key, i)));
   await redis.get(keys[0]!);
   await new ReplicaWait({ redis, replicas: 1, timeoutMs: 2000 }).after(keys[0]!);
-  assert.match(await metrics.text(), /stampede_redis_commands_total\{role="api",connection="commands"\} 52/);
+  // 50 SETs, a GET and a WAIT: 52. The client may add a slots refresh or a redirected retry of its
+  // own when the cluster has just moved (a test before this one kills masters); counted twice, it
+  // would be 100 and more.
+  const counted = Number(
+    /stampede_redis_commands_total\{role="api",connection="commands"\} (\d+)/.exec(await metrics.text())?.[1],
+  );
+  assert.ok(counted >= 52 && counted <= 55, `${counted} commands counted for 52 sent`);
 });
 
 test("the rate limiter's two buckets live in two slots: both count, and a refusal says when", {
